@@ -1,0 +1,40 @@
+import { describe, expect, test } from '@jest/globals';
+import { segmentKey, parseSegmentKey, sanitizeKeyElement, KeyError, captureTargetPrefix, summaryKey } from '../storage-keys.js';
+
+const base = {
+  snoopyJobNamespace: 'snoopy-operator',
+  snoopyJob: 'snoopy-samplejob',
+  captureId: 'c1',
+  podNamespace: 'cnf-telco',
+  pod: 'cnf-example-pod-1',
+  sequence: 7,
+  format: 'pcap' as const,
+};
+
+describe('storage keys', () => {
+  test('layout of DESIGN "Storage keys"', () => {
+    expect(segmentKey(base)).toBe('snoopy-operator/snoopy-samplejob/c1/cnf-telco/cnf-example-pod-1/000007.pcap');
+    expect(segmentKey({ ...base, prefix: '/captures//x/', format: 'text' })).toBe(
+      'captures/x/snoopy-operator/snoopy-samplejob/c1/cnf-telco/cnf-example-pod-1/000007.txt',
+    );
+    expect(segmentKey({ ...base, format: 'pcapng', sequence: 123456 })).toMatch(/\/123456\.pcapng$/);
+  });
+
+  test('names cannot escape their element', () => {
+    expect(segmentKey({ ...base, pod: '../../etc/passwd' })).toBe(
+      'snoopy-operator/snoopy-samplejob/c1/cnf-telco/.._.._etc_passwd/000007.pcap',
+    );
+    expect(() => segmentKey({ ...base, pod: '..' })).toThrow(KeyError);
+    expect(() => segmentKey({ ...base, captureId: '' })).toThrow(KeyError);
+    expect(() => segmentKey({ ...base, sequence: 1_000_000 })).toThrow(KeyError);
+    expect(sanitizeKeyElement('a b/c\\d')).toBe('a_b_c_d');
+  });
+
+  test('parse is the inverse of build', () => {
+    const key = segmentKey({ ...base, prefix: 'p' });
+    expect(parseSegmentKey(key)).toEqual({ ...base, prefix: 'p' });
+    expect(parseSegmentKey('a/b/c')).toBeUndefined();
+    expect(captureTargetPrefix(base)).toBe('snoopy-operator/snoopy-samplejob/c1/cnf-telco/cnf-example-pod-1/');
+    expect(summaryKey('x/000001.pcap')).toBe('x/000001.pcap.summary.json');
+  });
+});

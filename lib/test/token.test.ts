@@ -1,0 +1,31 @@
+import { describe, expect, test } from '@jest/globals';
+import { signToken, verifyToken } from '../token.js';
+
+const key = 'secret-key';
+const target = { cid: 'c1', ns: 'cnf-telco', pod: 'p1' };
+
+describe('capture tokens', () => {
+  test('format is base64url(payload).base64url(hmac)', () => {
+    const token = signToken(key, { ...target, exp: 2_000_000_000 });
+    const [payload, mac] = token.split('.');
+    expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toEqual({ ...target, exp: 2_000_000_000 });
+    expect(mac).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  test('accepts a valid token and refuses every kind of bad one', () => {
+    const token = signToken(key, { ...target, exp: 2000 });
+    expect(verifyToken(key, token, target, 1000).ok).toBe(true);
+    expect(verifyToken(key, token, target, 2001)).toEqual({ ok: false, reason: 'token expired' });
+    expect(verifyToken('other', token, target, 1000)).toEqual({ ok: false, reason: 'bad token signature' });
+    expect(verifyToken(key, token, { ...target, pod: 'p2' }, 1000)).toEqual({
+      ok: false,
+      reason: 'token was issued for another capture target',
+    });
+    expect(verifyToken(key, '', target, 1000).ok).toBe(false);
+    expect(verifyToken(key, 'abc', target, 1000).ok).toBe(false);
+    const [p] = token.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...target, exp: 9999 })).toString('base64url');
+    expect(verifyToken(key, `${forged}.${token.split('.')[1]}`, target, 1000).ok).toBe(false);
+    expect(p).toBeDefined();
+  });
+});

@@ -1,0 +1,55 @@
+// Per-target capture tokens (DESIGN §7): base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload))),
+// payload {"cid","ns","pod","exp"}. The operator signs one per target; the collector verifies it
+// against the segment header.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export interface TokenClaims {
+  /** capture id */
+  cid: string;
+  /** target pod's namespace */
+  ns: string;
+  /** target pod's name */
+  pod: string;
+  /** expiry, unix seconds */
+  exp: number;
+}
+
+function mac(key: string | Buffer, encodedPayload: string): Buffer {
+  return createHmac('sha256', key).update(encodedPayload).digest();
+}
+
+export function signToken(key: string | Buffer, claims: TokenClaims): string {
+  const encoded = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  return `${encoded}.${mac(key, encoded).toString('base64url')}`;
+}
+
+export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: string };
+
+/** Verifies signature, expiry and that the claims name exactly this capture target. */
+export function verifyToken(
+  key: string | Buffer,
+  token: string,
+  expected: { cid: string; ns: string; pod: string },
+  nowSeconds = Math.floor(Date.now() / 1000),
+): TokenCheck {
+  if (!token) return { ok: false, reason: 'no token' };
+  const dot = token.indexOf('.');
+  if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed token' };
+  const encoded = token.slice(0, dot);
+  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  const wanted = mac(key, encoded);
+  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+    return { ok: false, reason: 'bad token signature' };
+  }
+  let claims: TokenClaims;
+  try {
+    claims = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as TokenClaims;
+  } catch {
+    return { ok: false, reason: 'malformed token payload' };
+  }
+  if (typeof claims.exp !== 'number' || claims.exp < nowSeconds) return { ok: false, reason: 'token expired' };
+  if (claims.cid !== expected.cid || claims.ns !== expected.ns || claims.pod !== expected.pod) {
+    return { ok: false, reason: 'token was issued for another capture target' };
+  }
+  return { ok: true, claims };
+}
