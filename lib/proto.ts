@@ -2,19 +2,10 @@
 // to keep in sync) and gives the messages TypeScript shapes.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { repoPath } from './repo-root.js';
 
-/** proto/ at the repository root, found from both source and dist/ layouts. */
 export function protoDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'proto');
-    if (existsSync(join(candidate, 'snoopy', 'v1', 'collector.proto'))) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error('proto/ directory not found');
+  return repoPath('proto');
 }
 
 const LOADER_OPTIONS: protoLoader.Options = {
