@@ -4,7 +4,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export interface TokenClaims {
-  /** capture id */
+  /**
+   * capture id; a value ending in "*" matches every capture id with that prefix. Scheduled
+   * SnoopyJobs need it: each CronJob run gets its own capture id (so runs never overwrite each
+   * other's objects) while the pod template, and so the token in it, is fixed.
+   */
   cid: string;
   /** target pod's namespace */
   ns: string;
@@ -21,6 +25,12 @@ function mac(key: string | Buffer, encodedPayload: string): Buffer {
 export function signToken(key: string | Buffer, claims: TokenClaims): string {
   const encoded = Buffer.from(JSON.stringify(claims)).toString('base64url');
   return `${encoded}.${mac(key, encoded).toString('base64url')}`;
+}
+
+export function captureIdMatches(claimed: string, actual: string): boolean {
+  if (typeof claimed !== 'string' || claimed === '') return false;
+  if (claimed.endsWith('*')) return actual.startsWith(claimed.slice(0, -1)) && actual.length >= claimed.length;
+  return claimed === actual;
 }
 
 export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: string };
@@ -48,7 +58,7 @@ export function verifyToken(
     return { ok: false, reason: 'malformed token payload' };
   }
   if (typeof claims.exp !== 'number' || claims.exp < nowSeconds) return { ok: false, reason: 'token expired' };
-  if (claims.cid !== expected.cid || claims.ns !== expected.ns || claims.pod !== expected.pod) {
+  if (!captureIdMatches(claims.cid, expected.cid) || claims.ns !== expected.ns || claims.pod !== expected.pod) {
     return { ok: false, reason: 'token was issued for another capture target' };
   }
   return { ok: true, claims };

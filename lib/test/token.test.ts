@@ -28,4 +28,12 @@ describe('capture tokens', () => {
     expect(verifyToken(key, `${forged}.${token.split('.')[1]}`, target, 1000).ok).toBe(false);
     expect(p).toBeDefined();
   });
+
+  test('a capture id prefix claim covers every run of a scheduled job, and nothing else', () => {
+    const token = signToken(key, { cid: 'cron-abc-*', ns: 'cnf-telco', pod: 'p1', exp: 2000 });
+    expect(verifyToken(key, token, { ...target, cid: 'cron-abc-29384756' }, 1000).ok).toBe(true);
+    expect(verifyToken(key, token, { ...target, cid: 'cron-abc-' }, 1000).ok).toBe(false);
+    expect(verifyToken(key, token, { ...target, cid: 'cron-abd-1' }, 1000).ok).toBe(false);
+    expect(verifyToken(key, token, { ...target, cid: 'other' }, 1000).ok).toBe(false);
+  });
 });
