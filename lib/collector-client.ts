@@ -1,0 +1,125 @@
+// Typed client for the collector's UploadSegment call (DESIGN §6): one header message, then the
+// segment's bytes in chunks of at most 1 MiB, then half-close; resolves with the collector's reply
+// once the object is durably stored, rejects with the grpc ServiceError (code + details) otherwise.
+import * as grpc from '@grpc/grpc-js';
+import { loadCollectorProtos, type SegmentHeader, type UploadRequest, type UploadResponse } from './proto.js';
+
+export type { SegmentHeader, UploadResponse };
+
+/** Largest chunk put in one message; well under the collector's message size limit. */
+export const MAX_CHUNK_BYTES = 1024 * 1024;
+
+export type CollectorClient = grpc.Client;
+
+/**
+ * Address is "host:port". Plain h2c (Knative's port "h2c"); keepalive pings notice a dead
+ * collector behind a proxy within about a minute instead of hanging until the deadline.
+ */
+export function createCollectorClient(address: string, options: grpc.ClientOptions = {}): CollectorClient {
+  const { CollectorClient: Ctor } = loadCollectorProtos();
+  return new Ctor(address, grpc.credentials.createInsecure(), {
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 0,
+    'grpc.max_send_message_length': 4 * 1024 * 1024,
+    ...options,
+  });
+}
+
+export interface UploadOptions {
+  /** Whole-call deadline in milliseconds. */
+  deadlineMs?: number;
+  /** Chunk size (≤ 1 MiB unless a test wants to send an oversized message on purpose). */
+  chunkBytes?: number;
+  /** Aborts the call (cancels the stream) when signalled. */
+  signal?: AbortSignal;
+}
+
+type Writable = grpc.ClientWritableStream<UploadRequest>;
+
+function writeMessage(call: Writable, message: UploadRequest, ended: Promise<void>): Promise<void> {
+  // grpc-js returns false from write() when its buffer is full: wait for 'drain', or for the call
+  // to end (the server may answer with an error while we wait, and then no 'drain' comes).
+  return new Promise<void>((resolve, reject) => {
+    const ok = call.write(message, (err: Error | null | undefined) => {
+      if (err) reject(err);
+    });
+    if (ok) return resolve();
+    const done = () => {
+      call.off('drain', done);
+      resolve();
+    };
+    call.once('drain', done);
+    void ended.then(done);
+  });
+}
+
+async function* chunksOf(data: Buffer | AsyncIterable<Buffer | Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  const sources: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer> = Buffer.isBuffer(data) ? [data] : data;
+  for await (const piece of sources) {
+    const buf = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    for (let off = 0; off < buf.length; off += size) yield buf.subarray(off, Math.min(off + size, buf.length));
+  }
+}
+
+/** Streams one segment; rejects with the grpc ServiceError (err.code, err.details) on failure. */
+export function uploadSegment(
+  client: CollectorClient,
+  header: Partial<SegmentHeader>,
+  data: Buffer | AsyncIterable<Buffer | Uint8Array>,
+  opts: UploadOptions = {},
+): Promise<UploadResponse> {
+  const chunkBytes = opts.chunkBytes ?? MAX_CHUNK_BYTES;
+  const callOptions: grpc.CallOptions = {};
+  if (opts.deadlineMs !== undefined) callOptions.deadline = Date.now() + opts.deadlineMs;
+  return new Promise<UploadResponse>((resolve, reject) => {
+    let settled = false;
+    let markEnded!: () => void;
+    const ended = new Promise<void>((r) => (markEnded = r));
+    const call = client.makeClientStreamRequest<UploadRequest, UploadResponse>(
+      '/snoopy.v1.Collector/UploadSegment',
+      (m: UploadRequest) => serialize(m),
+      (b: Buffer) => deserialize(b),
+      new grpc.Metadata(),
+      callOptions,
+      (err: grpc.ServiceError | null, res?: UploadResponse) => {
+        settled = true;
+        markEnded();
+        if (err) reject(err);
+        else resolve(res!);
+      },
+    );
+    const onAbort = () => call.cancel();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    void (async () => {
+      try {
+        await writeMessage(call, { header: header as SegmentHeader }, ended);
+        for await (const chunk of chunksOf(data, chunkBytes)) {
+          if (settled) return; // the server already answered (an error): stop sending
+          await writeMessage(call, { chunk }, ended);
+        }
+        call.end();
+      } catch (err) {
+        // A failing data source cancels the call so the collector stores nothing.
+        if (!settled) call.cancel();
+        if (!settled) {
+          settled = true;
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      } finally {
+        opts.signal?.removeEventListener('abort', onAbort);
+      }
+    })();
+  });
+}
+
+// The service definition carries the proto-loader (de)serialisers; reuse them for the raw call.
+function methodDef(): grpc.MethodDefinition<UploadRequest, UploadResponse> {
+  return loadCollectorProtos().collectorService.UploadSegment as grpc.MethodDefinition<UploadRequest, UploadResponse>;
+}
+function serialize(m: UploadRequest): Buffer {
+  return methodDef().requestSerialize(m);
+}
+function deserialize(b: Buffer): UploadResponse {
+  return methodDef().responseDeserialize(b);
+}
