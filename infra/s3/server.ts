@@ -1,0 +1,83 @@
+// The embedded local S3 server: s3rver (pure JavaScript, speaks the S3 REST API including
+// multipart uploads, stores objects in a plain directory). MinIO is the production choice, but its
+// upstream repository is archived and it is a Go binary; for development, tests and the demo a
+// real S3-speaking HTTP server that `npm ci` alone installs is what is needed.
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+
+const require = createRequire(import.meta.url);
+
+/** The parts of s3rver's API used here (the package ships no types). */
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverCtor = new (options: Record<string, unknown>) => S3rverInstance;
+interface AwsAccountModule {
+  DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
+}
+
+/** s3rver's built-in key pair, always accepted. */
+export const DEFAULT_ACCESS_KEY = 'S3RVER';
+export const DEFAULT_SECRET_KEY = 'S3RVER';
+
+export interface LocalS3Options {
+  directory: string;
+  port?: number;
+  address?: string;
+  buckets?: string[];
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+export interface LocalS3 {
+  endpoint: string;
+  port: number;
+  address: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  close(): Promise<void>;
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export function validateBucketName(name: string): void {
+  if (!BUCKET_NAME.test(name) || name.includes('..')) {
+    throw new Error(`invalid bucket name "${name}": 3-63 characters of a-z, 0-9, "." and "-"`);
+  }
+}
+
+/** Starts the server in this process; buckets are created before it listens. */
+export async function runLocalS3(opts: LocalS3Options): Promise<LocalS3> {
+  const buckets = opts.buckets ?? [];
+  buckets.forEach(validateBucketName);
+  mkdirSync(opts.directory, { recursive: true });
+  const S3rver = require('s3rver') as S3rverCtor;
+  const accessKeyId = opts.accessKeyId ?? DEFAULT_ACCESS_KEY;
+  const secretAccessKey = opts.secretAccessKey ?? DEFAULT_SECRET_KEY;
+  if (opts.accessKeyId) {
+    const account = require('s3rver/lib/models/account') as AwsAccountModule;
+    account.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
+  }
+  const address = opts.address ?? '127.0.0.1';
+  const server = new S3rver({
+    address,
+    port: opts.port ?? 0,
+    directory: opts.directory,
+    silent: true,
+    // Path-style only: virtual-host buckets would need wildcard DNS.
+    vhostBuckets: false,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const info = await server.run();
+  const host = info.address.includes(':') ? `[${info.address}]` : info.address;
+  return {
+    endpoint: `http://${host}:${info.port}`,
+    port: info.port,
+    address: info.address,
+    accessKeyId,
+    secretAccessKey,
+    close: () => server.close(),
+  };
+}
