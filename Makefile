@@ -23,3 +23,20 @@ bench: build
 
 clean:
 	rm -rf dist .state
+
+# Container images (needs a container engine) and a deployment to the current kubectl context.
+# REGISTRY is prefixed to the image names (snoopy/operator, ...); empty means no registry.
+REGISTRY ?=
+TAG ?= latest
+IMAGE_PREFIX = $(if $(REGISTRY),$(patsubst %/,%,$(REGISTRY))/,)
+IMAGES = operator collector analyzer podtracer
+
+images:
+	@command -v docker >/dev/null 2>&1 || { echo "make images: docker not found; a container engine is needed" >&2; exit 1; }
+	for image in $(IMAGES); do \
+	  docker build -f images/Dockerfile --target $$image -t $(IMAGE_PREFIX)snoopy/$$image:$(TAG) . || exit 1; \
+	done
+	@if [ -n "$(REGISTRY)" ]; then for image in $(IMAGES); do docker push $(IMAGE_PREFIX)snoopy/$$image:$(TAG) || exit 1; done; fi
+
+deploy:
+	bash infra/deploy.sh "$(REGISTRY)" "$(TAG)"

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# make deploy: applies infra/default (and knative/ when Knative Serving is installed) to the
+# current kubectl context, with the project's images taken from REGISTRY and TAG.
+#   infra/deploy.sh [REGISTRY] [TAG]     e.g. infra/deploy.sh my.registry.example/team v0.1.0
+set -euo pipefail
+cd "$(dirname "$0")/.."
+registry=${1:-}
+tag=${2:-latest}
+prefix=${registry:+${registry%/}/}
+overlay=.state/deploy
+mkdir -p "$overlay"
+
+with_knative=false
+if kubectl api-resources --api-group=serving.knative.dev -o name 2>/dev/null | grep -q '^services\.'; then
+  with_knative=true
+fi
+
+{
+  echo "# Written by infra/deploy.sh; regenerated on every run."
+  echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+  echo "kind: Kustomization"
+  echo "resources:"
+  echo "  - ../../infra/default"
+  if $with_knative; then echo "  - ../../knative"; fi
+  echo "images:"
+  for name in operator collector analyzer podtracer; do
+    echo "  - name: snoopy/$name"
+    echo "    newName: ${prefix}snoopy/$name"
+    echo "    newTag: \"$tag\""
+  done
+  # The operator starts capture pods and collectors itself: tell it the same images.
+  echo "configMapGenerator:"
+  echo "  - name: snoopy-operator-config"
+  echo "    namespace: snoopy-operator"
+  echo "    behavior: merge"
+  echo "    literals:"
+  echo "      - SNOOPY_PODTRACER_IMAGE=${prefix}snoopy/podtracer:$tag"
+  echo "      - SNOOPY_COLLECTOR_IMAGE=${prefix}snoopy/collector:$tag"
+} > "$overlay/kustomization.yaml"
+
+kubectl apply -k "$overlay"
+if ! $with_knative; then
+  echo "deploy: Knative Serving not found; skipped knative/ (SnoopyDataEndpoints fall back to a Deployment + Service)" >&2
+fi
+echo "deploy: applied; next: kubectl apply -k infra/samples" >&2
