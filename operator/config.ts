@@ -1,0 +1,93 @@
+// Operator configuration: environment variables (DESIGN §2), optionally overlaid by a ConfigMap's
+// data with the same keys (read once at start). Pure: the caller passes the env / data map.
+import { toolPolicyFromEnv, type ToolPolicy } from '../lib/tool-policy.js';
+
+export interface OperatorConfig {
+  /** Where capture Jobs, token Secrets, the Lease and (by default) the collector live. */
+  namespace: string;
+  podtracerImage: string;
+  collectorImage: string;
+  /** SNOOPY_ALLOWED_TOOLS / SNOOPY_ALLOW_MUTATING_TOOLS, read by the shared policy module. */
+  toolPolicy: ToolPolicy;
+  allowCrossNamespace: boolean;
+  privileged: boolean;
+  sink?: string;
+  ceOverrides?: string;
+  /** Extra seconds a capture may run past its timer (tool shutdown, final upload). */
+  graceSeconds: number;
+  ttlSecondsAfterFinished: number;
+  backoffLimit: number;
+  /** Lifetime of scheduled jobs' prefix tokens; rotated when a third of it is left. */
+  cronTokenLifetimeSeconds: number;
+  captureServiceAccount: string;
+  workers: number;
+  /** Concurrent API writes within one reconcile (creating many Jobs). */
+  writeConcurrency: number;
+  resyncSeconds: number;
+  leaderElection: boolean;
+  leaseName: string;
+  leaseDurationSeconds: number;
+  renewDeadlineSeconds: number;
+  retryPeriodSeconds: number;
+  identity: string;
+  metricsPort: number;
+  captureResources: { requests: Record<string, string>; limits: Record<string, string> };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function bool(value: string | undefined, name: string, dflt: boolean): boolean {
+  if (value === undefined || value === '') return dflt;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(`${name}="${value}" is not a boolean (true/false)`);
+}
+
+function int(value: string | undefined, name: string, dflt: number, min = 0): number {
+  if (value === undefined || value === '') return dflt;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < min) throw new ConfigError(`${name}="${value}" is not an integer ≥ ${min}`);
+  return Number(value);
+}
+
+export function loadConfig(env: Record<string, string | undefined>, hostname = 'snoopy-operator'): OperatorConfig {
+  const leaseDurationSeconds = int(env.SNOOPY_LEASE_DURATION_SECONDS, 'SNOOPY_LEASE_DURATION_SECONDS', 15, 2);
+  const renewDeadlineSeconds = int(env.SNOOPY_RENEW_DEADLINE_SECONDS, 'SNOOPY_RENEW_DEADLINE_SECONDS', Math.max(1, Math.floor((leaseDurationSeconds * 2) / 3)), 1);
+  const retryPeriodSeconds = int(env.SNOOPY_RETRY_PERIOD_SECONDS, 'SNOOPY_RETRY_PERIOD_SECONDS', Math.max(1, Math.floor(leaseDurationSeconds / 7)), 1);
+  if (renewDeadlineSeconds >= leaseDurationSeconds) throw new ConfigError('SNOOPY_RENEW_DEADLINE_SECONDS must be shorter than SNOOPY_LEASE_DURATION_SECONDS');
+  return {
+    namespace: env.SNOOPY_NAMESPACE || 'snoopy-operator',
+    podtracerImage: env.SNOOPY_PODTRACER_IMAGE || 'snoopy/podtracer:latest',
+    collectorImage: env.SNOOPY_COLLECTOR_IMAGE || 'snoopy/collector:latest',
+    toolPolicy: toolPolicyFromEnv(env),
+    allowCrossNamespace: bool(env.SNOOPY_ALLOW_CROSS_NAMESPACE, 'SNOOPY_ALLOW_CROSS_NAMESPACE', false),
+    privileged: bool(env.SNOOPY_PRIVILEGED, 'SNOOPY_PRIVILEGED', false),
+    ...(env.K_SINK ? { sink: env.K_SINK } : {}),
+    ...(env.K_CE_OVERRIDES ? { ceOverrides: env.K_CE_OVERRIDES } : {}),
+    graceSeconds: int(env.SNOOPY_GRACE_SECONDS, 'SNOOPY_GRACE_SECONDS', 60),
+    ttlSecondsAfterFinished: int(env.SNOOPY_JOB_TTL_SECONDS, 'SNOOPY_JOB_TTL_SECONDS', 3600),
+    backoffLimit: int(env.SNOOPY_BACKOFF_LIMIT, 'SNOOPY_BACKOFF_LIMIT', 1),
+    cronTokenLifetimeSeconds: int(env.SNOOPY_CRON_TOKEN_LIFETIME_SECONDS, 'SNOOPY_CRON_TOKEN_LIFETIME_SECONDS', 7 * 86_400, 60),
+    captureServiceAccount: env.SNOOPY_CAPTURE_SERVICE_ACCOUNT || 'snoopy-capture',
+    workers: int(env.SNOOPY_WORKERS, 'SNOOPY_WORKERS', 4, 1),
+    writeConcurrency: int(env.SNOOPY_WRITE_CONCURRENCY, 'SNOOPY_WRITE_CONCURRENCY', 16, 1),
+    resyncSeconds: int(env.SNOOPY_RESYNC_SECONDS, 'SNOOPY_RESYNC_SECONDS', 300, 1),
+    leaderElection: bool(env.SNOOPY_LEADER_ELECTION, 'SNOOPY_LEADER_ELECTION', true),
+    leaseName: env.SNOOPY_LEASE_NAME || 'snoopy-operator-leader',
+    leaseDurationSeconds,
+    renewDeadlineSeconds,
+    retryPeriodSeconds,
+    identity: env.POD_NAME || `${hostname}-${process.pid}`,
+    metricsPort: int(env.METRICS_PORT, 'METRICS_PORT', 8081),
+    captureResources: {
+      requests: { cpu: env.SNOOPY_CAPTURE_CPU_REQUEST || '50m', memory: env.SNOOPY_CAPTURE_MEMORY_REQUEST || '64Mi' },
+      limits: { cpu: env.SNOOPY_CAPTURE_CPU_LIMIT || '1', memory: env.SNOOPY_CAPTURE_MEMORY_LIMIT || '512Mi' },
+    },
+  };
+}
+
+/** Keys a ConfigMap may set; same names as the environment variables, env wins. */
+export function mergeConfigMap(env: Record<string, string | undefined>, data: Record<string, string> | undefined): Record<string, string | undefined> {
+  return { ...(data ?? {}), ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')) };
+}

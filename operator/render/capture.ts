@@ -1,0 +1,182 @@
+// Pure rendering of the capture workload for one target pod (DESIGN §4): a Job for one-shot
+// SnoopyJobs, a CronJob for scheduled ones. Everything the reconciler decides is an input, so the
+// same input always gives the same object (and the same template hash).
+import type { V1CronJob, V1EnvVar, V1Job, V1JobSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
+import { Annotations, Labels, shortHash, snoopyLabels } from './names.js';
+
+export interface CaptureTarget {
+  pod: string;
+  namespace: string;
+  uid: string;
+  node: string;
+  container: string;
+}
+
+export interface CaptureSettings {
+  /** operator namespace */
+  namespace: string;
+  podtracerImage: string;
+  privileged: boolean;
+  graceSeconds: number;
+  ttlSecondsAfterFinished: number;
+  backoffLimit: number;
+  serviceAccount: string;
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+}
+
+export interface CaptureRequest {
+  sj: { name: string; namespace: string; uid: string };
+  command: string;
+  argv: string[];
+  timer: string;
+  timerSeconds: number;
+  maxBytes?: number;
+  /** host:port */
+  collector: string;
+  target: CaptureTarget;
+  tokenSecret: string;
+  /** Secret key holding this target's token (the Job/CronJob name). */
+  tokenKey: string;
+  /** One-shot: the run's capture id. Scheduled: undefined, each run's Job name is its capture id. */
+  captureId?: string;
+}
+
+export const CAPTURE_CAPABILITIES = ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE'];
+
+/** `podtracer run …` arguments (the image's entrypoint is podtracer). */
+export function podtracerArgs(req: CaptureRequest): string[] {
+  return [
+    'run',
+    '--pod', req.target.pod,
+    '--namespace', req.target.namespace,
+    '--container', req.target.container,
+    '--timer', req.timer,
+    ...(req.maxBytes !== undefined ? ['--max-bytes', String(req.maxBytes)] : []),
+    '--collector', req.collector,
+    '--',
+    req.command,
+    ...req.argv,
+  ];
+}
+
+function env(req: CaptureRequest): V1EnvVar[] {
+  return [
+    { name: 'SNOOPY_JOB', value: req.sj.name },
+    { name: 'SNOOPY_JOB_NAMESPACE', value: req.sj.namespace },
+    req.captureId !== undefined
+      ? { name: 'SNOOPY_CAPTURE_ID', value: req.captureId }
+      : // every CronJob run is its own capture: the Job's name, which the Job controller puts in this pod label
+        { name: 'SNOOPY_CAPTURE_ID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['job-name']" } } },
+    { name: 'NODE_NAME', value: req.target.node },
+    { name: 'POD_UID', value: req.target.uid },
+    { name: 'SNOOPY_CAPTURE_TOKEN', valueFrom: { secretKeyRef: { name: req.tokenSecret, key: req.tokenKey } } },
+  ];
+}
+
+export function capturePodTemplate(req: CaptureRequest, settings: CaptureSettings): V1PodTemplateSpec {
+  const labels = snoopyLabels(req.sj, { name: req.target.pod, namespace: req.target.namespace });
+  return {
+    metadata: {
+      labels: { ...labels, [Labels.component]: 'capture' },
+      annotations: { [Annotations.jobName]: req.sj.name, [Annotations.targetPod]: `${req.target.namespace}/${req.target.pod}` },
+    },
+    spec: {
+      restartPolicy: 'Never',
+      serviceAccountName: settings.serviceAccount,
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [req.target.node] }] }],
+          },
+        },
+      },
+      // a capture must run wherever its target runs, whatever taints that node has
+      tolerations: [{ operator: 'Exists' }],
+      volumes: [{ name: 'host-proc', hostPath: { path: '/proc', type: 'Directory' } }],
+      containers: [
+        {
+          name: 'podtracer',
+          image: settings.podtracerImage,
+          args: podtracerArgs(req),
+          env: env(req),
+          volumeMounts: [{ name: 'host-proc', mountPath: '/host/proc', readOnly: true }],
+          securityContext: {
+            runAsUser: 0,
+            privileged: settings.privileged,
+            allowPrivilegeEscalation: settings.privileged,
+            capabilities: { add: [...CAPTURE_CAPABILITIES], drop: ['ALL'] },
+          },
+          resources: { requests: { ...settings.resources.requests }, limits: { ...settings.resources.limits } },
+          terminationMessagePath: '/dev/termination-log',
+          terminationMessagePolicy: 'File',
+        },
+      ],
+    },
+  };
+}
+
+function jobSpec(req: CaptureRequest, settings: CaptureSettings): V1JobSpec {
+  return {
+    backoffLimit: settings.backoffLimit,
+    activeDeadlineSeconds: req.timerSeconds + settings.graceSeconds,
+    ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished,
+    template: capturePodTemplate(req, settings),
+  };
+}
+
+/** Hash of everything that shapes the workload, to tell when a CronJob must be updated. */
+export function templateHash(value: unknown): string {
+  return shortHash(JSON.stringify(value));
+}
+
+export function renderCaptureJob(name: string, req: CaptureRequest, settings: CaptureSettings): V1Job {
+  const spec = jobSpec(req, settings);
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      namespace: settings.namespace,
+      labels: snoopyLabels(req.sj, { name: req.target.pod, namespace: req.target.namespace }),
+      annotations: {
+        [Annotations.jobName]: req.sj.name,
+        [Annotations.targetPod]: `${req.target.namespace}/${req.target.pod}`,
+        [Annotations.templateHash]: templateHash(spec),
+      },
+    },
+    spec,
+  };
+}
+
+export function renderCaptureCronJob(
+  name: string,
+  req: CaptureRequest & { schedule: string; suspend: boolean },
+  settings: CaptureSettings,
+): V1CronJob {
+  const labels = snoopyLabels(req.sj, { name: req.target.pod, namespace: req.target.namespace });
+  const spec = {
+    schedule: req.schedule,
+    suspend: req.suspend,
+    // a run still capturing when the next is due: skip the next rather than capture twice
+    concurrencyPolicy: 'Forbid',
+    startingDeadlineSeconds: 300,
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 3,
+    jobTemplate: { metadata: { labels }, spec: jobSpec(req, settings) },
+  };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: {
+      name,
+      namespace: settings.namespace,
+      labels,
+      annotations: {
+        [Annotations.jobName]: req.sj.name,
+        [Annotations.targetPod]: `${req.target.namespace}/${req.target.pod}`,
+        [Annotations.templateHash]: templateHash(spec),
+      },
+    },
+    spec,
+  };
+}

@@ -1,0 +1,130 @@
+import { describe, expect, test } from '@jest/globals';
+import { verifyToken } from '../../lib/token.js';
+import { captureCronJobName, captureJobName, labelValue, MAX_CRONJOB_NAME, MAX_JOB_NAME, oneShotCaptureId, tokenSecretName, Labels } from '../render/names.js';
+import { podtracerArgs, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings } from '../render/capture.js';
+import { cronTargetToken, oneShotTargetToken } from '../tokens.js';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const sj = { name: 'snoopy-samplejob', namespace: 'snoopy-operator', uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' };
+const settings: CaptureSettings = {
+  namespace: 'snoopy-operator',
+  podtracerImage: 'snoopy/podtracer:latest',
+  privileged: false,
+  graceSeconds: 60,
+  ttlSecondsAfterFinished: 3600,
+  backoffLimit: 1,
+  serviceAccount: 'snoopy-capture',
+  resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+};
+function request(over: Partial<CaptureRequest> = {}): CaptureRequest {
+  return {
+    sj,
+    command: 'tcpdump',
+    argv: ['-i', 'eth0', '-U', '-w', '-'],
+    timer: '2m',
+    timerSeconds: 120,
+    collector: 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001',
+    target: { pod: 'cnf-example-pod-7d9f-abcde', namespace: 'cnf-telco', uid: 'pod-uid-1', node: 'node-a', container: 'ping' },
+    tokenSecret: tokenSecretName(sj),
+    tokenKey: 'k',
+    captureId: oneShotCaptureId(sj),
+    ...over,
+  };
+}
+
+describe('names', () => {
+  test('deterministic, DNS labels, within the limits, unique per (SnoopyJob, pod)', () => {
+    const long = 'a'.repeat(200);
+    const seen = new Set<string>();
+    for (const name of ['x', 'snoopy-samplejob', long, 'UPPER.case_name']) {
+      for (const pod of ['p', 'cnf-example-pod-7d9f-abcde', long, `${long}-2`]) {
+        const j = captureJobName({ name, uid: sj.uid }, { namespace: 'ns', name: pod });
+        const c = captureCronJobName({ name, uid: sj.uid }, { namespace: 'ns', name: pod });
+        expect(j.length).toBeLessThanOrEqual(MAX_JOB_NAME);
+        expect(c.length).toBeLessThanOrEqual(MAX_CRONJOB_NAME);
+        expect(j).toMatch(DNS_LABEL);
+        expect(c).toMatch(DNS_LABEL);
+        expect(captureJobName({ name, uid: sj.uid }, { namespace: 'ns', name: pod })).toBe(j);
+        expect(seen.has(j)).toBe(false);
+        seen.add(j);
+      }
+    }
+    // same names, another SnoopyJob uid or pod namespace: other objects
+    const base = captureJobName(sj, { namespace: 'ns', name: 'p' });
+    expect(captureJobName({ ...sj, uid: 'other' }, { namespace: 'ns', name: 'p' })).not.toBe(base);
+    expect(captureJobName(sj, { namespace: 'ns2', name: 'p' })).not.toBe(base);
+    expect(captureJobName(sj, { namespace: 'ns', name: 'cnf-example-pod-7d9f-abcde' })).toMatch(/^snoopy-samplejob-cnf-example-pod-7d9f-abcde-[0-9a-f]{10}$/);
+    expect(tokenSecretName({ name: long, uid: 'u' }).length).toBeLessThanOrEqual(63);
+    expect(labelValue(long).length).toBeLessThanOrEqual(63);
+    expect(labelValue('short')).toBe('short');
+  });
+});
+
+describe('capture Job rendering', () => {
+  test('the seed sample renders the DESIGN §4 pod on the target node with podtracer args', () => {
+    const req = request();
+    const job = renderCaptureJob('job-1', req, settings);
+    expect(job.metadata!.namespace).toBe('snoopy-operator');
+    expect(job.metadata!.labels).toMatchObject({ [Labels.jobUid]: sj.uid, [Labels.jobName]: sj.name, [Labels.jobNamespace]: sj.namespace, [Labels.targetPod]: req.target.pod });
+    expect(job.spec!.activeDeadlineSeconds).toBe(180);
+    expect(job.spec!.ttlSecondsAfterFinished).toBe(3600);
+    expect(job.spec!.backoffLimit).toBe(1);
+    const pod = job.spec!.template.spec!;
+    expect(pod.restartPolicy).toBe('Never');
+    expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
+    expect(pod.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms[0]!.matchExpressions).toEqual([
+      { key: 'kubernetes.io/hostname', operator: 'In', values: ['node-a'] },
+    ]);
+    expect(pod.serviceAccountName).toBe('snoopy-capture');
+    const c = pod.containers[0]!;
+    expect(c.image).toBe('snoopy/podtracer:latest');
+    expect(c.args).toEqual([
+      'run', '--pod', 'cnf-example-pod-7d9f-abcde', '--namespace', 'cnf-telco', '--container', 'ping', '--timer', '2m',
+      '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--', 'tcpdump', '-i', 'eth0', '-U', '-w', '-',
+    ]);
+    expect(c.securityContext!.capabilities!.add).toEqual(['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE']);
+    expect(c.securityContext!.privileged).toBe(false);
+    expect(c.volumeMounts).toEqual([{ name: 'host-proc', mountPath: '/host/proc', readOnly: true }]);
+    expect(pod.volumes).toEqual([{ name: 'host-proc', hostPath: { path: '/proc', type: 'Directory' } }]);
+    const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toEqual({
+      SNOOPY_JOB: sj.name,
+      SNOOPY_JOB_NAMESPACE: sj.namespace,
+      SNOOPY_CAPTURE_ID: oneShotCaptureId(sj),
+      NODE_NAME: 'node-a',
+      POD_UID: 'pod-uid-1',
+      SNOOPY_CAPTURE_TOKEN: { secretKeyRef: { name: tokenSecretName(sj), key: 'k' } },
+    });
+    expect(renderCaptureJob('job-1', request(), settings)).toEqual(job);
+    expect(renderCaptureJob('job-1', request(), { ...settings, privileged: true }).spec!.template.spec!.containers[0]!.securityContext!.privileged).toBe(true);
+  });
+
+  test('max bytes and arguments with spaces pass through as single argv elements', () => {
+    expect(podtracerArgs(request({ maxBytes: 1000, command: 'ping', argv: ['-c', '3', 'a b'] })).slice(-8)).toEqual(['--max-bytes', '1000', '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--', 'ping', '-c', '3', 'a b'].slice(-8));
+  });
+
+  test('CronJob: schedule, Forbid, per-run capture id from the Job name, hash changes with the node', () => {
+    const { captureId: _omit, ...rest } = request();
+    void _omit;
+    const cj = renderCaptureCronJob('cj', { ...rest, schedule: '*/15 * * * *', suspend: false }, settings);
+    expect(cj.spec!.schedule).toBe('*/15 * * * *');
+    expect(cj.spec!.concurrencyPolicy).toBe('Forbid');
+    const env = cj.spec!.jobTemplate.spec!.template.spec!.containers[0]!.env!;
+    expect(env.find((e) => e.name === 'SNOOPY_CAPTURE_ID')!.valueFrom).toEqual({ fieldRef: { fieldPath: "metadata.labels['job-name']" } });
+    const moved = renderCaptureCronJob('cj', { ...rest, target: { ...rest.target, node: 'node-b' }, schedule: '*/15 * * * *', suspend: false }, settings);
+    expect(moved.metadata!.annotations!['snoopy.fennecproject.io/template-hash']).not.toBe(cj.metadata!.annotations!['snoopy.fennecproject.io/template-hash']);
+  });
+});
+
+describe('tokens', () => {
+  test('one-shot token names the capture id, pod and expiry; cron token is a prefix claim', () => {
+    const now = 1_700_000_000;
+    const t = oneShotTargetToken('key', { captureId: 'run-1', namespace: 'cnf-telco', pod: 'p' }, 180, now);
+    expect(verifyToken('key', t.token, { cid: 'run-1', ns: 'cnf-telco', pod: 'p' }, now + 179)).toMatchObject({ ok: true });
+    expect(verifyToken('key', t.token, { cid: 'run-1', ns: 'cnf-telco', pod: 'p' }, now + 181)).toEqual({ ok: false, reason: 'token expired' });
+    const c = cronTargetToken('key', { cronJobName: 'cj', namespace: 'cnf-telco', pod: 'p' }, 86_400, now);
+    expect(verifyToken('key', c.token, { cid: 'cj-29000000', ns: 'cnf-telco', pod: 'p' }, now + 10)).toMatchObject({ ok: true });
+    expect(verifyToken('key', c.token, { cid: 'other-29000000', ns: 'cnf-telco', pod: 'p' }, now + 10)).toMatchObject({ ok: false });
+    expect(c.exp).toBe(now + 86_400);
+  });
+});
