@@ -1,0 +1,166 @@
+// Streaming pcap/pcapng reading in constant memory. Bad data never throws: the packets before
+// the damage are delivered and the result says what went wrong.
+import { createReadStream } from 'node:fs';
+import { ByteQueue } from './byte-queue.js';
+import { FrameDecoder, type Frame } from './frame-decoder.js';
+import type { Packet, ReadResult } from './types.js';
+
+/** Keeps the error list small on a long damaged stream; the rest are counted. */
+const MAX_ERRORS = 50;
+
+/** Incremental parser: push chunks as they come, get packets through the callback. */
+export class PacketParser {
+  private readonly q = new ByteQueue();
+  private readonly decoder = new FrameDecoder();
+  private packets = 0;
+  private readonly errors: string[] = [];
+  private extraErrors = 0;
+  private stopped = false;
+  private lastTimestampNs = 0n;
+
+  constructor(private readonly onPacket: (p: Packet) => void) {}
+
+  push(chunk: Buffer): void {
+    if (this.stopped) return;
+    this.q.push(chunk);
+    for (;;) {
+      const f = this.decoder.next(this.q);
+      if (f === undefined) break;
+      if (f.kind === 'error') {
+        this.error(f.message);
+        this.stopped = true;
+        break;
+      }
+      if (f.problem !== undefined) this.error(f.problem);
+      else if (f.kind === 'packet') this.deliver(f);
+      this.q.advance(f.length);
+      this.q.drop();
+    }
+  }
+
+  /** The stream ended: what was read and what went wrong. */
+  end(): ReadResult {
+    let truncated = false;
+    if (!this.stopped) {
+      const left = this.q.available;
+      if (this.decoder.format === undefined) {
+        this.error(left === 0 ? 'empty input' : `not a pcap or pcapng stream (only ${left} bytes)`);
+      } else if (left > 0) {
+        truncated = true;
+        this.error(`truncated: the input ends inside a ${this.decoder.format === 'pcap' ? 'record' : 'block'} (${left} bytes left over)`);
+      }
+    }
+    this.stopped = true;
+    return this.result(truncated);
+  }
+
+  /** Reading failed (e.g. the source errored): stop and report. */
+  fail(message: string): ReadResult {
+    this.error(message);
+    this.stopped = true;
+    return this.result(true);
+  }
+
+  private result(truncated: boolean): ReadResult {
+    const errors = [...this.errors];
+    if (this.extraErrors > 0) errors.push(`… and ${this.extraErrors} more errors`);
+    return { format: this.decoder.format, packets: this.packets, errors, truncated };
+  }
+
+  private deliver(f: Frame): void {
+    const buf = this.q.peek(f.length);
+    let timestampNs: bigint;
+    let unknown = false;
+    if (f.scale === undefined) {
+      timestampNs = this.lastTimestampNs;
+      unknown = true;
+    } else {
+      timestampNs = this.lastTimestampNs = f.scale.toNs(f.tsHigh, f.tsLow);
+    }
+    const p: Packet = {
+      timestampNs,
+      linkType: f.linkType,
+      interfaceId: f.interfaceId,
+      capturedLength: f.capturedLength,
+      originalLength: f.originalLength,
+      data: buf.subarray(f.dataOffset, f.dataOffset + f.capturedLength),
+    };
+    if (unknown) p.timestampUnknown = true;
+    this.packets++;
+    this.onPacket(p);
+  }
+
+  private error(message: string): void {
+    if (this.errors.length < MAX_ERRORS) this.errors.push(message);
+    else this.extraErrors++;
+  }
+}
+
+export type ByteSource = AsyncIterable<Buffer | string | Uint8Array> | NodeJS.ReadableStream;
+
+/** Reads a whole stream, calling onPacket for each packet. Resolves (never rejects on bad
+ *  data or a failing source) with what was read; an exception thrown by onPacket propagates. */
+export async function readPackets(source: ByteSource, onPacket: (p: Packet) => void): Promise<ReadResult> {
+  let thrownByCallback = false;
+  const parser = new PacketParser((p) => {
+    try {
+      onPacket(p);
+    } catch (e) {
+      thrownByCallback = true;
+      throw e;
+    }
+  });
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer | string | Uint8Array>) {
+      parser.push(toBuffer(chunk));
+    }
+  } catch (e) {
+    if (thrownByCallback) throw e;
+    return parser.fail(`read error: ${errorMessage(e)}`);
+  }
+  return parser.end();
+}
+
+/** The same as an async iterator; its return value (after the last packet) is the ReadResult. */
+export async function* iteratePackets(source: ByteSource): AsyncGenerator<Packet, ReadResult, undefined> {
+  let batch: Packet[] = [];
+  const parser = new PacketParser((p) => batch.push(p));
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer | string | Uint8Array>) {
+      parser.push(toBuffer(chunk));
+      const ready = batch;
+      batch = [];
+      yield* ready;
+    }
+  } catch (e) {
+    return parser.fail(`read error: ${errorMessage(e)}`);
+  }
+  return parser.end();
+}
+
+/** Reads a file (any size; streamed). */
+export function readPacketsFromFile(path: string, onPacket: (p: Packet) => void): Promise<ReadResult> {
+  return readPackets(createReadStream(path), onPacket);
+}
+
+export interface ParsedCapture extends ReadResult {
+  packetList: Packet[];
+}
+
+/** Parses a capture held in memory. */
+export function parseCapture(buf: Buffer): ParsedCapture {
+  const packetList: Packet[] = [];
+  const parser = new PacketParser((p) => packetList.push(p));
+  parser.push(buf);
+  return { ...parser.end(), packetList };
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function toBuffer(chunk: Buffer | string | Uint8Array): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'latin1');
+  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}

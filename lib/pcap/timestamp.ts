@@ -1,0 +1,54 @@
+// Converting the formats' timestamp encodings to nanoseconds since the epoch.
+
+/** Turns a record's two 32-bit timestamp words into nanoseconds. */
+export interface TimestampScale {
+  toNs(high: number, low: number): bigint;
+}
+
+/** pcap: seconds + microseconds */
+export const PCAP_MICRO: TimestampScale = {
+  toNs: (sec, usec) => BigInt(sec) * 1_000_000_000n + BigInt(usec) * 1000n,
+};
+
+/** pcap: seconds + nanoseconds */
+export const PCAP_NANO: TimestampScale = {
+  toNs: (sec, nsec) => BigInt(sec) * 1_000_000_000n + BigInt(nsec),
+};
+
+/** pcapng: a 64-bit count of units given by the interface's if_tsresol, plus if_tsoffset seconds. */
+export class PcapngTimestampScale implements TimestampScale {
+  private readonly mul: bigint;
+  private readonly div: bigint;
+  private readonly offsetNs: bigint;
+
+  /** `tsresol` as in the if_tsresol option (default 6: microseconds); `offsetSeconds` from if_tsoffset. */
+  constructor(readonly tsresol = 6, offsetSeconds = 0n) {
+    if (tsresol & 0x80) {
+      // a negative power of two
+      this.mul = 1_000_000_000n;
+      this.div = 1n << BigInt(tsresol & 0x7f);
+    } else if (tsresol <= 9) {
+      this.mul = 10n ** BigInt(9 - tsresol);
+      this.div = 1n;
+    } else {
+      this.mul = 1n;
+      this.div = 10n ** BigInt(tsresol - 9);
+    }
+    this.offsetNs = offsetSeconds * 1_000_000_000n;
+  }
+
+  toNs(high: number, low: number): bigint {
+    const units = (BigInt(high) << 32n) | BigInt(low);
+    return (units * this.mul) / this.div + this.offsetNs;
+  }
+
+  /** The inverse, for writers: nanoseconds to this interface's units. */
+  fromNs(ns: bigint): bigint {
+    return ((ns - this.offsetNs) * this.div) / this.mul;
+  }
+}
+
+/** Nanoseconds since the epoch as an ISO-8601 string (millisecond precision). */
+export function isoFromNs(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000n)).toISOString();
+}

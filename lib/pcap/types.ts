@@ -1,0 +1,41 @@
+// The shapes shared by the reader, the segmenter and their users (podtracer, analyzer).
+
+export type StreamFormat = 'pcap' | 'pcapng' | 'text';
+
+/** A self-contained piece of a capture or of a tool's text output. */
+export interface Segment {
+  /** pcap: global header + whole records; pcapng: SHB + the section's IDBs (and DSBs) + whole
+   *  blocks; text: whole lines (the very last line of a stream may lack its newline). */
+  data: Buffer;
+  format: StreamFormat;
+  /** packets (EPB/SPB/PB/pcap records) or lines */
+  records: number;
+  firstTimestampNs?: bigint;
+  lastTimestampNs?: bigint;
+  /** Set when the stream stopped being decodable: from then on segments carry the remaining
+   *  bytes as they came (cut only by size), so nothing is lost, and this says why. */
+  damaged?: string;
+}
+
+export interface Packet {
+  timestampNs: bigint;
+  /** LINKTYPE_* (1 ethernet, 113 SLL, 276 SLL2, 101 raw, 0 null/loopback, …) */
+  linkType: number;
+  /** pcapng interface index within its section (0 for pcap) */
+  interfaceId: number;
+  capturedLength: number;
+  originalLength: number;
+  /** The captured bytes. May share memory with the input chunk it came from. */
+  data: Buffer;
+  /** Only set (to true) for pcapng Simple Packet Blocks, which carry no timestamp: their
+   *  timestampNs repeats the previous packet's (0 when there is none). */
+  timestampUnknown?: true;
+}
+
+export interface ReadResult {
+  format: 'pcap' | 'pcapng' | undefined;
+  packets: number;
+  errors: string[];
+  /** the input ended inside a record/block, or could not be read to its end */
+  truncated: boolean;
+}
