@@ -3,15 +3,28 @@
 // upstream repository is archived and it is a Go binary; for development, tests and the demo a
 // real S3-speaking HTTP server that `npm ci` alone installs is what is needed.
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 
 const require = createRequire(import.meta.url);
 
 /** The parts of s3rver's API used here (the package ships no types). */
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  status: number;
+  body: unknown;
+  type: string;
+}
+type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
+  /** Koa's middleware stack, composed when the server starts listening. */
+  middleware: Middleware[];
 }
 type S3rverCtor = new (options: Record<string, unknown>) => S3rverInstance;
 interface AwsAccountModule {
@@ -38,6 +51,31 @@ export interface LocalS3 {
   accessKeyId: string;
   secretAccessKey: string;
   close(): Promise<void>;
+}
+
+/**
+ * s3rver does not implement AbortMultipartUpload (DELETE /bucket/key?uploadId=…): it answers 405
+ * and keeps the parts. Aborting matters here (a broken capture stream must leave nothing), so the
+ * server handles it: the upload's part directory is removed and 204 returned, as S3 does.
+ */
+function abortMultipartUpload(directory: string): Middleware {
+  return async (ctx, next) => {
+    const uploadId = ctx.query.uploadId;
+    if (ctx.method !== 'DELETE' || typeof uploadId !== 'string') return next();
+    const bucket = ctx.path.split('/')[1] ?? '';
+    if (!BUCKET_NAME.test(bucket) || !/^[A-Za-z0-9]+$/.test(uploadId)) return next();
+    const uploadDir = join(directory, bucket, '._S3rver_uploads', uploadId);
+    if (!existsSync(uploadDir)) {
+      ctx.status = 404;
+      ctx.type = 'application/xml';
+      ctx.body =
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchUpload</Code>' +
+        `<Message>The specified upload does not exist.</Message><UploadId>${uploadId}</UploadId></Error>`;
+      return;
+    }
+    await rm(uploadDir, { recursive: true, force: true });
+    ctx.status = 204;
+  };
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -70,6 +108,7 @@ export async function runLocalS3(opts: LocalS3Options): Promise<LocalS3> {
     vhostBuckets: false,
     configureBuckets: buckets.map((name) => ({ name })),
   });
+  server.middleware.unshift(abortMultipartUpload(opts.directory));
   const info = await server.run();
   const host = info.address.includes(':') ? `[${info.address}]` : info.address;
   return {

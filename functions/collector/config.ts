@@ -1,0 +1,87 @@
+// Collector configuration from the environment (DESIGN §6). Pure: env in, settings out; a bad
+// value is a ConfigError naming the variable.
+import { normalizePrefix } from '../../lib/storage-keys.js';
+import { s3SettingsFromEnv, type S3Settings } from '../../lib/s3.js';
+
+export type StorageKind = 's3' | 'fs';
+
+export interface CollectorConfig {
+  port: number;
+  metricsPort: number;
+  host: string;
+  storage: StorageKind;
+  storageDir: string | undefined;
+  s3: S3Settings;
+  bucket: string;
+  prefix: string;
+  /** Multipart part size and parts in flight per upload: memory per stream ≈ partSize × (queueSize + 1). */
+  partSizeBytes: number;
+  queueSize: number;
+  sink: string | undefined;
+  ceOverrides: string | undefined;
+  tokenKey: string | undefined;
+  maxSegmentBytes: number;
+  maxMessageBytes: number;
+  shutdownGraceSeconds: number;
+  legacyEnabled: boolean;
+  /** A legacy stream's data is cut into objects of at most this size. */
+  legacyObjectBytes: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const MIB = 1024 * 1024;
+
+function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
+  const storage = (env.STORAGE || 's3') as StorageKind;
+  if (storage !== 's3' && storage !== 'fs') throw new ConfigError(`STORAGE must be "s3" or "fs", got "${env.STORAGE}"`);
+  const storageDir = env.STORAGE_DIR || undefined;
+  if (storage === 'fs' && !storageDir) throw new ConfigError('STORAGE=fs needs STORAGE_DIR');
+  const bucket = env.S3_BUCKET || (storage === 'fs' ? 'local' : '');
+  if (!bucket) throw new ConfigError('STORAGE=s3 needs S3_BUCKET');
+  let prefix: string;
+  try {
+    prefix = normalizePrefix(env.S3_PREFIX);
+  } catch (err) {
+    throw new ConfigError(`S3_PREFIX: ${(err as Error).message}`);
+  }
+  const maxMessageBytes = int(env, 'MAX_MESSAGE_BYTES', 4 * MIB, 64 * 1024, 64 * MIB);
+  return {
+    port: int(env, 'PORT', 8080, 0, 65535),
+    metricsPort: int(env, 'METRICS_PORT', 9090, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    storage,
+    storageDir,
+    s3: s3SettingsFromEnv(env),
+    bucket,
+    prefix,
+    partSizeBytes: int(env, 'S3_PART_SIZE', 5 * MIB, 5 * MIB, 512 * MIB),
+    queueSize: int(env, 'S3_QUEUE_SIZE', 1, 1, 8),
+    sink: env.K_SINK || undefined,
+    ceOverrides: env.K_CE_OVERRIDES || undefined,
+    tokenKey: env.SNOOPY_TOKEN_KEY || undefined,
+    maxSegmentBytes: int(env, 'MAX_SEGMENT_BYTES', 1024 * MIB, 1),
+    maxMessageBytes,
+    shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 25, 0, 3600),
+    legacyEnabled: bool(env, 'LEGACY_EXPORT', true),
+    legacyObjectBytes: int(env, 'LEGACY_OBJECT_BYTES', 32 * MIB, 1),
+  };
+}

@@ -1,0 +1,95 @@
+// The collector's CloudEvents (DESIGN §8). The collector is no Kubernetes object of its own: it
+// stores segments on behalf of a SnoopyJob, so `source` is that SnoopyJob's path (the one Triggers
+// and the analyzer already know), and `subject` the target pod.
+import type { EventSink } from '../../lib/event-sink.js';
+import { EventType, snoopyJobSource, targetSubject } from '../../lib/events.js';
+import type { Logger } from '../../lib/log.js';
+import type { SegmentHeader, UploadResponse } from '../../lib/proto.js';
+import { captureTargetPrefix, parseSegmentKey } from '../../lib/storage-keys.js';
+import type { SegmentStore } from './storage/store.js';
+
+export class CollectorEvents {
+  constructor(
+    private readonly sink: EventSink,
+    private readonly store: SegmentStore,
+    private readonly prefix: string,
+    private readonly log: Logger,
+  ) {}
+
+  private envelope(h: SegmentHeader) {
+    return {
+      source: snoopyJobSource(h.snoopyJobNamespace, h.snoopyJob),
+      subject: targetSubject(h.podNamespace, h.pod),
+      extensions: {
+        snoopyjob: h.snoopyJob,
+        snoopyns: h.snoopyJobNamespace,
+        targetpod: h.pod,
+        targetns: h.podNamespace,
+        node: h.node,
+      },
+    };
+  }
+
+  segmentStored(h: SegmentHeader, reply: UploadResponse): void {
+    this.sink.emit({
+      type: EventType.SegmentStored,
+      ...this.envelope(h),
+      data: {
+        bucket: reply.bucket,
+        key: reply.key,
+        uri: reply.uri,
+        bytes: Number(reply.bytes),
+        sha256: reply.sha256,
+        pod: h.pod,
+        podNamespace: h.podNamespace,
+        node: h.node,
+        sequence: h.sequence,
+        last: h.last,
+        format: h.format,
+        captureId: h.captureId,
+        snoopyJob: h.snoopyJob,
+        snoopyJobNamespace: h.snoopyJobNamespace,
+      },
+    });
+  }
+
+  /**
+   * Lists the target's capture in storage rather than remembering keys in memory, so the event is
+   * complete whichever replica stored the earlier segments, and across restarts.
+   */
+  async captureCompleted(h: SegmentHeader): Promise<void> {
+    const prefix = captureTargetPrefix({
+      prefix: this.prefix,
+      snoopyJobNamespace: h.snoopyJobNamespace,
+      snoopyJob: h.snoopyJob,
+      captureId: h.captureId,
+      podNamespace: h.podNamespace,
+      pod: h.pod,
+    });
+    let keys: string[];
+    try {
+      keys = (await this.store.list(prefix)).filter((k) => parseSegmentKey(k) !== undefined).sort();
+    } catch (err) {
+      this.log.error({ err: String(err), prefix }, 'capture.completed not sent: listing the capture failed');
+      return;
+    }
+    this.sink.emit({
+      type: EventType.CaptureCompleted,
+      ...this.envelope(h),
+      data: {
+        bucket: this.store.bucket,
+        prefix,
+        keys,
+        uris: keys.map((k) => this.store.uri(k)),
+        segments: keys.length,
+        lastSequence: h.sequence,
+        pod: h.pod,
+        podNamespace: h.podNamespace,
+        node: h.node,
+        captureId: h.captureId,
+        snoopyJob: h.snoopyJob,
+        snoopyJobNamespace: h.snoopyJobNamespace,
+      },
+    });
+  }
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// snoopy-collector: receives capture segments over gRPC and stores them in S3 (or a directory).
+import { createLogger } from '../../lib/log.js';
+import { ConfigError, configFromEnv } from './config.js';
+import { startCollector } from './server.js';
+
+const HELP = `Usage: snoopy-collector
+
+Receives capture segments over gRPC (snoopy.v1.Collector/UploadSegment, the legacy
+protobuf.DataEndpoint/ExportPodData, grpc.health.v1.Health) and stores each as one object.
+Configured by environment:
+  PORT (8080)              gRPC port (h2c)
+  METRICS_PORT (9090)      HTTP: /metrics, /healthz, /readyz
+  STORAGE (s3)             s3 | fs
+  STORAGE_DIR              directory for STORAGE=fs
+  S3_ENDPOINT S3_BUCKET S3_PREFIX S3_REGION S3_FORCE_PATH_STYLE  AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  S3_PART_SIZE (5 MiB)     multipart part size;  S3_QUEUE_SIZE (1) parts in flight per upload
+  K_SINK K_CE_OVERRIDES    CloudEvents destination and extension overrides
+  SNOOPY_TOKEN_KEY         HMAC key for capture tokens (unset: no authentication, with a warning)
+  MAX_SEGMENT_BYTES (1 GiB)  MAX_MESSAGE_BYTES (4 MiB)  SHUTDOWN_GRACE_SECONDS (25)
+  LEGACY_EXPORT (true)     serve ExportPodData;  LEGACY_OBJECT_BYTES (32 MiB) object size for it
+  HOST (0.0.0.0)  LOG_LEVEL (info)
+`;
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (args.length > 0) {
+    process.stderr.write(`snoopy-collector: unexpected argument "${args[0]}" (configuration is by environment; see --help)\n`);
+    process.exit(2);
+  }
+  let config;
+  try {
+    config = configFromEnv();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`snoopy-collector: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger('snoopy-collector');
+  let collector;
+  try {
+    collector = await startCollector(config, log);
+  } catch (err) {
+    process.stderr.write(`snoopy-collector: cannot start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    log.info({ signal }, 'signal received');
+    collector.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err: String(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,158 @@
+// Assembles the collector: one gRPC port (UploadSegment, legacy ExportPodData, grpc.health.v1),
+// and a separate HTTP port for /metrics, /healthz and /readyz (HTTP/1 cannot share the h2c port).
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import express from 'express';
+import { HealthImplementation } from 'grpc-health-check';
+import { EventSink } from '../../lib/event-sink.js';
+import type { Logger } from '../../lib/log.js';
+import { loadCollectorProtos } from '../../lib/proto.js';
+import { createS3Client } from '../../lib/s3.js';
+import type { CollectorConfig } from './config.js';
+import { CollectorEvents } from './events.js';
+import { InflightCalls } from './inflight.js';
+import { exportPodDataHandler } from './legacy-handler.js';
+import { CollectorMetrics } from './metrics.js';
+import { FsSegmentStore } from './storage/fs-store.js';
+import { S3SegmentStore } from './storage/s3-store.js';
+import type { SegmentStore } from './storage/store.js';
+import { uploadSegmentHandler } from './upload-handler.js';
+
+export const COLLECTOR_SERVICE = 'snoopy.v1.Collector';
+export const LEGACY_SERVICE = 'protobuf.DataEndpoint';
+
+export interface RunningCollector {
+  grpcPort: number;
+  metricsPort: number;
+  address: string;
+  metrics: CollectorMetrics;
+  sink: EventSink;
+  store: SegmentStore;
+  inflight: InflightCalls;
+  /** Stops taking calls, lets in-flight ones finish within graceMs, then cancels the rest. */
+  shutdown(graceMs?: number): Promise<{ drained: boolean }>;
+}
+
+async function createStore(config: CollectorConfig): Promise<SegmentStore> {
+  if (config.storage === 'fs') {
+    const store = new FsSegmentStore(config.storageDir!, config.bucket);
+    await store.init();
+    return store;
+  }
+  return new S3SegmentStore({
+    // Fail fast on a dead endpoint: the client retries from its spool, a hanging call helps no one.
+    client: createS3Client({ ...config.s3, maxAttempts: 2, requestTimeoutMs: 60_000 }),
+    bucket: config.bucket,
+    partSizeBytes: config.partSizeBytes,
+    queueSize: config.queueSize,
+  });
+}
+
+function listen(app: express.Express, host: string, port: number): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.once('error', reject);
+  });
+}
+
+export async function startCollector(config: CollectorConfig, log: Logger): Promise<RunningCollector> {
+  const store = await createStore(config);
+  const sink = new EventSink({ sink: config.sink, overrides: config.ceOverrides, logger: log.child({ part: 'events' }) });
+  const metrics = new CollectorMetrics(() => sink.stats);
+  const inflight = new InflightCalls();
+  const events = new CollectorEvents(sink, store, config.prefix, log);
+  const protos = loadCollectorProtos();
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': config.maxMessageBytes,
+    'grpc.max_send_message_length': 1024 * 1024,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+  });
+  server.addService(protos.collectorService, {
+    UploadSegment: uploadSegmentHandler({
+      store,
+      events,
+      metrics,
+      inflight,
+      log,
+      prefix: config.prefix,
+      tokenKey: config.tokenKey,
+      maxSegmentBytes: config.maxSegmentBytes,
+    }),
+  });
+  if (config.legacyEnabled) {
+    server.addService(protos.legacyService, {
+      ExportPodData: exportPodDataHandler({
+        store,
+        metrics,
+        inflight,
+        log,
+        prefix: config.prefix,
+        objectBytes: config.legacyObjectBytes,
+      }),
+    });
+  }
+  const health = new HealthImplementation({ '': 'SERVING', [COLLECTOR_SERVICE]: 'SERVING' });
+  if (config.legacyEnabled) health.setStatus(LEGACY_SERVICE, 'SERVING');
+  health.addToServer(server);
+
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    const hostPort = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
+    server.bindAsync(hostPort, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+
+  let shuttingDown = false;
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    res.status(shuttingDown ? 503 : 200).json({ status: shuttingDown ? 'shutting down' : 'ready', inflight: inflight.size });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  const http = await listen(app, config.host, config.metricsPort);
+  const metricsPort = (http.address() as AddressInfo).port;
+
+  if (!config.tokenKey) log.warn('SNOOPY_TOKEN_KEY is not set: uploads are accepted without a capture token');
+  log.info(
+    { grpcPort, metricsPort, storage: config.storage, bucket: store.bucket, prefix: config.prefix, events: sink.enabled, legacy: config.legacyEnabled },
+    'collector ready',
+  );
+
+  let stopping: Promise<{ drained: boolean }> | undefined;
+  const shutdown = (graceMs = config.shutdownGraceSeconds * 1000) => {
+    stopping ??= (async () => {
+      shuttingDown = true;
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(COLLECTOR_SERVICE, 'NOT_SERVING');
+      log.info({ inflight: inflight.size, graceMs }, 'shutting down: no new calls, draining uploads');
+      const closed = new Promise<void>((r) => server.tryShutdown(() => r()));
+      const drained = await inflight.drain(graceMs);
+      if (!drained) {
+        log.warn({ inflight: inflight.size }, 'grace period over: cancelling remaining uploads');
+        server.forceShutdown();
+        // Cancelled uploads abort their objects; give those aborts a moment to reach storage.
+        await inflight.drain(10_000);
+      }
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+      server.forceShutdown();
+      await sink.close(5000);
+      await new Promise<void>((r) => {
+        http.close(() => r());
+        http.closeAllConnections();
+      });
+      await store.close();
+      log.info({ drained }, 'collector stopped');
+      return { drained };
+    })();
+    return stopping;
+  };
+
+  return { grpcPort, metricsPort, address: `127.0.0.1:${grpcPort}`, metrics, sink, store, inflight, shutdown };
+}

@@ -1,0 +1,249 @@
+// Shared test fixtures: real S3 server child, collectors in-process or as the real executable,
+// real pcaps from tcpdump in network namespaces, a recording CloudEvents sink.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import express from 'express';
+import { createLogger } from '../../../lib/log.js';
+import type { SegmentHeader } from '../../../lib/proto.js';
+import { configFromEnv } from '../config.js';
+import { startCollector, type RunningCollector } from '../server.js';
+
+export const run = promisify(execFile);
+export const sha256 = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const suffix = () => randomBytes(3).toString('hex');
+
+export const COLLECTOR_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+export const SLOW_CLIENT = fileURLToPath(new URL('./fixtures/slow-client.js', import.meta.url));
+
+/** Polls until fn returns a truthy value; bounded. */
+export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+export function header(overrides: Partial<SegmentHeader> = {}): SegmentHeader {
+  return {
+    captureId: 'cap-1',
+    snoopyJob: 'tcpdump-job',
+    snoopyJobNamespace: 'snoopy-operator',
+    pod: 'web-0',
+    podNamespace: 'shop',
+    podUid: '7f0e2a8c-1111-2222-3333-444455556666',
+    node: 'node-a',
+    container: 'app',
+    command: 'tcpdump',
+    args: ['-i', 'eth0', '-w', '-'],
+    sequence: 0,
+    last: false,
+    format: 'FORMAT_PCAP',
+    startedUnixNanos: String(BigInt(Date.now()) * 1_000_000n),
+    token: '',
+    ...overrides,
+  };
+}
+
+export async function listBucket(client: S3Client, bucket: string): Promise<string[]> {
+  const res = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (res.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+/** Completed objects s3rver holds on disk (files named "<key>._S3rver_object"), and pending multipart uploads. */
+export function s3rverDisk(dir: string, bucket: string): { objects: string[]; pendingUploads: string[] } {
+  const root = join(dir, bucket);
+  const objects: string[] = [];
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const name of readdirSync(d)) {
+      const full = join(d, name);
+      if (statSync(full).isDirectory()) {
+        if (name !== '._S3rver_uploads') walk(full);
+      } else if (name.endsWith('._S3rver_object')) objects.push(relative(root, full));
+    }
+  };
+  walk(root);
+  const uploads = join(root, '._S3rver_uploads');
+  return { objects: objects.sort(), pendingUploads: existsSync(uploads) ? readdirSync(uploads) : [] };
+}
+
+/** Every file under a directory, relative, sorted. */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const name of readdirSync(d)) {
+      const full = join(d, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else out.push(relative(dir, full));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+export async function startInProcessCollector(env: Record<string, string>): Promise<RunningCollector> {
+  const config = configFromEnv({ PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', SHUTDOWN_GRACE_SECONDS: '5', ...env });
+  return startCollector(config, createLogger('collector-test', process.env.TEST_LOG_LEVEL ?? 'silent'));
+}
+
+export interface CollectorChild {
+  child: ChildProcess;
+  address: string;
+  metricsPort: number;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Runs the real snoopy-collector executable; resolves when its "collector ready" log line appears. */
+export function startCollectorChild(env: Record<string, string>): Promise<CollectorChild> {
+  const child = spawn(process.execPath, [COLLECTOR_MAIN], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`collector not ready: ${log}`));
+    }, 20_000);
+    const lines = createInterface({ input: child.stderr! });
+    lines.on('line', (line) => {
+      log += `${line}\n`;
+      try {
+        const rec = JSON.parse(line) as { msg?: string; grpcPort?: number; metricsPort?: number };
+        if (rec.msg === 'collector ready') {
+          clearTimeout(timer);
+          resolve({ child, address: `127.0.0.1:${rec.grpcPort}`, metricsPort: rec.metricsPort!, stderr: () => log, exited });
+        }
+      } catch {
+        /* not JSON */
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`collector exited with ${code}: ${log}`));
+    });
+  });
+}
+
+export interface RecordedEvent {
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** A CloudEvents sink on loopback that records what it receives; `failFirst` requests get 500. */
+export async function startSink(failFirst = 0): Promise<{ url: string; events: RecordedEvent[]; attempts: () => number; close(): Promise<void> }> {
+  const events: RecordedEvent[] = [];
+  let attempts = 0;
+  const app = express();
+  app.use(express.json({ type: '*/*' }));
+  app.post('/', (req, res) => {
+    attempts++;
+    if (attempts <= failFirst) {
+      res.status(500).end();
+      return;
+    }
+    events.push({ headers: req.headers as Record<string, string>, body: req.body as unknown });
+    res.status(202).end();
+  });
+  const server: Server = await new Promise((r) => {
+    const s = app.listen(0, '127.0.0.1', () => r(s));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    events,
+    attempts: () => attempts,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Two network namespaces joined by a veth pair; ping between them is the traffic to capture. */
+export class NetnsPair {
+  readonly a: string;
+  readonly b: string;
+  readonly vethA: string;
+  readonly vethB: string;
+  readonly ipA: string;
+  readonly ipB: string;
+
+  constructor() {
+    const s = suffix();
+    this.a = `sc-a-${s}`;
+    this.b = `sc-b-${s}`;
+    this.vethA = `scva${s}`;
+    this.vethB = `scvb${s}`;
+    const octet = 1 + (parseInt(s.slice(0, 2), 16) % 250);
+    this.ipA = `10.213.${octet}.1`;
+    this.ipB = `10.213.${octet}.2`;
+  }
+
+  async create(): Promise<void> {
+    await run('ip', ['netns', 'add', this.a]);
+    await run('ip', ['netns', 'add', this.b]);
+    await run('ip', ['link', 'add', this.vethA, 'netns', this.a, 'type', 'veth', 'peer', 'name', this.vethB, 'netns', this.b]);
+    for (const [ns, dev, ip] of [
+      [this.a, this.vethA, this.ipA],
+      [this.b, this.vethB, this.ipB],
+    ] as const) {
+      await run('ip', ['-n', ns, 'addr', 'add', `${ip}/30`, 'dev', dev]);
+      await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+  }
+
+  /** Captures `count` ICMP packets on A's veth while A pings B; returns the pcap bytes (tcpdump -w -). */
+  async capture(pings: number): Promise<Buffer> {
+    const tcpdump = spawn('ip', ['netns', 'exec', this.a, 'tcpdump', '-i', this.vethA, '-U', '-n', '-c', String(pings * 2), '-w', '-', 'icmp'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const chunks: Buffer[] = [];
+    tcpdump.stdout.on('data', (d: Buffer) => chunks.push(d));
+    const exited = new Promise<number | null>((r) => tcpdump.once('exit', (code) => r(code)));
+    // tcpdump says "listening on" on stderr once the capture is armed.
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('tcpdump did not start')), 10_000);
+      tcpdump.stderr.on('data', (d: Buffer) => {
+        if (d.toString().includes('listening on')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    try {
+      await run('ip', ['netns', 'exec', this.a, 'ping', '-c', String(pings), '-i', '0.2', '-W', '2', this.ipB]);
+      const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)]);
+      if (code !== 0) throw new Error(`tcpdump ended with ${code}`);
+    } finally {
+      tcpdump.kill('SIGKILL');
+    }
+    return Buffer.concat(chunks);
+  }
+
+  async destroy(): Promise<void> {
+    await run('ip', ['netns', 'del', this.a]).catch(() => undefined);
+    await run('ip', ['netns', 'del', this.b]).catch(() => undefined);
+  }
+}
+
+/** A stream of `total` random bytes in `piece`-sized buffers, optionally slowed. */
+export async function* randomStream(total: number, piece = 256 * 1024): AsyncGenerator<Buffer> {
+  for (let sent = 0; sent < total; sent += piece) yield randomBytes(Math.min(piece, total - sent));
+}

@@ -1,0 +1,160 @@
+// snoopy.v1.Collector/UploadSegment: header, then chunks streamed into one object; the reply is
+// sent only once the object is durable, and any failure leaves no object behind.
+import { createHash } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../lib/log.js';
+import type { SegmentHeader, UploadRequest, UploadResponse } from '../../lib/proto.js';
+import type { CollectorEvents } from './events.js';
+import type { CollectorMetrics, UploadResult } from './metrics.js';
+import type { InflightCalls } from './inflight.js';
+import type { ObjectWriter, SegmentStore } from './storage/store.js';
+import { checkHeader } from './validate.js';
+
+export interface UploadHandlerDeps {
+  store: SegmentStore;
+  events: CollectorEvents;
+  metrics: CollectorMetrics;
+  inflight: InflightCalls;
+  log: Logger;
+  prefix: string;
+  tokenKey: string | undefined;
+  maxSegmentBytes: number;
+}
+
+type State = 'header' | 'data' | 'finishing' | 'done';
+
+const RESULT_OF: Partial<Record<grpc.status, UploadResult>> = {
+  [grpc.status.INVALID_ARGUMENT]: 'invalid',
+  [grpc.status.UNAUTHENTICATED]: 'unauthenticated',
+  [grpc.status.UNAVAILABLE]: 'unavailable',
+  [grpc.status.CANCELLED]: 'cancelled',
+};
+
+export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClientStreamingCall<UploadRequest, UploadResponse> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    const hash = createHash('sha256');
+    let state: State = 'header';
+    let header: SegmentHeader | undefined;
+    let key = '';
+    let writer: ObjectWriter | undefined;
+    let bytes = 0;
+    let settle!: () => void;
+    deps.inflight.add(new Promise<void>((r) => (settle = r)));
+    deps.metrics.activeUploads.inc();
+
+    const log = () => deps.log.child({ key: key || undefined, peer: call.getPeer() });
+
+    const end = () => {
+      deps.metrics.activeUploads.dec();
+      settle();
+    };
+
+    const fail = async (code: grpc.status, message: string, result?: UploadResult): Promise<void> => {
+      if (state === 'done') return;
+      state = 'done';
+      // Keep reading (and dropping) whatever the client still sends, so it is never stuck on
+      // flow control and sees the status.
+      call.resume();
+      if (writer) await writer.abort(new Error(message)).catch((err) => log().error({ err: String(err) }, 'abort failed'));
+      deps.metrics.uploads.inc({ result: result ?? RESULT_OF[code] ?? 'invalid' });
+      const level = code === grpc.status.UNAVAILABLE ? 'error' : 'warn';
+      log()[level]({ code: grpc.status[code], details: message, bytes }, 'upload refused or failed; nothing stored');
+      callback({ code, details: message, name: 'UploadError', message });
+      end();
+    };
+
+    const onHeader = (req: UploadRequest): void => {
+      if (req.part !== 'header' || !req.header) {
+        void fail(grpc.status.INVALID_ARGUMENT, 'first message must be the segment header');
+        return;
+      }
+      header = req.header;
+      const check = checkHeader(header, { prefix: deps.prefix, tokenKey: deps.tokenKey });
+      if (!check.ok) {
+        void fail(check.code, check.message);
+        return;
+      }
+      key = check.key;
+      try {
+        writer = deps.store.open(key, check.metadata, check.contentType);
+      } catch (err) {
+        void fail(grpc.status.UNAVAILABLE, `storage unavailable: ${(err as Error).message}`);
+        return;
+      }
+      writer.failed.catch((err: Error) => void fail(grpc.status.UNAVAILABLE, `storage unavailable: ${err.message}`));
+      state = 'data';
+    };
+
+    const onChunk = (req: UploadRequest): void => {
+      if (req.part === 'header') {
+        void fail(grpc.status.INVALID_ARGUMENT, 'a second segment header is not allowed: one call uploads one segment');
+        return;
+      }
+      const chunk = req.chunk ?? Buffer.alloc(0);
+      bytes += chunk.length;
+      if (bytes > deps.maxSegmentBytes) {
+        void fail(
+          grpc.status.INVALID_ARGUMENT,
+          `segment larger than the collector's limit of ${deps.maxSegmentBytes} bytes (MAX_SEGMENT_BYTES)`,
+          'too_large',
+        );
+        return;
+      }
+      hash.update(chunk);
+      if (!writer!.write(chunk)) {
+        // Storage is behind: stop reading from the client until the upload drains (HTTP/2 flow
+        // control then holds the sender), so memory stays bounded per stream.
+        deps.metrics.backpressurePauses.inc();
+        call.pause();
+        writer!.once('drain', () => {
+          if (state === 'data') call.resume();
+        });
+      }
+    };
+
+    call.on('data', (req: UploadRequest) => {
+      if (state === 'header') onHeader(req);
+      else if (state === 'data') onChunk(req);
+    });
+
+    call.on('end', () => {
+      if (state === 'header') {
+        void fail(grpc.status.INVALID_ARGUMENT, 'first message must be the segment header');
+        return;
+      }
+      if (state !== 'data') return;
+      state = 'finishing';
+      void (async () => {
+        try {
+          await writer!.complete();
+        } catch (err) {
+          await fail(grpc.status.UNAVAILABLE, `storage unavailable: ${(err as Error).message}`);
+          return;
+        }
+        if (state !== 'finishing') return; // cancelled meanwhile: fail() removed the object
+        state = 'done';
+        const reply: UploadResponse = {
+          bucket: deps.store.bucket,
+          key,
+          bytes: String(bytes),
+          sha256: hash.digest('hex'),
+          uri: deps.store.uri(key),
+        };
+        deps.metrics.uploads.inc({ result: 'stored' });
+        deps.metrics.bytesStored.inc(bytes);
+        deps.metrics.uploadSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        log().info({ bytes, sha256: reply.sha256, sequence: header!.sequence, last: header!.last }, 'segment stored');
+        callback(null, reply);
+        deps.events.segmentStored(header!, reply);
+        if (header!.last) await deps.events.captureCompleted(header!);
+        end();
+      })();
+    });
+
+    // The client went away (cancelled, deadline, connection lost) or grpc-js refused a message
+    // (e.g. larger than the receive limit): discard the partial object.
+    call.on('cancelled', () => void fail(grpc.status.CANCELLED, 'call cancelled by the client'));
+    call.on('error', (err: Error) => void fail(grpc.status.CANCELLED, `stream error: ${err.message}`));
+  };
+}
