@@ -1,0 +1,272 @@
+// Command-line parsing for `podtracer run`, in both syntaxes (DESIGN §5):
+//   podtracer run --pod P --namespace NS [options] -- TOOL [ARGS...]
+//   podtracer run TOOL -a "ARGS" [-t 2m] [-d HOST -p PORT] --pod P -n NS      (the seed's syntax)
+// node's util.parseArgs refuses option values that begin with "-" in strict mode, which the seed
+// syntax needs (`-a "-i eth0 -U -w -"`), so this is a small table-driven parser. Pure.
+import { parseDuration } from '../lib/duration.js';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface RunOptions {
+  pod: string;
+  namespace: string;
+  container?: string;
+  pid?: number;
+  timerMs?: number;
+  maxBytes?: number;
+  collector?: string;
+  outputDir?: string;
+  captureId?: string;
+  segmentBytes: number;
+  segmentSeconds: number;
+  spoolDir?: string;
+  spoolMaxBytes: number;
+  killGraceMs: number;
+  uploadGraceMs: number;
+  uploadDeadlineMs: number;
+  terminationLog?: string;
+  procRoot?: string;
+  job?: string;
+  jobNamespace?: string;
+  command: string;
+  /** the tool's arguments: a string to tokenise (seed -a) or an argv given after "--" */
+  args: string | string[];
+}
+
+export type ParsedCommand = { kind: 'help'; topic?: string } | { kind: 'version' } | { kind: 'run'; options: RunOptions };
+
+interface OptionSpec {
+  long: string;
+  short?: string;
+  /** the key in the raw value map */
+  key: string;
+  flag?: boolean;
+}
+
+const OPTIONS: OptionSpec[] = [
+  { long: 'pod', key: 'pod' },
+  { long: 'namespace', short: 'n', key: 'namespace' },
+  { long: 'container', short: 'c', key: 'container' },
+  { long: 'pid', key: 'pid' },
+  { long: 'timer', short: 't', key: 'timer' },
+  { long: 'max-bytes', key: 'maxBytes' },
+  { long: 'collector', key: 'collector' },
+  { long: 'data-host', short: 'd', key: 'dataHost' },
+  { long: 'data-port', short: 'p', key: 'dataPort' },
+  { long: 'output-dir', key: 'outputDir' },
+  { long: 'capture-id', key: 'captureId' },
+  { long: 'segment-bytes', key: 'segmentBytes' },
+  { long: 'segment-seconds', key: 'segmentSeconds' },
+  { long: 'spool-dir', key: 'spoolDir' },
+  { long: 'spool-max-bytes', key: 'spoolMaxBytes' },
+  { long: 'kill-grace', key: 'killGrace' },
+  { long: 'upload-grace', key: 'uploadGrace' },
+  { long: 'upload-deadline', key: 'uploadDeadline' },
+  { long: 'termination-log', key: 'terminationLog' },
+  { long: 'proc-root', key: 'procRoot' },
+  { long: 'job', key: 'job' },
+  { long: 'job-namespace', key: 'jobNamespace' },
+  { long: 'args', short: 'a', key: 'args' },
+  { long: 'help', short: 'h', key: 'help', flag: true },
+];
+
+const MIB = 1024 * 1024;
+
+export const DEFAULTS = {
+  segmentBytes: 32 * MIB,
+  segmentSeconds: 60,
+  spoolMaxBytes: 1024 * MIB,
+  killGraceMs: 10_000,
+  uploadGraceMs: 120_000,
+  uploadDeadlineMs: 120_000,
+};
+
+/** Sizes: plain bytes or with a binary suffix (K, Ki, KiB, M, MiB, G, GiB; k/KB = 1000). */
+export function parseSize(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(|k|K|Ki|KiB|KB|M|Mi|MiB|MB|G|Gi|GiB|GB)$/.exec(text.trim());
+  if (!m) throw new UsageError(`${what}: "${text}" is not a size (e.g. 1048576, 512Ki, 32Mi, 1Gi)`);
+  const mult: Record<string, number> = {
+    '': 1, k: 1e3, KB: 1e3, K: 1024, Ki: 1024, KiB: 1024, M: MIB, Mi: MIB, MiB: MIB, MB: 1e6,
+    G: 1024 * MIB, Gi: 1024 * MIB, GiB: 1024 * MIB, GB: 1e9,
+  };
+  const n = Math.floor(Number(m[1]) * mult[m[2]!]!);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${what}: "${text}" must be at least 1 byte`);
+  return n;
+}
+
+function parseDurationOption(text: string, what: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+/** --segment-seconds accepts a number of seconds or a duration ("90s", "2m"). */
+function parseSeconds(text: string, what: string): number {
+  const seconds = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : parseDurationOption(text, what) / 1000;
+  if (!(seconds > 0)) throw new UsageError(`${what}: must be more than 0 seconds, got "${text}"`);
+  return seconds;
+}
+
+function findSpec(word: string): { spec: OptionSpec; inline?: string } | undefined {
+  if (word.startsWith('--')) {
+    const eq = word.indexOf('=');
+    const name = eq >= 0 ? word.slice(2, eq) : word.slice(2);
+    const spec = OPTIONS.find((o) => o.long === name);
+    if (!spec) return undefined;
+    return eq >= 0 ? { spec, inline: word.slice(eq + 1) } : { spec };
+  }
+  const spec = OPTIONS.find((o) => o.short !== undefined && word === `-${o.short}`);
+  return spec ? { spec } : undefined;
+}
+
+/** Parses argv after the program name. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ParsedCommand {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { kind: 'help' };
+  if (argv[0] === '--version' || argv[0] === 'version') return { kind: 'version' };
+  if (argv[0] !== 'run') throw new UsageError(`unknown command "${argv[0]}" (expected "run"; see --help)`);
+  const raw: Record<string, string> = {};
+  const positionals: string[] = [];
+  let afterDashes: string[] | undefined;
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!;
+    if (w === '--') {
+      afterDashes = argv.slice(i + 1);
+      break;
+    }
+    if (w.startsWith('-') && w !== '-') {
+      const found = findSpec(w);
+      if (!found) throw new UsageError(`unknown option "${w}" (see podtracer --help)`);
+      const { spec, inline } = found;
+      if (spec.flag) {
+        if (inline !== undefined) throw new UsageError(`option --${spec.long} takes no value`);
+        raw[spec.key] = 'true';
+        continue;
+      }
+      let value = inline;
+      if (value === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`option ${w} needs a value`);
+        value = argv[++i]!;
+      }
+      if (raw[spec.key] !== undefined) throw new UsageError(`option --${spec.long} given twice`);
+      raw[spec.key] = value;
+      continue;
+    }
+    positionals.push(w);
+  }
+  if (raw.help) return { kind: 'help', topic: 'run' };
+
+  let command: string;
+  let args: string | string[];
+  if (afterDashes !== undefined) {
+    if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}" before "--" (the tool goes after "--")`);
+    if (raw.args !== undefined) throw new UsageError('-a/--args cannot be combined with a tool after "--"');
+    if (afterDashes.length === 0) throw new UsageError('no tool after "--"');
+    command = afterDashes[0]!;
+    args = afterDashes.slice(1);
+  } else {
+    if (positionals.length === 0) throw new UsageError('no tool given (podtracer run [options] -- TOOL [ARGS...])');
+    if (positionals.length > 1) {
+      throw new UsageError(`unexpected argument "${positionals[1]}" (tool arguments go in -a "ARGS" or after "--")`);
+    }
+    command = positionals[0]!;
+    args = raw.args ?? '';
+  }
+
+  if (!raw.pod) throw new UsageError('--pod is required');
+  const namespace = raw.namespace ?? env.POD_NAMESPACE;
+  if (!namespace) throw new UsageError('--namespace (-n) is required');
+
+  let collector = raw.collector;
+  if (raw.dataHost !== undefined || raw.dataPort !== undefined) {
+    if (collector !== undefined) throw new UsageError('give either --collector or -d/-p, not both');
+    if (!raw.dataHost || !raw.dataPort) throw new UsageError('-d HOST and -p PORT go together');
+    collector = `${raw.dataHost}:${raw.dataPort}`;
+  }
+  if (collector !== undefined && !/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(collector)) {
+    throw new UsageError(`--collector "${collector}" is not HOST:PORT`);
+  }
+  if (collector !== undefined && raw.outputDir !== undefined) throw new UsageError('give either --collector or --output-dir, not both');
+  if (collector === undefined && raw.outputDir === undefined) {
+    throw new UsageError('nowhere to send the output: give --collector HOST:PORT (or -d/-p) or --output-dir DIR');
+  }
+
+  let pid: number | undefined;
+  if (raw.pid !== undefined) {
+    if (!/^\d+$/.test(raw.pid) || Number(raw.pid) < 1) throw new UsageError(`--pid "${raw.pid}" is not a process id`);
+    pid = Number(raw.pid);
+  }
+
+  const options: RunOptions = {
+    pod: raw.pod,
+    namespace,
+    command,
+    args,
+    segmentBytes: raw.segmentBytes !== undefined ? parseSize(raw.segmentBytes, '--segment-bytes') : DEFAULTS.segmentBytes,
+    segmentSeconds: raw.segmentSeconds !== undefined ? parseSeconds(raw.segmentSeconds, '--segment-seconds') : DEFAULTS.segmentSeconds,
+    spoolMaxBytes: raw.spoolMaxBytes !== undefined ? parseSize(raw.spoolMaxBytes, '--spool-max-bytes') : DEFAULTS.spoolMaxBytes,
+    killGraceMs: raw.killGrace !== undefined ? parseDurationOption(raw.killGrace, '--kill-grace') : DEFAULTS.killGraceMs,
+    uploadGraceMs: raw.uploadGrace !== undefined ? parseDurationOption(raw.uploadGrace, '--upload-grace') : DEFAULTS.uploadGraceMs,
+    uploadDeadlineMs:
+      raw.uploadDeadline !== undefined ? parseDurationOption(raw.uploadDeadline, '--upload-deadline') : DEFAULTS.uploadDeadlineMs,
+  };
+  if (raw.container !== undefined) options.container = raw.container;
+  if (pid !== undefined) options.pid = pid;
+  if (raw.timer !== undefined) {
+    options.timerMs = parseDurationOption(raw.timer, '--timer');
+    if (options.timerMs <= 0) throw new UsageError('--timer must be more than 0');
+  }
+  if (raw.maxBytes !== undefined) options.maxBytes = parseSize(raw.maxBytes, '--max-bytes');
+  if (collector !== undefined) options.collector = collector;
+  if (raw.outputDir !== undefined) options.outputDir = raw.outputDir;
+  const captureId = raw.captureId ?? env.SNOOPY_CAPTURE_ID;
+  if (captureId) options.captureId = captureId;
+  if (raw.spoolDir !== undefined) options.spoolDir = raw.spoolDir;
+  const terminationLog = raw.terminationLog ?? env.PODTRACER_TERMINATION_LOG;
+  if (terminationLog) options.terminationLog = terminationLog;
+  if (raw.procRoot !== undefined) options.procRoot = raw.procRoot;
+  const job = raw.job ?? env.SNOOPY_JOB;
+  if (job) options.job = job;
+  const jobNamespace = raw.jobNamespace ?? env.SNOOPY_JOB_NAMESPACE;
+  if (jobNamespace) options.jobNamespace = jobNamespace;
+  return { kind: 'run', options };
+}
+
+export const HELP = `Usage:
+  podtracer run --pod NAME --namespace NS [options] -- TOOL [ARGS...]
+  podtracer run TOOL -a "ARGS" [-t 2m] [-d HOST -p PORT] --pod NAME -n NS     (seed syntax)
+
+Runs an allowed network tool inside the network namespace of a pod's container and ships its
+standard output, cut into pcap/pcapng/text segments, to a snoopy collector (or a directory).
+
+Target:
+  --pod NAME, -n/--namespace NS   the target pod (names the stored objects)
+  -c/--container NAME             container of the pod (default: the first)
+  --pid PID                       target process; skips the Kubernetes API lookup
+  --proc-root DIR                 where the host's /proc is (default /host/proc if present, else /proc)
+Output:
+  --collector HOST:PORT           collector address (seed: -d HOST -p PORT)
+  --output-dir DIR                write segments to DIR instead of uploading
+  --capture-id ID                 default $SNOOPY_CAPTURE_ID, else generated
+  --job NAME, --job-namespace NS  default $SNOOPY_JOB / $SNOOPY_JOB_NAMESPACE
+  --segment-bytes N               rotate segments at this size (default 32Mi)
+  --segment-seconds S             rotate segments after S seconds (default 60)
+  --spool-dir DIR                 local spool (default: a new temporary directory)
+  --spool-max-bytes N             spool bound; segments beyond it are dropped and counted (default 1Gi)
+  --upload-deadline D             deadline of one upload call (default 2m)
+  --upload-grace D                how long to keep retrying uploads after the tool ended (default 2m)
+Run:
+  -t/--timer D                    stop the tool after D (Go duration, plus "d"); default: run until it exits
+  --max-bytes N                   stop the tool once N bytes of output were read (nothing beyond N is kept)
+  --kill-grace D                  SIGKILL this long after SIGINT (default 10s)
+  --termination-log PATH          summary file (default $PODTRACER_TERMINATION_LOG, else /dev/termination-log)
+  -a/--args "ARGS"                the tool's arguments as one shell-like string (seed syntax)
+
+Environment: SNOOPY_CAPTURE_TOKEN, SNOOPY_JOB, SNOOPY_JOB_NAMESPACE, SNOOPY_CAPTURE_ID, NODE_NAME,
+POD_UID, SNOOPY_ALLOWED_TOOLS, SNOOPY_ALLOW_MUTATING_TOOLS, KUBECONFIG, LOG_LEVEL.
+Exit codes: 0 done and everything stored; 1 the tool failed on its own; 2 bad usage or refused by
+the tool policy; 3 target not found; 4 output lost or not stored.
+`;

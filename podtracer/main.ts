@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+// podtracer: runs one allowed network tool inside a pod's network namespace and ships its output
+// (DESIGN §5). Exit codes: 0 done and stored, 1 the tool failed, 2 usage/policy, 3 no target,
+// 4 output lost or not stored.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, type Logger } from '../lib/log.js';
+import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../lib/tool-policy.js';
+import { HELP, UsageError, parseCommandLine, type RunOptions } from './cli.js';
+import { startCapture, type RunningCapture } from './capture.js';
+import { DirectorySink, UploadSink, type SegmentSink } from './sinks.js';
+import { EXIT, exitCodeFor, parseTcpdumpStats, writeTerminationLog, type Summary } from './summary.js';
+import { TargetError, defaultProcRoot, lookupPod, resolveContainerPid } from './target.js';
+
+const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
+
+function fail(code: number, message: string, terminationLog: string | undefined): Promise<never> {
+  process.stderr.write(`podtracer: ${message}\n`);
+  const write = terminationLog ? writeTerminationLog(terminationLog, { error: message, exitCode: code }).catch(() => undefined) : Promise.resolve();
+  return write.then(() => process.exit(code));
+}
+
+function generatedCaptureId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase();
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+interface Target {
+  pid: number;
+  container: string;
+  podUid: string;
+  node: string;
+}
+
+async function resolveTarget(o: RunOptions, procRoot: string, log: Logger): Promise<Target> {
+  const env = process.env;
+  if (o.pid !== undefined) {
+    return { pid: o.pid, container: o.container ?? '', podUid: env.POD_UID ?? '', node: env.NODE_NAME ?? '' };
+  }
+  const info = await lookupPod(o.namespace, o.pod, o.container);
+  const pid = await resolveContainerPid(procRoot, info.containerId);
+  log.info({ containerId: info.containerId, container: info.container, pid }, 'target container found');
+  return { pid, container: info.container, podUid: env.POD_UID || info.podUid || '', node: env.NODE_NAME || info.node || '' };
+}
+
+async function run(o: RunOptions): Promise<number> {
+  const log = createLogger('podtracer');
+  const terminationLog = o.terminationLog ?? DEFAULT_TERMINATION_LOG;
+  const startTime = new Date().toISOString();
+
+  // The policy comes first: a refused invocation runs nothing, not even the target lookup.
+  let argv: string[];
+  try {
+    ({ argv } = parseToolInvocation(o.command, o.args, toolPolicyFromEnv()));
+  } catch (err) {
+    if (err instanceof ToolPolicyError) return fail(EXIT.usage, `refused by the tool policy: ${err.message}`, terminationLog);
+    throw err;
+  }
+
+  const procRoot = o.procRoot ?? defaultProcRoot();
+  let target: Target;
+  try {
+    target = await resolveTarget(o, procRoot, log);
+  } catch (err) {
+    if (err instanceof TargetError) return fail(EXIT.targetNotFound, err.message, terminationLog);
+    throw err;
+  }
+  if (!existsSync(join(procRoot, String(target.pid), 'ns', 'net'))) {
+    return fail(EXIT.targetNotFound, `process ${target.pid} has no network namespace under ${procRoot}`, terminationLog);
+  }
+
+  const captureId = o.captureId ?? generatedCaptureId();
+  let capture: RunningCapture | undefined;
+  let spoolTemp: string | undefined;
+  let sink: SegmentSink;
+  if (o.outputDir !== undefined) {
+    sink = new DirectorySink(o.outputDir);
+  } else {
+    const spoolDir = o.spoolDir ?? (spoolTemp = await mkdtemp(join(tmpdir(), 'podtracer-spool-')));
+    sink = new UploadSink({
+      collector: o.collector!,
+      spoolDir,
+      spoolMaxBytes: o.spoolMaxBytes,
+      deadlineMs: o.uploadDeadlineMs,
+      graceMs: o.uploadGraceMs,
+      log,
+      header: {
+        captureId,
+        snoopyJob: o.job ?? 'podtracer',
+        snoopyJobNamespace: o.jobNamespace ?? o.namespace,
+        pod: o.pod,
+        podNamespace: o.namespace,
+        podUid: target.podUid,
+        node: target.node,
+        container: target.container,
+        command: o.command,
+        args: argv,
+        startedUnixNanos: (BigInt(Date.now()) * 1_000_000n).toString(),
+        token: process.env.SNOOPY_CAPTURE_TOKEN ?? '',
+      },
+      onFatal: () => capture?.stop('signal'),
+    });
+  }
+
+  log.info({ captureId, pid: target.pid, command: o.command, argv, procRoot }, 'starting the tool');
+  capture = startCapture(
+    {
+      procRoot,
+      pid: target.pid,
+      command: o.command,
+      argv,
+      segmentBytes: o.segmentBytes,
+      segmentSeconds: o.segmentSeconds,
+      killGraceMs: o.killGraceMs,
+      log,
+      ...(o.timerMs !== undefined ? { timerMs: o.timerMs } : {}),
+      ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
+    },
+    sink,
+  );
+
+  // First SIGTERM/SIGINT: graceful stop; second: kill the tool and stop retrying uploads.
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    log.info({ signal, count: signals }, 'signal received');
+    if (signals === 1) capture!.stop('signal');
+    else {
+      capture!.kill();
+      sink.abort();
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const outcome = await capture.done;
+  // A capture always ends with a segment flagged `last`, so the collector can announce it as
+  // complete: when the tool printed nothing at all, that is an empty text segment.
+  if (sink.accepted === 0) sink.accept({ data: Buffer.alloc(0), format: 'text', records: 0 });
+  const stored = await sink.finish();
+  if (spoolTemp && stored.unsentSegments === 0) await rm(spoolTemp, { recursive: true, force: true });
+
+  const stats = o.command === 'tcpdump' ? parseTcpdumpStats(outcome.stderrTail) : {};
+  const summary: Summary = {
+    captureId,
+    pod: o.pod,
+    namespace: o.namespace,
+    ...(target.container ? { container: target.container } : {}),
+    pid: target.pid,
+    command: o.command,
+    args: argv,
+    segments: stored.segments,
+    bytes: stored.bytes,
+    objects: stored.objects,
+    ...stats,
+    toolExitCode: outcome.toolExitCode,
+    ...(outcome.toolSignal ? { toolSignal: outcome.toolSignal } : {}),
+    stopReason: outcome.stopReason,
+    ...(outcome.killed ? { killed: true } : {}),
+    bytesRead: outcome.bytesRead,
+    ...(outcome.bytesDiscarded > 0 ? { bytesDiscarded: outcome.bytesDiscarded } : {}),
+    ...(outcome.truncatedBytes > 0 ? { truncatedBytes: outcome.truncatedBytes } : {}),
+    spoolDroppedSegments: stored.spoolDroppedSegments,
+    spoolDroppedBytes: stored.spoolDroppedBytes,
+    unsentSegments: stored.unsentSegments,
+    uploadRetries: stored.uploadRetries,
+    ...(stored.error || outcome.spawnError ? { error: stored.error ?? outcome.spawnError } : {}),
+    startTime,
+    endTime: new Date().toISOString(),
+    exitCode: 0,
+  };
+  summary.exitCode = exitCodeFor(summary);
+  if (!(spoolTemp && stored.unsentSegments === 0) && stored.unsentSegments > 0) {
+    log.error({ spoolDir: o.spoolDir ?? spoolTemp, unsent: stored.unsentSegments }, 'segments left in the spool');
+  }
+  try {
+    await writeTerminationLog(terminationLog, summary);
+  } catch (err) {
+    log.warn({ path: terminationLog, err: String(err) }, 'cannot write the termination log');
+  }
+  log.info({ summary }, 'summary');
+  return summary.exitCode;
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`podtracer: ${err.message}\n`);
+      process.exit(EXIT.usage);
+    }
+    throw err;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write('podtracer (snoopy) 0.1.0\n');
+    return;
+  }
+  const code = await run(parsed.options);
+  process.exit(code);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`podtracer: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,290 @@
+// Where segments go: to the collector through the spool (UploadSink), or into a directory
+// (DirectorySink, --output-dir). Both take segments without ever blocking the caller, which reads
+// the tool's stdout: a tool like tcpdump drops packets when its output is not read.
+import { createHash } from 'node:crypto';
+import { mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { createCollectorClient, uploadSegment, type CollectorClient } from '../lib/collector-client.js';
+import type { Logger } from '../lib/log.js';
+import type { Segment, StreamFormat } from '../lib/pcap/index.js';
+import type { FormatName, SegmentHeader } from '../lib/proto.js';
+import { Spool, type SpoolEntry } from './spool.js';
+
+export interface SinkResult {
+  segments: number;
+  bytes: number;
+  objects: string[];
+  spoolDroppedSegments: number;
+  spoolDroppedBytes: number;
+  unsentSegments: number;
+  uploadRetries: number;
+  error?: string;
+}
+
+export interface SegmentSink {
+  /** Takes one segment; never waits. */
+  accept(segment: Segment): void;
+  /** Segments accepted so far (including dropped ones). */
+  readonly accepted: number;
+  /** No more segments: store what is left (the newest is the capture's last) and report. */
+  finish(): Promise<SinkResult>;
+  /** Stop retrying at once (a second termination signal). */
+  abort(): void;
+}
+
+const EXTENSION: Record<StreamFormat, string> = { pcap: 'pcap', pcapng: 'pcapng', text: 'txt' };
+const FORMAT_NAME: Record<StreamFormat, FormatName> = { pcap: 'FORMAT_PCAP', pcapng: 'FORMAT_PCAPNG', text: 'FORMAT_TEXT' };
+
+/** --output-dir: files 000000.pcap, 000001.pcap, … written in order and fsync'd. */
+export class DirectorySink implements SegmentSink {
+  accepted = 0;
+  private chain: Promise<void>;
+  private readonly objects: string[] = [];
+  private bytes = 0;
+  private error: string | undefined;
+
+  constructor(private readonly dir: string) {
+    this.chain = mkdir(dir, { recursive: true }).then(() => undefined);
+  }
+
+  accept(segment: Segment): void {
+    const sequence = this.accepted++;
+    const path = join(this.dir, `${String(sequence).padStart(6, '0')}.${EXTENSION[segment.format]}`);
+    this.chain = this.chain.then(async () => {
+      if (this.error) return;
+      try {
+        const fh = await open(path, 'w', 0o644);
+        try {
+          await fh.writeFile(segment.data);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        this.objects.push(path);
+        this.bytes += segment.data.length;
+      } catch (err) {
+        this.error = `cannot write ${path}: ${(err as Error).message}`;
+      }
+    });
+  }
+
+  async finish(): Promise<SinkResult> {
+    await this.chain;
+    const result: SinkResult = {
+      segments: this.objects.length,
+      bytes: this.bytes,
+      objects: [...this.objects],
+      spoolDroppedSegments: 0,
+      spoolDroppedBytes: 0,
+      unsentSegments: this.accepted - this.objects.length,
+      uploadRetries: 0,
+    };
+    if (this.error) result.error = this.error;
+    return result;
+  }
+
+  abort(): void {}
+}
+
+export interface UploadSinkOptions {
+  collector: string;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  /** every header field except sequence, last and format */
+  header: Omit<SegmentHeader, 'sequence' | 'last' | 'format'>;
+  deadlineMs: number;
+  /** after finish(): how long to keep retrying before giving up */
+  graceMs: number;
+  log: Logger;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** called once when the collector refuses for good (bad token, bad names): stop capturing */
+  onFatal?: (message: string) => void;
+}
+
+/** gRPC codes after which a retry cannot help: the request itself is wrong. */
+const FATAL_CODES = new Set([
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.UNAUTHENTICATED,
+  grpc.status.PERMISSION_DENIED,
+  grpc.status.FAILED_PRECONDITION,
+  grpc.status.UNIMPLEMENTED,
+  grpc.status.OUT_OF_RANGE,
+  grpc.status.NOT_FOUND,
+]);
+
+export function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code !== 'number' || !FATAL_CODES.has(code);
+}
+
+/**
+ * Spool + one sequential uploader per capture. The newest spooled segment is held back until a
+ * newer one exists or the capture ended, so that the final upload can carry `last: true`.
+ */
+export class UploadSink implements SegmentSink {
+  accepted = 0;
+  private readonly spool: Spool;
+  private readonly client: CollectorClient;
+  private finished = false;
+  private aborted = false;
+  private giveUpAt = Infinity;
+  private fatal: string | undefined;
+  private wakeUp: (() => void) | undefined;
+  private readonly abortController = new AbortController();
+  private readonly objects: string[] = [];
+  private storedBytes = 0;
+  private retries = 0;
+  private readonly loop: Promise<void>;
+  private spoolReady: Promise<void>;
+
+  constructor(private readonly opts: UploadSinkOptions) {
+    this.spool = new Spool(opts.spoolDir, opts.spoolMaxBytes);
+    this.spoolReady = mkdir(opts.spoolDir, { recursive: true, mode: 0o700 }).then(() => undefined);
+    this.client = createCollectorClient(opts.collector, {
+      // reconnect quickly after a collector restart instead of grpc's default of up to 2 minutes
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2000,
+    });
+    this.loop = this.run();
+  }
+
+  accept(segment: Segment): void {
+    this.accepted++;
+    const entry = this.spool.add(segment.data, segment.format, segment.records, { captureId: this.opts.header.captureId });
+    if (!entry) {
+      this.opts.log.error(
+        { bytes: segment.data.length, spoolBytes: this.spool.usedBytes, spoolMaxBytes: this.opts.spoolMaxBytes },
+        'spool full: segment dropped',
+      );
+    }
+    this.wake();
+  }
+
+  async finish(): Promise<SinkResult> {
+    this.finished = true;
+    this.giveUpAt = Date.now() + this.opts.graceMs;
+    const timer = setTimeout(() => this.abortController.abort(), this.opts.graceMs + 1000);
+    this.wake();
+    await this.loop;
+    clearTimeout(timer);
+    await this.spool.flushed();
+    this.client.close();
+    const result: SinkResult = {
+      segments: this.objects.length,
+      bytes: this.storedBytes,
+      objects: [...this.objects],
+      spoolDroppedSegments: this.spool.droppedSegments,
+      spoolDroppedBytes: this.spool.droppedBytes,
+      unsentSegments: this.spool.entries.length,
+      uploadRetries: this.retries,
+    };
+    if (this.fatal) result.error = this.fatal;
+    else if (this.spool.entries.length > 0) result.error = `${this.spool.entries.length} segment(s) not stored before giving up`;
+    return result;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.abortController.abort();
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private waitForWork(): Promise<void> {
+    return new Promise((resolve) => (this.wakeUp = resolve));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const signal = this.abortController.signal;
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private async run(): Promise<void> {
+    await this.spoolReady;
+    for (;;) {
+      if (this.fatal || this.aborted) return;
+      const entry = this.spool.entries[0];
+      if (!entry) {
+        if (this.finished) return;
+        await this.waitForWork();
+        continue;
+      }
+      const newest = this.spool.entries.length === 1;
+      if (newest && !this.finished) {
+        await this.waitForWork();
+        continue;
+      }
+      try {
+        await entry.written;
+      } catch (err) {
+        this.opts.log.error({ sequence: entry.sequence, err: String(err) }, 'spool write failed: segment lost');
+        await this.spool.lose(entry);
+        continue;
+      }
+      const stored = await this.uploadWithRetries(entry);
+      if (!stored) return;
+    }
+  }
+
+  private async uploadWithRetries(entry: SpoolEntry): Promise<boolean> {
+    const data = await this.spool.read(entry);
+    let backoff = this.opts.initialBackoffMs ?? 250;
+    const maxBackoff = this.opts.maxBackoffMs ?? 5000;
+    for (let attempt = 1; ; attempt++) {
+      // `last` is decided per attempt: a segment retried after the capture ended may become the last
+      const last = this.finished && this.spool.entries.length === 1 && this.spool.entries[0] === entry;
+      const header: SegmentHeader = { ...this.opts.header, sequence: entry.sequence, last, format: FORMAT_NAME[entry.format] };
+      try {
+        const reply = await uploadSegment(this.client, header, data, {
+          deadlineMs: this.opts.deadlineMs,
+          signal: this.abortController.signal,
+        });
+        const sha = createHash('sha256').update(data).digest('hex');
+        if (Number(reply.bytes) === data.length && reply.sha256 === sha && sha === entry.sha256) {
+          this.objects.push(reply.key);
+          this.storedBytes += data.length;
+          await this.spool.remove(entry);
+          this.opts.log.info({ sequence: entry.sequence, key: reply.key, bytes: data.length, last, attempt }, 'segment stored');
+          return true;
+        }
+        this.opts.log.warn(
+          { sequence: entry.sequence, sent: data.length, sentSha256: sha, replyBytes: reply.bytes, replySha256: reply.sha256 },
+          'collector reply does not match what was sent: retrying',
+        );
+      } catch (err) {
+        if (!isRetryable(err)) {
+          this.fatal = `collector refused segment ${entry.sequence}: ${(err as grpc.ServiceError).details ?? String(err)}`;
+          this.opts.log.error({ sequence: entry.sequence, code: (err as grpc.ServiceError).code, err: this.fatal }, 'upload refused');
+          this.opts.onFatal?.(this.fatal);
+          return false;
+        }
+        this.opts.log.warn(
+          { sequence: entry.sequence, attempt, code: (err as grpc.ServiceError).code, err: (err as grpc.ServiceError).details ?? String(err) },
+          'upload failed: retrying',
+        );
+      }
+      if (this.aborted || Date.now() >= this.giveUpAt) return false;
+      this.retries++;
+      // full jitter keeps many capture pods from retrying in lockstep after an outage
+      const wait = Math.min(backoff * (0.5 + Math.random() * 0.5), Math.max(0, this.giveUpAt - Date.now()));
+      await this.sleep(wait);
+      if (this.aborted) return false;
+      backoff = Math.min(backoff * 2, maxBackoff);
+    }
+  }
+}
