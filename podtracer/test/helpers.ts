@@ -1,0 +1,160 @@
+// Test fixtures for podtracer: a pair of network namespaces joined by a veth with a `sleep`
+// process in the first one as the "target container", the podtracer executable run for real,
+// and pcap inspection through tcpdump -r.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const run = promisify(execFile);
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const suffix = () => randomBytes(3).toString('hex');
+
+export const PODTRACER_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+
+export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Two namespaces, a veth between them, and a long sleep in A standing in for the target container. */
+export class TargetNetns {
+  readonly a: string;
+  readonly b: string;
+  readonly vethA: string;
+  readonly vethB: string;
+  readonly ipA = '10.77.0.1';
+  readonly ipB = '10.77.0.2';
+  private target: ChildProcess | undefined;
+  private readonly extra: ChildProcess[] = [];
+
+  constructor(tag: string) {
+    const s = suffix();
+    this.a = `pt-${tag}-a-${s}`;
+    this.b = `pt-${tag}-b-${s}`;
+    this.vethA = `ptva${s}`;
+    this.vethB = `ptvb${s}`;
+  }
+
+  get targetPid(): number {
+    return this.target!.pid!;
+  }
+
+  async create(): Promise<void> {
+    await run('ip', ['netns', 'add', this.a]);
+    await run('ip', ['netns', 'add', this.b]);
+    await run('ip', ['link', 'add', this.vethA, 'netns', this.a, 'type', 'veth', 'peer', 'name', this.vethB, 'netns', this.b]);
+    for (const [ns, dev, ip] of [
+      [this.a, this.vethA, this.ipA],
+      [this.b, this.vethB, this.ipB],
+    ] as const) {
+      // no IPv6: its autoconfiguration chatter would make packet counts depend on timing
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+      await run('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', dev]);
+      await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    // `ip netns exec` execs the command, so the child's PID is the sleep inside namespace A
+    this.target = spawn('ip', ['netns', 'exec', this.a, 'sleep', '600'], { stdio: 'ignore' });
+    await waitFor(async () => {
+      try {
+        const link = await run('readlink', [`/proc/${this.target!.pid}/ns/net`]);
+        const mine = await run('readlink', ['/proc/self/ns/net']);
+        return link.stdout.trim() !== mine.stdout.trim();
+      } catch {
+        return false;
+      }
+    }, 'the target process to enter its namespace');
+  }
+
+  /** Starts a process in namespace A or B that destroy() will kill. */
+  spawnIn(which: 'a' | 'b', argv: string[]): ChildProcess {
+    const p = spawn('ip', ['netns', 'exec', which === 'a' ? this.a : this.b, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.extra.push(p);
+    return p;
+  }
+
+  /** Pings A from B (so the echo requests cross A's veth inbound). */
+  async ping(count: number, interval = '0.05'): Promise<void> {
+    await run('ip', ['netns', 'exec', this.b, 'ping', '-q', '-c', String(count), '-i', interval, '-W', '2', this.ipA]);
+  }
+
+  killTarget(): void {
+    this.target?.kill('SIGKILL');
+  }
+
+  async destroy(): Promise<void> {
+    for (const p of [...this.extra, this.target]) {
+      if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    }
+    await run('ip', ['netns', 'del', this.a]).catch(() => undefined);
+    await run('ip', ['netns', 'del', this.b]).catch(() => undefined);
+  }
+}
+
+export interface PodtracerResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** the parsed termination log, when one was written */
+  summary: Record<string, unknown> | undefined;
+}
+
+export interface PodtracerProcess {
+  child: ChildProcess;
+  stderr: () => string;
+  result: Promise<PodtracerResult>;
+}
+
+/** Starts the real podtracer executable. */
+export function startPodtracer(args: string[], opts: { env?: Record<string, string>; terminationLog?: string } = {}): PodtracerProcess {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...(opts.env ?? {}) };
+  if (opts.terminationLog) env.PODTRACER_TERMINATION_LOG = opts.terminationLog;
+  const child = spawn(process.execPath, [PODTRACER_MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const result = new Promise<PodtracerResult>((resolve) => {
+    child.once('close', async (code) => {
+      let summary: Record<string, unknown> | undefined;
+      if (opts.terminationLog && existsSync(opts.terminationLog)) {
+        try {
+          summary = JSON.parse(await readFile(opts.terminationLog, 'utf8')) as Record<string, unknown>;
+        } catch {
+          summary = undefined;
+        }
+      }
+      resolve({ code, stdout, stderr, summary });
+    });
+  });
+  return { child, stderr: () => stderr, result };
+}
+
+export function runPodtracer(args: string[], opts: { env?: Record<string, string>; terminationLog?: string } = {}): Promise<PodtracerResult> {
+  return startPodtracer(args, opts).result;
+}
+
+/** Waits until podtracer's log shows the tool's first stderr line (tcpdump: "listening on"). */
+export function waitForLog(p: PodtracerProcess, text: string, timeoutMs = 20_000): Promise<void> {
+  return waitFor(() => p.stderr().includes(text), `podtracer log "${text}"`, timeoutMs).then(() => undefined);
+}
+
+/** Packets in a capture file matching a filter, counted by tcpdump itself. */
+export async function countPackets(file: string, filter: string): Promise<number> {
+  const { stdout } = await run('tcpdump', ['-r', file, '-nn', filter], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
+/** ICMP echo request sequence numbers in a capture file (to find duplicates). */
+export async function echoRequestSeqs(file: string): Promise<number[]> {
+  const { stdout } = await run('tcpdump', ['-r', file, '-nn', 'icmp[icmptype] == icmp-echo'], { maxBuffer: 64 * 1024 * 1024 });
+  return [...stdout.matchAll(/seq (\d+)/g)].map((m) => Number(m[1]));
+}
