@@ -25,11 +25,11 @@ export const COLLECTOR_MAIN = fileURLToPath(new URL('../main.js', import.meta.ur
 export const SLOW_CLIENT = fileURLToPath(new URL('./fixtures/slow-client.js', import.meta.url));
 
 /** Polls until fn returns a truthy value; bounded. */
-export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
