@@ -1,0 +1,343 @@
+// HTTP surface: express 5 routes for discovery, OpenAPI, health, metrics and the REST paths of
+// every served resource (/api/v1/..., /apis/<group>/<version>/...), answering Status objects on
+// every failure.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Counter, Gauge, Histogram, Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
+import { parse as parseYaml } from 'yaml';
+import type { Logger } from '../../../lib/log.js';
+import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
+import { ApiError, badRequest, internal, methodNotSupported, notAcceptable, notFound, pathNotFound, unsupportedMediaType } from './errors.js';
+import { serveLogs } from './logs.js';
+import { docHash, groupVersionDoc, openApiIndex } from './openapi.js';
+import type { DeleteOptions, ListQuery, Registry, WriteOptions } from './registry.js';
+import { apiVersionOf, type ResourceDef, type VersionDef } from './resources.js';
+import { jsonOf } from './store.js';
+import { toTable, wantsTable } from './table.js';
+import { isPlainObject, type JsonObject, type KObject } from './types.js';
+import type { WatchHub } from './watch.js';
+
+export interface ServerContext {
+  registry: Registry;
+  watches: WatchHub;
+  log: Logger;
+  stateDir?: string;
+  serverAddress: () => string;
+}
+
+interface Target {
+  group: string;
+  version: string;
+  def: ResourceDef;
+  vdef: VersionDef;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  watchPath: boolean;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+}
+function bool(v: unknown): boolean {
+  const s = str(v);
+  return s === 'true' || s === '1';
+}
+function int(v: unknown, name: string): number | undefined {
+  const s = str(v);
+  if (s === undefined || s === '') return undefined;
+  if (!/^-?\d+$/.test(s)) throw badRequest(`invalid ${name}: ${s}`);
+  return Number(s);
+}
+
+function sendJson(res: Response, code: number, body: unknown): void {
+  res.status(code).type('application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+function sendObject(res: Response, code: number, ctx: ServerContext, t: Target, o: KObject): void {
+  const view = ctx.registry.view(t.def, t.version, o);
+  res.status(code).type('application/json').send(jsonOf(view));
+}
+
+function sendStatus(res: Response, e: ApiError): void {
+  sendJson(res, e.code, e.status);
+}
+
+/** Resolves the REST path segments after /api/v1 or /apis/<g>/<v>. */
+function resolve(ctx: ServerContext, group: string, version: string, segs: string[]): Target | undefined {
+  let watchPath = false;
+  if (segs[0] === 'watch') { watchPath = true; segs = segs.slice(1); }
+  let namespace: string | undefined;
+  let rest = segs;
+  if (segs[0] === 'namespaces' && segs.length >= 3 && segs[2] !== 'status' && segs[2] !== 'finalize') {
+    namespace = segs[1];
+    rest = segs.slice(2);
+  }
+  const [plural, name, subresource, ...extra] = rest;
+  if (!plural || extra.length) return undefined;
+  const def = ctx.registry.find(group, plural);
+  if (!def) return undefined;
+  const vdef = def.versions.find((v) => v.name === version && v.served);
+  if (!vdef) return undefined;
+  if (namespace !== undefined && !def.namespaced) return undefined;
+  return { group, version, def, vdef, namespace, name, subresource, watchPath };
+}
+
+function bodyOf(req: Request): unknown {
+  const raw = req.body as Buffer | undefined;
+  if (!raw || raw.length === 0) return undefined;
+  const ct = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+  const text = raw.toString('utf8');
+  if (ct === 'application/json' || ct === '*/*' || ct === '') {
+    try { return JSON.parse(text); } catch (e) { throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`); }
+  }
+  if (ct === 'application/yaml') {
+    try { return parseYaml(text); } catch (e) { throw badRequest(`error converting YAML to JSON: ${(e as Error).message}`); }
+  }
+  throw unsupportedMediaType(ct);
+}
+
+function listQuery(q: Request['query']): ListQuery {
+  return {
+    labelSelector: str(q.labelSelector), fieldSelector: str(q.fieldSelector), limit: int(q.limit, 'limit'), continue: str(q.continue),
+    resourceVersion: str(q.resourceVersion), resourceVersionMatch: str(q.resourceVersionMatch),
+  };
+}
+
+function deleteOptions(req: Request): DeleteOptions {
+  const b = bodyOf(req);
+  const body: JsonObject = isPlainObject(b) ? b : {};
+  const q = req.query;
+  const grace = body.gracePeriodSeconds ?? int(q.gracePeriodSeconds, 'gracePeriodSeconds');
+  const orphan = body.orphanDependents ?? (str(q.orphanDependents) !== undefined ? bool(q.orphanDependents) : undefined);
+  const dry = body.dryRun ?? str(q.dryRun);
+  return {
+    propagationPolicy: (body.propagationPolicy as string | undefined) ?? str(q.propagationPolicy),
+    orphanDependents: orphan as boolean | undefined,
+    gracePeriodSeconds: grace as number | undefined,
+    preconditions: isPlainObject(body.preconditions) ? (body.preconditions as DeleteOptions['preconditions']) : undefined,
+    dryRun: Array.isArray(dry) ? dry.includes('All') : dry === 'All',
+  };
+}
+
+function writeOpts(req: Request): WriteOptions {
+  const fv = str(req.query.fieldValidation);
+  if (fv !== undefined && !['Ignore', 'Warn', 'Strict'].includes(fv)) throw badRequest(`fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`);
+  return { dryRun: dryRun(req), fieldValidation: fv, warnings: [] };
+}
+
+function warn(res: Response, opts: WriteOptions): void {
+  if (opts.warnings?.length) res.setHeader('Warning', opts.warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+}
+
+function dryRun(req: Request): boolean {
+  const d = req.query.dryRun;
+  if (d === undefined) return false;
+  if (str(d) !== 'All') throw badRequest(`dryRun: Unsupported value: "${str(d)}": supported values: "All"`);
+  return true;
+}
+
+export function createApp(ctx: ServerContext): { app: express.Express; metrics: MetricsRegistry } {
+  const { registry, log } = ctx;
+  const metrics = new MetricsRegistry();
+  collectDefaultMetrics({ register: metrics });
+  const requests = new Counter({ name: 'apiserver_request_total', help: 'API requests by verb, resource and code', labelNames: ['verb', 'resource', 'code'], registers: [metrics] });
+  const latency = new Histogram({ name: 'apiserver_request_duration_seconds', help: 'API request latency (non-watch)', labelNames: ['verb', 'resource'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [metrics] });
+  new Gauge({ name: 'apiserver_registered_watchers', help: 'Open watch streams', registers: [metrics], collect() { this.set(ctx.watches.count); } });
+  new Gauge({
+    name: 'apiserver_storage_objects', help: 'Stored objects per resource', labelNames: ['resource'], registers: [metrics],
+    collect() { for (const t of registry.store.allTables()) this.set({ resource: t.key }, t.size); },
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+  app.use(express.raw({ type: () => true, limit: '32mb' }));
+
+  app.get(['/healthz', '/readyz', '/livez'], (_req, res) => { res.type('text/plain').send('ok'); });
+  app.get('/metrics', async (_req, res) => { res.type(metrics.contentType).send(await metrics.metrics()); });
+  app.get('/version', (_req, res) => sendJson(res, 200, versionInfo()));
+  app.get('/api', (_req, res) => sendJson(res, 200, coreVersions(ctx.serverAddress())));
+  app.get('/apis', (_req, res) => sendJson(res, 200, groupList(registry.resources())));
+  app.get('/openapi/v3', (_req, res) => sendJson(res, 200, openApiIndex(registry.resources())));
+  app.get('/openapi/v3/*rest', (req, res) => {
+    const rest = (req.params as { rest: string[] }).rest;
+    const [kind, ...gv] = rest;
+    const doc = kind === 'api' && gv.length === 1 ? groupVersionDoc(registry.resources(), '', gv[0])
+      : kind === 'apis' && gv.length === 2 ? groupVersionDoc(registry.resources(), gv[0], gv[1]) : undefined;
+    if (!doc) { sendStatus(res, pathNotFound(req.path)); return; }
+    res.setHeader('Etag', `"${docHash(doc)}"`);
+    sendJson(res, 200, doc);
+  });
+  app.get('/openapi/v2', (req, res) => sendStatus(res, pathNotFound(req.path)));
+
+  const handle = async (req: Request, res: Response, group: string, version: string, segs: string[]): Promise<void> => {
+    const t = resolve(ctx, group, version, segs);
+    if (!t) throw pathNotFound(req.path);
+    const verbLabel = `${req.method}`;
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      requests.inc({ verb: verbLabel, resource: t.def.key, code: String(res.statusCode) });
+      if (!(req.query.watch && bool(req.query.watch))) latency.observe({ verb: verbLabel, resource: t.def.key }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    const ns = t.namespace ?? '';
+    const { def } = t;
+    if (def.namespaced && t.name !== undefined && t.namespace === undefined) throw pathNotFound(req.path);
+    if (t.subresource) {
+      const sub = t.subresource;
+      const allowed = (sub === 'status' && t.vdef.statusSubresource) || (def.extraSubresources.includes(sub));
+      if (!allowed) throw pathNotFound(req.path);
+      if (sub === 'log') {
+        if (req.method !== 'GET') throw methodNotSupported(`the server does not allow this method on the requested resource`);
+        await serveLogs(registry, ctx.stateDir, ns, t.name!, {
+          container: str(req.query.container), follow: bool(req.query.follow), tailLines: int(req.query.tailLines, 'tailLines'),
+          limitBytes: int(req.query.limitBytes, 'limitBytes'), previous: bool(req.query.previous), timestamps: bool(req.query.timestamps),
+        }, res);
+        return;
+      }
+      if (sub === 'binding') {
+        if (req.method !== 'POST') throw methodNotSupported('the server does not allow this method on the requested resource');
+        registry.bind(ns, t.name!, bodyOf(req));
+        sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+        return;
+      }
+      // status
+      switch (req.method) {
+        case 'GET': sendObject(res, 200, ctx, t, registry.get(def, ns, t.name!)); return;
+        case 'PUT': {
+          const wo = { ...writeOpts(req), subresource: 'status' as const };
+          const o = registry.update(def, t.version, ns, t.name!, bodyOf(req), wo);
+          warn(res, wo);
+          sendObject(res, 200, ctx, t, o);
+          return;
+        }
+        case 'PATCH': {
+          const raw = (req.body as Buffer | undefined)?.toString('utf8') ?? '';
+          const wo = { ...writeOpts(req), subresource: 'status' as const };
+          const r = registry.patch(def, t.version, ns, t.name!, req.headers['content-type'] ?? '', raw, { ...wo, fieldManager: str(req.query.fieldManager) });
+          warn(res, wo);
+          sendObject(res, 200, ctx, t, r.object);
+          return;
+        }
+        default: throw methodNotSupported('the server does not allow this method on the requested resource');
+      }
+    }
+    if (t.name === undefined) {
+      switch (req.method) {
+        case 'GET': {
+          if (t.watchPath || bool(req.query.watch)) {
+            const sel = registry.selection(def, { labelSelector: str(req.query.labelSelector), fieldSelector: str(req.query.fieldSelector) });
+            ctx.watches.serve(def, t.version, t.namespace, sel, {
+              resourceVersion: str(req.query.resourceVersion), resourceVersionMatch: str(req.query.resourceVersionMatch),
+              allowWatchBookmarks: bool(req.query.allowWatchBookmarks), sendInitialEvents: bool(req.query.sendInitialEvents),
+              timeoutSeconds: int(req.query.timeoutSeconds, 'timeoutSeconds'),
+            }, res);
+            return;
+          }
+          const r = registry.list(def, t.namespace, listQuery(req.query));
+          if (wantsTable(req.headers.accept)) {
+            sendJson(res, 200, toTable(def, t.vdef, r.items, r, str(req.query.includeObject) ?? 'Metadata'));
+            return;
+          }
+          const meta = JSON.stringify({ resourceVersion: r.resourceVersion, ...(r.continue ? { continue: r.continue } : {}), ...(r.remainingItemCount !== undefined ? { remainingItemCount: r.remainingItemCount } : {}) });
+          // Items are stored serialised: concatenate, never re-serialise the whole list.
+          const items = r.items.map((o) => jsonOf(registry.view(def, t.version, o))).join(',');
+          sendJson(res, 200, `{"kind":"${def.listKind}","apiVersion":"${apiVersionOf(def.group, t.version)}","metadata":${meta},"items":[${items}]}`);
+          return;
+        }
+        case 'POST': {
+          if (t.watchPath) throw methodNotSupported('the server does not allow this method on the requested resource');
+          const wo = writeOpts(req);
+          const created = registry.create(def, t.version, ns, bodyOf(req), wo);
+          warn(res, wo);
+          sendObject(res, 201, ctx, t, created);
+          return;
+        }
+        case 'DELETE': {
+          if (!def.verbs.includes('deletecollection')) throw methodNotSupported('the server does not allow this method on the requested resource');
+          const deleted = registry.deleteCollection(def, t.namespace, listQuery(req.query), deleteOptions(req));
+          const items = deleted.map((o) => jsonOf(registry.view(def, t.version, o))).join(',');
+          sendJson(res, 200, `{"kind":"${def.listKind}","apiVersion":"${apiVersionOf(def.group, t.version)}","metadata":{"resourceVersion":"${registry.store.currentRv()}"},"items":[${items}]}`);
+          return;
+        }
+        default: throw methodNotSupported('the server does not allow this method on the requested resource');
+      }
+    }
+    switch (req.method) {
+      case 'GET': {
+        if (t.watchPath || bool(req.query.watch)) {
+          const sel = registry.selection(def, { fieldSelector: `metadata.name=${t.name}` });
+          ctx.watches.serve(def, t.version, t.namespace, sel, {
+            resourceVersion: str(req.query.resourceVersion), allowWatchBookmarks: bool(req.query.allowWatchBookmarks), timeoutSeconds: int(req.query.timeoutSeconds, 'timeoutSeconds'),
+          }, res);
+          return;
+        }
+        const o = registry.get(def, ns, t.name);
+        if (wantsTable(req.headers.accept)) { sendJson(res, 200, toTable(def, t.vdef, [o], { resourceVersion: o.metadata.resourceVersion }, str(req.query.includeObject) ?? 'Metadata')); return; }
+        sendObject(res, 200, ctx, t, o);
+        return;
+      }
+      case 'PUT': {
+        const wo = writeOpts(req);
+        const o = registry.update(def, t.version, ns, t.name, bodyOf(req), wo);
+        warn(res, wo);
+        sendObject(res, 200, ctx, t, o);
+        return;
+      }
+      case 'PATCH': {
+        const raw = (req.body as Buffer | undefined)?.toString('utf8') ?? '';
+        const wo = writeOpts(req);
+        const r = registry.patch(def, t.version, ns, t.name, req.headers['content-type'] ?? '', raw, { ...wo, fieldManager: str(req.query.fieldManager), force: bool(req.query.force) });
+        warn(res, wo);
+        sendObject(res, r.created ? 201 : 200, ctx, t, r.object);
+        return;
+      }
+      case 'DELETE': {
+        const opts = deleteOptions(req);
+        const { object, removed } = registry.delete(def, ns, t.name, opts);
+        if (def.key === 'batch/jobs' && !opts.propagationPolicy && opts.orphanDependents === undefined) {
+          res.setHeader('Warning', '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"');
+        }
+        if (removed && !def.builtin) { sendObject(res, 200, ctx, t, object); return; }
+        if (removed && (def.key === '/pods' || def.key === '/services' || def.key === '/namespaces')) { sendObject(res, 200, ctx, t, object); return; }
+        if (removed) { sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: t.name, group: def.group || undefined, kind: def.plural, uid: object.metadata.uid } }); return; }
+        sendObject(res, 202, ctx, t, object);
+        return;
+      }
+      default: throw methodNotSupported('the server does not allow this method on the requested resource');
+    }
+  };
+
+  const wrap = (fn: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try { await fn(req, res); } catch (e) { next(e); }
+  };
+
+  app.all('/api/v1', (req, res) => {
+    if (req.method !== 'GET') { sendStatus(res, methodNotSupported('the server does not allow this method on the requested resource')); return; }
+    sendJson(res, 200, resourceList(registry.resources(), '', 'v1'));
+  });
+  app.all('/api/v1/*rest', wrap((req, res) => handle(req, res, '', 'v1', (req.params as { rest: string[] }).rest)));
+  app.get('/apis/:group', (req, res) => {
+    const g = groupInfo(registry.resources(), req.params.group);
+    if (!g) { sendStatus(res, pathNotFound(req.path)); return; }
+    sendJson(res, 200, g);
+  });
+  app.get('/apis/:group/:version', (req, res) => {
+    const l = resourceList(registry.resources(), req.params.group, req.params.version);
+    if (!l) { sendStatus(res, pathNotFound(req.path)); return; }
+    sendJson(res, 200, l);
+  });
+  app.all('/apis/:group/:version/*rest', wrap((req, res) => handle(req, res, req.params.group as string, req.params.version as string, (req.params as unknown as { rest: string[] }).rest)));
+
+  app.use((req: Request, res: Response) => sendStatus(res, pathNotFound(req.path)));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) { res.end(); return; }
+    if (err instanceof ApiError) { sendStatus(res, err); return; }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.too.large') { sendJson(res, 413, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Request entity too large', reason: 'RequestEntityTooLarge', code: 413 }); return; }
+    log.error({ err, path: req.path, method: req.method }, 'request failed');
+    sendStatus(res, internal(e.message ?? String(err)));
+  });
+  void notAcceptable; void notFound;
+  return { app, metrics };
+}

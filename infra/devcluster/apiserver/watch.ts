@@ -1,0 +1,143 @@
+// Watch streams: newline-delimited JSON watch events over a chunked HTTP response, starting from a
+// resourceVersion (replayed from the resource's bounded history; too old ⇒ one ERROR 410 event and
+// the end of the stream, as a real server answers), with BOOKMARKs and timeoutSeconds. Each event
+// line is serialised once and shared by every watcher that receives it.
+import type { Response } from 'express';
+import { badRequest, gone } from './errors.js';
+import type { Registry, Selection } from './registry.js';
+import { apiVersionOf, type ResourceDef } from './resources.js';
+import { jsonOf, type ChangeEvent, type EventType, type ResourceTable } from './store.js';
+import type { KObject } from './types.js';
+
+export interface WatchQuery {
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+  allowWatchBookmarks?: boolean;
+  sendInitialEvents?: boolean;
+  timeoutSeconds?: number;
+}
+
+export interface WatchSettings {
+  bookmarkIntervalMs: number;
+  /** A watcher whose unsent output exceeds this is closed; its client resumes from its last resourceVersion. */
+  maxBufferedBytes: number;
+}
+
+const lineCache = new WeakMap<ChangeEvent, Map<string, string>>();
+
+function eventLine(registry: Registry, def: ResourceDef, version: string, ev: ChangeEvent, type: EventType): string {
+  let m = lineCache.get(ev);
+  if (!m) { m = new Map(); lineCache.set(ev, m); }
+  const k = `${type}|${version}`;
+  let line = m.get(k);
+  if (line === undefined) {
+    line = `{"type":"${type}","object":${jsonOf(registry.view(def, version, ev.object))}}\n`;
+    m.set(k, line);
+  }
+  return line;
+}
+
+function objectLine(registry: Registry, def: ResourceDef, version: string, o: KObject): string {
+  return `{"type":"ADDED","object":${jsonOf(registry.view(def, version, o))}}\n`;
+}
+
+export class WatchHub {
+  private readonly active = new Set<() => void>();
+  private readonly byTable = new Map<ResourceTable, Set<() => void>>();
+
+  constructor(private readonly registry: Registry, private readonly settings: WatchSettings) {}
+
+  get count(): number {
+    return this.active.size;
+  }
+
+  closeAll(): void {
+    for (const c of [...this.active]) c();
+  }
+
+  closeTable(t: ResourceTable): void {
+    for (const c of [...(this.byTable.get(t) ?? [])]) c();
+  }
+
+  serve(def: ResourceDef, version: string, ns: string | undefined, sel: Selection, q: WatchQuery, res: Response): void {
+    const registry = this.registry;
+    const table = registry.store.table(def.key);
+    const rvParam = q.resourceVersion ?? '';
+    if (rvParam !== '' && !/^\d+$/.test(rvParam)) throw badRequest(`invalid resource version: ${rvParam}`);
+    if (q.sendInitialEvents && (q.resourceVersionMatch !== 'NotOlderThan' || !q.allowWatchBookmarks)) {
+      throw badRequest('sendInitialEvents requires resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true');
+    }
+    const scopeNs = def.namespaced && ns ? ns : undefined;
+    const inScope = (o: KObject): boolean => (scopeNs === undefined || o.metadata.namespace === scopeNs) && registry.matches(sel, o);
+
+    // rv unset or "0": start with the current state as ADDED events; otherwise replay from history.
+    const initial = rvParam === '' || rvParam === '0' || q.sendInitialEvents;
+    let backlog: ChangeEvent[] | undefined = [];
+    if (!initial) {
+      backlog = table.since(Number(rvParam));
+    }
+    res.status(200);
+    res.setHeader('Content-Type', 'application/json');
+    res.setHeader('Cache-Control', 'no-cache, private');
+    res.setHeader('Transfer-Encoding', 'chunked');
+    res.flushHeaders();
+    res.socket?.setNoDelay(true);
+
+    if (!backlog) {
+      const err = gone(`too old resource version: ${rvParam} (${table.compactedRv})`).status;
+      res.end(`{"type":"ERROR","object":${JSON.stringify(err)}}\n`);
+      return;
+    }
+
+    let closed = false;
+    const timers: NodeJS.Timeout[] = [];
+    const bookmark = (extra?: Record<string, string>): void => {
+      const obj = { kind: def.kind, apiVersion: apiVersionOf(def.group, version), metadata: { resourceVersion: String(registry.store.currentRv()), ...(extra ? { annotations: extra } : {}) } };
+      write(`{"type":"BOOKMARK","object":${JSON.stringify(obj)}}\n`);
+    };
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      table.watchers.delete(watcher);
+      this.active.delete(close);
+      this.byTable.get(table)?.delete(close);
+      res.end();
+    };
+    const write = (s: string): void => {
+      if (closed) return;
+      res.write(s);
+      if (res.writableLength > this.settings.maxBufferedBytes) close();
+    };
+    const deliver = (ev: ChangeEvent): void => {
+      const now = inScope(ev.object);
+      if (ev.type === 'ADDED') { if (now) write(eventLine(registry, def, version, ev, 'ADDED')); return; }
+      if (ev.type === 'DELETED') { if (now || (ev.previous && inScope(ev.previous))) write(eventLine(registry, def, version, ev, 'DELETED')); return; }
+      const before = ev.previous ? inScope(ev.previous) : false;
+      // Objects entering or leaving a selector appear as ADDED / DELETED, as on a real server.
+      if (now && before) write(eventLine(registry, def, version, ev, 'MODIFIED'));
+      else if (now) write(eventLine(registry, def, version, ev, 'ADDED'));
+      else if (before) write(eventLine(registry, def, version, ev, 'DELETED'));
+    };
+    const watcher = { onEvent: deliver };
+
+    table.watchers.add(watcher);
+    this.active.add(close);
+    let set = this.byTable.get(table);
+    if (!set) { set = new Set(); this.byTable.set(table, set); }
+    set.add(close);
+    res.on('close', close);
+
+    if (initial) {
+      for (const o of table.list(scopeNs)) if (inScope(o)) write(objectLine(registry, def, version, o));
+      if (q.sendInitialEvents) bookmark({ 'k8s.io/initial-events-end': 'true' });
+    } else {
+      for (const ev of backlog) deliver(ev);
+    }
+    if (q.allowWatchBookmarks) {
+      const tick = (): void => { bookmark(); timers[0] = setTimeout(tick, this.settings.bookmarkIntervalMs); };
+      timers[0] = setTimeout(tick, this.settings.bookmarkIntervalMs);
+    }
+    if (q.timeoutSeconds !== undefined && q.timeoutSeconds > 0) timers[1] = setTimeout(close, q.timeoutSeconds * 1000);
+  }
+}
