@@ -111,8 +111,9 @@ export function translateMinio(ctx: ImageContext, command: string[], args: strin
       if (!w.includes('=')) i++; // --console-address :9001 and friends: no S3 meaning
     } else if (!dir) dir = w;
   }
-  const s3env: Record<string, string> = { S3_PORT: port, S3_DIR: dir ?? ctx.dataDir ?? '/data' };
-  if (env.MINIO_ROOT_USER) s3env.S3_ACCESS_KEY = env.MINIO_ROOT_USER;
-  if (env.MINIO_ROOT_PASSWORD) s3env.S3_SECRET_KEY = env.MINIO_ROOT_PASSWORD;
-  return { argv: [...repoExec(ctx, 'snoopy-s3'), '--port', port, '--dir', s3env.S3_DIR!], env: s3env };
+  const directory = dir ?? ctx.dataDir ?? '/data';
+  // MinIO listens on every address of the pod; so does its stand-in
+  const argv = [...repoExec(ctx, 'snoopy-s3'), '--port', port, '--address', '0.0.0.0', '--directory', directory];
+  if (env.MINIO_ROOT_USER && env.MINIO_ROOT_PASSWORD) argv.push('--access-key', env.MINIO_ROOT_USER, '--secret-key', env.MINIO_ROOT_PASSWORD);
+  return { argv, env: {} };
 }

@@ -1,0 +1,630 @@
+// One pod on one node: sets up its sandbox (network namespace, volumes, /etc/hosts), runs its
+// init containers then its containers as local processes, restarts them by restartPolicy with
+// backoff, probes readiness, enforces activeDeadlineSeconds, reports status the way kubelet does
+// (phase, conditions, container states, containerIDs, exit codes, termination messages) and on
+// deletion stops the containers (SIGTERM, grace, SIGKILL) and removes the pod object.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, posix } from 'node:path';
+import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1Probe } from '@kubernetes/client-node';
+import type { Logger } from '../../../lib/log.js';
+import { podLogPath } from '../paths.js';
+import { apiPath, type Kube } from '../controllers/kube-client.js';
+import { containerCgroupDirs, createCgroupDirs, killAndRemoveCgroups, podCgroupDirs, qosClass, signalCgroups, type Hierarchy } from './cgroups.js';
+import { startContainerProcess, type ContainerExit, type RunningContainer } from './container-process.js';
+import { envReferences, podFieldValue, resolveEnv, type EnvSources } from './env.js';
+import { run } from './host-exec.js';
+import { resolveCommand, type ImageContext } from './images.js';
+import { createPodNetwork, deletePodNetwork, type ClusterNetwork, type PodIpam, type PodNetwork } from './network.js';
+import { addRecord, removeRecord } from './state-records.js';
+import { volumeReferences, materializeVolumes } from './volumes.js';
+import { processStartTime } from './cleanup.js';
+
+/** Longest grace a dev cluster pod gets on deletion, whatever its spec asks. */
+export const MAX_GRACE_SECONDS = 10;
+/** Restart backoff: 1 s doubling to 20 s (kubelet: 10 s to 5 min; the dev cluster is for tests). */
+const BACKOFF_START_MS = 1000;
+const BACKOFF_MAX_MS = 20_000;
+
+export interface NodeContext {
+  kube: Kube;
+  nodeName: string;
+  stateDir: string;
+  kubeconfigPath: string;
+  log: Logger;
+  isRoot: boolean;
+  net?: ClusterNetwork;
+  ipam?: PodIpam;
+  hostIP: string;
+  hierarchies: Hierarchy[];
+  images: ImageContext;
+  /** service entries for /etc/hosts ("IP name name…" lines) as seen from a namespace */
+  serviceHosts(namespace: string): string[];
+  /** nftables ruleset for the service proxy inside a pod's network namespace */
+  proxyRuleset(): string;
+}
+
+type State = NonNullable<V1ContainerStatus['state']>;
+
+interface ContainerRun {
+  spec: V1Container;
+  init: boolean;
+  restartCount: number;
+  state: State;
+  lastState?: State;
+  containerID?: string;
+  proc?: RunningContainer;
+  cgroupDirs: string[];
+  ready: boolean;
+  started: boolean;
+  backoffMs: number;
+  restartTimer?: NodeJS.Timeout;
+  probeTimer?: NodeJS.Timeout;
+  /** set once the container will not run again */
+  done: boolean;
+}
+
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+export function exitCodeOf(exit: ContainerExit): number {
+  if (exit.code !== null) return exit.code;
+  return 128 + (SIGNALS[exit.signal ?? ''] ?? 9);
+}
+
+export class PodRuntime {
+  pod: V1Pod;
+  readonly uid: string;
+  readonly dir: string;
+  private network?: PodNetwork;
+  private readonly containers = new Map<string, ContainerRun>();
+  private phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' = 'Pending';
+  private reason?: string;
+  private message?: string;
+  private startTime?: string;
+  private initialized = false;
+  private terminating = false;
+  private finished = false;
+  private tornDown = false;
+  private deadlineTimer?: NodeJS.Timeout;
+  private statusChain: Promise<void> = Promise.resolve();
+  private statusDirty = false;
+  private readonly conditionTimes = new Map<string, { status: string; time: string }>();
+  private readonly log: Logger;
+  private hostsFile?: string;
+
+  constructor(pod: V1Pod, private readonly ctx: NodeContext, private readonly onGone: (uid: string) => void) {
+    this.pod = pod;
+    this.uid = pod.metadata!.uid!;
+    this.dir = join(ctx.stateDir, 'kubelet', 'pods', this.uid);
+    this.log = ctx.log.child({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}` });
+    for (const c of pod.spec?.initContainers ?? []) this.containers.set(c.name, this.newRun(c, true));
+    for (const c of pod.spec?.containers ?? []) this.containers.set(c.name, this.newRun(c, false));
+  }
+
+  private newRun(spec: V1Container, init: boolean): ContainerRun {
+    return { spec, init, restartCount: 0, state: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } }, cgroupDirs: [], ready: false, started: false, backoffMs: BACKOFF_START_MS, done: false };
+  }
+
+  get ns(): string {
+    return this.pod.metadata!.namespace!;
+  }
+  get name(): string {
+    return this.pod.metadata!.name!;
+  }
+  private get restartPolicy(): string {
+    return this.pod.spec?.restartPolicy ?? 'Always';
+  }
+  private get hostNetwork(): boolean {
+    return this.pod.spec?.hostNetwork === true;
+  }
+  get podIP(): string | undefined {
+    return this.hostNetwork ? this.ctx.hostIP : this.network?.ip ?? (this.ctx.isRoot ? undefined : '127.0.0.1');
+  }
+  get netns(): string | undefined {
+    return this.network?.netns;
+  }
+
+  /** Called for every informer event about this pod. */
+  update(pod: V1Pod): void {
+    this.pod = pod;
+    if (pod.metadata?.deletionTimestamp && !this.terminating) void this.terminate(pod.metadata.deletionGracePeriodSeconds ?? 30, true);
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    // plain JSON from the API: timestamps are strings despite the model types
+    this.startTime = (this.pod.status?.startTime as unknown as string | undefined) ?? now();
+    this.pushStatus();
+    try {
+      await this.setupSandbox();
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'pod sandbox setup failed');
+      this.setWaitingAll('ContainerCreating', `sandbox: ${(e as Error).message}`);
+      this.pushStatus();
+      return;
+    }
+    const deadline = this.pod.spec?.activeDeadlineSeconds;
+    if (deadline !== undefined && deadline !== null) {
+      const ms = Date.parse(this.startTime!) + deadline * 1000 - Date.now();
+      this.deadlineTimer = setTimeout(() => void this.deadlineExceeded(), Math.max(0, ms));
+    }
+    // init containers run one after another; each must succeed before the next
+    for (const c of this.containers.values()) {
+      if (!c.init) continue;
+      for (;;) {
+        if (this.terminating || this.finished) return;
+        const exit = await this.runInit(c);
+        if (exit === 0) break;
+        if (this.restartPolicy === 'Never') {
+          this.finish('Failed');
+          return;
+        }
+        await sleep(c.backoffMs);
+        c.backoffMs = Math.min(c.backoffMs * 2, BACKOFF_MAX_MS);
+      }
+    }
+    this.initialized = true;
+    for (const c of this.containers.values()) if (!c.init) void this.startContainer(c);
+  }
+
+  private setWaitingAll(reason: string, message?: string): void {
+    for (const c of this.containers.values()) if (!c.proc && !c.done) c.state = { waiting: { reason, message } };
+  }
+
+  private async setupSandbox(): Promise<void> {
+    if (this.ctx.isRoot && !this.hostNetwork && this.ctx.net && this.ctx.ipam) {
+      const ip = this.ctx.ipam.allocate();
+      try {
+        this.network = await createPodNetwork(this.ctx.stateDir, this.ctx.net, this.uid, ip);
+      } catch (e) {
+        this.ctx.ipam.release(ip);
+        throw e;
+      }
+      await this.applyProxyRules();
+    }
+    this.hostsFile = join(this.dir, 'etc-hosts');
+    this.writeHosts();
+  }
+
+  /** The pod's /etc/hosts (kubelet-managed): localhost, the pod itself, and the cluster's Services. */
+  hostsContent(): string {
+    const lines = ['# Kubernetes-managed hosts file (dev cluster).', '127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+    if (this.hostNetwork) {
+      try {
+        lines.push(...readFileSync('/etc/hosts', 'utf8').split('\n').filter((l) => l && !l.startsWith('#')));
+      } catch {
+        // no host hosts file
+      }
+    }
+    const ip = this.podIP;
+    const host = this.pod.spec?.hostname ?? this.name;
+    if (ip) {
+      const fqdn = this.pod.spec?.subdomain ? `${host}.${this.pod.spec.subdomain}.${this.ns}.svc.cluster.local` : undefined;
+      lines.push(`${ip}\t${fqdn ? `${fqdn}\t` : ''}${host}`);
+    }
+    for (const a of this.pod.spec?.hostAliases ?? []) lines.push(`${a.ip}\t${(a.hostnames ?? []).join('\t')}`);
+    lines.push(...this.ctx.serviceHosts(this.ns));
+    return lines.join('\n') + '\n';
+  }
+
+  /** Rewrites /etc/hosts in place (same inode: the containers' bind mounts see the change). */
+  writeHosts(): void {
+    if (!this.hostsFile || this.tornDown) return;
+    try {
+      writeFileSync(this.hostsFile, this.hostsContent(), { flag: 'w' });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'writing /etc/hosts failed');
+    }
+  }
+
+  async applyProxyRules(): Promise<void> {
+    if (!this.network || this.tornDown) return;
+    try {
+      await run('ip', ['netns', 'exec', this.network.netns, 'nft', '-f', '-'], this.ctx.proxyRuleset());
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'service proxy rules not applied');
+    }
+  }
+
+  private async fetchSources(c: V1Container, withVolumes: boolean): Promise<EnvSources> {
+    const refs = envReferences(c);
+    if (withVolumes) {
+      const v = volumeReferences(this.pod);
+      for (const s of v.secrets) refs.secrets.add(s);
+      for (const s of v.configMaps) refs.configMaps.add(s);
+    }
+    const src: EnvSources = { secrets: new Map(), configMaps: new Map() };
+    for (const s of refs.secrets) src.secrets.set(s, await this.ctx.kube.get(apiPath('v1', 'secrets', this.ns, s)));
+    for (const s of refs.configMaps) src.configMaps.set(s, await this.ctx.kube.get(apiPath('v1', 'configmaps', this.ns, s)));
+    return src;
+  }
+
+  /** Starts a container process; false when its configuration cannot be resolved (retried later). */
+  private async launch(c: ContainerRun): Promise<boolean> {
+    const spec = c.spec;
+    const containerID = randomBytes(32).toString('hex');
+    const cdir = join(this.dir, 'containers', spec.name);
+    let launched: RunningContainer;
+    try {
+      mkdirSync(cdir, { recursive: true });
+      const src = await this.fetchSources(spec, true);
+      const env = resolveEnv(this.podForEnv(), spec, src, this.ctx.hostIP);
+      env.KUBECONFIG ??= this.ctx.kubeconfigPath;
+      env.HOSTNAME ??= this.pod.spec?.hostname ?? this.name;
+      const volumes = materializeVolumes(this.pod, this.dir, this.ctx.stateDir, src, (p) => podFieldValue(this.podForEnv(), p, this.ctx.hostIP));
+      const resolved = resolveCommand({ ...this.ctx.images, dataDir: join(this.dir, 'data') }, spec, env);
+      const argv = resolved.argv.map((a) => a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, n?: string) => (m === '$$' ? '$' : n && env[n] !== undefined ? env[n]! : m)));
+      const termFile = join(cdir, 'termination-log');
+      writeFileSync(termFile, '');
+      const logPath = podLogPath(this.ctx.stateDir, this.ns, this.name, spec.name);
+      mkdirSync(join(logPath, '..'), { recursive: true });
+      let rootfs;
+      if (this.ctx.isRoot) {
+        const qos = qosClass([...(this.pod.spec?.containers ?? []), ...(this.pod.spec?.initContainers ?? [])]);
+        c.cgroupDirs = containerCgroupDirs(this.ctx.hierarchies, qos, this.uid, containerID);
+        for (const d of c.cgroupDirs) addRecord(this.ctx.stateDir, { kind: 'cgroup', path: d });
+        createCgroupDirs(c.cgroupDirs);
+        const mounts = [];
+        for (const m of spec.volumeMounts ?? []) {
+          const base = volumes.get(m.name);
+          if (!base) throw new Error(`volumeMount "${m.name}" names no volume of the pod`);
+          let source = base;
+          if (m.subPath) {
+            const sub = posix.normalize(m.subPath);
+            if (sub.startsWith('..') || sub.startsWith('/')) throw new Error(`subPath "${m.subPath}" must stay inside the volume`);
+            source = join(base, sub);
+            mkdirSync(source, { recursive: true });
+          }
+          mounts.push({ source, target: m.mountPath, readOnly: m.readOnly ?? false });
+        }
+        mounts.push({ source: termFile, target: spec.terminationMessagePath ?? '/dev/termination-log' });
+        if (!mounts.some((m) => posix.normalize(m.target) === '/etc/hosts')) mounts.push({ source: this.hostsFile!, target: '/etc/hosts', readOnly: false });
+        const rootDir = join(this.dir, 'roots', `${spec.name}-${containerID.slice(0, 8)}`);
+        mkdirSync(rootDir, { recursive: true });
+        rootfs = { rootDir, mounts, cgroupDirs: c.cgroupDirs };
+      }
+      launched = await startContainerProcess({ argv, env: { ...env, ...resolved.env }, workingDir: spec.workingDir, netns: this.network?.netns, rootfs, logPath });
+      addRecord(this.ctx.stateDir, { kind: 'process', pid: launched.pid, startTime: processStartTime(launched.pid) ?? '' });
+    } catch (e) {
+      const reason = (e as Error).name === 'CreateContainerConfigError' || (e as Error).name === 'VolumeError' ? 'CreateContainerConfigError' : 'CreateContainerError';
+      this.log.warn({ container: spec.name, err: (e as Error).message }, 'container not started');
+      c.state = { waiting: { reason, message: (e as Error).message } };
+      if (c.cgroupDirs.length) await this.dropCgroups(c);
+      return false;
+    }
+    c.proc = launched;
+    c.containerID = containerID;
+    c.started = true;
+    c.state = { running: { startedAt: now() as unknown as Date } };
+    this.log.info({ container: spec.name, pid: launched.pid, containerID }, 'container started');
+    void launched.exited.then((exit) => this.onExit(c, launched, exit));
+    if (!c.init) this.startProbes(c);
+    this.pushStatus();
+    return true;
+  }
+
+  private podForEnv(): V1Pod {
+    return { ...this.pod, status: { ...(this.pod.status ?? {}), podIP: this.podIP, podIPs: this.podIP ? [{ ip: this.podIP }] : [] } };
+  }
+
+  private async runInit(c: ContainerRun): Promise<number> {
+    if (!(await this.launch(c))) {
+      this.pushStatus();
+      return -1;
+    }
+    const exit = await c.proc!.exited;
+    await sleep(0); // let onExit record the terminated state first
+    return exitCodeOf(exit);
+  }
+
+  private async startContainer(c: ContainerRun): Promise<void> {
+    if (this.terminating || this.finished) return;
+    if (!(await this.launch(c))) {
+      this.pushStatus();
+      // configuration may become valid (a Secret created later): retry with backoff
+      c.restartTimer = setTimeout(() => void this.startContainer(c), c.backoffMs);
+      c.backoffMs = Math.min(c.backoffMs * 2, BACKOFF_MAX_MS);
+    }
+  }
+
+  private async onExit(c: ContainerRun, proc: RunningContainer, exit: ContainerExit): Promise<void> {
+    if (c.proc !== proc) return;
+    c.proc = undefined;
+    c.ready = false;
+    if (c.probeTimer) clearInterval(c.probeTimer);
+    const code = exitCodeOf(exit);
+    let message = '';
+    try {
+      message = readFileSync(join(this.dir, 'containers', c.spec.name, 'termination-log'), 'utf8').slice(0, 4096);
+    } catch {
+      // no message
+    }
+    if (!message && code !== 0 && c.spec.terminationMessagePolicy === 'FallbackToLogsOnError') {
+      try {
+        const log = readFileSync(podLogPath(this.ctx.stateDir, this.ns, this.name, c.spec.name), 'utf8');
+        message = log.split('\n').slice(-80).join('\n').slice(-2048);
+      } catch {
+        // no log
+      }
+    }
+    const startedAt = c.state.running?.startedAt;
+    c.state = {
+      terminated: {
+        exitCode: code,
+        signal: exit.signal ? SIGNALS[exit.signal] : undefined,
+        reason: code === 0 ? 'Completed' : 'Error',
+        message: message || undefined,
+        startedAt: startedAt as unknown as Date,
+        finishedAt: now() as unknown as Date,
+        containerID: `containerd://${c.containerID}`,
+      },
+    };
+    this.log.info({ container: c.spec.name, exitCode: code }, 'container exited');
+    await this.dropCgroups(c);
+    if (c.init) {
+      this.pushStatus();
+      return;
+    }
+    const restart = !this.terminating && !this.finished && (this.restartPolicy === 'Always' || (this.restartPolicy === 'OnFailure' && code !== 0));
+    if (restart) {
+      c.lastState = c.state;
+      c.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(c.backoffMs / 1000)}s restarting failed container=${c.spec.name} pod=${this.name}_${this.ns}(${this.uid})` } };
+      c.restartTimer = setTimeout(() => {
+        c.restartCount++;
+        void this.startContainer(c);
+      }, c.backoffMs);
+      c.backoffMs = Math.min(c.backoffMs * 2, BACKOFF_MAX_MS);
+    } else c.done = true;
+    const regular = [...this.containers.values()].filter((r) => !r.init);
+    if (!this.terminating && regular.every((r) => r.done)) {
+      const failed = regular.some((r) => (r.state.terminated?.exitCode ?? 1) !== 0);
+      this.finish(failed ? 'Failed' : 'Succeeded');
+    } else this.pushStatus();
+  }
+
+  private async dropCgroups(c: ContainerRun): Promise<void> {
+    // the runtime ends a container's other processes with its main one
+    const dirs = c.cgroupDirs;
+    c.cgroupDirs = [];
+    if (dirs.length === 0) return;
+    await killAndRemoveCgroups(dirs);
+    for (const d of dirs) removeRecord(this.ctx.stateDir, { kind: 'cgroup', path: d });
+  }
+
+  private startProbes(c: ContainerRun): void {
+    const probe = c.spec.readinessProbe;
+    if (!probe) {
+      c.ready = true;
+      return;
+    }
+    const period = (probe.periodSeconds ?? 10) * 1000;
+    const check = async () => {
+      if (!c.proc) return;
+      const ok = await this.probe(probe, c);
+      if (ok !== c.ready) {
+        c.ready = ok;
+        this.pushStatus();
+      }
+    };
+    setTimeout(() => {
+      void check();
+      if (c.proc) c.probeTimer = setInterval(() => void check(), period);
+    }, (probe.initialDelaySeconds ?? 0) * 1000);
+  }
+
+  private async probe(p: V1Probe, c: ContainerRun): Promise<boolean> {
+    const timeout = (p.timeoutSeconds ?? 1) * 1000;
+    const host = this.podIP ?? '127.0.0.1';
+    const port = (x: number | string | undefined): number => {
+      if (typeof x === 'number') return x;
+      const named = c.spec.ports?.find((cp) => cp.name === x);
+      return named?.containerPort ?? Number(x);
+    };
+    try {
+      if (p.tcpSocket) {
+        return await new Promise<boolean>((resolve) => {
+          const s = connect({ host, port: port(p.tcpSocket!.port as number | string), timeout });
+          s.once('connect', () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.once('error', () => resolve(false));
+          s.once('timeout', () => {
+            s.destroy();
+            resolve(false);
+          });
+        });
+      }
+      if (p.httpGet) {
+        const scheme = (p.httpGet.scheme ?? 'HTTP').toLowerCase();
+        const res = await fetch(`${scheme}://${host}:${port(p.httpGet.port as number | string)}${p.httpGet.path ?? '/'}`, { signal: AbortSignal.timeout(timeout) });
+        await res.arrayBuffer();
+        return res.status >= 200 && res.status < 400;
+      }
+      if (p.exec?.command?.length && c.proc) {
+        // inside the container: its mount, network and root
+        await run('nsenter', ['-t', String(c.proc.pid), '-m', '-n', '-r', '-w', '--', ...p.exec.command]);
+        return true;
+      }
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  private async deadlineExceeded(): Promise<void> {
+    if (this.finished || this.terminating) return;
+    this.log.info('activeDeadlineSeconds exceeded');
+    this.reason = 'DeadlineExceeded';
+    this.message = `Pod was active on the node longer than the specified deadline`;
+    await this.stopContainers(MAX_GRACE_SECONDS);
+    this.finish('Failed');
+  }
+
+  private finish(phase: 'Succeeded' | 'Failed'): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.phase = phase;
+    for (const c of this.containers.values()) {
+      if (c.restartTimer) clearTimeout(c.restartTimer);
+      c.ready = false;
+      c.done = true;
+    }
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.pushStatus();
+    // a finished pod keeps its status and logs, not its sandbox
+    void this.teardown();
+  }
+
+  /** SIGTERM to each container's process, SIGKILL to all of them after the grace period. */
+  private async stopContainers(graceSeconds: number): Promise<void> {
+    const running = [...this.containers.values()].filter((c) => c.proc);
+    for (const c of this.containers.values()) {
+      if (c.restartTimer) clearTimeout(c.restartTimer);
+      if (c.probeTimer) clearInterval(c.probeTimer);
+    }
+    for (const c of running) {
+      try {
+        process.kill(c.proc!.pid, 'SIGTERM');
+      } catch {
+        // gone
+      }
+    }
+    const grace = Math.min(Math.max(graceSeconds, 0), MAX_GRACE_SECONDS) * 1000;
+    const all = Promise.all(running.map((c) => c.proc?.exited));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, grace)))]);
+    clearTimeout(timer);
+    for (const c of running) {
+      if (c.proc) {
+        signalCgroups(c.cgroupDirs, 'SIGKILL');
+        try {
+          process.kill(c.proc.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+    await Promise.all(running.map((c) => c.proc?.exited));
+    await sleep(0);
+  }
+
+  /** Graceful deletion (deletionTimestamp set): stop, tear down, remove the pod object. */
+  async terminate(graceSeconds: number, deleteObject: boolean): Promise<void> {
+    if (this.terminating) return;
+    this.terminating = true;
+    await this.stopContainers(graceSeconds);
+    await this.teardown();
+    if (deleteObject) {
+      try {
+        await this.statusChain;
+        await this.ctx.kube.delete(apiPath('v1', 'pods', this.ns, this.name), { gracePeriodSeconds: 0, uid: this.uid });
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'removing the pod object failed');
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    this.onGone(this.uid);
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.tornDown) return;
+    // wait for containers still running (a finished pod's may be exiting) and their cgroups
+    for (const c of this.containers.values()) if (c.proc) await c.proc.exited;
+    await sleep(0);
+    for (const c of this.containers.values()) await this.dropCgroups(c);
+    this.tornDown = true;
+    if (this.network) {
+      await deletePodNetwork(this.ctx.stateDir, this.network);
+      this.ctx.ipam?.release(this.network.ip);
+    }
+    if (this.ctx.isRoot) {
+      const qos = qosClass([...(this.pod.spec?.containers ?? []), ...(this.pod.spec?.initContainers ?? [])]);
+      await killAndRemoveCgroups(podCgroupDirs(this.ctx.hierarchies, qos, this.uid));
+    }
+    rmSync(join(this.dir, 'roots'), { recursive: true, force: true });
+  }
+
+  // ---- status ------------------------------------------------------------------------------
+
+  private condition(type: string, status: boolean, reason?: string): V1PodCondition {
+    const s = status ? 'True' : 'False';
+    const prev = this.conditionTimes.get(type);
+    const time = prev && prev.status === s ? prev.time : now();
+    this.conditionTimes.set(type, { status: s, time });
+    const c: V1PodCondition = { type, status: s, lastProbeTime: null as unknown as Date, lastTransitionTime: time as unknown as Date };
+    if (reason) c.reason = reason;
+    return c;
+  }
+
+  buildStatus(): Record<string, unknown> {
+    const regular = [...this.containers.values()].filter((c) => !c.init);
+    const inits = [...this.containers.values()].filter((c) => c.init);
+    if (!this.finished) {
+      this.phase = regular.some((c) => c.proc || (c.started && !c.done)) ? 'Running' : 'Pending';
+    }
+    const allReady = !this.finished && regular.every((c) => c.proc && c.ready);
+    const notReadyReason = this.finished ? 'PodCompleted' : 'ContainersNotReady';
+    const cs = (c: ContainerRun): V1ContainerStatus => ({
+      name: c.spec.name,
+      image: c.spec.image ?? '',
+      imageID: c.spec.image ? `docker.io/${c.spec.image}` : '',
+      containerID: c.containerID ? `containerd://${c.containerID}` : undefined,
+      ready: !!c.proc && c.ready,
+      started: !!c.proc,
+      restartCount: c.restartCount,
+      state: c.state,
+      lastState: c.lastState ?? {},
+    });
+    const ip = this.podIP;
+    const status: Record<string, unknown> = {
+      phase: this.phase,
+      hostIP: this.ctx.hostIP,
+      hostIPs: [{ ip: this.ctx.hostIP }],
+      podIP: ip ?? null,
+      podIPs: ip ? [{ ip }] : null,
+      startTime: this.startTime,
+      qosClass: qosClass([...(this.pod.spec?.containers ?? []), ...(this.pod.spec?.initContainers ?? [])]),
+      conditions: [
+        this.condition('PodReadyToStartContainers', !!ip && !this.tornDown),
+        this.condition('Initialized', this.initialized || inits.length === 0, this.initialized || inits.length === 0 ? undefined : 'ContainersNotInitialized'),
+        this.condition('Ready', allReady, allReady ? undefined : notReadyReason),
+        this.condition('ContainersReady', allReady, allReady ? undefined : notReadyReason),
+        this.condition('PodScheduled', true),
+      ],
+      containerStatuses: regular.map(cs),
+    };
+    if (inits.length) status.initContainerStatuses = inits.map(cs);
+    if (this.reason) status.reason = this.reason;
+    if (this.message) status.message = this.message;
+    return status;
+  }
+
+  /** Queues a status write; writes coalesce, and one runs at a time per pod. */
+  pushStatus(): void {
+    if (this.statusDirty) return;
+    this.statusDirty = true;
+    this.statusChain = this.statusChain.then(async () => {
+      this.statusDirty = false;
+      const status = this.buildStatus();
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          await this.ctx.kube.mergePatch(apiPath('v1', 'pods', this.ns, this.name, 'status'), { status });
+          return;
+        } catch (e) {
+          const code = (e as { code?: number }).code;
+          if (code === 404) return; // the pod is gone
+          if (attempt === 4) this.log.warn({ err: (e as Error).message }, 'pod status update failed');
+          await sleep(100 * (attempt + 1));
+        }
+      }
+    });
+  }
+
+  async flushStatus(): Promise<void> {
+    await this.statusChain;
+  }
+}

@@ -1,0 +1,149 @@
+// Pod volumes materialised on the host: emptyDir and persistentVolumeClaim directories under the
+// state dir, hostPath as given, Secret/ConfigMap/projected/downwardAPI volumes as files. The
+// container's mounts then bind these host paths (see rootfs.ts).
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import type { V1Pod, V1Volume, V1KeyToPath } from '@kubernetes/client-node';
+import type { EnvSources } from './env.js';
+
+export class VolumeError extends Error {
+  override name = 'VolumeError';
+}
+
+export interface VolumeRefs {
+  secrets: Set<string>;
+  configMaps: Set<string>;
+}
+
+export function volumeReferences(pod: V1Pod): VolumeRefs {
+  const secrets = new Set<string>();
+  const configMaps = new Set<string>();
+  for (const v of pod.spec?.volumes ?? []) {
+    if (v.secret?.secretName) secrets.add(v.secret.secretName);
+    if (v.configMap?.name) configMaps.add(v.configMap.name);
+    for (const s of v.projected?.sources ?? []) {
+      if (s.secret?.name) secrets.add(s.secret.name);
+      if (s.configMap?.name) configMaps.add(s.configMap.name);
+    }
+  }
+  return { secrets, configMaps };
+}
+
+function safeRelative(p: string): string {
+  const n = posix.normalize(p);
+  if (n.startsWith('/') || n === '..' || n.startsWith('../')) throw new VolumeError(`volume item path "${p}" must be relative and stay inside the volume`);
+  return n;
+}
+
+function writeItems(dir: string, data: Record<string, Buffer>, items: V1KeyToPath[] | undefined, mode: number | undefined, what: string, optional: boolean | undefined): void {
+  const entries: Array<[string, Buffer, number | undefined]> = [];
+  if (items?.length) {
+    for (const it of items) {
+      const v = data[it.key];
+      if (v === undefined) {
+        if (optional) continue;
+        throw new VolumeError(`${what}: key "${it.key}" not found`);
+      }
+      entries.push([safeRelative(it.path), v, it.mode]);
+    }
+  } else for (const [k, v] of Object.entries(data)) entries.push([k, v, undefined]);
+  for (const [rel, v, m] of entries) {
+    const file = join(dir, rel);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, v);
+    chmodSync(file, m ?? mode ?? 0o644);
+  }
+}
+
+function secretData(s: { data?: Record<string, string>; stringData?: Record<string, string> }): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [k, v] of Object.entries(s.data ?? {})) out[k] = Buffer.from(v, 'base64');
+  for (const [k, v] of Object.entries(s.stringData ?? {})) out[k] = Buffer.from(v);
+  return out;
+}
+
+function configMapData(c: { data?: Record<string, string>; binaryData?: Record<string, string> }): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [k, v] of Object.entries(c.data ?? {})) out[k] = Buffer.from(v);
+  for (const [k, v] of Object.entries(c.binaryData ?? {})) out[k] = Buffer.from(v, 'base64');
+  return out;
+}
+
+/** Creates every volume of the pod and returns name → host path. */
+export function materializeVolumes(
+  pod: V1Pod,
+  podDir: string,
+  stateDir: string,
+  src: EnvSources,
+  fieldValue: (path: string) => string,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  const ns = pod.metadata?.namespace ?? 'default';
+  for (const v of (pod.spec?.volumes ?? []) as V1Volume[]) {
+    const base = join(podDir, 'volumes', v.name);
+    if (v.emptyDir) {
+      mkdirSync(base, { recursive: true });
+      out.set(v.name, base);
+    } else if (v.hostPath) {
+      const p = v.hostPath.path;
+      const type = v.hostPath.type ?? '';
+      if (type === 'DirectoryOrCreate') mkdirSync(p, { recursive: true });
+      else if (type === 'FileOrCreate' && !existsSync(p)) {
+        mkdirSync(dirname(p), { recursive: true });
+        closeSync(openSync(p, 'a'));
+      } else if (type !== '' && !existsSync(p)) throw new VolumeError(`hostPath type check failed: ${p} is not a ${type}`);
+      else if (!existsSync(p)) mkdirSync(p, { recursive: true }); // "" (unset) behaves like DirectoryOrCreate for a missing path
+      out.set(v.name, p);
+    } else if (v.persistentVolumeClaim) {
+      // a claim's data outlives its pods: one directory per claim in the state dir
+      const dir = join(stateDir, 'volumes', 'pvc', ns, v.persistentVolumeClaim.claimName);
+      mkdirSync(dir, { recursive: true });
+      out.set(v.name, dir);
+    } else if (v.secret) {
+      const s = src.secrets.get(v.secret.secretName ?? '');
+      mkdirSync(base, { recursive: true });
+      if (!s) {
+        if (!v.secret.optional) throw new VolumeError(`secret "${v.secret.secretName}" not found`);
+      } else writeItems(base, secretData(s), v.secret.items, v.secret.defaultMode, `secret ${v.secret.secretName}`, v.secret.optional);
+      out.set(v.name, base);
+    } else if (v.configMap) {
+      const c = src.configMaps.get(v.configMap.name ?? '');
+      mkdirSync(base, { recursive: true });
+      if (!c) {
+        if (!v.configMap.optional) throw new VolumeError(`configmap "${v.configMap.name}" not found`);
+      } else writeItems(base, configMapData(c), v.configMap.items, v.configMap.defaultMode, `configmap ${v.configMap.name}`, v.configMap.optional);
+      out.set(v.name, base);
+    } else if (v.downwardAPI || v.projected) {
+      mkdirSync(base, { recursive: true });
+      const items = v.downwardAPI?.items ?? [];
+      for (const s of v.projected?.sources ?? []) {
+        if (s.secret) {
+          const sec = src.secrets.get(s.secret.name ?? '');
+          if (!sec && !s.secret.optional) throw new VolumeError(`secret "${s.secret.name}" not found`);
+          if (sec) writeItems(base, secretData(sec), s.secret.items, v.projected?.defaultMode, `secret ${s.secret.name}`, s.secret.optional);
+        } else if (s.configMap) {
+          const cm = src.configMaps.get(s.configMap.name ?? '');
+          if (!cm && !s.configMap.optional) throw new VolumeError(`configmap "${s.configMap.name}" not found`);
+          if (cm) writeItems(base, configMapData(cm), s.configMap.items, v.projected?.defaultMode, `configmap ${s.configMap.name}`, s.configMap.optional);
+        } else if (s.downwardAPI) items.push(...(s.downwardAPI.items ?? []));
+        else if (s.serviceAccountToken) {
+          // the dev cluster authenticates nobody: a placeholder token where clients expect one
+          const file = join(base, safeRelative(s.serviceAccountToken.path));
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, 'dev-cluster-token');
+        }
+      }
+      for (const it of items) {
+        if (!it.fieldRef) continue;
+        const file = join(base, safeRelative(it.path));
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, fieldValue(it.fieldRef.fieldPath));
+      }
+      out.set(v.name, base);
+    } else {
+      const kind = Object.keys(v).find((k) => k !== 'name') ?? 'unknown';
+      throw new VolumeError(`volume "${v.name}": type ${kind} is not supported by the dev cluster`);
+    }
+  }
+  return out;
+}

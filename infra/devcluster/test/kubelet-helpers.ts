@@ -1,0 +1,77 @@
+// Test fixtures for the kubelet and controllers: a real dev cluster API server, a kubeconfig for
+// it, and polling helpers with bounded loops.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger } from '../../../lib/log.js';
+import { startApiServer, type ApiServer } from '../apiserver/index.js';
+import { Kube } from '../controllers/kube-client.js';
+
+export const testLogger = createLogger('devcluster-test', process.env.LOG_LEVEL ?? 'warn');
+
+export interface TestApi {
+  api: ApiServer;
+  kc: KubeConfig;
+  kube: Kube;
+  stateDir: string;
+  kubeconfigPath: string;
+  stop(): Promise<void>;
+}
+
+export function kubeconfigYaml(url: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: snoopy-dev`,
+    `  cluster: {server: "${url}", insecure-skip-tls-verify: true}`,
+    'users:',
+    '- name: dev',
+    '  user: {token: dev-cluster-token}',
+    'contexts:',
+    '- name: snoopy-dev',
+    '  context: {cluster: snoopy-dev, user: dev}',
+    'current-context: snoopy-dev',
+    '',
+  ].join('\n');
+}
+
+export async function startTestApi(prefix: string): Promise<TestApi> {
+  const stateDir = mkdtempSync(join(tmpdir(), prefix));
+  const api = await startApiServer({ logger: testLogger, stateDir });
+  const kubeconfigPath = join(stateDir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kubeconfigYaml(api.url));
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return {
+    api,
+    kc,
+    kube: new Kube(kc),
+    stateDir,
+    kubeconfigPath,
+    async stop() {
+      await api.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until fn returns a value (not undefined/false) or the bound is reached. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, tries = 300, everyMs = 100): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < tries; i++) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export function suffix(): string {
+  return Math.random().toString(36).slice(2, 7);
+}

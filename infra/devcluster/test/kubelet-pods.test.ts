@@ -1,0 +1,166 @@
+// The kubelet against a real dev cluster API server: two nodes, pods in their own network
+// namespaces, exit codes and termination messages, hostPath, cgroups found by containerID,
+// env from the downward API and Secrets, graceful deletion, and nothing left after stop().
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { V1Pod } from '@kubernetes/client-node';
+import { apiPath } from '../controllers/kube-client.js';
+import { startKubelet, type Kubelet } from '../kubelet/index.js';
+import { listNetns } from '../kubelet/network.js';
+import { listRecords } from '../kubelet/state-records.js';
+import { startTestApi, suffix, testLogger, waitFor, type TestApi } from './kubelet-helpers.js';
+
+const isRoot = process.getuid?.() === 0;
+const d = isRoot ? describe : describe.skip;
+
+function pod(name: string, node: string, command: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: { app: name } },
+    spec: { nodeName: node, restartPolicy: 'Never', terminationGracePeriodSeconds: 2, containers: [{ name: 'main', image: 'busybox', command }], ...extra },
+  };
+}
+
+function pidsOfContainer(id: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(id);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+d('kubelet: pods as processes on two nodes', () => {
+  let t: TestApi;
+  const kubelets: Kubelet[] = [];
+  const s = suffix();
+  const nodes = [`node-a-${s}`, `node-b-${s}`];
+  let netnsBefore: string[];
+
+  const getPod = (name: string) => t.kube.get<V1Pod>(apiPath('v1', 'pods', 'default', name));
+  const podIn = (name: string, phases: string[]) =>
+    waitFor(`${name} in ${phases}`, async () => {
+      const p = await getPod(name);
+      return p && phases.includes(p.status?.phase ?? '') ? p : undefined;
+    });
+
+  beforeAll(async () => {
+    netnsBefore = listNetns();
+    t = await startTestApi('kubelet-pods-');
+    for (const n of nodes) kubelets.push(await startKubelet({ kubeConfig: t.kc, nodeName: n, stateDir: t.stateDir, kubeconfigPath: t.kubeconfigPath, logger: testLogger }));
+  });
+
+  afterAll(async () => {
+    for (const k of kubelets) await k.stop();
+    await t?.stop();
+  });
+
+  test('nodes register Ready with hostname labels and distinct pod CIDRs', async () => {
+    const list = await t.kube.list<{ metadata: { name: string; labels: Record<string, string> }; spec: { podCIDR: string }; status: { conditions: Array<{ type: string; status: string }> } }>('/api/v1/nodes');
+    const mine = list.items.filter((n) => nodes.includes(n.metadata.name));
+    expect(mine).toHaveLength(2);
+    for (const n of mine) {
+      expect(n.metadata.labels['kubernetes.io/hostname']).toBe(n.metadata.name);
+      expect(n.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+    }
+    expect(mine[0]!.spec.podCIDR).not.toBe(mine[1]!.spec.podCIDR);
+  });
+
+  test('two pods on two nodes ping each other by pod IP; env from the downward API and a Secret', async () => {
+    await t.kube.create(apiPath('v1', 'secrets', 'default'), { metadata: { name: 'peer-secret' }, stringData: { word: 'swordfish' } });
+    await t.kube.create(apiPath('v1', 'pods', 'default'), pod('server', nodes[0]!, ['sleep', '60']));
+    const server = await podIn('server', ['Running']);
+    const serverIP = server.status!.podIP!;
+    expect(serverIP).toMatch(/^10\.\d+\.\d+\.\d+$/);
+    await t.kube.create(
+      apiPath('v1', 'pods', 'default'),
+      pod('client', nodes[1]!, ['sh', '-c', 'echo "$MY_NAME $MY_IP $WORD" && ping -c 3 -W 2 $(PEER)'], {
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo "$MY_NAME $MY_IP $WORD $KUBECONFIG" && ping -c 3 -W 2 $(PEER)'],
+            env: [
+              { name: 'PEER', value: serverIP },
+              { name: 'MY_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              { name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+              { name: 'WORD', valueFrom: { secretKeyRef: { name: 'peer-secret', key: 'word' } } },
+            ],
+          },
+        ],
+      }),
+    );
+    const client = await podIn('client', ['Succeeded', 'Failed']);
+    const log = readFileSync(`${t.stateDir}/logs/default_client_main.log`, 'utf8');
+    expect(client.status?.phase).toBe('Succeeded');
+    expect(log).toContain(`client ${client.status!.podIP} swordfish ${t.kubeconfigPath}`);
+    expect(log).toContain('3 packets transmitted, 3 received');
+    expect(client.status!.podIP).not.toBe(serverIP);
+    expect(client.status?.containerStatuses?.[0]?.state?.terminated?.reason).toBe('Completed');
+  });
+
+  test("a running pod's process is found via /proc/*/cgroup by its containerID", async () => {
+    const server = await podIn('server', ['Running']);
+    const cid = server.status!.containerStatuses![0]!.containerID!;
+    expect(cid).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
+    const pids = pidsOfContainer(cid.replace('containerd://', ''));
+    expect(pids.length).toBeGreaterThan(0);
+    expect(readFileSync(`/proc/${pids[0]}/cmdline`, 'utf8').split('\0')[0]).toBe('sleep');
+  });
+
+  test('exit code, termination message, hostPath /proc → /host/proc (read-only)', async () => {
+    await t.kube.create(
+      apiPath('v1', 'pods', 'default'),
+      pod('failing', nodes[0]!, ['sh', '-c', 'test -r /host/proc/1/stat && ! touch /host/proc/x 2>/dev/null && echo "bye from $HOSTNAME" > /dev/termination-log; exit 3'], {
+        volumes: [{ name: 'proc', hostPath: { path: '/proc' } }],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'test -r /host/proc/1/stat && ! touch /host/proc/x 2>/dev/null && echo "bye from $HOSTNAME" > /dev/termination-log; exit 3'],
+            volumeMounts: [{ name: 'proc', mountPath: '/host/proc', readOnly: true }],
+          },
+        ],
+      }),
+    );
+    const p = await podIn('failing', ['Failed', 'Succeeded']);
+    const term = p.status!.containerStatuses![0]!.state!.terminated!;
+    expect(p.status!.phase).toBe('Failed');
+    expect(term.exitCode).toBe(3);
+    expect(term.reason).toBe('Error');
+    expect(term.message).toBe('bye from failing\n');
+    expect(existsSync('/host/proc')).toBe(false);
+  });
+
+  test('restartPolicy OnFailure restarts a failing container with a new containerID', async () => {
+    await t.kube.create(apiPath('v1', 'pods', 'default'), pod('flaky', nodes[1]!, ['sh', '-c', 'exit 1'], { restartPolicy: 'OnFailure' }));
+    const p = await waitFor('a restart', async () => {
+      const x = await getPod('flaky');
+      return (x?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && x?.status?.containerStatuses?.[0]?.lastState?.terminated ? x : undefined;
+    });
+    expect(p.status!.containerStatuses![0]!.lastState!.terminated!.exitCode).toBe(1);
+    expect(p.status!.phase).toBe('Running');
+    await t.kube.delete(apiPath('v1', 'pods', 'default', 'flaky'));
+    await waitFor('flaky gone', async () => (await getPod('flaky')) === undefined);
+  });
+
+  test('deleting a running pod stops its process and removes the object', async () => {
+    const server = await podIn('server', ['Running']);
+    const id = server.status!.containerStatuses![0]!.containerID!.replace('containerd://', '');
+    await t.kube.delete(apiPath('v1', 'pods', 'default', 'server'));
+    await waitFor('server gone', async () => (await getPod('server')) === undefined);
+    expect(pidsOfContainer(id)).toEqual([]);
+  });
+
+  test('stop() leaves no namespace, veth, cgroup, bridge or process behind', async () => {
+    const stateDir = t.stateDir;
+    for (const k of kubelets.splice(0)) await k.stop();
+    expect(listNetns().filter((n) => !netnsBefore.includes(n) && n.startsWith('snp-'))).toEqual([]);
+    expect(listRecords(stateDir)).toEqual([]);
+  });
+});
