@@ -3,6 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { ByteQueue } from './byte-queue.js';
 import { FrameDecoder, type Frame } from './frame-decoder.js';
+import { sniffFormat } from './sniff.js';
 import type { Packet, ReadResult } from './types.js';
 
 /** Keeps the error list small on a long damaged stream; the rest are counted. */
@@ -17,6 +18,8 @@ export class PacketParser {
   private extraErrors = 0;
   private stopped = false;
   private lastTimestampNs = 0n;
+  /** known from the magic number even when the header itself is incomplete */
+  private format: 'pcap' | 'pcapng' | undefined;
 
   constructor(private readonly onPacket: (p: Packet) => void) {}
 
@@ -43,7 +46,12 @@ export class PacketParser {
     let truncated = false;
     if (!this.stopped) {
       const left = this.q.available;
-      if (this.decoder.format === undefined) {
+      const sniffed = left >= 4 ? sniffFormat(this.q.peek(4)) : undefined;
+      if (this.decoder.format === undefined && (sniffed === 'pcap' || sniffed === 'pcapng')) {
+        truncated = true;
+        this.format = sniffed;
+        this.error(`truncated: the input ends inside the ${sniffed === 'pcap' ? 'file header' : 'section header block'} (${left} bytes)`);
+      } else if (this.decoder.format === undefined) {
         this.error(left === 0 ? 'empty input' : `not a pcap or pcapng stream (only ${left} bytes)`);
       } else if (left > 0) {
         truncated = true;
@@ -64,7 +72,7 @@ export class PacketParser {
   private result(truncated: boolean): ReadResult {
     const errors = [...this.errors];
     if (this.extraErrors > 0) errors.push(`… and ${this.extraErrors} more errors`);
-    return { format: this.decoder.format, packets: this.packets, errors, truncated };
+    return { format: this.decoder.format ?? this.format, packets: this.packets, errors, truncated };
   }
 
   private deliver(f: Frame): void {
