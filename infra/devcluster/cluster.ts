@@ -37,7 +37,8 @@ export function kubeconfigYaml(url: string): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'snoopy-dev', cluster: { server: url } }],
+    // Plain HTTP on loopback; client-node refuses http:// servers unless TLS verification is off.
+    clusters: [{ name: 'snoopy-dev', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
     // The API server does not authenticate; clients still expect a user.
     users: [{ name: 'snoopy-dev-admin', user: { token: 'snoopy-dev-token' } }],
     contexts: [{ name: 'snoopy-dev', context: { cluster: 'snoopy-dev', user: 'snoopy-dev-admin', namespace: 'default' } }],
