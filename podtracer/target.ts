@@ -25,8 +25,9 @@ export function normalizeContainerId(raw: string): string {
 /** The cgroup path elements in which runtimes embed a container ID. */
 function elementNamesContainer(element: string, id: string): boolean {
   if (element === id) return true;
-  // systemd driver scopes; CRI-O's conmon runs in crio-conmon-<id>.scope, outside the container
-  const scope = /^(?:cri-containerd|crio|docker|libpod)-([0-9a-f]+)\.scope$/.exec(element);
+  // systemd driver scopes (and CRI-O's cgroupfs "crio-<id>"); CRI-O's conmon runs in
+  // crio-conmon-<id>[.scope], outside the container, and does not match
+  const scope = /^(?:cri-containerd|crio|docker|libpod)-([0-9a-f]+)(?:\.scope)?$/.exec(element);
   if (scope) return scope[1] === id;
   // cgroup v1 under systemd as seen from inside a container: "…slice:cri-containerd:<id>"
   const colon = /:(?:cri-containerd|crio|docker):([0-9a-f]+)$/.exec(element);
