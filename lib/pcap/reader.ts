@@ -17,7 +17,6 @@ export class PacketParser {
   private readonly errors: string[] = [];
   private extraErrors = 0;
   private stopped = false;
-  private lastTimestampNs = 0n;
   /** known from the magic number even when the header itself is incomplete */
   private format: 'pcap' | 'pcapng' | undefined;
 
@@ -77,23 +76,16 @@ export class PacketParser {
 
   private deliver(f: Frame): void {
     const buf = this.q.peek(f.length);
-    let timestampNs: bigint;
-    let unknown = false;
-    if (f.scale === undefined) {
-      timestampNs = this.lastTimestampNs;
-      unknown = true;
-    } else {
-      timestampNs = this.lastTimestampNs = f.scale.toNs(f.tsHigh, f.tsLow);
-    }
+    // A Simple Packet Block has no timestamp: 0, as libpcap reports it.
     const p: Packet = {
-      timestampNs,
+      timestampNs: f.scale === undefined ? 0n : f.scale.toNs(f.tsHigh, f.tsLow),
       linkType: f.linkType,
       interfaceId: f.interfaceId,
       capturedLength: f.capturedLength,
       originalLength: f.originalLength,
       data: buf.subarray(f.dataOffset, f.dataOffset + f.capturedLength),
     };
-    if (unknown) p.timestampUnknown = true;
+    if (f.scale === undefined) p.timestampUnknown = true;
     this.packets++;
     this.onPacket(p);
   }

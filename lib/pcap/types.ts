@@ -28,7 +28,7 @@ export interface Packet {
   /** The captured bytes. May share memory with the input chunk it came from. */
   data: Buffer;
   /** Only set (to true) for pcapng Simple Packet Blocks, which carry no timestamp: their
-   *  timestampNs repeats the previous packet's (0 when there is none). */
+   *  timestampNs is 0, as libpcap reports it (skip them when computing time spans). */
   timestampUnknown?: true;
 }
 
