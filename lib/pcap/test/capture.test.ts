@@ -22,6 +22,7 @@ import {
   inNetns,
   oneByteChunks,
   randomChunks,
+  rng,
   startCapture,
   tcpdumpRead,
   tcpdumpReadEach,
@@ -136,6 +137,40 @@ describe('real captures', () => {
       expect(step.value).toEqual(r2);
       expect(diffPackets(fromIter, whole)).toBeUndefined();
     }
+  });
+});
+
+describe('damaged real captures', () => {
+  test.each(['pcap-us', 'any-sll2', 'pcapng'])('%s cut short: the packets before the cut, as tcpdump reads them', async (name) => {
+    const c = cap(name);
+    const next = rng(name.length);
+    for (let i = 0; i < 4; i++) {
+      const cut = 100 + next(c.data.length - 200);
+      const part = c.data.subarray(0, cut);
+      const r = parseCapture(part);
+      const v = await tcpdumpRead(await writeTemp(tmp!.dir, `${name}.cut${i}`, part));
+      expect(r.packets).toBe(v.packets);
+      expect(r.truncated).toBe(true);
+      expect(r.errors).toEqual([expect.stringMatching(/truncated/)]);
+      expect(v.stderr).toMatch(/truncated/);
+      // and the packets are the original's first ones
+      expect(diffPackets(r.packetList, parseCapture(c.data).packetList.slice(0, r.packets))).toBeUndefined();
+    }
+  });
+
+  test.each(['pcap-us', 'pcapng'])('%s with a corrupt length field: the packets before it, as tcpdump reads them', async (name) => {
+    const c = cap(name);
+    const bad = Buffer.from(c.data);
+    // the 100th record/block: pcap record caplen at +8, pcapng block total length at +4
+    let o = name === 'pcapng' ? 0 : 24;
+    for (let i = 0; i < 100; i++) o += name === 'pcapng' ? bad.readUInt32LE(o + 4) : 16 + bad.readUInt32LE(o + 8);
+    bad.writeUInt32LE(0x7ffffff0, name === 'pcapng' ? o + 4 : o + 8);
+    const r = parseCapture(bad);
+    const v = await tcpdumpRead(await writeTemp(tmp!.dir, `${name}.corrupt`, bad));
+    expect(r.packets).toBe(v.packets);
+    expect(r.packets).toBeGreaterThan(50);
+    expect(r.errors).toEqual([expect.stringMatching(/corrupt data/)]);
+    expect(v.stderr).toMatch(/pcap_loop|invalid|maximum/);
   });
 });
 
