@@ -154,6 +154,7 @@ async function run(o: RunOptions): Promise<number> {
     args: argv,
     segments: stored.segments,
     bytes: stored.bytes,
+    records: stored.records,
     objects: stored.objects,
     ...stats,
     toolExitCode: outcome.toolExitCode,

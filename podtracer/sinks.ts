@@ -14,6 +14,8 @@ import { Spool, type SpoolEntry } from './spool.js';
 export interface SinkResult {
   segments: number;
   bytes: number;
+  /** packets (pcap/pcapng) or lines (text) in the stored segments */
+  records: number;
   objects: string[];
   spoolDroppedSegments: number;
   spoolDroppedBytes: number;
@@ -42,6 +44,7 @@ export class DirectorySink implements SegmentSink {
   private chain: Promise<void>;
   private readonly objects: string[] = [];
   private bytes = 0;
+  private records = 0;
   private error: string | undefined;
 
   constructor(private readonly dir: string) {
@@ -63,6 +66,7 @@ export class DirectorySink implements SegmentSink {
         }
         this.objects.push(path);
         this.bytes += segment.data.length;
+        this.records += segment.records;
       } catch (err) {
         this.error = `cannot write ${path}: ${(err as Error).message}`;
       }
@@ -74,6 +78,7 @@ export class DirectorySink implements SegmentSink {
     const result: SinkResult = {
       segments: this.objects.length,
       bytes: this.bytes,
+      records: this.records,
       objects: [...this.objects],
       spoolDroppedSegments: 0,
       spoolDroppedBytes: 0,
@@ -135,6 +140,7 @@ export class UploadSink implements SegmentSink {
   private readonly abortController = new AbortController();
   private readonly objects: string[] = [];
   private storedBytes = 0;
+  private storedRecords = 0;
   private retries = 0;
   private readonly loop: Promise<void>;
   private spoolReady: Promise<void>;
@@ -174,6 +180,7 @@ export class UploadSink implements SegmentSink {
     const result: SinkResult = {
       segments: this.objects.length,
       bytes: this.storedBytes,
+      records: this.storedRecords,
       objects: [...this.objects],
       spoolDroppedSegments: this.spool.droppedSegments,
       spoolDroppedBytes: this.spool.droppedBytes,
@@ -258,6 +265,7 @@ export class UploadSink implements SegmentSink {
         if (Number(reply.bytes) === data.length && reply.sha256 === sha && sha === entry.sha256) {
           this.objects.push(reply.key);
           this.storedBytes += data.length;
+          this.storedRecords += entry.records;
           await this.spool.remove(entry);
           this.opts.log.info({ sequence: entry.sequence, key: reply.key, bytes: data.length, last, attempt }, 'segment stored');
           return true;

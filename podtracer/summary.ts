@@ -43,6 +43,8 @@ export interface Summary extends TcpdumpStats {
   segments: number;
   /** bytes stored */
   bytes: number;
+  /** packets (pcap/pcapng output) or lines (text output) stored */
+  records: number;
   /** object keys (or file paths with --output-dir) */
   objects: string[];
   objectsOmitted?: number;

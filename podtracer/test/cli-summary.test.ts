@@ -115,7 +115,7 @@ describe('summary', () => {
   test('the termination log stays within 4096 bytes, keeping the first and last objects', () => {
     const objects = Array.from({ length: 500 }, (_, i) => `snoopy-operator/job/cap/shop/web-0/${String(i).padStart(6, '0')}.pcap`);
     const summary = {
-      captureId: 'cap', pod: 'web-0', namespace: 'shop', command: 'tcpdump', args: ['-w', '-'], segments: 500, bytes: 1e9,
+      captureId: 'cap', pod: 'web-0', namespace: 'shop', command: 'tcpdump', args: ['-w', '-'], segments: 500, bytes: 1e9, records: 9e6,
       objects, toolExitCode: 0, bytesRead: 1e9, spoolDroppedSegments: 0, spoolDroppedBytes: 0, unsentSegments: 0,
       uploadRetries: 0, startTime: 'a', endTime: 'b', exitCode: 0, packetsDroppedByKernel: 3,
     } satisfies Summary;

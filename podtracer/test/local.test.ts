@@ -56,6 +56,7 @@ describe('podtracer --output-dir', () => {
     expect(typeof s.packetsDroppedByKernel).toBe('number');
     expect(s.packetsDroppedByKernel).toBe(0);
     expect(s.packetsCaptured).toBeGreaterThanOrEqual(80);
+    expect(s.records).toBe(s.packetsCaptured);
     expect(r.stderr.trim().split('\n').pop()).toContain('"msg":"summary"');
   });
 
