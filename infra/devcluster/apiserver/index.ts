@@ -24,6 +24,8 @@ export interface ApiServer {
   registry: Registry;
   /** Drops the watch history of every resource, as an etcd compaction does. */
   compact(): void;
+  /** Ends every open watch stream, as an API server restart would; clients re-watch from their resourceVersion. */
+  disconnectWatches(): void;
   stop(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     port,
     registry,
     compact: () => registry.compactHistory(),
+    disconnectWatches: () => watches.closeAll(),
     async stop() {
       if (stopped) return;
       stopped = true;
