@@ -88,6 +88,14 @@ export class ByteQueue {
     return out;
   }
 
+  /** Bytes [start, end) after the cursor as one Buffer (a view when they lie in one chunk). */
+  slice(start: number, end: number): Buffer {
+    const c = this.chunks[this.curIdx];
+    const o = this.curOff;
+    if (c !== undefined && o + end <= c.length) return c.subarray(o + start, o + end);
+    return this.peek(end).subarray(start, end);
+  }
+
   /** Move the cursor `n` bytes forward (n <= available). */
   advance(n: number): void {
     this.pos += n;

@@ -58,6 +58,22 @@ interface Interface {
 }
 
 export class FrameDecoder {
+  /** One frame object, refilled by every next() call: a frame is valid until the next call
+   *  (saves an allocation per record on the hot path). */
+  private readonly current: Frame = {
+    kind: 'block',
+    length: 0,
+    blockType: 0,
+    interfaceId: 0,
+    linkType: 0,
+    capturedLength: 0,
+    originalLength: 0,
+    dataOffset: 0,
+    tsHigh: 0,
+    tsLow: 0,
+    scale: undefined,
+    problem: undefined,
+  };
   format: 'pcap' | 'pcapng' | undefined;
   /** records/blocks framed so far (for error messages) */
   frames = 0;
@@ -73,7 +89,7 @@ export class FrameDecoder {
   private ngLE = true;
   private interfaces: Interface[] = [];
 
-  /** The frame at the cursor; undefined = more bytes needed; FrameError = the stream cannot be
+  /** The frame at the cursor (valid until the next call); undefined = more bytes needed; FrameError = the stream cannot be
    *  framed any further (not pcap/pcapng, or a corrupt length). */
   next(q: ByteQueue): Frame | FrameError | undefined {
     if (q.available < 4) return undefined;
@@ -93,6 +109,23 @@ export class FrameDecoder {
     return this.pcapngBlock(q);
   }
 
+  private frame(kind: FrameKind, length: number, blockType: number): Frame {
+    const f = this.current;
+    f.kind = kind;
+    f.length = length;
+    f.blockType = blockType;
+    f.interfaceId = 0;
+    f.linkType = 0;
+    f.capturedLength = 0;
+    f.originalLength = 0;
+    f.dataOffset = 0;
+    f.tsHigh = 0;
+    f.tsLow = 0;
+    f.scale = undefined;
+    f.problem = undefined;
+    return f;
+  }
+
   private pcapHeader(q: ByteQueue, magic: number): Frame | FrameError | undefined {
     if (this.format === 'pcapng') return error(`pcap header inside a pcapng stream after ${this.frames} blocks`);
     if (q.available < PCAP_HEADER_LENGTH) return undefined;
@@ -109,7 +142,7 @@ export class FrameDecoder {
     this.pcapLinkType = q.u32(20, le) & 0xffff;
     this.pcapMaxCaplen = Math.min(Math.max(snaplen, MAX_SNAPLEN), MAX_FRAME_BYTES);
     this.frames++;
-    return frame('pcap-header', PCAP_HEADER_LENGTH, 0);
+    return this.frame('pcap-header', PCAP_HEADER_LENGTH, 0);
   }
 
   private pcapRecord(q: ByteQueue): Frame | FrameError | undefined {
@@ -122,7 +155,7 @@ export class FrameDecoder {
     }
     if (q.available < hl + caplen) return undefined;
     this.frames++;
-    const f = frame('packet', hl + caplen, 0);
+    const f = this.frame('packet', hl + caplen, 0);
     f.linkType = this.pcapLinkType;
     f.capturedLength = caplen;
     f.originalLength = q.u32(12, le);
@@ -152,7 +185,7 @@ export class FrameDecoder {
     this.ngLE = le;
     this.interfaces = [];
     this.frames++;
-    return frame('shb', len, BlockType.SectionHeader);
+    return this.frame('shb', len, BlockType.SectionHeader);
   }
 
   private pcapngBlock(q: ByteQueue): Frame | FrameError | undefined {
@@ -177,14 +210,14 @@ export class FrameDecoder {
       case BlockType.SimplePacket:
         return this.simplePacket(q, len);
       case BlockType.DecryptionSecrets:
-        return frame('section-block', len, type);
+        return this.frame('section-block', len, type);
       default:
-        return frame('block', len, type);
+        return this.frame('block', len, type);
     }
   }
 
   private interfaceDescription(q: ByteQueue, len: number): Frame {
-    const f = frame('section-block', len, BlockType.InterfaceDescription);
+    const f = this.frame('section-block', len, BlockType.InterfaceDescription);
     if (len < 20) {
       f.problem = `pcapng interface block ${this.frames - 1} is too short (${len} bytes)`;
       // keep interface numbering aligned with what other readers see
@@ -216,7 +249,7 @@ export class FrameDecoder {
 
   /** EPB and the obsolete PB share their layout after the interface field. */
   private packetBlock(q: ByteQueue, len: number, type: number, interfaceId: number, dataOffset: number): Frame {
-    const f = frame('packet', len, type);
+    const f = this.frame('packet', len, type);
     if (len < 32) {
       f.problem = `pcapng packet block ${this.frames - 1} is too short (${len} bytes)`;
       return f;
@@ -242,7 +275,7 @@ export class FrameDecoder {
   }
 
   private simplePacket(q: ByteQueue, len: number): Frame {
-    const f = frame('packet', len, BlockType.SimplePacket);
+    const f = this.frame('packet', len, BlockType.SimplePacket);
     const iface = this.interfaces[0];
     if (len < 16 || iface === undefined) {
       f.problem = `pcapng simple packet block ${this.frames - 1}: ${iface ? 'too short' : 'no interface 0'}`;
@@ -257,22 +290,6 @@ export class FrameDecoder {
     f.capturedLength = cap;
     return f;
   }
-}
-
-function frame(kind: FrameKind, length: number, blockType: number): Frame {
-  return {
-    kind,
-    length,
-    blockType,
-    interfaceId: 0,
-    linkType: 0,
-    capturedLength: 0,
-    originalLength: 0,
-    dataOffset: 0,
-    tsHigh: 0,
-    tsLow: 0,
-    scale: undefined,
-  };
 }
 
 function error(message: string): FrameError {

@@ -75,7 +75,6 @@ export class PacketParser {
   }
 
   private deliver(f: Frame): void {
-    const buf = this.q.peek(f.length);
     // A Simple Packet Block has no timestamp: 0, as libpcap reports it.
     const p: Packet = {
       timestampNs: f.scale === undefined ? 0n : f.scale.toNs(f.tsHigh, f.tsLow),
@@ -83,7 +82,7 @@ export class PacketParser {
       interfaceId: f.interfaceId,
       capturedLength: f.capturedLength,
       originalLength: f.originalLength,
-      data: buf.subarray(f.dataOffset, f.dataOffset + f.capturedLength),
+      data: this.q.slice(f.dataOffset, f.dataOffset + f.capturedLength),
     };
     if (f.scale === undefined) p.timestampUnknown = true;
     this.packets++;

@@ -28,12 +28,13 @@ export function sniffFormat(firstBytes: Buffer): StreamFormat | undefined {
   return prefixOfMagic || n === 0 ? undefined : 'text';
 }
 
+const PCAP_MAGICS_BOTH_ORDERS = Object.values(PCAP_MAGIC).flatMap((m) => [m, swap32(m)]);
+const [M0, M1, M2, M3, M4, M5] = PCAP_MAGICS_BOTH_ORDERS as [number, number, number, number, number, number];
+
 /** True when the four bytes (read big-endian) are a pcap magic in either byte order. */
 export function isPcapMagic(u32be: number): boolean {
-  for (const m of Object.values(PCAP_MAGIC)) {
-    if (u32be === m || u32be === swap32(m)) return true;
-  }
-  return false;
+  // called once per record: plain comparisons, no allocation
+  return u32be === M0 || u32be === M1 || u32be === M2 || u32be === M3 || u32be === M4 || u32be === M5;
 }
 
 export function isPcapngMagic(u32be: number): boolean {

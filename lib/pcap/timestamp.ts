@@ -7,7 +7,8 @@ export interface TimestampScale {
 
 /** pcap: seconds + microseconds */
 export const PCAP_MICRO: TimestampScale = {
-  toNs: (sec, usec) => BigInt(sec) * 1_000_000_000n + BigInt(usec) * 1000n,
+  // a 32-bit sec * 1e6 + usec stays below 2^53: one BigInt conversion per packet
+  toNs: (sec, usec) => BigInt(sec * 1_000_000 + usec) * 1000n,
 };
 
 /** pcap: seconds + nanoseconds */
