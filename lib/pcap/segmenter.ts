@@ -225,7 +225,13 @@ export class Segmenter {
     for (const p of parts) total += p.length;
     if (this.lead.length > 0) parts.unshift(this.lead);
     // always a copy: the input chunks may be reused by whoever handed them to us
-    const seg: Segment = { data: Buffer.concat(parts, total), format: this.fmt!, records: this.bodyRecords };
+    const data = Buffer.concat(parts, total);
+    if (this.fmt === 'pcapng' && this.damagedReason === undefined && data.length >= 24) {
+      // Every segment begins with its section's SHB; a section length written there would
+      // describe the whole original section, so mark it unknown (-1: all ones in either order).
+      data.fill(0xff, 16, 24);
+    }
+    const seg: Segment = { data, format: this.fmt!, records: this.bodyRecords };
     if (this.firstTs !== undefined) seg.firstTimestampNs = this.firstTs;
     if (this.lastScale !== undefined) seg.lastTimestampNs = this.lastScale.toNs(this.lastHigh, this.lastLow);
     if (this.damagedReason !== undefined) seg.damaged = this.damagedReason;

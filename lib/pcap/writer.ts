@@ -83,13 +83,15 @@ export class PcapngWriter {
   }
 
   /** Section Header Block; starts a new section (interface numbering restarts). */
-  shb(opts: { userAppl?: string } = {}): Buffer {
+  shb(opts: { userAppl?: string; sectionLength?: bigint } = {}): Buffer {
     this.scales = [];
     const body = Buffer.alloc(16);
     this.u32(body, PCAPNG_BYTE_ORDER_MAGIC, 0);
     this.u16(body, 1, 4);
     this.u16(body, 0, 6);
-    body.writeBigInt64LE(-1n, 8); // section length unknown (all ones in either order)
+    const length = opts.sectionLength ?? -1n; // -1: unknown
+    if (this.le) body.writeBigInt64LE(length, 8);
+    else body.writeBigInt64BE(length, 8);
     const options = opts.userAppl ? [this.option(4, Buffer.from(opts.userAppl))] : [];
     return this.block(BlockType.SectionHeader, body, options);
   }

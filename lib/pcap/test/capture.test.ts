@@ -86,8 +86,12 @@ afterAll(async () => {
 const NAMES = ['pcap-us', 'pcap-ns', 'any-sll', 'any-sll2', 'pcapng'];
 
 describe('real captures', () => {
-  test('were made (sanity of the fixture)', () => {
-    for (const n of NAMES) expect(cap(n).packets).toBeGreaterThanOrEqual(200);
+  test('were made, and capinfos counts what tcpdump counts', async () => {
+    for (const n of NAMES) {
+      expect(cap(n).packets).toBeGreaterThanOrEqual(200);
+      const { stdout } = await inNetns(lab!.nsA, ['capinfos', '-c', '-M', cap(n).file]);
+      expect(stdout).toMatch(new RegExp(`Number of packets:\\s+${cap(n).packets}\\n`));
+    }
   });
 
   test.each(NAMES)('%s: reader sees what tcpdump sees', async (name) => {

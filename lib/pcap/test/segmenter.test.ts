@@ -1,7 +1,7 @@
 // The segmenter on text, on hand-built captures (every pcapng corner, concatenated pcaps,
 // oversized records, damage), and a throughput benchmark.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { concatPcaps, parseCapture, PcapWriter, Segmenter, type Packet, type Segment } from '../index.js';
+import { concatPcaps, parseCapture, PcapngWriter, PcapWriter, Segmenter, type Packet, type Segment } from '../index.js';
 import { LinkType } from '../constants.js';
 import { diffPackets, oneByteChunks, randomChunks, tcpdumpRead, tcpdumpReadEach, tempDir, writeTemp } from './lab.js';
 import { frame, pcapngZoo, pcapPair, T0 } from './zoo.js';
@@ -131,6 +131,24 @@ describe('captures', () => {
     const first = await tcpdumpRead(await writeTemp(tmp.dir, 'zoo-s1', zoo.data.subarray(0, zoo.secondSection)));
     const second = await tcpdumpRead(await writeTemp(tmp.dir, 'zoo-s2', zoo.data.subarray(zoo.secondSection)));
     expect(joined).toBe(first.text + second.text);
+  });
+
+  test('a section length in the SHB is marked unknown in every segment', async () => {
+    const w = new PcapngWriter();
+    const blocks = [w.idb({ linkType: LinkType.ETHERNET })];
+    for (let i = 0; i < 20; i++) blocks.push(w.epb({ interfaceId: 0, timestampNs: T0 + BigInt(i) * 1000n, data: frame(i, 100) }));
+    const body = Buffer.concat(blocks);
+    const shbLength = new PcapngWriter().shb().length;
+    const data = Buffer.concat([new PcapngWriter().shb({ sectionLength: BigInt(body.length) }), body]);
+    expect(data.readBigInt64LE(16)).toBe(BigInt(body.length));
+    expect(shbLength).toBe(28);
+    const { segments } = segmentAll(randomChunks(data, 90, 3), { maxBytes: 700 });
+    expect(segments.length).toBeGreaterThan(3);
+    for (const s of segments) expect(s.data.readBigInt64LE(16)).toBe(-1n);
+    expect(diffPackets(packetsOf(segments), parseCapture(data).packetList)).toBeUndefined();
+    const files: string[] = [];
+    for (let i = 0; i < segments.length; i++) files.push(await writeTemp(tmp.dir, `seclen-${i}`, segments[i]!.data));
+    expect(await tcpdumpReadEach(tmp.dir, files)).toBe((await tcpdumpRead(await writeTemp(tmp.dir, 'seclen', data))).text);
   });
 
   test('concatenated pcaps: each new global header starts a new segment', () => {
