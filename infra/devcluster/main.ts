@@ -3,7 +3,6 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../lib/log.js';
 import { repoPath } from '../../lib/repo-root.js';
-import { startDevCluster } from './cluster.js';
 
 const HELP = `Usage:
   snoopy-devcluster up [--nodes a,b] [--port N] [--host ADDR] [--state-dir DIR] [--api-only]
@@ -57,6 +56,8 @@ async function main(): Promise<void> {
     if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port "${values.port}"`);
   }
   const log = createLogger('snoopy-devcluster');
+  // Loaded only when needed, so --help and refusals answer without loading the Kubernetes client.
+  const { startDevCluster } = await import('./cluster.js');
   const cluster = await startDevCluster({ nodes, port, host: values.host, stateDir, logger: log, apiOnly: values['api-only'] });
   process.stdout.write(`${cluster.kubeconfigPath}\n`);
   let stopping = false;
