@@ -101,8 +101,10 @@ export class FrameDecoder {
     }
     if (this.format === 'pcap') {
       // A global header where a record should start: the next segment of a concatenation.
-      // (As a record timestamp these words would be a date after 2055.)
-      if (isPcapMagic(magic)) return this.pcapHeader(q, magic);
+      if (isPcapMagic(magic)) {
+        if (q.available < PCAP_HEADER_LENGTH) return undefined;
+        if (this.looksLikePcapHeader(q, magic)) return this.pcapHeader(q, magic);
+      }
       return this.pcapRecord(q);
     }
     if (isPcapngMagic(magic)) return this.sectionHeader(q);
@@ -143,6 +145,14 @@ export class FrameDecoder {
     this.pcapMaxCaplen = Math.min(Math.max(snaplen, MAX_SNAPLEN), MAX_FRAME_BYTES);
     this.frames++;
     return this.frame('pcap-header', PCAP_HEADER_LENGTH, 0);
+  }
+
+  /** Some record timestamps are magic numbers too (0x4d3cb2a1 is 2011-01-23T23:38:41Z), so a
+   *  header mid-stream must also have version 2 and zero sigfigs: as a record that would take
+   *  microseconds ≡ 2 (mod 65536) and an original length of 0 as well. */
+  private looksLikePcapHeader(q: ByteQueue, magic: number): boolean {
+    const le = magic !== PCAP_MAGIC.micro && magic !== PCAP_MAGIC.nano && magic !== PCAP_MAGIC.modified;
+    return q.u16(4, le) === 2 && q.u32(12, le) === 0;
   }
 
   private pcapRecord(q: ByteQueue): Frame | FrameError | undefined {

@@ -93,6 +93,17 @@ describe('pcap', () => {
     expect(r.packets).toBe(30);
   });
 
+  test('records whose timestamp reads like a magic number are records', async () => {
+    const w = new PcapWriter({ linkType: LinkType.ETHERNET });
+    // 0x4d3cb2a1 and 0x34cdb2a1 seconds: their little-endian bytes are pcap magics read big-endian
+    const stamps = [0x4d3cb2a1, 0x34cdb2a1].map((sec) => BigInt(sec) * 1_000_000_000n + 2000n);
+    const data = Buffer.concat([w.header(), ...stamps.map((ts, i) => w.record({ timestampNs: ts, data: frame(i, 80) }))]);
+    const r = parseCapture(data);
+    expect(r.errors).toEqual([]);
+    expect(r.packetList.map((p) => p.timestampNs)).toEqual(stamps);
+    await expectTcpdumpAgrees('magic-stamps', data, r.packetList);
+  });
+
   test('every truncation point: the whole records before it, truncated set, never a throw', async () => {
     const { le } = pcapPair(true, 8);
     const ends: number[] = [];
