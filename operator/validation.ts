@@ -61,7 +61,8 @@ export function validateSnoopyJob(sj: Pick<SnoopyJob, 'metadata' | 'spec'>, ctx:
       ({ command, argv } = parseToolInvocation(spec.command, spec.args ?? '', ctx.policy));
     } catch (err) {
       if (!(err instanceof ToolPolicyError)) throw err;
-      add(`spec.${err.field}`, err.field === 'command' ? 'ToolNotAllowed' : 'ArgsRefused', err.message);
+      const message = err.message.startsWith(`${err.field}:`) ? `spec.${err.message}` : `spec.${err.field}: ${err.message}`;
+      add(`spec.${err.field}`, err.field === 'command' ? 'ToolNotAllowed' : 'ArgsRefused', message);
     }
   }
 

@@ -3,6 +3,7 @@
 // the ajv validation the operator runs before it trusts a spec. Only keywords a Kubernetes
 // structural schema accepts are used (no patternProperties, no $ref, no anyOf at the top).
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 
 /** A map of string to string, written the way structural schemas require (additionalProperties). */
 function StringMap(options: { minProperties?: number; description?: string } = {}) {
@@ -132,18 +133,8 @@ export const SnoopyDataEndpointStatus = Type.Object({
 export type SnoopyDataEndpointStatus = Static<typeof SnoopyDataEndpointStatus>;
 
 // ---------------------------------------------------------------- objects
-export interface ObjectMeta {
-  name: string;
-  namespace: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  finalizers?: string[];
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+/** Object metadata as the API returns it, with the name and namespace a namespaced CR always has. */
+export type ObjectMeta = V1ObjectMeta & { name: string; namespace: string };
 
 export interface SnoopyJob {
   apiVersion: 'job.fennecproject.io/v1alpha1';

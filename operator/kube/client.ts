@@ -1,0 +1,149 @@
+// Thin helpers over @kubernetes/client-node 1.x. Grouped resources (batch, apps, coordination,
+// Knative, our CRs) go through CustomObjectsApi, which takes and returns plain JSON exactly as
+// the API server speaks it; core resources (pods, secrets, services, events) through CoreV1Api.
+// Every patch is a JSON merge patch, set explicitly (client-node's defaults differ per method).
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  ApisApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+
+export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export interface GroupResource {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+export const JOBS: GroupResource = { group: 'batch', version: 'v1', plural: 'jobs' };
+export const CRONJOBS: GroupResource = { group: 'batch', version: 'v1', plural: 'cronjobs' };
+export const DEPLOYMENTS: GroupResource = { group: 'apps', version: 'v1', plural: 'deployments' };
+export const LEASES: GroupResource = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' };
+export const KSERVICES: GroupResource = { group: 'serving.knative.dev', version: 'v1', plural: 'services' };
+export const SNOOPYJOBS: GroupResource = { group: 'job.fennecproject.io', version: 'v1alpha1', plural: 'snoopyjobs' };
+export const DATAENDPOINTS: GroupResource = { group: 'data.fennecproject.io', version: 'v1alpha1', plural: 'snoopydataendpoints' };
+
+/** HTTP status of a failed API call, or undefined for other errors. */
+export function statusCode(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const code = (err as { code?: unknown; statusCode?: unknown } | null)?.code ?? (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export const isNotFound = (err: unknown) => statusCode(err) === 404;
+export const isConflict = (err: unknown) => statusCode(err) === 409;
+
+/** A short error text for logs and conditions (ApiException's message embeds headers). */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body = err.body as { message?: string } | string | undefined;
+    const msg = typeof body === 'object' && body?.message ? body.message : typeof body === 'string' ? body.slice(0, 300) : '';
+    return `HTTP ${err.code}${msg ? `: ${msg}` : ''}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+export interface Kube {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  apis: ApisApi;
+}
+
+export function makeKube(kc: KubeConfig): Kube {
+  return { kc, core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi), apis: kc.makeApiClient(ApisApi) };
+}
+
+export function resourcePath(r: GroupResource, namespace?: string): string {
+  return namespace ? `/apis/${r.group}/${r.version}/namespaces/${namespace}/${r.plural}` : `/apis/${r.group}/${r.version}/${r.plural}`;
+}
+
+/** Plain JSON objects: client-node's typed core API returns class instances with Date fields. */
+export function plain<T>(value: unknown): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export async function getObject<T extends KubernetesObject>(kube: Kube, r: GroupResource, namespace: string, name: string): Promise<T | undefined> {
+  try {
+    return (await kube.custom.getNamespacedCustomObject({ ...r, namespace, name })) as T;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function createObject<T extends KubernetesObject>(kube: Kube, r: GroupResource, namespace: string, body: T): Promise<T> {
+  return (await kube.custom.createNamespacedCustomObject({ ...r, namespace, body })) as T;
+}
+
+/** Creates; an object of that name already existing counts as success (names are deterministic). */
+export async function createIfAbsent<T extends KubernetesObject>(kube: Kube, r: GroupResource, namespace: string, body: T): Promise<'created' | 'exists'> {
+  try {
+    await createObject(kube, r, namespace, body);
+    return 'created';
+  } catch (err) {
+    if (isConflict(err)) return 'exists';
+    throw err;
+  }
+}
+
+export async function patchObject<T extends KubernetesObject>(kube: Kube, r: GroupResource, namespace: string, name: string, body: unknown): Promise<T> {
+  return (await kube.custom.patchNamespacedCustomObject({ ...r, namespace, name, body: body as object }, MERGE_PATCH)) as T;
+}
+
+export async function patchStatus<T extends KubernetesObject>(kube: Kube, r: GroupResource, namespace: string, name: string, status: unknown): Promise<T> {
+  return (await kube.custom.patchNamespacedCustomObjectStatus({ ...r, namespace, name, body: { status } as object }, MERGE_PATCH)) as T;
+}
+
+/** Deletes in the background (dependents go too); already gone counts as success. */
+export async function deleteObject(kube: Kube, r: GroupResource, namespace: string, name: string): Promise<void> {
+  try {
+    await kube.custom.deleteNamespacedCustomObject({ ...r, namespace, name, propagationPolicy: 'Background' });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+export async function deleteSecret(kube: Kube, namespace: string, name: string): Promise<void> {
+  try {
+    await kube.core.deleteNamespacedSecret({ namespace, name });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** Runs `fn` again (it must re-read what it changes) while the API answers 409 Conflict. */
+export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isConflict(err) || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 20 * i));
+    }
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; returns the settled results in order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  async function worker() {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await fn(items[i]!) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,43 @@
+// Kubernetes Events (core v1) on the objects the operator reconciles, so `kubectl describe`
+// shows what happened. Best effort: a failed event is logged, never retried.
+import type { Logger } from '../../lib/log.js';
+import { errorText, type Kube } from './client.js';
+
+export interface EventTarget {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string };
+}
+
+export class EventRecorder {
+  constructor(private readonly kube: Kube, private readonly component: string, private readonly logger: Logger, private readonly host = 'snoopy-operator') {}
+
+  emit(obj: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const now = new Date();
+    const ns = obj.metadata.namespace;
+    void this.kube.core
+      .createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { name: `${obj.metadata.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace: ns },
+          involvedObject: {
+            apiVersion: obj.apiVersion,
+            kind: obj.kind,
+            name: obj.metadata.name,
+            namespace: ns,
+            ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
+          },
+          type,
+          reason,
+          message: message.slice(0, 1024),
+          source: { component: this.component, host: this.host },
+          reportingComponent: this.component,
+          reportingInstance: this.host,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      })
+      .catch((err: unknown) => this.logger.warn({ err: errorText(err), reason }, 'could not record event'));
+  }
+}

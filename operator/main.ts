@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// snoopy-operator: reconciles SnoopyJobs and SnoopyDataEndpoints. Cluster from KUBECONFIG or the
+// in-cluster service account; configuration from the environment (see operator/README.md).
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger } from '../lib/log.js';
+import { ConfigError, loadConfig, mergeConfigMap } from './config.js';
+import { errorText, isNotFound, makeKube } from './kube/client.js';
+import { Operator } from './operator.js';
+import { startProbeServer } from './server.js';
+
+const HELP = `usage: snoopy-operator [--metrics-port N] [--namespace NS] [--config-map NAME] [--no-leader-elect]
+
+Reconciles SnoopyJobs (job.fennecproject.io/v1alpha1) into capture Jobs/CronJobs and
+SnoopyDataEndpoints (data.fennecproject.io/v1alpha1) into collector workloads.
+Cluster: KUBECONFIG, else in-cluster. Environment: SNOOPY_NAMESPACE, SNOOPY_PODTRACER_IMAGE,
+SNOOPY_COLLECTOR_IMAGE, SNOOPY_ALLOWED_TOOLS, SNOOPY_ALLOW_MUTATING_TOOLS, SNOOPY_ALLOW_CROSS_NAMESPACE,
+SNOOPY_PRIVILEGED, K_SINK, METRICS_PORT (default 8081) and more, see the README.
+  --metrics-port N     serve /healthz, /readyz and /metrics on port N (0: any free port)
+  --namespace NS       operator namespace (overrides SNOOPY_NAMESPACE)
+  --config-map NAME    also read settings from this ConfigMap in the operator namespace (env wins)
+  --no-leader-elect    reconcile without taking the leader lease (a single replica only)
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`snoopy-operator: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let values: { 'metrics-port'?: string; namespace?: string; 'config-map'?: string; 'no-leader-elect'?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        'metrics-port': { type: 'string' },
+        namespace: { type: 'string' },
+        'config-map': { type: 'string' },
+        'no-leader-elect': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const env: Record<string, string | undefined> = { ...process.env };
+  if (values['metrics-port'] !== undefined) env.METRICS_PORT = values['metrics-port'];
+  if (values.namespace !== undefined) env.SNOOPY_NAMESPACE = values.namespace;
+  if (values['no-leader-elect']) env.SNOOPY_LEADER_ELECTION = 'false';
+
+  const logger = createLogger('snoopy-operator');
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromDefault();
+    if (!kc.getCurrentCluster()) throw new Error('no cluster in the kube config');
+  } catch (err) {
+    fail(`cannot load a kube config (KUBECONFIG or in-cluster): ${(err as Error).message}`);
+  }
+  let config;
+  try {
+    config = loadConfig(env, hostname());
+    if (values['config-map']) {
+      try {
+        const cm = await makeKube(kc).core.readNamespacedConfigMap({ namespace: config.namespace, name: values['config-map'] });
+        config = loadConfig(mergeConfigMap(env, cm.data), hostname());
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        logger.warn({ configMap: values['config-map'] }, 'ConfigMap not found; using the environment only');
+      }
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    fail(errorText(err));
+  }
+
+  const operator = new Operator({ kubeConfig: kc, config, logger });
+  const probes = await startProbeServer(config.metricsPort, operator.metrics.registry, () => ({ ready: operator.isReady, leader: operator.isLeader }));
+  logger.info({ namespace: config.namespace, identity: config.identity, metricsPort: probes.port, leaderElection: config.leaderElection }, 'snoopy-operator starting');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    try {
+      await operator.stop();
+      await probes.close();
+    } catch (err) {
+      logger.error({ err: errorText(err) }, 'error during shutdown');
+    }
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  await operator.start();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`snoopy-operator: ${errorText(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+// Pod caches for the namespaces SnoopyJobs target, started on first use and stopped when no
+// SnoopyJob targets their namespace any more, so the operator never caches the whole cluster's pods.
+import type { V1Pod, KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../../lib/log.js';
+import { plain, type Kube } from '../kube/client.js';
+import { ResilientCache } from '../kube/informer.js';
+
+export class TargetPodCaches {
+  private readonly caches = new Map<string, ResilientCache<V1Pod>>();
+
+  constructor(
+    private readonly kube: Kube,
+    private readonly kc: KubeConfig,
+    private readonly logger: Logger,
+    private readonly onChange: (pod: V1Pod) => void,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** The synced cache of `namespace`'s pods (starting it when needed). */
+  async ensure(namespace: string): Promise<ResilientCache<V1Pod>> {
+    let cache = this.caches.get(namespace);
+    if (!cache) {
+      cache = new ResilientCache<V1Pod>({
+        kc: this.kc,
+        path: `/api/v1/namespaces/${namespace}/pods`,
+        list: async () => plain(await this.kube.core.listNamespacedPod({ namespace })),
+        logger: this.logger,
+        name: `pods/${namespace}`,
+        onChange: (pod) => this.onChange(pod),
+        onError: this.onError,
+      });
+      this.caches.set(namespace, cache);
+      void cache.start();
+    }
+    await cache.synced;
+    return cache;
+  }
+
+  namespaces(): string[] {
+    return [...this.caches.keys()];
+  }
+
+  size(): number {
+    let n = 0;
+    for (const c of this.caches.values()) n += c.list().length;
+    return n;
+  }
+
+  /** Stops the caches of namespaces no SnoopyJob targets. */
+  async retain(namespaces: Set<string>): Promise<void> {
+    for (const [ns, cache] of this.caches) {
+      if (namespaces.has(ns)) continue;
+      this.caches.delete(ns);
+      await cache.stop();
+    }
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.caches.values()];
+    this.caches.clear();
+    await Promise.all(all.map((c) => c.stop()));
+  }
+}
+
+export function selectorMatches(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+  for (const [k, v] of Object.entries(selector)) if (labels?.[k] !== v) return false;
+  return true;
+}
+
+/** A pod can be captured once it runs on a node (podtracer needs its container's process). */
+export function isCapturable(pod: V1Pod): boolean {
+  return !pod.metadata?.deletionTimestamp && Boolean(pod.spec?.nodeName) && pod.status?.phase === 'Running';
+}

@@ -1,0 +1,197 @@
+// Test fixtures: the dev cluster's API server over real HTTP, CRDs applied from infra/crds, and
+// pods/Jobs driven the way kubelets and the Job controller would drive them.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import { KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { createLogger } from '../../lib/log.js';
+import { repoPath } from '../../lib/repo-root.js';
+import { startApiServer, type ApiServer } from '../../infra/devcluster/apiserver/index.js';
+import { JOBS, MERGE_PATCH, createObject, makeKube, plain, type Kube } from '../kube/client.js';
+import { loadConfig, type OperatorConfig } from '../config.js';
+
+export const quiet = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+export interface TestCluster {
+  api: ApiServer;
+  kc: KubeConfig;
+  kube: Kube;
+  dir: string;
+  kubeconfigPath: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(namespaces: string[] = ['snoopy-operator', 'cnf-telco']): Promise<TestCluster> {
+  const api = await startApiServer({ port: 0, logger: quiet });
+  const dir = mkdtempSync(join(tmpdir(), 'snoopy-operator-test-'));
+  const kubeconfig = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'snoopy-dev', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'dev', user: { token: 'dev-token' } }],
+    contexts: [{ name: 'snoopy-dev', context: { cluster: 'snoopy-dev', user: 'dev' } }],
+    'current-context': 'snoopy-dev',
+  };
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, stringify(kubeconfig));
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const kube = makeKube(kc);
+  for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
+    const crd = parse(readFileSync(repoPath('infra', 'crds', file), 'utf8'));
+    await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: crd });
+  }
+  for (const ns of namespaces) await kube.core.createNamespace({ body: { metadata: { name: ns } } });
+  await waitFor('CRDs served', async () => {
+    try {
+      await kube.custom.listClusterCustomObject({ group: 'job.fennecproject.io', version: 'v1alpha1', plural: 'snoopyjobs' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return {
+    api,
+    kc,
+    kube,
+    dir,
+    kubeconfigPath,
+    async stop() {
+      await api.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value; bounded by `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function testConfig(over: Record<string, string> = {}): OperatorConfig {
+  return loadConfig({ SNOOPY_LEADER_ELECTION: 'false', SNOOPY_RESYNC_SECONDS: '5', ...over });
+}
+
+/** A running pod bound to `node`, as a kubelet would report it. */
+export async function createRunningPod(kube: Kube, ns: string, name: string, labels: Record<string, string>, node: string): Promise<V1Pod> {
+  const pod = await kube.core.createNamespacedPod({
+    namespace: ns,
+    body: { metadata: { name, namespace: ns, labels }, spec: { nodeName: node, containers: [{ name: 'ping', image: 'nicolaka/netshoot:latest', command: ['ping', '127.0.0.1'] }] } },
+  });
+  await kube.core.patchNamespacedPodStatus(
+    {
+      namespace: ns,
+      name,
+      body: {
+        status: {
+          phase: 'Running',
+          startTime: new Date().toISOString(),
+          containerStatuses: [{ name: 'ping', ready: true, restartCount: 0, image: 'nicolaka/netshoot:latest', imageID: '', containerID: `containerd://${name}`, state: { running: { startedAt: new Date().toISOString() } } }],
+        },
+      },
+    },
+    MERGE_PATCH,
+  );
+  return plain(pod);
+}
+
+export async function listJobs(kube: Kube, ns = 'snoopy-operator'): Promise<V1Job[]> {
+  const list = (await kube.custom.listNamespacedCustomObject({ ...JOBS, namespace: ns })) as { items: V1Job[] };
+  return list.items;
+}
+
+/** What the Job controller and the kubelet would report for a finished capture. */
+export async function finishJob(kube: Kube, job: V1Job, outcome: 'Complete' | 'Failed', summary: Record<string, unknown>): Promise<void> {
+  const ns = job.metadata!.namespace!;
+  const name = job.metadata!.name!;
+  const now = new Date().toISOString();
+  const podName = `${name}-x1`;
+  await kube.core.createNamespacedPod({
+    namespace: ns,
+    body: {
+      metadata: { name: podName, namespace: ns, labels: { ...job.spec!.template.metadata!.labels, 'job-name': name } },
+      spec: job.spec!.template.spec!,
+    },
+  });
+  await kube.core.patchNamespacedPodStatus(
+    {
+      namespace: ns,
+      name: podName,
+      body: {
+        status: {
+          phase: outcome === 'Complete' ? 'Succeeded' : 'Failed',
+          containerStatuses: [
+            { name: 'podtracer', ready: false, restartCount: 0, image: 'x', imageID: '', state: { terminated: { exitCode: outcome === 'Complete' ? 0 : 1, reason: outcome === 'Complete' ? 'Completed' : 'Error', message: JSON.stringify(summary), finishedAt: now } } },
+          ],
+        },
+      },
+    },
+    MERGE_PATCH,
+  );
+  await kube.custom.patchNamespacedCustomObjectStatus(
+    {
+      ...JOBS,
+      namespace: ns,
+      name,
+      body: {
+        status: {
+          startTime: now,
+          ...(outcome === 'Complete' ? { completionTime: now, succeeded: 1 } : { failed: 1 }),
+          conditions: [{ type: outcome, status: 'True', lastTransitionTime: now, lastProbeTime: now, ...(outcome === 'Failed' ? { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' } : {}) }],
+        },
+      },
+    },
+    MERGE_PATCH,
+  );
+}
+
+export async function createSnoopyJob(kube: Kube, ns: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  await createObject(kube, { group: 'job.fennecproject.io', version: 'v1alpha1', plural: 'snoopyjobs' }, ns, { apiVersion: 'job.fennecproject.io/v1alpha1', kind: 'SnoopyJob', metadata: { name, namespace: ns }, spec } as never);
+}
+
+export const SEED_SPEC = {
+  command: 'tcpdump',
+  args: '-i eth0 -U -w -',
+  labelSelector: { networkMonitor: 'true' },
+  targetNamespace: 'cnf-telco',
+  timer: '2m',
+  dataServiceIP: 'snoopy-data-svc.snoopy-operator.svc.cluster.local',
+  dataServicePort: '51001',
+};
+
+/** A local CloudEvents sink: records every request's headers and body. */
+export async function startSink(): Promise<{ url: string; events: { headers: Record<string, string>; body: unknown }[]; close(): Promise<void> }> {
+  const events: { headers: Record<string, string>; body: unknown }[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      events.push({ headers: req.headers as Record<string, string>, body: text ? JSON.parse(text) : undefined });
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    events,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
