@@ -40,14 +40,16 @@ export interface MergeOptions {
 }
 
 /** Merges pcap/pcapng captures. With order 'time' the inputs must share one link type and
- *  must parse cleanly; the output is a nanosecond pcap. */
+ *  must parse cleanly; the output is a nanosecond pcap. Like mergecap, it is a k-way merge:
+ *  the next packet is the earliest of the inputs' next packets (a tie goes to the later input,
+ *  as in mergecap),
+ *  so packets of one input never change order, even where its own timestamps step back. */
 export function mergePcaps(inputs: Buffer[], opts: MergeOptions = {}): Buffer {
   if ((opts.order ?? 'time') === 'concat') return concatPcaps(inputs);
   if (inputs.length === 0) throw new Error('mergePcaps: no inputs');
-  const all: Packet[] = [];
   let linkType: number | undefined;
   let snaplen = 1;
-  inputs.forEach((buf, i) => {
+  const lists = inputs.map((buf, i) => {
     const r = parseCapture(buf);
     if (r.format === undefined || r.errors.length > 0) {
       throw new Error(`mergePcaps: input ${i} is not a clean capture: ${r.errors.join('; ')}`);
@@ -58,13 +60,25 @@ export function mergePcaps(inputs: Buffer[], opts: MergeOptions = {}): Buffer {
         throw new Error(`mergePcaps: input ${i} has link type ${p.linkType}, others ${linkType}`);
       }
       snaplen = Math.max(snaplen, p.capturedLength);
-      all.push(p);
     }
+    return r.packetList;
   });
-  // Array.prototype.sort is stable, so equal timestamps keep input order.
-  all.sort((a, b) => (a.timestampNs < b.timestampNs ? -1 : a.timestampNs > b.timestampNs ? 1 : 0));
   const w = new PcapWriter({ linkType: linkType ?? 1, nanosecond: true, snaplen: Math.max(snaplen, 262144) });
   const parts = [w.header()];
-  for (const p of all) parts.push(w.record({ timestampNs: p.timestampNs, data: p.data, originalLength: p.originalLength }));
+  const next = lists.map(() => 0);
+  for (;;) {
+    let pick = -1;
+    let best: Packet | undefined;
+    for (let i = 0; i < lists.length; i++) {
+      const p = lists[i]![next[i]!];
+      if (p !== undefined && (best === undefined || p.timestampNs <= best.timestampNs)) {
+        pick = i;
+        best = p;
+      }
+    }
+    if (best === undefined) break;
+    next[pick]!++;
+    parts.push(w.record({ timestampNs: best.timestampNs, data: best.data, originalLength: best.originalLength }));
+  }
   return Buffer.concat(parts);
 }

@@ -2,7 +2,11 @@
 // bytes, and on damaged input (which must never throw).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Readable } from 'node:stream';
-import { parseCapture, PcapWriter, readPackets, sniffFormat, iteratePackets, type Packet } from '../index.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mergePcaps, parseCapture, PcapWriter, readPackets, sniffFormat, iteratePackets, type Packet } from '../index.js';
+
+const run = promisify(execFile);
 import { LinkType, PCAP_MAGIC } from '../constants.js';
 import { diffPackets, oneByteChunks, randomChunks, tcpdumpRead, tempDir, writeTemp } from './lab.js';
 import { frame, pcapngZoo, pcapPair, T0 } from './zoo.js';
@@ -285,3 +289,28 @@ describe('streams', () => {
     expect(step.value).toEqual({ format: 'pcap', packets: 12, errors: [], truncated: false });
   });
 });
+
+describe('merging', () => {
+  test('ties and inputs that step back in time: the same order as mergecap', async () => {
+    const make = (secs: number[], seed: number): Buffer => {
+      const w = new PcapWriter({ linkType: LinkType.ETHERNET, nanosecond: true });
+      return Buffer.concat([w.header(), ...secs.map((s, i) => w.record({ timestampNs: T0 + BigInt(s) * 1000n, data: frame(seed * 100 + i, 60) }))]);
+    };
+    const a = make([5, 5, 3, 9, 12], 1);
+    const b = make([5, 4, 10, 1], 2);
+    const c = make([0, 5, 20], 3);
+    const merged = mergePcaps([a, b, c]);
+    const r = parseCapture(merged);
+    expect(r.packets).toBe(12);
+    const fa = await writeTemp(tmp.dir, 'ma', a);
+    const fb = await writeTemp(tmp.dir, 'mb', b);
+    const fc = await writeTemp(tmp.dir, 'mc', c);
+    const theirs = `${tmp.dir}/mergecap-out`;
+    await run('mergecap', ['-F', 'nsecpcap', '-w', theirs, fa, fb, fc]);
+    expect((await tcpdumpRead(await writeTemp(tmp.dir, 'mours', merged))).text).toBe((await tcpdumpRead(theirs)).text);
+    expect(mergePcaps([a, b], { order: 'concat' }).length).toBe(a.length + b.length - 24);
+    expect(() => mergePcaps([a, Buffer.from('not a capture')])).toThrow(/input 1 is not a clean capture/);
+    expect(() => mergePcaps([])).toThrow(/no inputs/);
+  });
+});
+
