@@ -12,6 +12,7 @@ import {
   ApiError, alreadyExists, badRequest, conflict, forbidden, gone, invalid, notFound, staleConflict, unsupportedMediaType, type StatusCause,
 } from './errors.js';
 import { jsonPatch, mergePatch, PatchConflict, PatchInvalid, strategicMergePatch } from './patch.js';
+import { validateNewEvent } from './event-versions.js';
 import { apiVersionOf, builtinResources, storageVersion, type ResourceDef } from './resources.js';
 import { admitCustomResource } from './schema.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type Requirement } from './selectors.js';
@@ -117,13 +118,30 @@ export class Registry {
     return this.defs.get(`${group}/${plural}`);
   }
 
+  /** The table holding a resource's objects (an aliased resource shares its storage resource's). */
+  tableOf(def: ResourceDef): ResourceTable {
+    return this.store.table(def.storedAs?.key ?? def.key);
+  }
+
   private table(def: ResourceDef): ResourceTable {
-    return this.store.table(def.key);
+    return this.tableOf(def);
+  }
+
+  /** The resource whose storage an aliased resource uses. */
+  private storageDef(def: ResourceDef): ResourceDef {
+    return def.storedAs ? this.defs.get(def.storedAs.key)! : def;
   }
 
   /** The object as seen through `version` (custom resources: only apiVersion differs — conversion strategy None). */
   view(def: ResourceDef, version: string, o: KObject): KObject {
     const av = apiVersionOf(def.group, version);
+    if (def.storedAs) {
+      let m = this.versionViews.get(av);
+      if (!m) { m = new WeakMap(); this.versionViews.set(av, m); }
+      let v = m.get(o);
+      if (!v) { v = def.storedAs.fromStorage(o); m.set(o, v); }
+      return v;
+    }
     if (o.apiVersion === av) return o;
     let m = this.versionViews.get(av);
     if (!m) { m = new WeakMap(); this.versionViews.set(av, m); }
@@ -141,7 +159,8 @@ export class Registry {
   }
 
   selection(def: ResourceDef, q: { labelSelector?: string; fieldSelector?: string }): Selection {
-    const fields = parseFieldSelector(q.fieldSelector, new Set([...STANDARD_FIELDS, ...def.fieldLabels]), def.plural);
+    let fields = parseFieldSelector(q.fieldSelector, new Set([...STANDARD_FIELDS, ...def.fieldLabels]), def.plural);
+    if (def.storedAs) fields = fields.map((r) => ({ ...r, field: def.storedAs!.fieldToStorage(r.field) }));
     return { labels: parseLabelSelector(q.labelSelector), fields };
   }
 
@@ -246,6 +265,14 @@ export class Registry {
 
   create(def: ResourceDef, version: string, ns: string, input: unknown, opts: WriteOptions = {}): KObject {
     if (!isPlainObject(input)) throw badRequest('the body of the request must be a JSON object');
+    if (def.storedAs) {
+      const ext = clone(input) as KObject;
+      this.checkTypeMeta(def, version, ext);
+      ext.metadata = objOf(ext.metadata) as KObject['metadata'];
+      const causes = validateNewEvent(ext);
+      if (causes.length) throw invalid(def.group, def.kind, String(ext.metadata.name ?? ''), causes);
+      return this.create(this.storageDef(def), 'v1', ns, def.storedAs.toStorage(ext), opts);
+    }
     const body = clone(input) as KObject;
     this.checkTypeMeta(def, version, body);
     body.metadata = objOf(body.metadata) as KObject['metadata'];
@@ -306,6 +333,12 @@ export class Registry {
 
   update(def: ResourceDef, version: string, ns: string, name: string, input: unknown, opts: WriteOptions = {}): KObject {
     if (!isPlainObject(input)) throw badRequest('the body of the request must be a JSON object');
+    if (def.storedAs) {
+      const ext = clone(input) as KObject;
+      this.checkTypeMeta(def, version, ext);
+      ext.metadata = objOf(ext.metadata) as KObject['metadata'];
+      return this.update(this.storageDef(def), 'v1', ns, name, def.storedAs.toStorage(ext), opts);
+    }
     const body = clone(input) as KObject;
     this.checkTypeMeta(def, version, body);
     body.metadata = objOf(body.metadata) as KObject['metadata'];
@@ -394,7 +427,8 @@ export class Registry {
       throw e;
     }
     if (!isPlainObject(result)) throw badRequest('the patch result is not an object');
-    const next = result as KObject;
+    let next = result as KObject;
+    if (def.storedAs) { next.metadata = objOf(next.metadata) as KObject['metadata']; next = def.storedAs.toStorage(next); def = this.storageDef(def); version = 'v1'; }
     next.metadata = objOf(next.metadata) as KObject['metadata'];
     if (next.metadata.name !== name) throw badRequest(`the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${name})`);
     // A patch carrying a resourceVersion is a precondition; otherwise it applies to the current object.
@@ -420,7 +454,8 @@ export class Registry {
       a.metadata = { ...objOf(a.metadata), name };
       return { object: this.create(def, version, ns, a, opts), created: true };
     }
-    const merged = (def.builtin ? strategicMergePatch(this.view(def, version, existing), a) : mergePatch(this.view(def, version, existing), a)) as KObject;
+    let merged = (def.builtin ? strategicMergePatch(this.view(def, version, existing), a) : mergePatch(this.view(def, version, existing), a)) as KObject;
+    if (def.storedAs) { merged = def.storedAs.toStorage(merged); def = this.storageDef(def); version = 'v1'; }
     if (merged.metadata.resourceVersion !== existing.metadata.resourceVersion && objOf(a.metadata).resourceVersion) throw staleConflict(def.group, def.plural, name);
     merged.metadata.resourceVersion = existing.metadata.resourceVersion;
     return { object: this.applyUpdate(def, version, existing, merged, opts), created: false };
@@ -469,6 +504,7 @@ export class Registry {
   }
 
   delete(def: ResourceDef, ns: string, name: string, opts: DeleteOptions = {}): { object: KObject; removed: boolean } {
+    def = this.storageDef(def);
     const prev = this.get(def, ns, name);
     const pre = opts.preconditions ?? {};
     if (pre.uid && pre.uid !== prev.metadata.uid) throw conflict(def.group, def.plural, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${prev.metadata.uid}`);
@@ -715,7 +751,7 @@ export class Registry {
       if (!nsObj?.metadata.deletionTimestamp) return;
       let left = 0;
       for (const def of this.defs.values()) {
-        if (!def.namespaced) continue;
+        if (!def.namespaced || def.storedAs) continue;
         const t = this.store.table(def.key);
         for (const o of t.list(arg)) {
           left++;
@@ -723,7 +759,7 @@ export class Registry {
         }
       }
       let remaining = 0;
-      for (const def of this.defs.values()) if (def.namespaced) remaining += this.store.table(def.key).countIn(arg);
+      for (const def of this.defs.values()) if (def.namespaced && !def.storedAs) remaining += this.store.table(def.key).countIn(arg);
       if (remaining === 0) {
         const latest = this.store.table('/namespaces').get('', arg)!;
         const next = clone(latest);

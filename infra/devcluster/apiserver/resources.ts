@@ -1,6 +1,7 @@
 // The resource table: what the server serves, under which group/version, with which names,
 // scope and subresources. Built-ins are listed here; custom resources are added from CRDs.
-import type { JsonObject } from './types.js';
+import type { JsonObject, KObject } from './types.js';
+import { coreToEvent, eventFieldToCore, eventToCore } from './event-versions.js';
 
 export interface PrinterColumn { name: string; type: string; jsonPath: string; description?: string; format?: string; priority?: number }
 
@@ -36,6 +37,8 @@ export interface ResourceDef {
   verbs: string[];
   /** The CRD that defines it. */
   crdName?: string;
+  /** Stored as another resource in another shape (events.k8s.io Events live with core Events). */
+  storedAs?: { key: string; toStorage(o: KObject): KObject; fromStorage(o: KObject): KObject; fieldToStorage(f: string): string };
 }
 
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -102,6 +105,7 @@ export function builtinResources(): ResourceDef[] {
     extraSubresources: b.extra ?? [],
     fieldLabels: b.fields ?? [],
     verbs: b.verbs ?? ALL_VERBS,
+    ...(b.group === 'events.k8s.io' ? { storedAs: { key: '/events', toStorage: eventToCore, fromStorage: coreToEvent, fieldToStorage: eventFieldToCore } } : {}),
   }));
 }
 

@@ -61,7 +61,7 @@ export class WatchHub {
 
   serve(def: ResourceDef, version: string, ns: string | undefined, sel: Selection, q: WatchQuery, res: Response): void {
     const registry = this.registry;
-    const table = registry.store.table(def.key);
+    const table = registry.tableOf(def);
     const rvParam = q.resourceVersion ?? '';
     if (rvParam !== '' && !/^\d+$/.test(rvParam)) throw badRequest(`invalid resource version: ${rvParam}`);
     if (q.sendInitialEvents && (q.resourceVersionMatch !== 'NotOlderThan' || !q.allowWatchBookmarks)) {

@@ -185,6 +185,29 @@ describe('list', () => {
   });
 });
 
+describe('events', () => {
+  test('events.k8s.io/v1 and core v1 Events are one resource in two shapes', async () => {
+    const ens = `${ns}-ev`;
+    await f.core.createNamespace({ body: { metadata: { name: ens } } });
+    const created = await f.http('POST', `/apis/events.k8s.io/v1/namespaces/${ens}/events`, {
+      apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'e2' }, eventTime: '2026-01-01T00:00:00.000000Z',
+      reportingController: 'example.com/ctl', reportingInstance: 'ctl-1', action: 'Reconcile', reason: 'Done', note: 'all good', type: 'Normal',
+      regarding: { kind: 'Pod', name: 'p', namespace: ens },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ apiVersion: 'events.k8s.io/v1', note: 'all good', regarding: { name: 'p' } });
+    const core = await f.core.readNamespacedEvent({ name: 'e2', namespace: ens });
+    expect(core).toMatchObject({ message: 'all good', reason: 'Done', reportingComponent: 'example.com/ctl', involvedObject: { kind: 'Pod', name: 'p' } });
+    const sel = await f.http('GET', `/apis/events.k8s.io/v1/namespaces/${ens}/events?fieldSelector=regarding.name%3Dp`);
+    expect(sel.json.items.map((e: { note: string }) => e.note)).toEqual(['all good']);
+    const incomplete = await f.http('POST', `/apis/events.k8s.io/v1/namespaces/${ens}/events`, { metadata: { name: 'e3' }, note: 'x' });
+    expect(incomplete.status).toBe(422);
+    expect(incomplete.json.details.causes.map((c: { field: string }) => c.field)).toContain('eventTime');
+    await f.http('DELETE', `/apis/events.k8s.io/v1/namespaces/${ens}/events/e2`);
+    expect((await failure(f.core.readNamespacedEvent({ name: 'e2', namespace: ens }))).httpCode).toBe(404);
+  });
+});
+
 describe('update and patch', () => {
   test('PUT with a stale resourceVersion is 409 Conflict; a no-op PUT keeps the resourceVersion', async () => {
     const cm = await f.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'upd' }, data: { a: '1' } } });
