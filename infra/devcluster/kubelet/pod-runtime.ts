@@ -4,7 +4,7 @@
 // (phase, conditions, container states, containerIDs, exit codes, termination messages) and on
 // deletion stops the containers (SIGTERM, grace, SIGKILL) and removes the pod object.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, posix } from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1Probe } from '@kubernetes/client-node';
@@ -16,10 +16,13 @@ import { startContainerProcess, type ContainerExit, type RunningContainer } from
 import { envReferences, podFieldValue, resolveEnv, type EnvSources } from './env.js';
 import { run } from './host-exec.js';
 import { resolveCommand, type ImageContext } from './images.js';
-import { createPodNetwork, deletePodNetwork, type ClusterNetwork, type PodIpam, type PodNetwork } from './network.js';
+import { createPodNetwork, deletePodNetwork, RESERVATION_DIR, type ClusterNetwork, type PodIpam, type PodNetwork } from './network.js';
 import { addRecord, removeRecord } from './state-records.js';
 import { volumeReferences, materializeVolumes } from './volumes.js';
 import { processStartTime } from './cleanup.js';
+
+/** Where container roots are assembled (empty directories; the mounts live in the containers' namespaces). */
+export const ROOTS_DIR = join(RESERVATION_DIR, 'roots');
 
 /** Longest grace a dev cluster pod gets on deletion, whatever its spec asks. */
 export const MAX_GRACE_SECONDS = 10;
@@ -63,6 +66,7 @@ interface ContainerRun {
   probeTimer?: NodeJS.Timeout;
   /** set once the container will not run again */
   done: boolean;
+  rootDir?: string;
 }
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -133,7 +137,15 @@ export class PodRuntime {
     if (pod.metadata?.deletionTimestamp && !this.terminating) void this.terminate(pod.metadata.deletionGracePeriodSeconds ?? 30, true);
   }
 
-  async start(): Promise<void> {
+  private starting: Promise<void> = Promise.resolve();
+
+  /** Sets the sandbox up, then runs the containers in the background. */
+  start(): Promise<void> {
+    this.starting = this.setup().catch((e: Error) => this.log.error({ err: e.message }, 'pod start failed'));
+    return this.starting;
+  }
+
+  private async setup(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
     // plain JSON from the API: timestamps are strings despite the model types
     this.startTime = (this.pod.status?.startTime as unknown as string | undefined) ?? now();
@@ -146,6 +158,11 @@ export class PodRuntime {
       this.pushStatus();
       return;
     }
+    if (this.terminating) return;
+    void this.runContainers();
+  }
+
+  private async runContainers(): Promise<void> {
     const deadline = this.pod.spec?.activeDeadlineSeconds;
     if (deadline !== undefined && deadline !== null) {
       const ms = Date.parse(this.startTime!) + deadline * 1000 - Date.now();
@@ -242,8 +259,17 @@ export class PodRuntime {
     return src;
   }
 
+  private readonly inflight = new Set<Promise<boolean>>();
+
   /** Starts a container process; false when its configuration cannot be resolved (retried later). */
-  private async launch(c: ContainerRun): Promise<boolean> {
+  private launch(c: ContainerRun): Promise<boolean> {
+    const p = this.doLaunch(c).finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+    return p;
+  }
+
+  private async doLaunch(c: ContainerRun): Promise<boolean> {
+    if (this.terminating) return false;
     const spec = c.spec;
     const containerID = randomBytes(32).toString('hex');
     const cdir = join(this.dir, 'containers', spec.name);
@@ -282,8 +308,11 @@ export class PodRuntime {
         }
         mounts.push({ source: termFile, target: spec.terminationMessagePath ?? '/dev/termination-log' });
         if (!mounts.some((m) => posix.normalize(m.target) === '/etc/hosts')) mounts.push({ source: this.hostsFile!, target: '/etc/hosts', readOnly: false });
-        const rootDir = join(this.dir, 'roots', `${spec.name}-${containerID.slice(0, 8)}`);
+        // a quiet, shallow place: the root's ancestors are rebuilt entry by entry in the container
+        const rootDir = join(ROOTS_DIR, containerID.slice(0, 16));
+        addRecord(this.ctx.stateDir, { kind: 'mount-root', path: rootDir });
         mkdirSync(rootDir, { recursive: true });
+        c.rootDir = rootDir;
         rootfs = { rootDir, mounts, cgroupDirs: c.cgroupDirs };
       }
       launched = await startContainerProcess({ argv, env: { ...env, ...resolved.env }, workingDir: spec.workingDir, netns: this.network?.netns, rootfs, logPath });
@@ -293,6 +322,18 @@ export class PodRuntime {
       this.log.warn({ container: spec.name, err: (e as Error).message }, 'container not started');
       c.state = { waiting: { reason, message: (e as Error).message } };
       if (c.cgroupDirs.length) await this.dropCgroups(c);
+      return false;
+    }
+    if (this.terminating) {
+      // deleted while starting: the process never counts as running
+      signalCgroups(c.cgroupDirs, 'SIGKILL');
+      try {
+        process.kill(launched.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      await launched.exited;
+      await this.dropCgroups(c);
       return false;
     }
     c.proc = launched;
@@ -323,6 +364,7 @@ export class PodRuntime {
   private async startContainer(c: ContainerRun): Promise<void> {
     if (this.terminating || this.finished) return;
     if (!(await this.launch(c))) {
+      if (this.terminating || this.finished) return;
       this.pushStatus();
       // configuration may become valid (a Secret created later): retry with backoff
       c.restartTimer = setTimeout(() => void this.startContainer(c), c.backoffMs);
@@ -386,6 +428,15 @@ export class PodRuntime {
   }
 
   private async dropCgroups(c: ContainerRun): Promise<void> {
+    if (c.rootDir) {
+      try {
+        rmdirSync(c.rootDir);
+        removeRecord(this.ctx.stateDir, { kind: 'mount-root', path: c.rootDir });
+      } catch {
+        // still a mount point while the container's last process exits; swept at teardown
+      }
+      c.rootDir = undefined;
+    }
     // the runtime ends a container's other processes with its main one
     const dirs = c.cgroupDirs;
     c.cgroupDirs = [];
@@ -513,9 +564,16 @@ export class PodRuntime {
   }
 
   /** Graceful deletion (deletionTimestamp set): stop, tear down, remove the pod object. */
-  async terminate(graceSeconds: number, deleteObject: boolean): Promise<void> {
-    if (this.terminating) return;
+  private terminated?: Promise<void>;
+  terminate(graceSeconds: number, deleteObject: boolean): Promise<void> {
+    this.terminated ??= this.doTerminate(graceSeconds, deleteObject);
+    return this.terminated;
+  }
+
+  private async doTerminate(graceSeconds: number, deleteObject: boolean): Promise<void> {
     this.terminating = true;
+    await this.starting;
+    await Promise.all([...this.inflight]);
     await this.stopContainers(graceSeconds);
     await this.teardown();
     if (deleteObject) {
@@ -545,7 +603,6 @@ export class PodRuntime {
       const qos = qosClass([...(this.pod.spec?.containers ?? []), ...(this.pod.spec?.initContainers ?? [])]);
       await killAndRemoveCgroups(podCgroupDirs(this.ctx.hierarchies, qos, this.uid));
     }
-    rmSync(join(this.dir, 'roots'), { recursive: true, force: true });
   }
 
   // ---- status ------------------------------------------------------------------------------

@@ -88,10 +88,12 @@ export function rootfsScript(plan: RootfsPlan): string {
       } catch {
         continue;
       }
+      // host entries may vanish between listing and mounting (other processes' temp files):
+      // copying them is best effort, only the directories on the way to a mount point are required
       if (synth.has(host)) lines.push(`mkdir ${q(dst)}`);
-      else if (st.isSymbolicLink()) lines.push(`ln -s ${q(readlinkSync(host))} ${q(dst)}`);
-      else if (st.isDirectory()) lines.push(`mkdir ${q(dst)} && mount --rbind ${q(host)} ${q(dst)}`);
-      else lines.push(`touch ${q(dst)} && mount --bind ${q(host)} ${q(dst)}`);
+      else if (st.isSymbolicLink()) lines.push(`ln -s ${q(readlinkSync(host))} ${q(dst)} 2>/dev/null || true`);
+      else if (st.isDirectory()) lines.push(`{ mkdir ${q(dst)} && mount --rbind ${q(host)} ${q(dst)}; } 2>/dev/null || true`);
+      else lines.push(`{ touch ${q(dst)} && mount --bind ${q(host)} ${q(dst)}; } 2>/dev/null || true`);
     }
   }
   for (const m of mounts) {

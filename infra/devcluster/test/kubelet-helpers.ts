@@ -1,6 +1,7 @@
 // Test fixtures for the kubelet and controllers: a real dev cluster API server, a kubeconfig for
 // it, and polling helpers with bounded loops.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hierarchies } from '../kubelet/cgroups.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -75,3 +76,18 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 export function suffix(): string {
   return Math.random().toString(36).slice(2, 7);
 }
+
+/** kubepods cgroup directories of these pods that still exist, in any hierarchy. */
+export function cgroupLeftovers(uids: string[]): string[] {
+  const out: string[] = [];
+  for (const h of hierarchies()) {
+    for (const qos of ['', 'burstable/', 'besteffort/']) {
+      for (const u of uids) {
+        const dir = `${h.mount}${h.own === '/' ? '' : h.own}/kubepods/${qos}pod${u}`;
+        if (existsSync(dir)) out.push(dir);
+      }
+    }
+  }
+  return out;
+}
+

@@ -6,9 +6,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { V1Pod } from '@kubernetes/client-node';
 import { apiPath } from '../controllers/kube-client.js';
 import { startKubelet, type Kubelet } from '../kubelet/index.js';
-import { listNetns } from '../kubelet/network.js';
+import { listNetns, podNetNames } from '../kubelet/network.js';
+import { execFileSync } from 'node:child_process';
 import { listRecords } from '../kubelet/state-records.js';
-import { startTestApi, suffix, testLogger, waitFor, type TestApi } from './kubelet-helpers.js';
+import { cgroupLeftovers, startTestApi, suffix, testLogger, waitFor, type TestApi } from './kubelet-helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const d = isRoot ? describe : describe.skip;
@@ -40,7 +41,6 @@ d('kubelet: pods as processes on two nodes', () => {
   const kubelets: Kubelet[] = [];
   const s = suffix();
   const nodes = [`node-a-${s}`, `node-b-${s}`];
-  let netnsBefore: string[];
 
   const getPod = (name: string) => t.kube.get<V1Pod>(apiPath('v1', 'pods', 'default', name));
   const podIn = (name: string, phases: string[]) =>
@@ -50,7 +50,6 @@ d('kubelet: pods as processes on two nodes', () => {
     });
 
   beforeAll(async () => {
-    netnsBefore = listNetns();
     t = await startTestApi('kubelet-pods-');
     for (const n of nodes) kubelets.push(await startKubelet({ kubeConfig: t.kc, nodeName: n, stateDir: t.stateDir, kubeconfigPath: t.kubeconfigPath, logger: testLogger }));
   });
@@ -159,8 +158,15 @@ d('kubelet: pods as processes on two nodes', () => {
 
   test('stop() leaves no namespace, veth, cgroup, bridge or process behind', async () => {
     const stateDir = t.stateDir;
+    const uids = (await t.kube.list<V1Pod>(apiPath('v1', 'pods'))).items.map((p) => p.metadata!.uid!);
+    expect(uids.length).toBeGreaterThan(0);
     for (const k of kubelets.splice(0)) await k.stop();
-    expect(listNetns().filter((n) => !netnsBefore.includes(n) && n.startsWith('snp-'))).toEqual([]);
+    // other dev clusters may run on this machine: look only for what this one created
+    const mine = uids.map((u) => podNetNames(u));
+    expect(listNetns().filter((n) => mine.some((m) => m.netns === n))).toEqual([]);
+    const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+    for (const m of mine) expect(links).not.toContain(m.hostVeth);
     expect(listRecords(stateDir)).toEqual([]);
+    expect(cgroupLeftovers(uids)).toEqual([]);
   });
 });
