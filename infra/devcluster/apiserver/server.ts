@@ -231,6 +231,7 @@ export function createApp(ctx: ServerContext): { app: express.Express; metrics: 
               resourceVersion: str(req.query.resourceVersion), resourceVersionMatch: str(req.query.resourceVersionMatch),
               allowWatchBookmarks: bool(req.query.allowWatchBookmarks), sendInitialEvents: bool(req.query.sendInitialEvents),
               timeoutSeconds: int(req.query.timeoutSeconds, 'timeoutSeconds'),
+              asTable: wantsTable(req.headers.accept) ? { vdef: t.vdef, includeObject: str(req.query.includeObject) ?? 'Metadata' } : undefined,
             }, res);
             return;
           }
@@ -269,6 +270,7 @@ export function createApp(ctx: ServerContext): { app: express.Express; metrics: 
           const sel = registry.selection(def, { fieldSelector: `metadata.name=${t.name}` });
           ctx.watches.serve(def, t.version, t.namespace, sel, {
             resourceVersion: str(req.query.resourceVersion), allowWatchBookmarks: bool(req.query.allowWatchBookmarks), timeoutSeconds: int(req.query.timeoutSeconds, 'timeoutSeconds'),
+            asTable: wantsTable(req.headers.accept) ? { vdef: t.vdef, includeObject: str(req.query.includeObject) ?? 'Metadata' } : undefined,
           }, res);
           return;
         }

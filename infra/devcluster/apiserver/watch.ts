@@ -5,11 +5,14 @@
 import type { Response } from 'express';
 import { badRequest, gone } from './errors.js';
 import type { Registry, Selection } from './registry.js';
-import { apiVersionOf, type ResourceDef } from './resources.js';
+import { apiVersionOf, type ResourceDef, type VersionDef } from './resources.js';
+import { toTable } from './table.js';
 import { jsonOf, type ChangeEvent, type EventType, type ResourceTable } from './store.js';
 import type { KObject } from './types.js';
 
 export interface WatchQuery {
+  /** `kubectl get -w` asks for Tables: each event then carries a one-row Table. */
+  asTable?: { vdef: VersionDef; includeObject: string };
   resourceVersion?: string;
   resourceVersionMatch?: string;
   allowWatchBookmarks?: boolean;
@@ -109,15 +112,25 @@ export class WatchHub {
       res.write(s);
       if (res.writableLength > this.settings.maxBufferedBytes) close();
     };
+    let headersSent = false;
+    const line = (ev: ChangeEvent, type: EventType): string => {
+      if (!q.asTable) return eventLine(registry, def, version, ev, type);
+      const o = registry.view(def, version, ev.object);
+      const t = toTable(def, q.asTable.vdef, [o], { resourceVersion: o.metadata.resourceVersion }, q.asTable.includeObject) as { columnDefinitions: unknown[] };
+      // Column definitions travel with the first event only, as a real server sends them.
+      if (headersSent) t.columnDefinitions = [];
+      headersSent = true;
+      return `{"type":"${type}","object":${JSON.stringify(t)}}\n`;
+    };
     const deliver = (ev: ChangeEvent): void => {
       const now = inScope(ev.object);
-      if (ev.type === 'ADDED') { if (now) write(eventLine(registry, def, version, ev, 'ADDED')); return; }
-      if (ev.type === 'DELETED') { if (now || (ev.previous && inScope(ev.previous))) write(eventLine(registry, def, version, ev, 'DELETED')); return; }
+      if (ev.type === 'ADDED') { if (now) write(line(ev, 'ADDED')); return; }
+      if (ev.type === 'DELETED') { if (now || (ev.previous && inScope(ev.previous))) write(line(ev, 'DELETED')); return; }
       const before = ev.previous ? inScope(ev.previous) : false;
       // Objects entering or leaving a selector appear as ADDED / DELETED, as on a real server.
-      if (now && before) write(eventLine(registry, def, version, ev, 'MODIFIED'));
-      else if (now) write(eventLine(registry, def, version, ev, 'ADDED'));
-      else if (before) write(eventLine(registry, def, version, ev, 'DELETED'));
+      if (now && before) write(line(ev, 'MODIFIED'));
+      else if (now) write(line(ev, 'ADDED'));
+      else if (before) write(line(ev, 'DELETED'));
     };
     const watcher = { onEvent: deliver };
 
@@ -129,7 +142,7 @@ export class WatchHub {
     res.on('close', close);
 
     if (initial) {
-      for (const o of table.list(scopeNs)) if (inScope(o)) write(objectLine(registry, def, version, o));
+      for (const o of table.list(scopeNs)) if (inScope(o)) write(q.asTable ? line({ type: 'ADDED', object: o, rv: 0 }, 'ADDED') : objectLine(registry, def, version, o));
       if (q.sendInitialEvents) bookmark({ 'k8s.io/initial-events-end': 'true' });
     } else {
       for (const ev of backlog) deliver(ev);

@@ -133,6 +133,21 @@ describe('watch', () => {
     }
   });
 
+  test('a watch asking for Tables (kubectl get -w) gets one-row Tables, column definitions first only', async () => {
+    const tns = `${ns}-tbl`;
+    await f.core.createNamespace({ body: { metadata: { name: tns } } });
+    await f.core.createNamespacedPod({ namespace: tns, body: { metadata: { name: 'tp' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+    const pending = f.http('GET', `/api/v1/namespaces/${tns}/pods?watch=true&timeoutSeconds=2`, undefined, undefined, 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json');
+    await new Promise((r) => setTimeout(r, 500));
+    await f.core.patchNamespacedPod({ name: 'tp', namespace: tns, body: { metadata: { labels: { x: 'y' } } } }, merge);
+    const lines = (await pending).text.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.type)).toEqual(['ADDED', 'MODIFIED']);
+    expect(lines[0].object.kind).toBe('Table');
+    expect(lines[0].object.columnDefinitions.map((c: { name: string }) => c.name)).toEqual(['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node']);
+    expect(lines[1].object.columnDefinitions).toEqual([]);
+    expect(lines[1].object.rows[0].cells.slice(0, 3)).toEqual(['tp', '0/1', 'Pending']);
+  });
+
   test('an invalid resourceVersion is 400', async () => {
     const r = await f.http('GET', `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=abc`);
     expect(r.status).toBe(400);
