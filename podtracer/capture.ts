@@ -2,8 +2,14 @@
 // shell) and feeds its stdout, cut into segments, to a sink. Stops it on the timer, the byte
 // limit, a signal or the target's disappearance: SIGINT first (tcpdump flushes and prints its
 // statistics), SIGKILL after the grace period.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+//
+// The tool's stdout is a file, not a pipe: the tool writes at page-cache speed and never waits
+// for podtracer (a pipe's small buffer makes tcpdump block whenever podtracer is descheduled, and
+// a blocked tcpdump is a kernel that drops packets). podtracer follows the file as it grows and
+// punches out what it has consumed, so the file never holds more than the backlog on disk.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { Segmenter } from '../lib/pcap/index.js';
@@ -20,6 +26,8 @@ export interface CaptureOptions {
   timerMs?: number;
   maxBytes?: number;
   killGraceMs: number;
+  /** directory for the file that receives the tool's stdout */
+  stdoutDir: string;
   /** how often to check that the target process still exists */
   targetPollMs?: number;
   log: Logger;
@@ -39,6 +47,12 @@ export interface CaptureOutcome {
 }
 
 const STDERR_TAIL = 64 * 1024;
+/** largest single read from the stdout file */
+const READ_MAX = 4 * 1024 * 1024;
+/** give consumed disk space back every this many bytes */
+const PUNCH_EVERY = 64 * 1024 * 1024;
+/** how often to look for new output when there was none */
+const IDLE_POLL_MS = 20;
 const STDERR_LOG_LINES = 200;
 
 export interface RunningCapture {
@@ -52,9 +66,13 @@ export interface RunningCapture {
 export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCapture {
   const { log } = opts;
   const nsPath = join(opts.procRoot, String(opts.pid), 'ns', 'net');
+  const stdoutPath = join(opts.stdoutDir, `stdout-${process.pid}-${Date.now()}.raw`);
+  const stdoutFd = openSync(stdoutPath, 'w+', 0o600);
   const child = spawn('nsenter', [`--net=${nsPath}`, '--', opts.command, ...opts.argv], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', stdoutFd, 'pipe'],
   });
+  // the child has its own copy of the descriptor now
+  closeSync(stdoutFd);
   const segmenter = new Segmenter({ maxBytes: opts.segmentBytes, format: 'auto' });
   let stopReason: StopReason | undefined;
   let killed = false;
@@ -80,7 +98,7 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     }, opts.killGraceMs);
   };
 
-  child.stdout!.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     let piece = chunk;
     if (opts.maxBytes !== undefined) {
       const room = opts.maxBytes - bytesRead;
@@ -96,7 +114,52 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     bytesRead += piece.length;
     for (const seg of segmenter.push(piece)) sink.accept(seg);
     if (opts.maxBytes !== undefined && bytesRead >= opts.maxBytes) stop('max-bytes');
-  });
+  };
+
+  let toolEnded = false;
+  let wakeReader: (() => void) | undefined;
+  /** Follows the stdout file until the tool ended and everything it wrote was read. */
+  const follow = async (): Promise<void> => {
+    let fh: FileHandle | undefined;
+    let pos = 0;
+    let punched = 0;
+    try {
+      fh = await open(stdoutPath, 'r');
+      for (;;) {
+        const ended = toolEnded; // read before looking at the size: no write can follow the end
+        const { size } = await fh.stat();
+        if (size > pos) {
+          // a fresh buffer per read: the segmenter keeps references to the chunks it was given
+          const buf = Buffer.allocUnsafe(Math.min(size - pos, READ_MAX));
+          const { bytesRead: n } = await fh.read(buf, 0, buf.length, pos);
+          if (n > 0) {
+            pos += n;
+            onData(buf.subarray(0, n));
+            if (pos - punched >= PUNCH_EVERY) {
+              const upTo = pos - (pos % 4096);
+              execFile('fallocate', ['--punch-hole', '--offset', String(punched), '--length', String(upTo - punched), stdoutPath], () => undefined);
+              punched = upTo;
+            }
+            continue;
+          }
+        }
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, IDLE_POLL_MS);
+          function done() {
+            clearTimeout(t);
+            wakeReader = undefined;
+            resolve();
+          }
+          wakeReader = done;
+        });
+      }
+    } finally {
+      await fh?.close();
+      await unlink(stdoutPath).catch(() => undefined);
+    }
+  };
+  const reading = follow();
 
   child.stderr!.on('data', (chunk: Buffer) => {
     const text = chunk.toString('utf8');
@@ -130,8 +193,15 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
       spawnError = `cannot run nsenter: ${err.message}`;
       log.error({ err: spawnError }, 'spawn failed');
     });
-    // 'close' comes after stdout and stderr ended, so every byte has been pushed
-    child.once('close', (code, signal) => {
+    // 'close' comes after the process exited and stderr ended; then read the rest of its output
+    child.once('close', async (code, signal) => {
+      toolEnded = true;
+      wakeReader?.();
+      try {
+        await reading;
+      } catch (err) {
+        log.error({ err: String(err) }, 'reading the tool output failed');
+      }
       clearInterval(rotation);
       clearInterval(targetWatch);
       if (timer) clearTimeout(timer);

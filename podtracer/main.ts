@@ -4,7 +4,7 @@
 // 4 output lost or not stored.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../lib/log.js';
@@ -76,10 +76,16 @@ async function run(o: RunOptions): Promise<number> {
   let capture: RunningCapture | undefined;
   let spoolTemp: string | undefined;
   let sink: SegmentSink;
+  // the tool's stdout goes to a file here (see capture.ts): the spool, or a private temp dir
+  let stdoutDir: string;
+  let stdoutTemp: string | undefined;
   if (o.outputDir !== undefined) {
     sink = new DirectorySink(o.outputDir);
+    stdoutDir = stdoutTemp = await mkdtemp(join(tmpdir(), 'podtracer-'));
   } else {
     const spoolDir = o.spoolDir ?? (spoolTemp = await mkdtemp(join(tmpdir(), 'podtracer-spool-')));
+    await mkdir(spoolDir, { recursive: true, mode: 0o700 });
+    stdoutDir = spoolDir;
     sink = new UploadSink({
       collector: o.collector!,
       spoolDir,
@@ -115,6 +121,7 @@ async function run(o: RunOptions): Promise<number> {
       segmentBytes: o.segmentBytes,
       segmentSeconds: o.segmentSeconds,
       killGraceMs: o.killGraceMs,
+      stdoutDir,
       log,
       ...(o.timerMs !== undefined ? { timerMs: o.timerMs } : {}),
       ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
@@ -137,6 +144,7 @@ async function run(o: RunOptions): Promise<number> {
   process.on('SIGINT', onSignal);
 
   const outcome = await capture.done;
+  if (stdoutTemp) await rm(stdoutTemp, { recursive: true, force: true });
   // A capture always ends with a segment flagged `last`, so the collector can announce it as
   // complete: when the tool printed nothing at all, that is an empty text segment.
   if (sink.accepted === 0) sink.accept({ data: Buffer.alloc(0), format: 'text', records: 0 });

@@ -14,12 +14,18 @@ import { TargetNetns, countPackets, run, sleep, startPodtracer, waitFor } from '
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { seconds: { type: 'string', default: '10' }, snaplen: { type: 'string', default: '128' } },
+    options: {
+      seconds: { type: 'string', default: '10' },
+      snaplen: { type: 'string', default: '128' },
+      // "dir" isolates podtracer's own cost from the collector's and the S3 server's
+      sink: { type: 'string', default: 'collector' },
+    },
   });
   const seconds = Number(values.seconds);
   const snaplen = values.snaplen!;
-  if (!(seconds > 0) || !/^\d+$/.test(snaplen)) {
-    process.stderr.write('podtracer bench: --seconds must be > 0 and --snaplen an integer\n');
+  const toDir = values.sink === 'dir';
+  if (!(seconds > 0) || !/^\d+$/.test(snaplen) || !['dir', 'collector'].includes(values.sink!)) {
+    process.stderr.write('podtracer bench: --seconds must be > 0, --snaplen an integer, --sink dir or collector\n');
     process.exit(2);
   }
   const work = await mkdtemp(join(tmpdir(), 'podtracer-bench-'));
@@ -28,8 +34,10 @@ async function main(): Promise<void> {
   let collector: Awaited<ReturnType<typeof startCollectorChild>> | undefined;
   try {
     await net.create();
-    s3 = await startS3Server({ dir: join(work, 's3'), buckets: ['bench'] });
-    collector = await startCollectorChild(s3.env('bench'));
+    if (!toDir) {
+      s3 = await startS3Server({ dir: join(work, 's3'), buckets: ['bench'] });
+      collector = await startCollectorChild(s3.env('bench'));
+    }
 
     const server = net.spawnIn('b', ['iperf3', '-s', '-1', '--forceflush', '-B', net.ipB]);
     let serverOut = '';
@@ -45,7 +53,8 @@ async function main(): Promise<void> {
     const term = join(work, 'podtracer.json');
     const p = startPodtracer(
       [
-        'run', '--pod', 'bench', '-n', 'bench', '--pid', String(net.targetPid), '--collector', collector.address,
+        'run', '--pod', 'bench', '-n', 'bench', '--pid', String(net.targetPid),
+        ...(toDir ? ['--output-dir', join(work, 'out')] : ['--collector', collector!.address]),
         '--capture-id', 'bench', '--spool-dir', join(work, 'spool'), '--upload-grace', '10m',
         '--', 'tcpdump', '-i', net.vethA, '-n', '-s', snaplen, '-w', '-', 'tcp',
       ],
@@ -75,7 +84,7 @@ async function main(): Promise<void> {
     const rows = [
       ['', 'captured', 'dropped by kernel', 'stored'],
       ['(a) tcpdump -w file', String(a.packetsCaptured), String(a.packetsDroppedByKernel), String(aStored)],
-      ['(b) podtracer → collector → S3', String(s.packetsCaptured), String(s.packetsDroppedByKernel), String(bStored)],
+      [toDir ? '(b) podtracer → directory' : '(b) podtracer → collector → S3', String(s.packetsCaptured), String(s.packetsDroppedByKernel), String(bStored)],
     ];
     process.stdout.write(`podtracer bench: iperf3 ${seconds}s over a veth at ${sender} Gbit/s (sender), snaplen ${snaplen}, ${elapsed.toFixed(1)} s\n`);
     for (const row of rows) process.stdout.write(`  ${row[0]!.padEnd(32)}${row[1]!.padStart(12)}${row[2]!.padStart(20)}${row[3]!.padStart(12)}\n`);

@@ -31,7 +31,12 @@ describe('podtracer --output-dir', () => {
   test('tcpdump -U -w - in the target namespace holds exactly the 40 echo requests', async () => {
     const out = join(work, 'ping40');
     const term = join(work, 'ping40.json');
-    const p = startPodtracer(base(out, ['--timer', '60s', '--', 'tcpdump', '-i', net.vethA, '-U', '-n', '-w', '-']), { terminationLog: term });
+    const tmp = join(work, 'ping40-tmp');
+    await mkdir(tmp);
+    const p = startPodtracer(base(out, ['--timer', '60s', '--', 'tcpdump', '-i', net.vethA, '-U', '-n', '-w', '-']), {
+      terminationLog: term,
+      env: { TMPDIR: tmp },
+    });
     await waitForLog(p, 'listening on');
     await net.ping(40);
     // tcpdump reads the kernel's packet ring in blocks handed over at the latest after its 1 s
@@ -58,6 +63,8 @@ describe('podtracer --output-dir', () => {
     expect(s.packetsCaptured).toBeGreaterThanOrEqual(80);
     expect(s.records).toBe(s.packetsCaptured);
     expect(r.stderr.trim().split('\n').pop()).toContain('"msg":"summary"');
+    // the file that took the tool's stdout is gone with its temporary directory
+    expect(await readdir(tmp)).toEqual([]);
   });
 
   test('the seed syntax (TOOL -a "ARGS" -t) runs the same capture and stops on the timer', async () => {
