@@ -1,0 +1,158 @@
+// Operator benchmark on the dev cluster's API server (`snoopy-devcluster up --api-only`, its own
+// process; no kubelets: pods are created bound to nodes and reported Running).
+//  1. 1,000 target pods over 10 nodes; a plain client creates the 1,000 capture Jobs the operator
+//     would (same bodies, same write concurrency) in another namespace: the baseline.
+//  2. The operator (its own process) gets a SnoopyJob selecting those pods: time from creating the
+//     SnoopyJob until a watch has seen all 1,000 Jobs (includes cache sync and status writes).
+//  3. 9,000 more pods in the target namespace (not selected): the operator's RSS with 10,000 pods
+//     cached, from /proc/<pid>/status.
+// BENCH_PODS and BENCH_CACHED_PODS override the counts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { repoPath } from '../../lib/repo-root.js';
+import { JOBS, MERGE_PATCH, createObject, makeKube, mapLimit, type Kube } from '../kube/client.js';
+import { loadConfig } from '../config.js';
+import { renderCaptureJob, type CaptureSettings } from '../render/capture.js';
+import { captureJobName, oneShotCaptureId, tokenSecretName } from '../render/names.js';
+
+const PODS = Number(process.env.BENCH_PODS ?? 1000);
+const CACHED = Number(process.env.BENCH_CACHED_PODS ?? 10_000);
+const NODES = 10;
+const CONCURRENCY = loadConfig({}).writeConcurrency;
+const TARGET_NS = 'bench-targets';
+
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+  });
+}
+
+async function createPods(kube: Kube, from: number, to: number, labels: (i: number) => Record<string, string>, running: boolean): Promise<void> {
+  const idx = Array.from({ length: to - from }, (_, k) => from + k);
+  const results = await mapLimit(idx, 32, async (i) => {
+    const name = `pod-${i}`;
+    await kube.core.createNamespacedPod({
+      namespace: TARGET_NS,
+      body: { metadata: { name, labels: labels(i) }, spec: { nodeName: `node-${i % NODES}`, containers: [{ name: 'app', image: 'busybox', command: ['sleep', '3600'] }] } },
+    });
+    if (running) {
+      await kube.core.patchNamespacedPodStatus({ namespace: TARGET_NS, name, body: { status: { phase: 'Running', containerStatuses: [{ name: 'app', ready: true, restartCount: 0, image: 'busybox', imageID: '', containerID: `containerd://${name}` }] } } }, MERGE_PATCH);
+    }
+  });
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+/** Resolves when `n` ADDED events for Jobs in `ns` were seen. */
+async function watchJobs(kc: KubeConfig, ns: string, n: number): Promise<{ done: Promise<number>; stop: () => void }> {
+  let seen = 0;
+  let resolve!: (t: number) => void;
+  const done = new Promise<number>((r) => (resolve = r));
+  const ctl = await new Watch(kc).watch(`/apis/batch/v1/namespaces/${ns}/jobs`, {}, (type) => {
+    if (type === 'ADDED' && ++seen === n) resolve(performance.now());
+  }, () => undefined);
+  return { done, stop: () => ctl.abort() };
+}
+
+async function main(): Promise<void> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'snoopy-operator-bench-'));
+  const devcluster = fileURLToPath(new URL('../../infra/devcluster/main.js', import.meta.url));
+  const server = spawn(process.execPath, [devcluster, 'up', '--api-only', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  let operator: ChildProcess | undefined;
+  try {
+    const kubeconfigPath = await firstLine(server);
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    const kube = makeKube(kc);
+    for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
+      await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: parse(readFileSync(repoPath('infra', 'crds', file), 'utf8')) });
+    }
+    for (const ns of ['snoopy-operator', TARGET_NS, 'bench-plain']) await kube.core.createNamespace({ body: { metadata: { name: ns } } });
+    await sleep(500);
+
+    let t = performance.now();
+    await createPods(kube, 0, PODS, () => ({ app: 'target' }), true);
+    console.log(`created ${PODS} running target pods over ${NODES} nodes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    // --- baseline: a plain client creating the same Jobs at the operator's write concurrency
+    const settings: CaptureSettings = { namespace: 'bench-plain', podtracerImage: 'snoopy/podtracer:latest', privileged: false, graceSeconds: 60, ttlSecondsAfterFinished: 3600, backoffLimit: 1, serviceAccount: 'snoopy-capture', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '512Mi' } } };
+    const sj = { name: 'bench', namespace: 'snoopy-operator', uid: '00000000-0000-4000-8000-000000000000' };
+    const bodies = Array.from({ length: PODS }, (_, i) => {
+      const target = { pod: `pod-${i}`, namespace: TARGET_NS, uid: `uid-${i}`, node: `node-${i % NODES}`, container: 'app' };
+      const name = captureJobName(sj, { namespace: TARGET_NS, name: target.pod });
+      return renderCaptureJob(name, { sj, command: 'tcpdump', argv: ['-i', 'eth0', '-U', '-w', '-'], timer: '2m', timerSeconds: 120, collector: 'collector:8080', target, tokenSecret: tokenSecretName(sj), tokenKey: name, captureId: oneShotCaptureId(sj) }, settings);
+    });
+    const plainWatch = await watchJobs(kc, 'bench-plain', PODS);
+    t = performance.now();
+    const res = await mapLimit(bodies, CONCURRENCY, (b) => createObject(kube, JOBS, 'bench-plain', b));
+    if (res.some((r) => r.status === 'rejected')) throw new Error('plain client: a create failed');
+    const plainMs = (await plainWatch.done) - t;
+    plainWatch.stop();
+
+    // --- the operator, its own process
+    operator = spawn(process.execPath, [fileURLToPath(new URL('../main.js', import.meta.url)), '--metrics-port', '0'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { PATH: process.env.PATH, KUBECONFIG: kubeconfigPath, LOG_LEVEL: 'warn', SNOOPY_RESYNC_SECONDS: '2', POD_NAME: 'bench-operator' },
+    });
+    // wait until it leads (the Lease names it)
+    for (let i = 0; i < 300; i++) {
+      const lease = await kube.custom.getNamespacedCustomObject({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace: 'snoopy-operator', name: 'snoopy-operator-leader' }).catch(() => undefined);
+      if ((lease as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity === 'bench-operator') break;
+      await sleep(100);
+    }
+    await sleep(1000); // caches synced (nothing to reconcile yet)
+    const opWatch = await watchJobs(kc, 'snoopy-operator', PODS);
+    t = performance.now();
+    await createObject(kube, { group: 'job.fennecproject.io', version: 'v1alpha1', plural: 'snoopyjobs' }, 'snoopy-operator', {
+      apiVersion: 'job.fennecproject.io/v1alpha1',
+      kind: 'SnoopyJob',
+      metadata: { name: 'bench', namespace: 'snoopy-operator' },
+      spec: { command: 'tcpdump', args: '-i eth0 -U -w -', labelSelector: { app: 'target' }, targetNamespace: TARGET_NS, timer: '2m', dataServiceIP: 'collector', dataServicePort: '8080' },
+    } as never);
+    const operatorMs = (await opWatch.done) - t;
+    opWatch.stop();
+
+    console.log(`plain client, ${PODS} Jobs at concurrency ${CONCURRENCY}: ${(plainMs / 1000).toFixed(2)} s`);
+    console.log(`operator, SnoopyJob → ${PODS} Jobs seen:          ${(operatorMs / 1000).toFixed(2)} s`);
+    console.log(`ratio operator/plain: ${(operatorMs / plainMs).toFixed(2)} (target ≤ 1.3)`);
+
+    // --- memory with 10,000 pods cached
+    const rssBefore = rssMiB(operator.pid!);
+    t = performance.now();
+    await createPods(kube, PODS, CACHED, () => ({ app: 'bystander' }), false);
+    console.log(`created ${CACHED - PODS} more pods (not selected) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    await sleep(5000); // the watch delivers them; let the operator settle
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      samples.push(rssMiB(operator.pid!));
+      await sleep(1000);
+    }
+    console.log(`operator RSS with ${PODS} Jobs cached: ${rssBefore.toFixed(0)} MiB; with ${CACHED} pods and ${PODS} Jobs cached: ${Math.max(...samples).toFixed(0)} MiB (max of ${samples.length} samples; target < 250 MB)`);
+  } finally {
+    if (operator && operator.exitCode === null) {
+      operator.kill('SIGTERM');
+      await new Promise((r) => operator!.once('exit', r));
+    }
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
