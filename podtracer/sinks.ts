@@ -144,9 +144,13 @@ export class UploadSink implements SegmentSink {
   private retries = 0;
   private readonly loop: Promise<void>;
   private spoolReady: Promise<void>;
+  /** the header as the spool's sidecar files record it (the token stays out of files) */
+  private readonly sidecarHeader: Record<string, unknown>;
 
   constructor(private readonly opts: UploadSinkOptions) {
     this.spool = new Spool(opts.spoolDir, opts.spoolMaxBytes);
+    const { token: _token, ...rest } = opts.header;
+    this.sidecarHeader = rest;
     this.spoolReady = mkdir(opts.spoolDir, { recursive: true, mode: 0o700 }).then(() => undefined);
     this.client = createCollectorClient(opts.collector, {
       // reconnect quickly after a collector restart instead of grpc's default of up to 2 minutes
@@ -158,7 +162,9 @@ export class UploadSink implements SegmentSink {
 
   accept(segment: Segment): void {
     this.accepted++;
-    const entry = this.spool.add(segment.data, segment.format, segment.records, { captureId: this.opts.header.captureId });
+    const entry = this.spool.add(segment.data, segment.format, segment.records, {
+      header: { ...this.sidecarHeader, format: FORMAT_NAME[segment.format] },
+    });
     if (!entry) {
       this.opts.log.error(
         { bytes: segment.data.length, spoolBytes: this.spool.usedBytes, spoolMaxBytes: this.opts.spoolMaxBytes },

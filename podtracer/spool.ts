@@ -70,7 +70,9 @@ export class Spool {
     const sha256 = createHash('sha256').update(data).digest('hex');
     const dataPath = join(this.dir, `${name}.seg`);
     const metaPath = join(this.dir, `${name}.json`);
-    const meta = JSON.stringify({ ...extra, sequence, format, bytes: data.length, sha256, records });
+    // a header in the sidecar gets its sequence number here, where the number is assigned
+    const header = typeof extra.header === 'object' && extra.header !== null ? { ...extra.header, sequence } : undefined;
+    const meta = JSON.stringify({ ...extra, ...(header ? { header } : {}), sequence, format, bytes: data.length, sha256, records });
     this.used += data.length;
     // Writes are chained so files appear in sequence order; each waits for the previous one.
     const written = this.chain.then(async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { startS3Server, type S3ServerChild } from '../../infra/s3/child.js';
 import { startCollectorChild, type CollectorChild } from '../../functions/collector/test/helpers.js';
 import { parseCapture, type Packet } from '../../lib/pcap/index.js';
@@ -98,7 +98,75 @@ describe('podtracer → collector → S3', () => {
     expect(r.code).toBe(0);
     expect(r.summary!.unsentSegments).toBe(0);
     expect(r.summary!.packetsDroppedByKernel).toBe(0);
-    await expectExactly40(cid, r.summary!);
+    const keys = await expectExactly40(cid, r.summary!);
+    // the header's identity reached the objects' metadata
+    const head = await s3client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: keys[0]! }));
+    expect(head.Metadata).toMatchObject({ node: 'node-a', 'pod-uid': 'uid-1', command: 'tcpdump' });
+    // exactly the final segment was flagged last (the collector logs the flag of every stored segment)
+    const stored = collector
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('"segment stored"') && l.includes(`/${cid}/`))
+      .map((l) => JSON.parse(l) as { key: string; last: boolean });
+    expect(stored.map((e) => e.key).sort()).toEqual(keys);
+    expect(stored.filter((e) => e.last).map((e) => e.key)).toEqual([keys[keys.length - 1]]);
+  });
+
+  test('a tool that prints nothing still ends its capture with an empty last segment', async () => {
+    const cid = `empty-${Date.now()}`;
+    const p = startPodtracer(args(cid, ['--', 'ip', 'addr', 'show', 'dev', 'lo', 'to', '192.0.2.1']), { env: ENV, terminationLog: join(work, `${cid}.json`) });
+    const r = await p.result;
+    expect(r.code).toBe(0);
+    const keys = await keysUnder(`snoopy-operator/web-job/${cid}/`);
+    expect(keys).toEqual([`snoopy-operator/web-job/${cid}/shop/web-0/000000.txt`]);
+    expect((await download(keys[0]!)).length).toBe(0);
+    expect(collector.stderr()).toMatch(new RegExp(`"key":"${keys[0]}"[^\n]*"last":true`));
+  });
+
+  test('a full spool drops new segments and counts them; unreachable collector: exit 4, spool kept', async () => {
+    const cid = `overflow-${Date.now()}`;
+    const spool = join(work, `${cid}-spool`);
+    const term = join(work, `${cid}.json`);
+    const p = startPodtracer(
+      [
+        'run', '--pod', 'web-0', '-n', 'shop', '--pid', String(net.targetPid), '--collector', '127.0.0.1:1', '--capture-id', cid,
+        '--spool-dir', spool, '--spool-max-bytes', '1500', '--segment-bytes', '600', '--upload-grace', '1s', '--timer', '60s',
+        '--', 'tcpdump', '-i', net.vethA, '-U', '-n', '-w', '-', 'icmp',
+      ],
+      { env: ENV, terminationLog: term },
+    );
+    await waitForLog(p, 'listening on');
+    await net.ping(20, '0.02');
+    await sleep(2500);
+    p.child.kill('SIGTERM');
+    const r = await p.result;
+    expect(r.code).toBe(4);
+    const s = r.summary!;
+    expect(s.segments).toBe(0);
+    expect(s.spoolDroppedSegments as number).toBeGreaterThan(0);
+    expect(s.spoolDroppedBytes as number).toBeGreaterThan(0);
+    expect(s.unsentSegments as number).toBeGreaterThan(0);
+    expect(String(s.error)).toMatch(/not stored before giving up/);
+    expect(r.stderr).toContain('spool full: segment dropped');
+    // what is left is exactly the unsent segments, each with its sidecar, within the bound
+    const files = (await readdir(spool)).sort();
+    const segs = files.filter((f) => f.endsWith('.seg'));
+    expect(segs.length).toBe(s.unsentSegments);
+    expect(files.filter((f) => f.endsWith('.json')).length).toBe(segs.length);
+    let spooled = 0;
+    for (const f of segs) spooled += (await readFile(join(spool, f))).length;
+    expect(spooled).toBeLessThanOrEqual(1500);
+    const sidecar = JSON.parse(await readFile(join(spool, files.find((f) => f.endsWith('.json'))!), 'utf8')) as {
+      sequence: number;
+      header: Record<string, unknown>;
+    };
+    expect(sidecar.header).toMatchObject({ captureId: cid, pod: 'web-0', podNamespace: 'shop', snoopyJob: 'web-job', format: 'FORMAT_PCAP' });
+    expect(sidecar.header.token).toBeUndefined();
+    expect(sidecar.header.sequence).toBe(sidecar.sequence);
+    // every byte read is accounted for: each segment is a 24-byte pcap header plus whole records,
+    // so dropped + unsent bytes = bytes read + one repeated header per segment after the first
+    const n = (s.spoolDroppedSegments as number) + segs.length;
+    expect((s.spoolDroppedBytes as number) + spooled).toBe((s.bytesRead as number) + 24 * (n - 1));
   });
 
   test('the collector killed and restarted in the middle: still exactly 40, no duplicates', async () => {
