@@ -53,8 +53,10 @@ export function invalid(group: string, kind: string, name: string, causes: Statu
 
 export const badRequest = (message: string): ApiError => failure(400, 'BadRequest', message);
 export const methodNotSupported = (message: string): ApiError => failure(405, 'MethodNotAllowed', message);
-export const unsupportedMediaType = (contentType: string): ApiError =>
-  failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${contentType ? ` (got ${contentType})` : ''}`);
+const PATCH_TYPES = 'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml';
+export const BODY_TYPES = 'application/json, application/yaml, application/vnd.kubernetes.protobuf (Namespace, ConfigMap, Secret, ServiceAccount)';
+export const unsupportedMediaType = (contentType: string, accepted = PATCH_TYPES): ApiError =>
+  failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted}${contentType ? ` (got ${contentType})` : ''}`);
 export const gone = (message: string): ApiError => failure(410, 'Expired', message);
 export const forbidden = (group: string, plural: string, name: string, message: string): ApiError =>
   failure(403, 'Forbidden', `${qualified(group, plural)} "${name}" is forbidden: ${message}`, { name, group: group || undefined, kind: plural });

@@ -6,8 +6,9 @@ import { Counter, Gauge, Histogram, Registry as MetricsRegistry, collectDefaultM
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../../../lib/log.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
-import { ApiError, badRequest, internal, methodNotSupported, notAcceptable, notFound, pathNotFound, unsupportedMediaType } from './errors.js';
+import { ApiError, BODY_TYPES, badRequest, internal, methodNotSupported, notAcceptable, notFound, pathNotFound, unsupportedMediaType } from './errors.js';
 import { serveLogs } from './logs.js';
+import { decodeK8sProtobuf } from './protobuf.js';
 import { docHash, groupVersionDoc, openApiIndex } from './openapi.js';
 import type { DeleteOptions, ListQuery, Registry, WriteOptions } from './registry.js';
 import { apiVersionOf, type ResourceDef, type VersionDef } from './resources.js';
@@ -90,10 +91,11 @@ function bodyOf(req: Request): unknown {
   if (ct === 'application/json' || ct === '*/*' || ct === '') {
     try { return JSON.parse(text); } catch (e) { throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`); }
   }
+  if (ct === 'application/vnd.kubernetes.protobuf') return decodeK8sProtobuf(raw, ct);
   if (ct === 'application/yaml') {
     try { return parseYaml(text); } catch (e) { throw badRequest(`error converting YAML to JSON: ${(e as Error).message}`); }
   }
-  throw unsupportedMediaType(ct);
+  throw unsupportedMediaType(ct, BODY_TYPES);
 }
 
 function listQuery(q: Request['query']): ListQuery {
