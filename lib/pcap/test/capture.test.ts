@@ -3,6 +3,7 @@
 // the judge of every file we produce.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import {
   concatPcaps,
   iteratePackets,
@@ -60,13 +61,37 @@ beforeAll(async () => {
     ['any-sll', ['tcpdump', '-U', '-y', 'LINUX_SLL', '-w', '-', '-i', 'any'], /listening on/],
     ['any-sll2', ['tcpdump', '-U', '-y', 'LINUX_SLL2', '-w', '-', '-i', 'any'], /listening on/],
     ['pcapng', ['tshark', '-F', 'pcapng', '-w', '-', '-i', ifA], /Capturing on/],
+    // two interfaces: two IDBs, packets on interface ids 0 and 1
+    ['pcapng-2if', ['tshark', '-F', 'pcapng', '-w', '-', '-i', ifA, '-i', 'lo'], /Capturing on/],
   ];
   const running = await Promise.all(tools.map(([, argv, ready]) => startCapture(nsA, argv, ready)));
   try {
+    // A tool may say it is capturing a moment before it is (tshark on two interfaces): ping
+    // until every capture holds packets from every interface it listens on.
+    const warm = (i: number): boolean => {
+      const list = parseCapture(running[i]!.written()).packetList;
+      return tools[i]![0] === 'pcapng-2if' ? list.some((p) => p.interfaceId === 1) && list.some((p) => p.interfaceId === 0) : list.length > 0;
+    };
+    for (let attempt = 0; !tools.every((_, i) => warm(i)); attempt++) {
+      if (attempt === 60) throw new Error('captures saw no traffic');
+      await inNetns(nsA, ['ping', '-c', '1', ipB]);
+      await inNetns(nsA, ['ping', '-c', '1', '127.0.0.1']);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     // varied packet sizes, a few hundred packets in all
     await inNetns(nsA, ['ping', '-c', '60', '-i', '0.005', '-s', '1400', ipB]);
     await inNetns(nsA, ['ping', '-c', '60', '-i', '0.005', '-s', '56', ipB]);
     await inNetns(nsA, ['ping', '-c', '40', '-i', '0.005', '-s', '3000', ipB]); // fragmented
+    await inNetns(nsA, ['ping', '-c', '30', '-i', '0.005', '127.0.0.1']);
+    // tshark passes packets on through dumpcap and may still hold some: wait until every
+    // capture has stopped growing before interrupting it (bounded)
+    let sizes = running.map((r) => r.written().length);
+    for (let quiet = 0, waited = 0; quiet < 5 && waited < 100; waited++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = running.map((r) => r.written().length);
+      quiet = now.every((n, i) => n === sizes[i]) ? quiet + 1 : 0;
+      sizes = now;
+    }
   } finally {
     const outputs = await Promise.all(running.map((r) => r.stop()));
     for (let i = 0; i < tools.length; i++) {
@@ -83,7 +108,7 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-const NAMES = ['pcap-us', 'pcap-ns', 'any-sll', 'any-sll2', 'pcapng'];
+const NAMES = ['pcap-us', 'pcap-ns', 'any-sll', 'any-sll2', 'pcapng', 'pcapng-2if'];
 
 describe('real captures', () => {
   test('were made, and capinfos counts what tcpdump counts', async () => {
@@ -99,9 +124,9 @@ describe('real captures', () => {
     const r = parseCapture(c.data);
     expect(r.errors).toEqual([]);
     expect(r.truncated).toBe(false);
-    expect(r.format).toBe(name === 'pcapng' ? 'pcapng' : 'pcap');
+    expect(r.format).toBe(name.startsWith('pcapng') ? 'pcapng' : 'pcap');
     expect(r.packets).toBe(c.packets);
-    const expectedLink = { 'pcap-us': LinkType.ETHERNET, 'pcap-ns': LinkType.ETHERNET, 'any-sll': LinkType.LINUX_SLL, 'any-sll2': LinkType.LINUX_SLL2, pcapng: LinkType.ETHERNET }[name];
+    const expectedLink = { 'pcap-us': LinkType.ETHERNET, 'pcap-ns': LinkType.ETHERNET, 'any-sll': LinkType.LINUX_SLL, 'any-sll2': LinkType.LINUX_SLL2, pcapng: LinkType.ETHERNET, 'pcapng-2if': LinkType.ETHERNET }[name];
     expect(new Set(r.packetList.map((p) => p.linkType))).toEqual(new Set([expectedLink]));
     // Re-encode what we read as a nanosecond pcap: tcpdump must print the very same packets
     // (timestamps to the nanosecond, decodes, every byte in hex).
@@ -109,6 +134,24 @@ describe('real captures', () => {
     const rewritten = Buffer.concat([w.header(), ...r.packetList.map((p) => w.record(p))]);
     const file = await writeTemp(tmp!.dir, `${name}.rewritten`, rewritten);
     expect((await tcpdumpRead(file)).text).toBe(c.view);
+  });
+
+  test('two-interface pcapng: packets on both interfaces', () => {
+    const r = parseCapture(cap('pcapng-2if').data);
+    const byIf = [0, 1].map((id) => r.packetList.filter((p) => p.interfaceId === id).length);
+    expect(byIf[0]).toBeGreaterThanOrEqual(200);
+    expect(byIf[1]).toBeGreaterThanOrEqual(60); // 30 echo requests and 30 replies on lo
+    expect(byIf[0]! + byIf[1]!).toBe(r.packets);
+  });
+
+  test('editcap -F pcapng of the nanosecond capture holds the very same packets', async () => {
+    const c = cap('pcap-ns');
+    const out = `${tmp!.dir}/editcap.pcapng`;
+    await inNetns(lab!.nsA, ['editcap', '-F', 'pcapng', c.file, out]);
+    const converted = parseCapture(await readFile(out));
+    expect(converted.format).toBe('pcapng');
+    expect(converted.errors).toEqual([]);
+    expect(diffPackets(converted.packetList, parseCapture(c.data).packetList)).toBeUndefined();
   });
 
   test.each(['pcap-us', 'pcap-ns', 'any-sll2'])('%s: re-encoding at the same precision gives the identical file', (name) => {
@@ -209,7 +252,7 @@ describe('segmenting real captures', () => {
     const end = seg.end();
     expect(end.truncatedBytes).toBe(0);
     if (end.segment) segments.push(end.segment);
-    expect(seg.format).toBe(name === 'pcapng' ? 'pcapng' : 'pcap');
+    expect(seg.format).toBe(name.startsWith('pcapng') ? 'pcapng' : 'pcap');
     expect(segments.length).toBeGreaterThan(1);
 
     const original = parseCapture(c.data).packetList;

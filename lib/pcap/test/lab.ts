@@ -62,6 +62,8 @@ export function inNetns(ns: string, argv: string[]): Promise<{ stdout: string; s
 }
 
 export interface RunningCapture {
+  /** what the tool has written so far */
+  written(): Buffer;
   /** SIGINT (the capture tool flushes and exits), then everything it wrote to stdout */
   stop(): Promise<Buffer>;
 }
@@ -93,6 +95,7 @@ export async function startCapture(ns: string, argv: string[], ready: RegExp): P
     throw e;
   }
   return {
+    written: () => Buffer.concat(out),
     stop: async () => {
       await stopChild(child, exited);
       return Buffer.concat(out);
