@@ -1,0 +1,99 @@
+// SnoopyDataEndpoint in Knative mode: the dev API server serves serving.knative.dev/v1 once its
+// CRD exists; the Knative Service's readiness is reported as Knative would.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { DATAENDPOINTS, KSERVICES, MERGE_PATCH, createObject, getObject } from '../kube/client.js';
+import { Operator } from '../operator.js';
+import type { SnoopyDataEndpoint } from '../crd/schema.js';
+import type { KnativeService } from '../render/collector.js';
+import { quiet, startTestCluster, testConfig, waitFor, type TestCluster } from './helpers.js';
+
+let cluster: TestCluster;
+let operator: Operator;
+
+beforeAll(async () => {
+  cluster = await startTestCluster(['snoopy-operator']);
+  await cluster.kube.custom.createClusterCustomObject({
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    plural: 'customresourcedefinitions',
+    body: {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'services.serving.knative.dev' },
+      spec: {
+        group: 'serving.knative.dev',
+        names: { kind: 'Service', plural: 'services', singular: 'service', shortNames: ['ksvc'] },
+        scope: 'Namespaced',
+        versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    },
+  });
+  await waitFor('Knative served', async () => {
+    const groups = await cluster.kube.apis.getAPIVersions();
+    return groups.groups.some((g) => g.name === 'serving.knative.dev');
+  });
+  operator = new Operator({ kubeConfig: cluster.kc, config: testConfig({ K_SINK: 'http://127.0.0.1:1/' }), logger: quiet });
+  await operator.start();
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  await cluster?.stop();
+});
+
+describe('SnoopyDataEndpoint with Knative served', () => {
+  test('mode auto: a Knative Service on h2c sized for uploads; Ready follows the Knative Service', async () => {
+    const { kube } = cluster;
+    await createObject(kube, DATAENDPOINTS, 'snoopy-operator', {
+      apiVersion: 'data.fennecproject.io/v1alpha1',
+      kind: 'SnoopyDataEndpoint',
+      metadata: { name: 'snoopydataendpoint-sample', namespace: 'snoopy-operator' },
+      spec: { serviceName: 'snoopy-data-svc', servicePort: 51001, scale: { min: 1, max: 4 }, storage: { bucket: 'snoopy', endpoint: 'http://minio:9000', credentialsSecret: { name: 'minio-credentials' } } },
+    } as never);
+    const ksvc = await waitFor('Knative Service', () => getObject<KnativeService>(kube, KSERVICES, 'snoopy-operator', 'snoopy-data-svc'));
+    const tmpl = ksvc.spec.template as { metadata: { annotations: Record<string, string> }; spec: { containerConcurrency: number; timeoutSeconds: number; responseStartTimeoutSeconds: number; containers: { image: string; ports: { name: string }[]; env: { name: string; value?: string; valueFrom?: unknown }[] }[] } };
+    expect(tmpl.metadata.annotations).toEqual({ 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '4' });
+    expect(tmpl.spec.containers[0]!.ports[0]!.name).toBe('h2c');
+    expect(tmpl.spec.timeoutSeconds).toBeGreaterThanOrEqual(300);
+    expect(tmpl.spec.responseStartTimeoutSeconds).toBeGreaterThanOrEqual(300);
+    expect(tmpl.spec.containerConcurrency).toBeGreaterThan(0);
+    expect(tmpl.spec.containers[0]!.image).toBe('snoopy/collector:latest');
+    const env = Object.fromEntries(tmpl.spec.containers[0]!.env.map((e) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({
+      STORAGE: 's3',
+      S3_ENDPOINT: 'http://minio:9000',
+      AWS_SECRET_ACCESS_KEY: { secretKeyRef: { name: 'minio-credentials', key: 'AWS_SECRET_ACCESS_KEY' } },
+      SNOOPY_TOKEN_KEY: { secretKeyRef: { name: 'snoopy-token-key', key: 'key' } },
+      K_SINK: 'http://127.0.0.1:1/',
+    });
+    expect(env.PORT).toBeUndefined(); // Knative sets PORT itself
+    const pending = await waitFor('status', async () => {
+      const d = await getObject<SnoopyDataEndpoint>(kube, DATAENDPOINTS, 'snoopy-operator', 'snoopydataendpoint-sample');
+      return d?.status?.mode ? d : undefined;
+    });
+    expect(pending.status).toMatchObject({ mode: 'knative', address: 'snoopy-data-svc.snoopy-operator.svc.cluster.local:80' });
+    expect(pending.status!.conditions!.find((c) => c.type === 'Ready')!.status).toBe('False');
+
+    await kube.custom.patchNamespacedCustomObjectStatus(
+      { ...KSERVICES, namespace: 'snoopy-operator', name: 'snoopy-data-svc', body: { status: { url: 'http://snoopy-data-svc.snoopy-operator.svc.cluster.local', conditions: [{ type: 'Ready', status: 'True' }] } } },
+      MERGE_PATCH,
+    );
+    const ready = await waitFor('Ready', async () => {
+      const d = await getObject<SnoopyDataEndpoint>(kube, DATAENDPOINTS, 'snoopy-operator', 'snoopydataendpoint-sample');
+      return d?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True') ? d : undefined;
+    }, 20_000);
+    expect(ready.status!.url).toBe('http://snoopy-data-svc.snoopy-operator.svc.cluster.local');
+    expect(ready.status!.observedGeneration).toBe(ready.metadata.generation);
+
+    // switching to deployment mode replaces the Knative Service by a Deployment + Service
+    await kube.custom.patchNamespacedCustomObject({ ...DATAENDPOINTS, namespace: 'snoopy-operator', name: 'snoopydataendpoint-sample', body: { spec: { mode: 'deployment' } } }, MERGE_PATCH);
+    await waitFor('Knative Service removed', async () => !(await getObject(kube, KSERVICES, 'snoopy-operator', 'snoopy-data-svc')), 20_000);
+    const svc = await kube.core.readNamespacedService({ namespace: 'snoopy-operator', name: 'snoopy-data-svc' });
+    expect(svc.spec!.ports![0]).toMatchObject({ name: 'h2c', port: 51001 });
+    const d = await waitFor('deployment mode', async () => {
+      const x = await getObject<SnoopyDataEndpoint>(kube, DATAENDPOINTS, 'snoopy-operator', 'snoopydataendpoint-sample');
+      return x?.status?.mode === 'deployment' ? x : undefined;
+    });
+    expect(d.status!.address).toBe('snoopy-data-svc.snoopy-operator.svc.cluster.local:51001');
+  });
+});
