@@ -74,7 +74,7 @@ export function schedule(pod: V1Pod, nodes: ReadonlyArray<V1Node>, podsPerNode: 
     else fit.push(n);
   }
   if (fit.length === 0) {
-    const detail = [...reasons].map(([r, c]) => `${c} ${r}`).join(', ');
+    const detail = [...reasons].sort(([a], [b]) => a.localeCompare(b)).map(([r, c]) => `${c} ${r}`).join(', ');
     return { unschedulable: `0/${nodes.length} nodes are available${detail ? `: ${detail}` : ''}.` };
   }
   fit.sort((a, b) => (podsPerNode.get(a.metadata!.name!) ?? 0) - (podsPerNode.get(b.metadata!.name!) ?? 0) || a.metadata!.name!.localeCompare(b.metadata!.name!));
