@@ -44,6 +44,7 @@ interface Capture {
 let lab: VethLab | undefined;
 let tmp: { dir: string; cleanup(): Promise<void> } | undefined;
 const captures: Capture[] = [];
+const live = new Map<string, { seg: Segmenter; segments: Segment[]; truncatedBytes?: number }>();
 
 function cap(name: string): Capture {
   const c = captures.find((x) => x.name === name);
@@ -64,7 +65,21 @@ beforeAll(async () => {
     // two interfaces: two IDBs, packets on interface ids 0 and 1
     ['pcapng-2if', ['tshark', '-F', 'pcapng', '-w', '-', '-i', ifA, '-i', 'lo'], /Capturing on/],
   ];
-  const running = await Promise.all(tools.map(([, argv, ready]) => startCapture(nsA, argv, ready)));
+  // Two captures are also segmented live, as podtracer does: chunks as they come out of the
+  // pipe, a size limit, and a time rotation (cut) every 150 ms.
+  for (const name of ['pcap-us', 'pcapng']) live.set(name, { seg: new Segmenter({ maxBytes: 8000 }), segments: [] });
+  const rotation = setInterval(() => {
+    for (const l of live.values()) {
+      const s = l.seg.cut();
+      if (s) l.segments.push(s);
+    }
+  }, 150);
+  const running = await Promise.all(
+    tools.map(([name, argv, ready]) => {
+      const l = live.get(name);
+      return startCapture(nsA, argv, ready, l && ((c) => l.segments.push(...l.seg.push(c))));
+    }),
+  );
   try {
     // A tool may say it is capturing a moment before it is (tshark on two interfaces): ping
     // until every capture holds packets from every interface it listens on.
@@ -94,6 +109,12 @@ beforeAll(async () => {
     }
   } finally {
     const outputs = await Promise.all(running.map((r) => r.stop()));
+    clearInterval(rotation);
+    for (const l of live.values()) {
+      const end = l.seg.end();
+      l.truncatedBytes = end.truncatedBytes;
+      if (end.segment) l.segments.push(end.segment);
+    }
     for (let i = 0; i < tools.length; i++) {
       const name = tools[i]![0];
       const file = await writeTemp(tmp.dir, `${name}.orig`, outputs[i]!);
@@ -292,6 +313,18 @@ describe('segmenting real captures', () => {
     expect(joined).toBe(c.view);
   });
 
+  test.each(['pcap-us', 'pcapng'])('%s segmented live from the pipe, rotated by time and size', async (name) => {
+    const c = cap(name);
+    const l = live.get(name)!;
+    expect(l.truncatedBytes).toBe(0);
+    expect(l.segments.length).toBeGreaterThan(3);
+    expect(diffPackets(packetsOf(l.segments), parseCapture(c.data).packetList)).toBeUndefined();
+    for (const s of l.segments) if (s.records > 1) expect(s.data.length).toBeLessThanOrEqual(8000);
+    const files: string[] = [];
+    for (let i = 0; i < l.segments.length; i++) files.push(await writeTemp(tmp!.dir, `${name}.live${i}`, l.segments[i]!.data));
+    expect(await tcpdumpReadEach(tmp!.dir, files)).toBe(c.view);
+  });
+
   test('time rotation with cut() keeps incomplete records for the next segment', async () => {
     const c = cap('pcap-us');
     const seg = new Segmenter({ maxBytes: 10_000_000 });
@@ -349,4 +382,15 @@ function leadLength(s: Segment): number {
     o += s.data.readUInt32LE(o + 4);
   }
   return o;
+}
+
+function packetsOf(segments: Segment[]): Packet[] {
+  const all: Packet[] = [];
+  for (const s of segments) {
+    const r = parseCapture(s.data);
+    if (r.errors.length) throw new Error(`segment does not parse: ${r.errors.join('; ')}`);
+    if (r.packets !== s.records) throw new Error(`segment says ${s.records} records, holds ${r.packets}`);
+    all.push(...r.packetList);
+  }
+  return all;
 }

@@ -69,11 +69,19 @@ export interface RunningCapture {
 }
 
 /** Starts a capture tool in a namespace and resolves once its stderr says it is capturing. */
-export async function startCapture(ns: string, argv: string[], ready: RegExp): Promise<RunningCapture> {
+export async function startCapture(
+  ns: string,
+  argv: string[],
+  ready: RegExp,
+  onChunk?: (chunk: Buffer) => void,
+): Promise<RunningCapture> {
   const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   let err = '';
-  child.stdout!.on('data', (c: Buffer) => out.push(c));
+  child.stdout!.on('data', (c: Buffer) => {
+    out.push(c);
+    onChunk?.(c);
+  });
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   try {
     await new Promise<void>((resolve, reject) => {
