@@ -8,7 +8,7 @@
 // a blocked tcpdump is a kernel that drops packets). podtracer follows the file as it grows and
 // punches out what it has consumed, so the file never holds more than the backlog on disk.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
@@ -180,9 +180,19 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
 
   const timer = opts.timerMs !== undefined ? setTimeout(() => stop('timer'), opts.timerMs) : undefined;
 
-  const targetDir = join(opts.procRoot, String(opts.pid));
+  // The target is gone when its /proc entry is, or when the PID now names another process
+  // (same PID, different start time).
+  const startOf = (): string | undefined => {
+    try {
+      const stat = readFileSync(join(opts.procRoot, String(opts.pid), 'stat'), 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    } catch {
+      return undefined;
+    }
+  };
+  const targetStart = startOf();
   const targetWatch = setInterval(() => {
-    if (!existsSync(targetDir)) {
+    if (startOf() !== targetStart) {
       log.info({ pid: opts.pid }, 'the target process is gone');
       stop('target-gone');
     }

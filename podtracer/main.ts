@@ -107,7 +107,7 @@ async function run(o: RunOptions): Promise<number> {
         startedUnixNanos: (BigInt(Date.now()) * 1_000_000n).toString(),
         token: process.env.SNOOPY_CAPTURE_TOKEN ?? '',
       },
-      onFatal: () => capture?.stop('signal'),
+      onFatal: () => capture?.stop('collector-refused'),
     });
   }
 

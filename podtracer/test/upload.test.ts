@@ -300,15 +300,20 @@ describe('podtracer → collector → S3', () => {
       const p = startPodtracer(
         [
           'run', '--pod', 'web-0', '-n', 'shop', '--pid', String(net.targetPid), '--collector', strict.address, '--capture-id', cid,
-          '--spool-dir', spool, '--', 'ping', '-c', '2', '-i', '0.2', net.ipB,
+          '--spool-dir', spool, '--segment-seconds', '1', '--', 'ping', '-c', '300', '-i', '0.2', net.ipB,
         ],
         { env: { ...ENV, SNOOPY_CAPTURE_TOKEN: 'not.valid' }, terminationLog: term },
       );
       const r = await p.result;
       expect(r.code).toBe(4);
       expect(String(r.summary!.error)).toMatch(/capture token refused/);
-      expect(r.summary!.unsentSegments).toBe(1);
-      expect((await readdir(spool)).sort()).toEqual(['000000.json', '000000.seg']);
+      expect(r.summary!.stopReason).toBe('collector-refused');
+      // the refusal stopped the tool long before its 300 pings; every segment stayed in the spool
+      const unsent = r.summary!.unsentSegments as number;
+      expect(unsent).toBeGreaterThanOrEqual(2);
+      const files = (await readdir(spool)).sort();
+      expect(files.filter((f) => f.endsWith('.seg'))).toHaveLength(unsent);
+      expect(files[0]).toBe('000000.json');
       expect(await keysUnder(`snoopy-operator/web-job/${cid}/`)).toEqual([]);
     } finally {
       strict.child.kill('SIGKILL');
