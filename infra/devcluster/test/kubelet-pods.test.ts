@@ -148,6 +148,35 @@ d('kubelet: pods as processes on two nodes', () => {
     await waitFor('flaky gone', async () => (await getPod('flaky')) === undefined);
   });
 
+  test('two containers share an emptyDir; configMap volume files; hostNetwork pods use the node address', async () => {
+    await t.kube.create(apiPath('v1', 'configmaps', 'default'), { metadata: { name: 'cfg' }, data: { 'greeting.txt': 'hello volume' } });
+    await t.kube.create(apiPath('v1', 'pods', 'default'), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'shared', namespace: 'default' },
+      spec: {
+        nodeName: nodes[0],
+        restartPolicy: 'Never',
+        volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'cfg', configMap: { name: 'cfg' } }],
+        containers: [
+          { name: 'writer', image: 'busybox', command: ['sh', '-c', 'cat /etc/cfg/greeting.txt > /scratch/msg'], volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }, { name: 'cfg', mountPath: '/etc/cfg', readOnly: true }] },
+          { name: 'reader', image: 'busybox', command: ['sh', '-c', 'for i in $(seq 1 100); do [ -s /in/msg ] && break; sleep 0.1; done; cat /in/msg'], volumeMounts: [{ name: 'scratch', mountPath: '/in' }] },
+        ],
+      },
+    });
+    const shared = await podIn('shared', ['Succeeded', 'Failed']);
+    expect(shared.status?.phase).toBe('Succeeded');
+    expect(readFileSync(`${t.stateDir}/logs/default_shared_reader.log`, 'utf8')).toBe('hello volume');
+    expect(existsSync('/etc/cfg')).toBe(false);
+
+    await t.kube.create(apiPath('v1', 'pods', 'default'), pod('hostnet', nodes[1]!, ['sh', '-c', 'ip -o link show'], { hostNetwork: true }));
+    const hn = await podIn('hostnet', ['Succeeded', 'Failed']);
+    expect(hn.status?.phase).toBe('Succeeded');
+    expect(hn.status?.podIP).toBe(hn.status?.hostIP);
+    // the host's interfaces, the cluster bridge among them, not a pod's lo + eth0
+    expect(readFileSync(`${t.stateDir}/logs/default_hostnet_main.log`, 'utf8')).toMatch(/snpbr-10-\d+/);
+  });
+
   test('deleting a running pod stops its process and removes the object', async () => {
     const server = await podIn('server', ['Running']);
     const id = server.status!.containerStatuses![0]!.containerID!.replace('containerd://', '');
