@@ -233,7 +233,14 @@ describe('benchmark', () => {
     const mb = data.length / 1e6;
 
     // best of three runs each, interleaved, so a busy machine skews all of them alike
-    const best = { copy: Infinity, seg: Infinity, small: Infinity, read: Infinity };
+    const best = { copy: Infinity, seg: Infinity, small: Infinity, read: Infinity, text: Infinity };
+    // ~64 MB of ping-like text lines
+    const line = Buffer.from('64 bytes from 192.0.2.2: icmp_seq=1 ttl=64 time=0.045 ms\n');
+    const text = Buffer.alloc(Math.floor(data.length / line.length) * line.length);
+    for (let o = 0; o < text.length; o += line.length) line.copy(text, o);
+    const textChunks: Buffer[] = [];
+    for (let o = 0; o < text.length; o += 65536) textChunks.push(text.subarray(o, o + 65536));
+    let textLines = 0;
     let count = 0;
     let segs = 0;
     let smallCount = 0;
@@ -265,6 +272,12 @@ describe('benchmark', () => {
       time('read', () => {
         r = parseCapture(data);
       });
+      time('text', () => {
+        const t = new Segmenter({ maxBytes: 1024 * 1024, format: 'text' });
+        textLines = 0;
+        for (const c of textChunks) for (const s of t.push(c)) textLines += s.records;
+        textLines += t.end().segment?.records ?? 0;
+      });
     }
     const copyMs = best.copy;
     const segMs = best.seg;
@@ -275,13 +288,15 @@ describe('benchmark', () => {
     expect(smallCount).toBe(records.length - 1);
     expect(r.packets).toBe(records.length - 1);
     expect(segs).toBe(Math.ceil(data.length / (32 * 1024 * 1024)));
+    expect(textLines).toBe(text.length / line.length);
     // eslint-disable-next-line no-console
     console.log(
       `pcap benchmark, ${mb.toFixed(0)} MB, ${records.length - 1} records in 64 KiB chunks:\n` +
         `  plain copy (Buffer.concat)      ${(mb / (copyMs / 1000)).toFixed(0)} MB/s\n` +
         `  Segmenter, 32 MiB segments      ${(mb / (segMs / 1000)).toFixed(0)} MB/s  (${(segMs / copyMs).toFixed(1)}x the copy)\n` +
         `  Segmenter, 64 KiB segments      ${(mb / (smallMs / 1000)).toFixed(0)} MB/s  (${(smallMs / copyMs).toFixed(1)}x the copy)\n` +
-        `  parseCapture (packet objects)   ${(mb / (readMs / 1000)).toFixed(0)} MB/s`,
+        `  parseCapture (packet objects)   ${(mb / (readMs / 1000)).toFixed(0)} MB/s\n` +
+        `  Segmenter, text lines, 1 MiB    ${(text.length / 1e6 / (best.text / 1000)).toFixed(0)} MB/s  (${((best.text / text.length) * data.length / copyMs).toFixed(1)}x the copy per byte)`,
     );
   });
 });
