@@ -88,6 +88,15 @@ export const SnoopyJobStatus = Type.Object({
   cronJobList: Type.Optional(Type.Array(Type.String())),
   lastScheduleTime: Type.Optional(Type.String()),
   nextScheduleTime: Type.Optional(Type.String()),
+  lastRun: Type.Optional(
+    Type.Object({
+      scheduleTime: Type.String({ description: 'Scheduled time of the latest run of the CronJobs.' }),
+      state: StringEnum(['Running', 'Succeeded', 'Failed'] as const),
+      jobs: Type.Integer({ minimum: 0 }),
+      succeeded: Type.Integer({ minimum: 0 }),
+      failed: Type.Integer({ minimum: 0 }),
+    }),
+  ),
 });
 export type SnoopyJobStatus = Static<typeof SnoopyJobStatus>;
 

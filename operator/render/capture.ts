@@ -162,7 +162,10 @@ export function renderCaptureCronJob(
     startingDeadlineSeconds: 300,
     successfulJobsHistoryLimit: 3,
     failedJobsHistoryLimit: 3,
-    jobTemplate: { metadata: { labels }, spec: jobSpec(req, settings) },
+    jobTemplate: {
+      metadata: { labels, annotations: { [Annotations.jobName]: req.sj.name, [Annotations.targetPod]: `${req.target.namespace}/${req.target.pod}` } },
+      spec: jobSpec(req, settings),
+    },
   };
   return {
     apiVersion: 'batch/v1',

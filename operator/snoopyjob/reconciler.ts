@@ -168,7 +168,8 @@ export class SnoopyJobReconciler {
     status.captureId = captureId;
     await this.removeCronJobs(sj, new Set()); // a schedule that was removed
 
-    const jobs = this.owned(this.d.caches.jobs, uid);
+    // the SnoopyJob's one-shot Jobs (not those of CronJobs it had while it was scheduled)
+    const jobs = new Map([...this.owned(this.d.caches.jobs, uid)].filter(([, j]) => !scheduledTimeOf(j)));
     const recorded = new Map((status.targets ?? []).map((t) => [t.job, t]));
     const finished = status.phase === 'Completed' || status.phase === 'Failed';
     for (const [name, at] of this.expected) if (jobs.has(name) || now.getTime() - at > EXPECTATION_MS) this.expected.delete(name);
@@ -368,6 +369,7 @@ export class SnoopyJobReconciler {
     status.targetCount = targets.length;
     status.cronJobList = targets.map((t) => t.job);
     if (lastSchedule) status.lastScheduleTime = lastSchedule;
+    this.followLatestRun(sj, r, status, desired.size, now);
     const next = r.suspend ? undefined : nextScheduleTime(r.schedule!, now);
     if (next) status.nextScheduleTime = next;
     else delete status.nextScheduleTime;
@@ -386,6 +388,50 @@ export class SnoopyJobReconciler {
     const untilRenew = Number.isFinite(renewAt) ? renewAt * 1000 - now.getTime() : Infinity;
     const wait = Math.min(untilNext, untilRenew, 3_600_000);
     return { requeueAfterMs: Math.max(1_000, wait) };
+  }
+
+  /**
+   * A scheduled run is the set of Jobs the CronJobs created for one scheduled time. Announces the
+   * latest run's start (job.started) once its Jobs appear and its end (job.completed/failed) once
+   * all of them finished; status.lastRun remembers what was announced across restarts.
+   */
+  private followLatestRun(sj: SnoopyJob, r: ResolvedSpec, status: SnoopyJobStatus, cronJobs: number, now: Date): void {
+    const runs = new Map<string, V1Job[]>();
+    for (const job of this.owned(this.d.caches.jobs, sj.metadata.uid!).values()) {
+      const at = scheduledTimeOf(job);
+      if (!at) continue;
+      runs.set(at, [...(runs.get(at) ?? []), job]);
+    }
+    const latest = [...runs.keys()].sort().pop();
+    if (!latest) return;
+    const jobs = runs.get(latest)!;
+    const capturePods = this.capturePodsByJob(sj.metadata.uid!);
+    const results = jobs.map((j) => targetFromJob({ ...this.baseFromJob(j, j.metadata!.name!, j.metadata!.name!) }, j, capturePods.get(j.metadata!.name!)));
+    const succeeded = results.filter((t) => t.state === 'Succeeded').length;
+    const failed = results.filter((t) => t.state === 'Failed').length;
+    const source = snoopyJobSource(sj.metadata.namespace, sj.metadata.name);
+    const extensions = { snoopyjob: sj.metadata.name, snoopyns: sj.metadata.namespace, targetns: r.targetNamespace, ...(results.length === 1 ? { targetpod: results[0]!.pod, node: results[0]!.node } : {}) };
+    let run = status.lastRun;
+    if (!run || run.scheduleTime < latest) {
+      run = { scheduleTime: latest, state: 'Running', jobs: jobs.length, succeeded, failed };
+      this.d.sink.emit({ type: EventType.JobStarted, source, data: { scheduleTime: latest, targets: results.map((t) => ({ pod: t.pod, namespace: t.namespace, node: t.node, job: t.job, captureId: t.job })) }, extensions });
+      this.d.recorder.emit(sj, 'Normal', 'RunStarted', `scheduled run of ${latest} started on ${jobs.length} target(s)`);
+    }
+    if (run.scheduleTime !== latest) return;
+    run = { ...run, jobs: jobs.length, succeeded, failed };
+    // every CronJob has made its Job (or the starting deadline is past) and all of them finished
+    const complete = jobs.length >= cronJobs || now.getTime() - Date.parse(latest) > 300_000;
+    if (run.state === 'Running' && complete && results.every((t) => isTerminal(t.state))) {
+      run.state = failed > 0 ? 'Failed' : 'Succeeded';
+      this.d.sink.emit({
+        type: failed > 0 ? EventType.JobFailed : EventType.JobCompleted,
+        source,
+        data: { scheduleTime: latest, succeeded, failed, targets: results.map((t) => ({ pod: t.pod, namespace: t.namespace, node: t.node, job: t.job, captureId: t.job, state: t.state, bytes: t.bytes, segments: t.segments, objects: t.objects, message: t.message })) },
+        extensions,
+      });
+      this.d.recorder.emit(sj, failed > 0 ? 'Warning' : 'Normal', failed > 0 ? 'RunFailed' : 'RunCompleted', `scheduled run of ${latest}: ${succeeded} succeeded, ${failed} failed`);
+    }
+    status.lastRun = run;
   }
 
   // ------------------------------------------------------------------ helpers
@@ -546,6 +592,15 @@ export class SnoopyJobReconciler {
     }
     return keys;
   }
+}
+
+/** The scheduled time of a Job a CronJob created (annotation, else the "-<minutes>" name suffix). */
+export function scheduledTimeOf(job: V1Job): string | undefined {
+  const a = job.metadata?.annotations?.['batch.kubernetes.io/cronjob-scheduled-timestamp'];
+  if (a && !Number.isNaN(Date.parse(a))) return new Date(a).toISOString();
+  if (!job.metadata?.ownerReferences?.some((o) => o.kind === 'CronJob')) return undefined;
+  const m = /-(\d{8,})$/.exec(job.metadata.name ?? '');
+  return m ? new Date(Number(m[1]) * 60_000).toISOString() : undefined;
 }
 
 function selectorText(selector: Record<string, string>): string {

@@ -3,7 +3,7 @@
 // controller would.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { V1CronJob, V1Job } from '@kubernetes/client-node';
-import { CRONJOBS, SNOOPYJOBS, DATAENDPOINTS, createObject, getObject } from '../kube/client.js';
+import { CRONJOBS, JOBS, SNOOPYJOBS, DATAENDPOINTS, createObject, getObject } from '../kube/client.js';
 import { Operator } from '../operator.js';
 import type { SnoopyDataEndpoint, SnoopyJob } from '../crd/schema.js';
 import { Labels, FINALIZER } from '../render/names.js';
@@ -203,6 +203,42 @@ describe('scheduled SnoopyJob', () => {
       const names = (await cronJobsOf(uid)).map((c) => c.metadata!.name!).sort();
       return s && JSON.stringify(Object.keys(s.data ?? {}).sort()) === JSON.stringify(names) ? s : undefined;
     });
+    // a scheduled run, as the CronJob controller makes it: one Job per CronJob for one time
+    const current = await cronJobsOf(uid);
+    const scheduled = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+    const runJobs: V1Job[] = [];
+    for (const cj of current) {
+      runJobs.push(
+        await createObject<V1Job>(kube, JOBS, 'snoopy-operator', {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: {
+            name: `${cj.metadata!.name}-${Math.floor(scheduled.getTime() / 60_000)}`,
+            namespace: 'snoopy-operator',
+            labels: cj.spec!.jobTemplate.metadata!.labels,
+            annotations: { ...cj.spec!.jobTemplate.metadata!.annotations, 'batch.kubernetes.io/cronjob-scheduled-timestamp': scheduled.toISOString() },
+            ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cj.metadata!.name!, uid: cj.metadata!.uid! }],
+          },
+          spec: cj.spec!.jobTemplate.spec!,
+        }),
+      );
+    }
+    await waitFor('run started', () => sink.events.find((e) => e.headers['ce-snoopyjob'] === 'nightly' && e.headers['ce-type'] === 'io.fennecproject.snoopy.job.started'));
+    for (const j of runJobs) await finishJob(kube, j, 'Complete', { segments: 2, bytes: 512, objects: ['o1', 'o2'], packetsDroppedByKernel: 0, toolExitCode: 0 });
+    const completed = await waitFor('run completed', () => sink.events.find((e) => e.headers['ce-snoopyjob'] === 'nightly' && e.headers['ce-type'] === 'io.fennecproject.snoopy.job.completed'));
+    expect(completed.body).toMatchObject({ scheduleTime: scheduled.toISOString(), succeeded: runJobs.length, failed: 0 });
+    const afterRun = await waitFor('lastRun Succeeded', async () => {
+      const s = await getSJ('team-a', 'nightly');
+      return s?.status?.lastRun?.state === 'Succeeded' ? s : undefined;
+    });
+    expect(afterRun.status!.lastRun).toEqual({ scheduleTime: scheduled.toISOString(), state: 'Succeeded', jobs: runJobs.length, succeeded: runJobs.length, failed: 0 });
+    // each target shows its latest run's figures, capture id = the run's Job name
+    const t = afterRun.status!.targets!.find((x) => x.pod === 'db-3')!;
+    expect(t).toMatchObject({ state: 'Scheduled', bytes: 512, segments: 2 });
+    expect(t.captureId).toMatch(new RegExp(`^${t.job}-\\d+$`));
+    expect(sink.events.filter((e) => e.headers['ce-snoopyjob'] === 'nightly')).toHaveLength(2);
+    expect(await jobsOf(uid)).toHaveLength(runJobs.length); // the operator made no Jobs of its own
+
     const token = Buffer.from(Object.values(secret.data!)[0]!, 'base64').toString();
     const claims = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { cid: string; ns: string; exp: number };
     expect(claims.cid.endsWith('-*')).toBe(true);
