@@ -177,6 +177,7 @@ async function run(o: RunOptions): Promise<number> {
     unsentSegments: stored.unsentSegments,
     uploadRetries: stored.uploadRetries,
     ...(stored.error || outcome.spawnError ? { error: stored.error ?? outcome.spawnError } : {}),
+    cpuSeconds: Math.round(((process.cpuUsage().user + process.cpuUsage().system) / 1e6) * 100) / 100,
     startTime,
     endTime: new Date().toISOString(),
     exitCode: 0,

@@ -64,6 +64,8 @@ export interface Summary extends TcpdumpStats {
   unsentSegments: number;
   uploadRetries: number;
   error?: string;
+  /** podtracer's own CPU time (user + system), for sizing its resource requests */
+  cpuSeconds?: number;
   startTime: string;
   endTime: string;
   exitCode: number;

@@ -90,7 +90,8 @@ async function main(): Promise<void> {
     for (const row of rows) process.stdout.write(`  ${row[0]!.padEnd(32)}${row[1]!.padStart(12)}${row[2]!.padStart(20)}${row[3]!.padStart(12)}\n`);
     process.stdout.write(
       `  podtracer: exit ${r.code}, ${s.segments} segments, ${s.bytes} bytes stored, ${s.uploadRetries} retries, ` +
-        `${s.spoolDroppedSegments} dropped by the spool, uploads finished ${drainSeconds.toFixed(1)} s after the stop\n`,
+        `${s.spoolDroppedSegments} dropped by the spool, uploads finished ${drainSeconds.toFixed(1)} s after the stop, ` +
+        `podtracer CPU ${s.cpuSeconds} s\n`,
     );
     const ratio = aStored > 0 ? bStored / aStored : NaN;
     process.stdout.write(`  ratio (b)/(a) packets stored: ${ratio.toFixed(3)} (target ≥ 0.95)\n`);
