@@ -4,7 +4,7 @@
 // Work is O(bytes): records are framed in place in a ByteQueue and each byte is copied once,
 // when its segment is emitted.
 import { ByteQueue } from './byte-queue.js';
-import { MAX_FRAME_BYTES } from './constants.js';
+import { BlockType, MAX_FRAME_BYTES } from './constants.js';
 import { FrameDecoder, type Frame } from './frame-decoder.js';
 import { sniffFormat } from './sniff.js';
 import type { TimestampScale } from './timestamp.js';
@@ -13,7 +13,8 @@ import type { Segment, StreamFormat } from './types.js';
 export interface SegmenterOptions {
   /** a segment's data never exceeds this unless one record alone does */
   maxBytes: number;
-  /** default 'auto': sniff the first bytes (pcap/pcapng magic, else text) */
+  /** default 'auto': sniff the first bytes (pcap/pcapng magic, else text). 'text' is taken as
+   *  given; a forced 'pcap' or 'pcapng' yields to the magic number the stream starts with. */
   format?: StreamFormat | 'auto';
 }
 
@@ -148,6 +149,12 @@ export class Segmenter {
         return;
       }
       if (f.kind === 'pcap-header' || f.kind === 'shb') {
+        // A forced pcap/pcapng format yields to what the magic number says.
+        const actual = f.kind === 'shb' ? 'pcapng' : 'pcap';
+        if (this.fmt !== actual) {
+          if (this.q.cursor > 0) out.push(this.emit());
+          this.fmt = actual;
+        }
         // A new section starts a new segment, which begins with the section's own header.
         if (this.q.cursor > 0) out.push(this.emit());
         this.lead = EMPTY;
@@ -226,7 +233,7 @@ export class Segmenter {
     if (this.lead.length > 0) parts.unshift(this.lead);
     // always a copy: the input chunks may be reused by whoever handed them to us
     const data = Buffer.concat(parts, total);
-    if (this.fmt === 'pcapng' && this.damagedReason === undefined && data.length >= 24) {
+    if (this.fmt === 'pcapng' && this.damagedReason === undefined && data.length >= 24 && data.readUInt32BE(0) === BlockType.SectionHeader) {
       // Every segment begins with its section's SHB; a section length written there would
       // describe the whole original section, so mark it unknown (-1: all ones in either order).
       data.fill(0xff, 16, 24);

@@ -98,7 +98,26 @@ describe('text', () => {
     expect(() => new Segmenter({ maxBytes: 10, format: 'csv' as 'text' })).toThrow(/format/);
   });
 
-  test('a forced format wins over sniffing', () => {
+  test('a forced capture format yields to the magic number', () => {
+    const { le } = pcapPair(false, 4);
+    const seg = new Segmenter({ maxBytes: 1 << 20, format: 'pcapng' });
+    expect(seg.format).toBe('pcapng');
+    const { segments } = (() => {
+      const out = seg.push(le);
+      const end = seg.end();
+      return { segments: end.segment ? [...out, end.segment] : out };
+    })();
+    expect(seg.format).toBe('pcap');
+    expect(segments).toHaveLength(1);
+    expect(segments[0]).toMatchObject({ format: 'pcap', records: 4 });
+    expect(segments[0]!.data.equals(le)).toBe(true);
+    const zoo = pcapngZoo();
+    const ng = segmentAll([zoo.data], { maxBytes: 1 << 20, format: 'pcap' });
+    expect(ng.seg.format).toBe('pcapng');
+    expect(ng.segments.map((s) => s.records)).toEqual([zoo.firstSectionPackets, zoo.expected.length - zoo.firstSectionPackets]);
+  });
+
+  test('forced text wins over sniffing', () => {
     const { le } = pcapPair(false, 3);
     const { segments } = segmentAll([le], { maxBytes: 1 << 20, format: 'text' });
     expect(segments.every((s) => s.format === 'text')).toBe(true);
