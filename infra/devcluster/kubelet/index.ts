@@ -15,6 +15,7 @@ import { cleanupStateDir } from './cleanup.js';
 import { loadBinTable, loadImageTable } from './images.js';
 import { clusterNetworkFor, ensureClusterNetwork, nodePodCidr, parsePodCidr, PodIpam, removeClusterNetwork, type ClusterNetwork } from './network.js';
 import { PodRuntime, type NodeContext } from './pod-runtime.js';
+import { acquireApiRelay, releaseApiRelay, type ApiRelay } from './api-proxy.js';
 import { proxyRules, renderRuleset, serviceHostLines } from './service-proxy.js';
 
 export { cleanupStateDir } from './cleanup.js';
@@ -112,16 +113,19 @@ async function registerNode(kube: Kube, name: string, podCidr: string, hostIP: s
 
 export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
   liveKubelets.set(o.stateDir, (liveKubelets.get(o.stateDir) ?? 0) + 1);
+  const held = { relay: false };
   try {
-    return await start(o);
+    return await start(o, held);
   } catch (e) {
     // a kubelet that failed to start leaves nothing behind (the bridge if it was the only one)
-    await releaseKubelet(o.stateDir);
+    await releaseKubelet(o.stateDir, held);
     throw e;
   }
 }
 
-async function releaseKubelet(stateDir: string): Promise<void> {
+async function releaseKubelet(stateDir: string, held: { relay: boolean }): Promise<void> {
+  if (held.relay) await releaseApiRelay(stateDir);
+  held.relay = false;
   const left = (liveKubelets.get(stateDir) ?? 1) - 1;
   liveKubelets.set(stateDir, left);
   if (left > 0) return;
@@ -131,7 +135,7 @@ async function releaseKubelet(stateDir: string): Promise<void> {
   await cleanupStateDir(stateDir);
 }
 
-async function start(o: KubeletOptions): Promise<Kubelet> {
+async function start(o: KubeletOptions, held: { relay: boolean }): Promise<Kubelet> {
   const log = o.logger.child({ node: o.nodeName });
   const kube = new Kube(o.kubeConfig);
   const isRoot = process.getuid?.() === 0;
@@ -140,6 +144,7 @@ async function start(o: KubeletOptions): Promise<Kubelet> {
   let ipam: PodIpam | undefined;
   let podCidr: string;
   let hostIP = '127.0.0.1';
+  let relay: ApiRelay | undefined;
   if (isRoot) {
     const want = o.podCidr ? parsePodCidr(o.podCidr) : undefined;
     net = await ensureClusterNetwork(o.stateDir, want?.octet);
@@ -147,6 +152,8 @@ async function start(o: KubeletOptions): Promise<Kubelet> {
     podCidr = nodePodCidr(net, index);
     ipam = new PodIpam(net.octet, index);
     hostIP = net.gateway;
+    relay = await acquireApiRelay(o.stateDir, o.kubeConfig.getCurrentCluster()!.server, net.gateway, o.kubeconfigPath);
+    held.relay = relay !== undefined;
   } else podCidr = o.podCidr ?? `10.244.${nodeIndex(o.stateDir, o.nodeName)}.0/24`;
 
   const pods = new Map<string, PodRuntime>();
@@ -157,6 +164,7 @@ async function start(o: KubeletOptions): Promise<Kubelet> {
     nodeName: o.nodeName,
     stateDir: o.stateDir,
     kubeconfigPath: o.kubeconfigPath,
+    podKubeconfigPath: relay?.kubeconfigPath ?? o.kubeconfigPath,
     log,
     isRoot,
     net,
@@ -237,7 +245,7 @@ async function start(o: KubeletOptions): Promise<Kubelet> {
       if (refreshTimer) clearTimeout(refreshTimer);
       await Promise.all([podInformer.stop(), services!.stop(), endpoints!.stop()]);
       await Promise.all([...pods.values()].map((p) => p.terminate(2, false)));
-      await releaseKubelet(o.stateDir);
+      await releaseKubelet(o.stateDir, held);
       log.info('kubelet stopped');
     },
   };

@@ -35,6 +35,8 @@ export interface NodeContext {
   nodeName: string;
   stateDir: string;
   kubeconfigPath: string;
+  /** kubeconfig reachable from inside pod network namespaces (the API relay's address) */
+  podKubeconfigPath: string;
   log: Logger;
   isRoot: boolean;
   net?: ClusterNetwork;
@@ -278,7 +280,8 @@ export class PodRuntime {
       mkdirSync(cdir, { recursive: true });
       const src = await this.fetchSources(spec, true);
       const env = resolveEnv(this.podForEnv(), spec, src, this.ctx.hostIP);
-      env.KUBECONFIG ??= this.ctx.kubeconfigPath;
+      // the dev cluster's stand-in for the in-cluster service account
+      env.KUBECONFIG ??= this.network ? this.ctx.podKubeconfigPath : this.ctx.kubeconfigPath;
       env.HOSTNAME ??= this.pod.spec?.hostname ?? this.name;
       const volumes = materializeVolumes(this.pod, this.dir, this.ctx.stateDir, src, (p) => podFieldValue(this.podForEnv(), p, this.ctx.hostIP));
       const resolved = resolveCommand({ ...this.ctx.images, dataDir: join(this.dir, 'data') }, spec, env);

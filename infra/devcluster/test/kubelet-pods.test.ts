@@ -83,7 +83,7 @@ d('kubelet: pods as processes on two nodes', () => {
           {
             name: 'main',
             image: 'busybox',
-            command: ['sh', '-c', 'echo "$MY_NAME $MY_IP $WORD $KUBECONFIG" && ping -c 3 -W 2 $(PEER)'],
+            command: ['sh', '-c', 'echo "$MY_NAME $MY_IP $WORD" && ping -c 3 -W 2 $(PEER) && echo "api says server is at $(kubectl get pod server -o jsonpath={.status.podIP})"'],
             env: [
               { name: 'PEER', value: serverIP },
               { name: 'MY_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -97,7 +97,9 @@ d('kubelet: pods as processes on two nodes', () => {
     const client = await podIn('client', ['Succeeded', 'Failed']);
     const log = readFileSync(`${t.stateDir}/logs/default_client_main.log`, 'utf8');
     expect(client.status?.phase).toBe('Succeeded');
-    expect(log).toContain(`client ${client.status!.podIP} swordfish ${t.kubeconfigPath}`);
+    expect(log).toContain(`client ${client.status!.podIP} swordfish`);
+    // the in-pod KUBECONFIG reaches the API server from the pod's network namespace
+    expect(log).toContain(`api says server is at ${serverIP}`);
     expect(log).toContain('3 packets transmitted, 3 received');
     expect(client.status!.podIP).not.toBe(serverIP);
     expect(client.status?.containerStatuses?.[0]?.state?.terminated?.reason).toBe('Completed');
