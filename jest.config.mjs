@@ -2,7 +2,8 @@
 // dist/ as native ES modules (client-node 1.x is ESM-only), so `npm run build` comes first.
 export default {
   testEnvironment: 'node',
-  roots: ['<rootDir>/dist'],
+  // JEST_OUT_DIR lets a part be built into its own output folder and tested alone (scripts/dev-test.sh).
+  roots: [`<rootDir>/${process.env.JEST_OUT_DIR ?? 'dist'}`],
   testMatch: ['**/*.test.js'],
   transform: {},
   testTimeout: 120000,

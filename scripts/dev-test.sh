@@ -13,4 +13,4 @@ if [ $tsc_rc -ne 0 ]; then
   head -40 "/tmp/tsc-$name.log" >&2
 fi
 find "$out" -name main.js -exec chmod +x {} +
-exec node --experimental-vm-modules node_modules/jest/bin/jest.js --roots "<rootDir>/$out" "$@"
+JEST_OUT_DIR="$out" exec node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"
