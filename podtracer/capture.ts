@@ -126,6 +126,8 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     try {
       fh = await open(stdoutPath, 'r');
       for (;;) {
+        // The tool writes to the file whatever podtracer does, so waiting here costs disk, never packets.
+        await sink.waitForRoom();
         const ended = toolEnded; // read before looking at the size: no write can follow the end
         const { size } = await fh.stat();
         if (size > pos) {

@@ -33,6 +33,15 @@ export interface SegmentSink {
   finish(): Promise<SinkResult>;
   /** Stop retrying at once (a second termination signal). */
   abort(): void;
+  /** Resolves when segments waiting in memory for the disk are below the limit (reading may go on). */
+  waitForRoom(): Promise<void>;
+}
+
+/** Segments held in memory while their files are written; beyond this the reader waits. */
+export const MAX_PENDING_WRITE_BYTES = 64 * 1024 * 1024;
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
 }
 
 const EXTENSION: Record<StreamFormat, string> = { pcap: 'pcap', pcapng: 'pcapng', text: 'txt' };
@@ -42,6 +51,7 @@ const FORMAT_NAME: Record<StreamFormat, FormatName> = { pcap: 'FORMAT_PCAP', pca
 export class DirectorySink implements SegmentSink {
   accepted = 0;
   private chain: Promise<void>;
+  private pendingWriteBytes = 0;
   private readonly objects: string[] = [];
   private bytes = 0;
   private records = 0;
@@ -54,6 +64,7 @@ export class DirectorySink implements SegmentSink {
   accept(segment: Segment): void {
     const sequence = this.accepted++;
     const path = join(this.dir, `${String(sequence).padStart(6, '0')}.${EXTENSION[segment.format]}`);
+    this.pendingWriteBytes += segment.data.length;
     this.chain = this.chain.then(async () => {
       if (this.error) return;
       try {
@@ -69,8 +80,14 @@ export class DirectorySink implements SegmentSink {
         this.records += segment.records;
       } catch (err) {
         this.error = `cannot write ${path}: ${(err as Error).message}`;
+      } finally {
+        this.pendingWriteBytes -= segment.data.length;
       }
     });
+  }
+
+  waitForRoom(): Promise<void> {
+    return waitUntil(() => this.pendingWriteBytes < MAX_PENDING_WRITE_BYTES);
   }
 
   async finish(): Promise<SinkResult> {
@@ -196,6 +213,10 @@ export class UploadSink implements SegmentSink {
     if (this.fatal) result.error = this.fatal;
     else if (this.spool.entries.length > 0) result.error = `${this.spool.entries.length} segment(s) not stored before giving up`;
     return result;
+  }
+
+  waitForRoom(): Promise<void> {
+    return waitUntil(() => this.spool.pendingWriteBytes < MAX_PENDING_WRITE_BYTES);
   }
 
   abort(): void {

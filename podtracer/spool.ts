@@ -45,6 +45,8 @@ export class Spool {
   private used = 0;
   private nextSequence = 0;
   private chain: Promise<void> = Promise.resolve();
+  /** bytes handed to add() whose files are not written yet (they are held in memory) */
+  pendingWriteBytes = 0;
 
   constructor(
     readonly dir: string,
@@ -74,13 +76,16 @@ export class Spool {
     const header = typeof extra.header === 'object' && extra.header !== null ? { ...extra.header, sequence } : undefined;
     const meta = JSON.stringify({ ...extra, ...(header ? { header } : {}), sequence, format, bytes: data.length, sha256, records });
     this.used += data.length;
+    this.pendingWriteBytes += data.length;
     // Writes are chained so files appear in sequence order; each waits for the previous one.
     const written = this.chain.then(async () => {
       await writeDurably(dataPath, data);
       await writeDurably(metaPath, meta);
       await syncDir(this.dir);
     });
-    this.chain = written.catch(() => undefined);
+    this.chain = written.catch(() => undefined).then(() => {
+      this.pendingWriteBytes -= data.length;
+    });
     const entry: SpoolEntry = { sequence, format, bytes: data.length, sha256, records, dataPath, metaPath, written };
     this.entries.push(entry);
     return entry;
