@@ -17,6 +17,8 @@ export interface CollectorConfig {
   /** Multipart part size and parts in flight per upload: memory per stream ≈ partSize × (queueSize + 1). */
   partSizeBytes: number;
   queueSize: number;
+  /** Part-buffer memory for all uploads together; uploads beyond it wait (UPLOAD_BUFFER_BYTES). */
+  uploadBufferBytes: number;
   sink: string | undefined;
   ceOverrides: string | undefined;
   tokenKey: string | undefined;
@@ -75,6 +77,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorCo
     prefix,
     partSizeBytes: int(env, 'S3_PART_SIZE', 5 * MIB, 5 * MIB, 512 * MIB),
     queueSize: int(env, 'S3_QUEUE_SIZE', 1, 1, 8),
+    uploadBufferBytes: int(env, 'UPLOAD_BUFFER_BYTES', 64 * MIB, 5 * MIB),
     sink: env.K_SINK || undefined,
     ceOverrides: env.K_CE_OVERRIDES || undefined,
     tokenKey: env.SNOOPY_TOKEN_KEY || undefined,

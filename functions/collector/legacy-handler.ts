@@ -13,6 +13,7 @@ import { normalizePrefix, sanitizeKeyElement } from '../../lib/storage-keys.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { InflightCalls } from './inflight.js';
 import type { ObjectWriter, SegmentStore } from './storage/store.js';
+import { limitReadAhead } from './upload-handler.js';
 
 export interface LegacyHandlerDeps {
   store: SegmentStore;
@@ -45,6 +46,7 @@ interface OpenObject {
 
 export function exportPodDataHandler(deps: LegacyHandlerDeps): grpc.handleBidiStreamingCall<LegacyPodData, LegacyPodData> {
   return (call) => {
+    limitReadAhead(call);
     const start = new Date();
     const streamId = randomBytes(4).toString('hex');
     const open = new Map<string, OpenObject>();

@@ -2,6 +2,7 @@
 // collectors in one process).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventSinkStats } from '../../lib/event-sink.js';
+import type { BufferBudget } from './storage/buffer-budget.js';
 
 export type UploadResult = 'stored' | 'invalid' | 'unauthenticated' | 'unavailable' | 'cancelled' | 'too_large';
 
@@ -14,7 +15,7 @@ export class CollectorMetrics {
   readonly legacyObjects: Counter<'result'>;
   readonly backpressurePauses: Counter;
 
-  constructor(eventStats: () => EventSinkStats) {
+  constructor(eventStats: () => EventSinkStats, budget?: BufferBudget) {
     collectDefaultMetrics({ register: this.registry, prefix: 'snoopy_collector_' });
     const registers = [this.registry];
     this.uploads = new Counter({
@@ -42,6 +43,26 @@ export class CollectorMetrics {
       help: 'Times a gRPC stream was paused because storage was behind',
       registers,
     });
+    if (budget) {
+      new Gauge({
+        name: 'snoopy_collector_upload_buffer_bytes',
+        help: 'Part-buffer memory reserved by uploads (in_use) and its cap (limit)',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          this.set({ kind: 'in_use' }, budget.inUse);
+          this.set({ kind: 'limit' }, budget.totalBytes);
+        },
+      });
+      new Gauge({
+        name: 'snoopy_collector_uploads_waiting_for_buffer',
+        help: 'Uploads paused until part-buffer memory is free',
+        registers,
+        collect() {
+          this.set(budget.waiting);
+        },
+      });
+    }
     new Gauge({
       name: 'snoopy_collector_events_total',
       help: 'CloudEvents by delivery outcome',

@@ -14,6 +14,7 @@ import { CollectorEvents } from './events.js';
 import { InflightCalls } from './inflight.js';
 import { exportPodDataHandler } from './legacy-handler.js';
 import { CollectorMetrics } from './metrics.js';
+import { BufferBudget } from './storage/buffer-budget.js';
 import { FsSegmentStore } from './storage/fs-store.js';
 import { S3SegmentStore } from './storage/s3-store.js';
 import type { SegmentStore } from './storage/store.js';
@@ -34,7 +35,7 @@ export interface RunningCollector {
   shutdown(graceMs?: number): Promise<{ drained: boolean }>;
 }
 
-async function createStore(config: CollectorConfig): Promise<SegmentStore> {
+async function createStore(config: CollectorConfig, budget: BufferBudget): Promise<SegmentStore> {
   if (config.storage === 'fs') {
     const store = new FsSegmentStore(config.storageDir!, config.bucket);
     await store.init();
@@ -46,6 +47,7 @@ async function createStore(config: CollectorConfig): Promise<SegmentStore> {
     bucket: config.bucket,
     partSizeBytes: config.partSizeBytes,
     queueSize: config.queueSize,
+    budget,
   });
 }
 
@@ -57,9 +59,10 @@ function listen(app: express.Express, host: string, port: number): Promise<HttpS
 }
 
 export async function startCollector(config: CollectorConfig, log: Logger): Promise<RunningCollector> {
-  const store = await createStore(config);
+  const budget = new BufferBudget(config.uploadBufferBytes);
+  const store = await createStore(config, budget);
   const sink = new EventSink({ sink: config.sink, overrides: config.ceOverrides, logger: log.child({ part: 'events' }) });
-  const metrics = new CollectorMetrics(() => sink.stats);
+  const metrics = new CollectorMetrics(() => sink.stats, budget);
   const inflight = new InflightCalls();
   const events = new CollectorEvents(sink, store, config.prefix, log);
   const protos = loadCollectorProtos();

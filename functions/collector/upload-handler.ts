@@ -30,8 +30,21 @@ const RESULT_OF: Partial<Record<grpc.status, UploadResult>> = {
   [grpc.status.CANCELLED]: 'cancelled',
 };
 
+/**
+ * grpc-js makes each call's Readable with the object-mode default highWaterMark of 16 messages,
+ * and keeps reading from HTTP/2 until that many are queued even while the call is paused: 16 MiB
+ * per stream with 1 MiB chunks (64 MiB with 4 MiB messages). One message of read-ahead keeps the
+ * pipe full; the rest is left to HTTP/2 flow control, i.e. to the client.
+ */
+export function limitReadAhead(call: NodeJS.ReadableStream): void {
+  // _readableState is Node's own (undocumented but stable) Readable state; guarded in case it moves.
+  const state = (call as unknown as { _readableState?: { highWaterMark?: number } })._readableState;
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = 1;
+}
+
 export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClientStreamingCall<UploadRequest, UploadResponse> {
   return (call, callback) => {
+    limitReadAhead(call);
     const started = process.hrtime.bigint();
     const hash = createHash('sha256');
     let state: State = 'header';

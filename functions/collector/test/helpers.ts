@@ -1,12 +1,11 @@
 // Shared test fixtures: real S3 server child, collectors in-process or as the real executable,
 // real pcaps from tcpdump in network namespaces, a recording CloudEvents sink.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -21,7 +20,7 @@ export const sha256 = (b: Buffer | Uint8Array) => createHash('sha256').update(b)
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const suffix = () => randomBytes(3).toString('hex');
 
-export const COLLECTOR_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+export { COLLECTOR_MAIN, startCollectorChild, type CollectorChild } from '../child.js';
 export const SLOW_CLIENT = fileURLToPath(new URL('./fixtures/slow-client.js', import.meta.url));
 
 /** Polls until fn returns a truthy value; bounded. */
@@ -97,47 +96,6 @@ export function filesUnder(dir: string): string[] {
 export async function startInProcessCollector(env: Record<string, string>): Promise<RunningCollector> {
   const config = configFromEnv({ PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', SHUTDOWN_GRACE_SECONDS: '5', ...env });
   return startCollector(config, createLogger('collector-test', process.env.TEST_LOG_LEVEL ?? 'silent'));
-}
-
-export interface CollectorChild {
-  child: ChildProcess;
-  address: string;
-  metricsPort: number;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Runs the real snoopy-collector executable; resolves when its "collector ready" log line appears. */
-export function startCollectorChild(env: Record<string, string>): Promise<CollectorChild> {
-  const child = spawn(process.execPath, [COLLECTOR_MAIN], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`collector not ready: ${log}`));
-    }, 20_000);
-    const lines = createInterface({ input: child.stderr! });
-    lines.on('line', (line) => {
-      log += `${line}\n`;
-      try {
-        const rec = JSON.parse(line) as { msg?: string; grpcPort?: number; metricsPort?: number };
-        if (rec.msg === 'collector ready') {
-          clearTimeout(timer);
-          resolve({ child, address: `127.0.0.1:${rec.grpcPort}`, metricsPort: rec.metricsPort!, stderr: () => log, exited });
-        }
-      } catch {
-        /* not JSON */
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`collector exited with ${code}: ${log}`));
-    });
-  });
 }
 
 export interface RecordedEvent {

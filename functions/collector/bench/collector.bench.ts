@@ -1,0 +1,153 @@
+// npm run bench:collector — throughput of N parallel segment uploads through the collector into
+// the local S3 server, side by side with the same bytes uploaded straight to that server with
+// @aws-sdk/lib-storage, plus the collector's peak memory. Phases alternate (direct, collector,
+// collector, direct) so drift on a shared machine hits both sides alike.
+//   node collector.bench.js [--streams 20] [--mib 32] [--rounds 2]
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createCollectorClient, uploadSegment, MAX_CHUNK_BYTES } from '../../../lib/collector-client.js';
+import { startS3Server } from '../../../infra/s3/child.js';
+import { startCollectorChild } from '../child.js';
+
+const MIB = 1024 * 1024;
+const BUCKET = 'bench';
+
+function memKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function* chunks(buf: Buffer): AsyncGenerator<Buffer> {
+  for (let off = 0; off < buf.length; off += MAX_CHUNK_BYTES) yield buf.subarray(off, off + MAX_CHUNK_BYTES);
+}
+
+async function emptyBucket(s3: S3Client): Promise<void> {
+  for (let page = 0; page < 100; page++) {
+    const res = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+    const keys = (res.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (keys.length === 0) return;
+    await s3.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: keys } }));
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      streams: { type: 'string', default: process.env.BENCH_STREAMS ?? '20' },
+      mib: { type: 'string', default: process.env.BENCH_MIB ?? '32' },
+      rounds: { type: 'string', default: '2' },
+    },
+  });
+  const streams = Number(values.streams);
+  const size = Number(values.mib) * MIB;
+  const rounds = Number(values.rounds);
+  if (![streams, size, rounds].every((n) => Number.isInteger(n) && n > 0)) {
+    process.stderr.write('collector.bench: --streams, --mib and --rounds must be positive integers\n');
+    process.exit(2);
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'snoopy-collector-bench-'));
+  const s3server = await startS3Server({ dir, buckets: [BUCKET] });
+  // Tuning knobs pass through to the collector, so their effect can be measured.
+  const passThrough = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => /^(S3_PART_SIZE|S3_QUEUE_SIZE|MALLOC_\w+|NODE_OPTIONS)$/.test(e[0]) && e[1] !== undefined,
+    ),
+  );
+  const collector = await startCollectorChild({ ...s3server.env(BUCKET), ...passThrough });
+  const pid = collector.child.pid!;
+  const s3 = s3server.client();
+  const client = createCollectorClient(collector.address);
+  // One random buffer shared by every stream: the bench process itself stays small.
+  const data = randomBytes(size);
+  let peakRssKiB = 0;
+  const sampler = setInterval(() => (peakRssKiB = Math.max(peakRssKiB, memKiB(pid, 'VmRSS'))), 50);
+  const idleRssKiB = memKiB(pid, 'VmRSS');
+
+  const viaCollector = async (round: number) => {
+    await Promise.all(
+      Array.from({ length: streams }, (_, i) =>
+        uploadSegment(
+          client,
+          {
+            captureId: `bench-${round}`,
+            snoopyJob: 'bench',
+            snoopyJobNamespace: 'bench',
+            pod: `pod-${i}`,
+            podNamespace: 'bench',
+            sequence: 0,
+            format: 'FORMAT_PCAP',
+          },
+          chunks(data),
+        ),
+      ),
+    );
+  };
+  const direct = async (round: number) => {
+    await Promise.all(
+      Array.from({ length: streams }, (_, i) =>
+        new Upload({
+          client: s3,
+          params: { Bucket: BUCKET, Key: `direct/${round}/pod-${i}.pcap`, Body: data },
+          partSize: 5 * MIB,
+        }).done(),
+      ),
+    );
+  };
+
+  const totals = { collector: { bytes: 0, ms: 0 }, direct: { bytes: 0, ms: 0 } };
+  const phase = async (name: 'collector' | 'direct', round: number) => {
+    const t0 = performance.now();
+    await (name === 'collector' ? viaCollector(round) : direct(round));
+    const ms = performance.now() - t0;
+    totals[name].bytes += streams * size;
+    totals[name].ms += ms;
+    process.stdout.write(`  round ${round} ${name.padEnd(9)} ${((streams * size) / MIB / (ms / 1000)).toFixed(1)} MiB/s\n`);
+    await emptyBucket(s3);
+  };
+
+  process.stdout.write(`collector bench: ${streams} parallel streams × ${values.mib} MiB, ${rounds} round(s)\n`);
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const order: Array<'collector' | 'direct'> = r % 2 === 0 ? ['direct', 'collector'] : ['collector', 'direct'];
+      for (const name of order) await phase(name, r);
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  const hwmKiB = memKiB(pid, 'VmHWM');
+  const rate = (t: { bytes: number; ms: number }) => t.bytes / (t.ms / 1000);
+  const viaRate = rate(totals.collector);
+  const directRate = rate(totals.direct);
+  const peakMB = Math.max(peakRssKiB, hwmKiB) / 1024;
+  process.stdout.write(
+    [
+      `through collector: ${(viaRate / MIB).toFixed(1)} MiB/s (${Math.round(viaRate)} bytes/s)`,
+      `direct lib-storage: ${(directRate / MIB).toFixed(1)} MiB/s (${Math.round(directRate)} bytes/s)`,
+      `ratio collector/direct: ${(viaRate / directRate).toFixed(3)} (target >= 0.9)`,
+      `collector RSS: idle ${(idleRssKiB / 1024).toFixed(0)} MiB, peak ${peakMB.toFixed(0)} MiB (VmHWM ${(hwmKiB / 1024).toFixed(0)} MiB; target < 200 MB)`,
+      '',
+    ].join('\n'),
+  );
+
+  client.close();
+  collector.child.kill('SIGTERM');
+  await collector.exited;
+  s3.destroy();
+  await s3server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`collector.bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
