@@ -59,8 +59,12 @@ export class ResilientCache<T extends KubernetesObject> {
     }
   }
 
+  /** The last list/watch error, for callers that give up waiting for the first sync. */
+  lastError: unknown;
+
   private restartLater(err: unknown): void {
     this.errors++;
+    this.lastError = err;
     if (this.stopped) return;
     this.opts.onError?.(err);
     this.opts.logger.warn({ cache: this.opts.name, err: String((err as Error)?.message ?? err), retryInMs: this.backoffMs }, 'watch failed; restarting');

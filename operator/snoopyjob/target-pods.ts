@@ -5,6 +5,8 @@ import type { Logger } from '../../lib/log.js';
 import { plain, type Kube } from '../kube/client.js';
 import { ResilientCache } from '../kube/informer.js';
 
+const SYNC_TIMEOUT_MS = 30_000;
+
 export class TargetPodCaches {
   private readonly caches = new Map<string, ResilientCache<V1Pod>>();
 
@@ -32,7 +34,19 @@ export class TargetPodCaches {
       this.caches.set(namespace, cache);
       void cache.start();
     }
-    await cache.synced;
+    // a namespace whose pods cannot be listed (e.g. no RBAC) must not hold a worker forever
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const why = cache!.lastError instanceof Error ? cache!.lastError.message : String(cache!.lastError ?? 'no answer');
+        reject(new Error(`the pods of namespace "${namespace}" could not be listed: ${why}`));
+      }, SYNC_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([cache.synced, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
     return cache;
   }
 
