@@ -480,6 +480,62 @@ export class Registry {
     this.commit(def, prev, next);
   }
 
+  // ---- scale subresource ------------------------------------------------------------------
+
+  private scaleOf(def: ResourceDef, version: string, o: KObject): KObject {
+    const sc = def.versions.find((v) => v.name === version)?.scale;
+    if (!sc) throw notFound(def.group, `${def.plural}/scale`, o.metadata.name!);
+    const replicas = readPath(o, sc.specReplicasPath);
+    const statusReplicas = readPath(o, sc.statusReplicasPath);
+    const sel = sc.labelSelectorPath ? readPath(o, sc.labelSelectorPath) : undefined;
+    const selector = typeof sel === 'string' ? sel : isPlainObject(sel) ? selectorString(sel) : undefined;
+    return {
+      kind: 'Scale', apiVersion: 'autoscaling/v1',
+      metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+      spec: { ...(typeof replicas === 'number' ? { replicas } : {}) },
+      status: { replicas: typeof statusReplicas === 'number' ? statusReplicas : 0, ...(selector ? { selector } : {}) },
+    };
+  }
+
+  getScale(def: ResourceDef, version: string, ns: string, name: string): KObject {
+    return this.scaleOf(def, version, this.get(def, ns, name));
+  }
+
+  /** PUT/PATCH of `<resource>/scale`: the Scale's spec.replicas lands on the object's replicas path. */
+  updateScale(def: ResourceDef, version: string, ns: string, name: string, scale: unknown, opts: WriteOptions = {}): KObject {
+    const prev = this.get(def, ns, name);
+    const sc = def.versions.find((v) => v.name === version)?.scale;
+    if (!sc) throw notFound(def.group, `${def.plural}/scale`, name);
+    const s = objOf(scale);
+    const rv = objOf(s.metadata).resourceVersion;
+    if (rv && rv !== prev.metadata.resourceVersion) throw staleConflict(def.group, def.plural, name);
+    const replicas = objOf(s.spec).replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      throw invalid('autoscaling', 'Scale', name, [{ field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+    }
+    const next = clone(prev);
+    writePath(next, sc.specReplicasPath, replicas);
+    const stored = this.applyUpdate(def, version, prev, next, opts);
+    return this.scaleOf(def, version, stored);
+  }
+
+  patchScale(def: ResourceDef, version: string, ns: string, name: string, contentType: string, raw: string, opts: WriteOptions = {}): KObject {
+    const type = contentType.split(';')[0].trim().toLowerCase();
+    let patchBody: unknown;
+    try { patchBody = JSON.parse(raw); } catch (e) { throw badRequest(`error decoding patch: ${(e as Error).message}`); }
+    const current = this.getScale(def, version, ns, name);
+    let result: unknown;
+    try {
+      if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') result = mergePatch(current, patchBody);
+      else if (type === 'application/json-patch+json') result = jsonPatch(current, patchBody);
+      else throw unsupportedMediaType(contentType);
+    } catch (e) {
+      if (e instanceof PatchConflict || e instanceof PatchInvalid) throw invalid('autoscaling', 'Scale', name, [{ reason: 'FieldValueInvalid', message: e.message }]);
+      throw e;
+    }
+    return this.updateScale(def, version, ns, name, result, opts);
+  }
+
   // ---- deletion ----------------------------------------------------------------------------
 
   private defaultPolicy(def: ResourceDef): string {
@@ -799,6 +855,30 @@ export class Registry {
 }
 
 import { parse as parseYaml } from 'yaml';
+
+/** `.spec.replicas`-style paths of CRD scale subresources. */
+function readPath(o: unknown, path: string): unknown {
+  let cur = o;
+  for (const p of path.replace(/^\./, '').split('.')) cur = isPlainObject(cur) ? cur[p] : undefined;
+  return cur;
+}
+function writePath(o: JsonObject, path: string, v: unknown): void {
+  const parts = path.replace(/^\./, '').split('.');
+  let cur = o;
+  for (const p of parts.slice(0, -1)) { if (!isPlainObject(cur[p])) cur[p] = {}; cur = cur[p] as JsonObject; }
+  cur[parts[parts.length - 1]] = v;
+}
+/** A metav1.LabelSelector as the string form Scale.status.selector carries. */
+function selectorString(sel: JsonObject): string {
+  const parts = Object.entries(objOf(sel.matchLabels)).map(([k, v]) => `${k}=${String(v)}`);
+  for (const e of (Array.isArray(sel.matchExpressions) ? sel.matchExpressions : []) as { key: string; operator: string; values?: string[] }[]) {
+    const op = e.operator.toLowerCase();
+    if (op === 'in' || op === 'notin') parts.push(`${e.key} ${op} (${(e.values ?? []).join(',')})`);
+    else if (op === 'exists') parts.push(e.key);
+    else if (op === 'doesnotexist') parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
+}
 function parseYamlSync(s: string): unknown {
   return parseYaml(s);
 }

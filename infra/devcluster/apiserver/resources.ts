@@ -100,7 +100,10 @@ export function builtinResources(): ResourceDef[] {
     namespaced: b.namespaced,
     shortNames: b.shortNames ?? [],
     categories: b.categories ?? [],
-    versions: [{ name: b.version, served: true, storage: true, statusSubresource: b.status ?? false }],
+    versions: [{
+      name: b.version, served: true, storage: true, statusSubresource: b.status ?? false,
+      ...(b.group === 'apps' ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' } } : {}),
+    }],
     builtin: true,
     extraSubresources: b.extra ?? [],
     fieldLabels: b.fields ?? [],

@@ -187,7 +187,7 @@ export function createApp(ctx: ServerContext): { app: express.Express; metrics: 
     if (def.namespaced && t.name !== undefined && t.namespace === undefined) throw pathNotFound(req.path);
     if (t.subresource) {
       const sub = t.subresource;
-      const allowed = (sub === 'status' && t.vdef.statusSubresource) || (def.extraSubresources.includes(sub));
+      const allowed = (sub === 'status' && t.vdef.statusSubresource) || (sub === 'scale' && !!t.vdef.scale) || (def.extraSubresources.includes(sub));
       if (!allowed) throw pathNotFound(req.path);
       if (sub === 'log') {
         if (req.method !== 'GET') throw methodNotSupported(`the server does not allow this method on the requested resource`);
@@ -202,6 +202,15 @@ export function createApp(ctx: ServerContext): { app: express.Express; metrics: 
         registry.bind(ns, t.name!, bodyOf(req));
         sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
         return;
+      }
+      if (sub === 'scale') {
+        const send = (o: KObject) => sendJson(res, 200, JSON.stringify(o));
+        switch (req.method) {
+          case 'GET': send(registry.getScale(def, t.version, ns, t.name!)); return;
+          case 'PUT': send(registry.updateScale(def, t.version, ns, t.name!, bodyOf(req), writeOpts(req))); return;
+          case 'PATCH': send(registry.patchScale(def, t.version, ns, t.name!, req.headers['content-type'] ?? '', (req.body as Buffer | undefined)?.toString('utf8') ?? '', writeOpts(req))); return;
+          default: throw methodNotSupported('the server does not allow this method on the requested resource');
+        }
       }
       // status
       switch (req.method) {

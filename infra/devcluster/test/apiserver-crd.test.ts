@@ -40,7 +40,7 @@ function widgetCrd(): Obj {
       group, scope: 'Namespaced',
       names: { plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wg'], categories: ['all'] },
       versions: [
-        { name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: widgetSchema }, subresources: { status: {} },
+        { name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: widgetSchema }, subresources: { status: {}, scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.count' } },
           additionalPrinterColumns: [{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }, { name: 'Phase', type: 'string', jsonPath: '.status.phase' }, { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }] },
         { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: widgetSchema }, subresources: { status: {} } },
       ],
@@ -139,6 +139,19 @@ describe('custom resources', () => {
     expect(spec.status.phase).toBe('Ready');
     const smp = await failure(f.custom.patchNamespacedCustomObject({ group, version: 'v1alpha1', namespace: ns, plural: 'widgets', name: 'w2', body: { spec: { size: 6 } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)));
     expect(smp).toMatchObject({ httpCode: 415, reason: 'UnsupportedMediaType' });
+  });
+
+  test('scale subresource maps Scale.spec.replicas to the declared path; invalid replicas are 422', async () => {
+    await create({ metadata: { name: 'ws' }, spec: { size: 2 } });
+    const sc = await f.http('GET', `/apis/${group}/v1alpha1/namespaces/${ns}/widgets/ws/scale`);
+    expect(sc.json).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 2 }, status: { replicas: 0 } });
+    const patched = await f.http('PATCH', `/apis/${group}/v1alpha1/namespaces/${ns}/widgets/ws/scale`, { spec: { replicas: 7 } }, 'application/merge-patch+json');
+    expect(patched.json.spec.replicas).toBe(7);
+    expect((await get('ws')).spec.size).toBe(7);
+    const tooBig = await f.http('PATCH', `/apis/${group}/v1alpha1/namespaces/${ns}/widgets/ws/scale`, { spec: { replicas: 70 } }, 'application/merge-patch+json');
+    expect(tooBig.status).toBe(422);
+    expect(tooBig.json.details.causes[0].field).toBe('spec.size');
+    expect((await f.http('GET', `/apis/${group}/v1beta1/namespaces/${ns}/widgets/ws/scale`)).status).toBe(404);
   });
 
   test('every served version reads the same object under its own apiVersion', async () => {

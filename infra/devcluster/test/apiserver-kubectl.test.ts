@@ -46,6 +46,13 @@ describe('kubectl', () => {
     expect(got.metadata.generation).toBe(2);
     const unchanged = await f.kubectl(['apply', '-f', '-'], deployment('busybox:2', '{name: B, value: "3"}').replace('NS', ns));
     expect(unchanged.stdout.trim()).toBe('deployment.apps/web unchanged');
+    const scaled = await f.kubectl(['scale', 'deployment', 'web', '-n', ns, '--replicas=5']);
+    expect(scaled.stdout.trim()).toBe('deployment.apps/web scaled');
+    const after = await f.apps.readNamespacedDeployment({ name: 'web', namespace: ns });
+    expect(after.spec!.replicas).toBe(5);
+    expect(after.metadata!.generation).toBe(3);
+    const scale = await f.apps.readNamespacedDeploymentScale({ name: 'web', namespace: ns });
+    expect(scale).toMatchObject({ kind: 'Scale', spec: { replicas: 5 }, status: { selector: 'app=web' } });
   });
 
   test('create -f, get with server-side columns, label selectors, -A', async () => {
