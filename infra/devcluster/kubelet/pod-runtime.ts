@@ -283,6 +283,7 @@ export class PodRuntime {
       // the dev cluster's stand-in for the in-cluster service account
       env.KUBECONFIG ??= this.network ? this.ctx.podKubeconfigPath : this.ctx.kubeconfigPath;
       env.HOSTNAME ??= this.pod.spec?.hostname ?? this.name;
+      env.HOME ??= '/root'; // what container runtimes set for root
       const volumes = materializeVolumes(this.pod, this.dir, this.ctx.stateDir, src, (p) => podFieldValue(this.podForEnv(), p, this.ctx.hostIP));
       const resolved = resolveCommand({ ...this.ctx.images, dataDir: join(this.dir, 'data') }, spec, env);
       const argv = resolved.argv.map((a) => a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, n?: string) => (m === '$$' ? '$' : n && env[n] !== undefined ? env[n]! : m)));
