@@ -8,7 +8,7 @@
 // a blocked tcpdump is a kernel that drops packets). podtracer follows the file as it grows and
 // punches out what it has consumed, so the file never holds more than the backlog on disk.
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
@@ -43,7 +43,8 @@ export interface CaptureOutcome {
   truncatedBytes: number;
   /** the last 64 KiB of the tool's stderr */
   stderrTail: string;
-  spawnError?: string;
+  /** nsenter could not be started, or the output could not be read */
+  error?: string;
 }
 
 const STDERR_TAIL = 64 * 1024;
@@ -161,7 +162,13 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
       await unlink(stdoutPath).catch(() => undefined);
     }
   };
-  const reading = follow();
+  let readError: string | undefined;
+  const reading = follow().catch((err: unknown) => {
+    // nothing more can be read: stop the tool rather than let it write for nobody
+    readError = `reading the tool's output failed: ${(err as Error).message}`;
+    log.error({ err: readError }, 'output lost');
+    stop('signal');
+  });
 
   child.stderr!.on('data', (chunk: Buffer) => {
     const text = chunk.toString('utf8');
@@ -193,8 +200,9 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     }
   };
   const targetStart = startOf();
+  const targetDir = join(opts.procRoot, String(opts.pid));
   const targetWatch = setInterval(() => {
-    if (startOf() !== targetStart) {
+    if (targetStart === undefined ? !existsSync(targetDir) : startOf() !== targetStart) {
       log.info({ pid: opts.pid }, 'the target process is gone');
       stop('target-gone');
     }
@@ -209,11 +217,7 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     child.once('close', async (code, signal) => {
       toolEnded = true;
       wakeReader?.();
-      try {
-        await reading;
-      } catch (err) {
-        log.error({ err: String(err) }, 'reading the tool output failed');
-      }
+      await reading;
       clearInterval(rotation);
       clearInterval(targetWatch);
       if (timer) clearTimeout(timer);
@@ -231,7 +235,7 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
         stderrTail,
       };
       if (signal) outcome.toolSignal = signal;
-      if (spawnError) outcome.spawnError = spawnError;
+      if (spawnError ?? readError) outcome.error = (spawnError ?? readError)!;
       log.info({ code, signal, stopReason: outcome.stopReason, bytesRead }, 'tool ended');
       resolve(outcome);
     });

@@ -176,7 +176,7 @@ async function run(o: RunOptions): Promise<number> {
     spoolDroppedBytes: stored.spoolDroppedBytes,
     unsentSegments: stored.unsentSegments,
     uploadRetries: stored.uploadRetries,
-    ...(stored.error || outcome.spawnError ? { error: stored.error ?? outcome.spawnError } : {}),
+    ...(stored.error || outcome.error ? { error: stored.error ?? outcome.error } : {}),
     cpuSeconds: Math.round(((process.cpuUsage().user + process.cpuUsage().system) / 1e6) * 100) / 100,
     startTime,
     endTime: new Date().toISOString(),
