@@ -5,7 +5,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { existsSync, readdirSync } from 'node:fs';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3_MAIN, startS3Server, type S3ServerChild } from '../child.js';
 
@@ -52,6 +60,24 @@ describe('snoopy-s3', () => {
     expect(other.KeyCount).toBe(0);
     client.destroy();
     client2.destroy();
+  });
+
+  test('aborting a multipart upload removes its parts (s3rver alone would refuse with 405)', async () => {
+    const client = s3.client();
+    const uploadsDir = join(dir, 'snoopy', '._S3rver_uploads');
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'snoopy', Key: 'aborted/x.bin' }));
+    await client.send(
+      new UploadPartCommand({ Bucket: 'snoopy', Key: 'aborted/x.bin', UploadId, PartNumber: 1, Body: randomBytes(5 * 1024 * 1024) }),
+    );
+    expect(readdirSync(uploadsDir)).toContain(UploadId);
+    await client.send(new AbortMultipartUploadCommand({ Bucket: 'snoopy', Key: 'aborted/x.bin', UploadId }));
+    expect(existsSync(join(uploadsDir, UploadId!))).toBe(false);
+    await expect(client.send(new AbortMultipartUploadCommand({ Bucket: 'snoopy', Key: 'aborted/x.bin', UploadId }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+    });
+    const list = await client.send(new ListObjectsV2Command({ Bucket: 'snoopy', Prefix: 'aborted/' }));
+    expect(list.KeyCount).toBe(0);
+    client.destroy();
   });
 
   test('prints help, and refuses bad arguments with a one-line reason', async () => {
