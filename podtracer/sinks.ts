@@ -174,7 +174,12 @@ export class UploadSink implements SegmentSink {
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2000,
     });
-    this.loop = this.run();
+    this.loop = this.run().catch((err: unknown) => {
+      // e.g. a spool file that cannot be read back: keep what is left and report it
+      this.fatal = `uploader stopped: ${(err as Error).message}`;
+      this.opts.log.error({ err: this.fatal }, 'uploader stopped');
+      this.opts.onFatal?.(this.fatal);
+    });
   }
 
   accept(segment: Segment): void {
@@ -236,9 +241,10 @@ export class UploadSink implements SegmentSink {
   }
 
   private sleep(ms: number): Promise<void> {
+    const signal = this.abortController.signal;
+    if (signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
-      const signal = this.abortController.signal;
       function done() {
         clearTimeout(t);
         signal.removeEventListener('abort', done);
