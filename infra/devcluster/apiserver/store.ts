@@ -38,6 +38,8 @@ export class ResourceTable {
   readonly watchers = new Set<Watcher>();
   /** Namespace/name pairs in list order; rebuilt only after an add or a removal. */
   private sorted: [string, string][] | null = null;
+  /** Per-namespace name order, rebuilt only after an add or a removal in that namespace. */
+  private readonly sortedNames = new Map<string, string[]>();
 
   constructor(readonly key: string, private readonly historyLimit: number) {}
 
@@ -50,7 +52,9 @@ export class ResourceTable {
     if (ns !== undefined) {
       const m = this.byNamespace.get(ns);
       if (!m) return [];
-      return [...m.values()].sort((a, b) => cmp(a.metadata.name!, b.metadata.name!));
+      let names = this.sortedNames.get(ns);
+      if (!names) { names = [...m.keys()].sort(cmp); this.sortedNames.set(ns, names); }
+      return names.map((n) => m.get(n)!);
     }
     if (!this.sorted) {
       const keys: [string, string][] = [];
@@ -70,7 +74,7 @@ export class ResourceTable {
     if (!m) { m = new Map(); this.byNamespace.set(ns, m); }
     const prev = m.get(obj.metadata.name!);
     m.set(obj.metadata.name!, obj);
-    if (!prev) { this.size++; this.sorted = null; }
+    if (!prev) { this.size++; this.sorted = null; this.sortedNames.delete(ns); }
     return prev;
   }
 
@@ -82,6 +86,7 @@ export class ResourceTable {
     if (m!.size === 0) this.byNamespace.delete(ns);
     this.size--;
     this.sorted = null;
+    this.sortedNames.delete(ns);
     return prev;
   }
 

@@ -92,6 +92,20 @@ async function main(): Promise<void> {
       }
     };
     const [rawMs] = await timed(() => Promise.all(Array.from({ length: CONCURRENCY }, rawWorker)));
+    const get = (path: string): Promise<number> => new Promise((resolve, reject) => {
+      request(url + path, { agent }, (res) => {
+        let n = 0;
+        res.on('data', (c: Buffer) => { n += c.length; });
+        res.on('end', () => resolve(n));
+      }).on('error', reject).end();
+    });
+    const rawList: number[] = [];
+    let rawBytes = 0;
+    for (let i = 0; i < 5; i++) {
+      const [ms, bytes] = await timed(() => get(`/api/v1/namespaces/${ns}/pods`));
+      rawList.push(ms);
+      rawBytes = bytes;
+    }
     agent.destroy();
 
     const full: number[] = [];
@@ -112,6 +126,7 @@ async function main(): Promise<void> {
     line('creates/s (plain HTTP keep-alive, 16 in flight)', (N / (rawMs / 1000)).toFixed(0));
     line('watch: all ADDED received after last create', `${watchMs.toFixed(1)} ms`);
     line(`list, all ${fullCount} pods of a namespace (median of 5)`, `${median(full).toFixed(1)} ms`);
+    line(`list, all pods, plain HTTP, unparsed (${(rawBytes / 1048576).toFixed(1)} MiB)`, `${median(rawList).toFixed(1)} ms`);
     line(`list, labelSelector shard=3 (${selCount} pods)`, `${median(selected).toFixed(1)} ms`);
     line(`list, fieldSelector spec.nodeName (${nodeCount} pods)`, `${median(byNode).toFixed(1)} ms`);
     line('full list / label-selected list', (median(full) / median(selected)).toFixed(1));
