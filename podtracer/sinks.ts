@@ -58,7 +58,12 @@ export class DirectorySink implements SegmentSink {
   private error: string | undefined;
 
   constructor(private readonly dir: string) {
-    this.chain = mkdir(dir, { recursive: true }).then(() => undefined);
+    this.chain = mkdir(dir, { recursive: true }).then(
+      () => undefined,
+      (err: Error) => {
+        this.error = `cannot create ${dir}: ${err.message}`;
+      },
+    );
   }
 
   accept(segment: Segment): void {
