@@ -137,4 +137,30 @@ describe('against the API server', () => {
     expect(events).toEqual(['a leads', 'a stops', 'b leads']);
     await b.stop();
   });
+
+  test('a leader that cannot renew steps down after the renew deadline', async () => {
+    const own = await startTestCluster(['snoopy-operator']);
+    const events: string[] = [];
+    const elector = new LeaderElector(own.kube, {
+      namespace: 'snoopy-operator',
+      name: 'renew-lease',
+      identity: 'x',
+      leaseDurationSeconds: 4,
+      renewDeadlineSeconds: 2,
+      retryPeriodSeconds: 1,
+      logger: quiet,
+      onStartedLeading: () => void events.push('leads'),
+      onStoppedLeading: () => void events.push('stops'),
+    });
+    try {
+      elector.start();
+      await waitFor('leads', () => elector.isLeader);
+      await own.api.stop(); // the API server goes away: renewals fail
+      await waitFor('steps down', () => !elector.isLeader, 15_000);
+      expect(events).toEqual(['leads', 'stops']);
+    } finally {
+      await elector.stop();
+      await own.stop();
+    }
+  });
 });
