@@ -104,7 +104,17 @@ export class Operator {
     if (this.stopped || this.controllers) return;
     const { config, logger, kubeConfig } = this.opts;
     this.metrics.leader.set(1);
-    const tokenKey = await ensureTokenKey(this.kube, config.namespace);
+    let tokenKey: string | undefined;
+    // e.g. the operator namespace does not exist yet: keep trying while this replica leads
+    for (let delay = 1_000; tokenKey === undefined; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        tokenKey = await ensureTokenKey(this.kube, config.namespace);
+      } catch (err) {
+        logger.error({ err: errorText(err), retryInMs: delay }, 'cannot read or create the token key Secret');
+        await new Promise((r) => setTimeout(r, delay).unref());
+        if (this.stopped || (config.leaderElection && !this.elector?.isLeader)) return;
+      }
+    }
     const controllers = new Controllers({ kube: this.kube, kc: kubeConfig, config, logger, metrics: this.metrics, sink: this.sink, tokenKey });
     this.controllers = controllers;
     await controllers.start();

@@ -48,7 +48,7 @@ export const SnoopyJobSpec = Type.Object({
   dataEndpointRef: Type.Optional(ObjectRef),
   container: Type.Optional(Type.String({ maxLength: 63, pattern: DNS_LABEL, description: 'Target container; default: the pod\'s first container.' })),
   maxBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'Per target and run, the tool is stopped once this much output was produced.' })),
-  suspend: Type.Optional(Type.Boolean({ default: false, description: 'Scheduled jobs: no new runs while true.' })),
+  suspend: Type.Optional(Type.Boolean({ default: false, description: 'While true, a one-shot run does not start and CronJobs make no new runs.' })),
 });
 export type SnoopyJobSpec = Static<typeof SnoopyJobSpec>;
 

@@ -19,7 +19,7 @@ export class EventRecorder {
       .createNamespacedEvent({
         namespace: ns,
         body: {
-          metadata: { name: `${obj.metadata.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace: ns },
+          metadata: { name: `${obj.metadata.name.slice(0, 230)}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace: ns },
           involvedObject: {
             apiVersion: obj.apiVersion,
             kind: obj.kind,

@@ -150,6 +150,13 @@ export class SnoopyJobReconciler {
       await this.writeStatus(sj, status);
       return;
     }
+    if (r.schedule === undefined && r.suspend && !status.startTime) {
+      // a suspended one-shot SnoopyJob waits; once its run started, suspend no longer applies
+      status.phase = 'Pending';
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'Suspended', message: 'spec.suspend is true: the run starts when it is cleared', ...gen }, nowIso);
+      await this.writeStatus(sj, status);
+      return;
+    }
     const podCache = await this.d.targetPods.ensure(r.targetNamespace);
     const pods = podCache.list(r.targetNamespace).filter((p) => selectorMatches(r.selector, p.metadata?.labels) && isCapturable(p));
     pods.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));

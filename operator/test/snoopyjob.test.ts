@@ -3,7 +3,7 @@
 // controller would.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { V1CronJob, V1Job } from '@kubernetes/client-node';
-import { CRONJOBS, JOBS, SNOOPYJOBS, DATAENDPOINTS, createObject, getObject } from '../kube/client.js';
+import { CRONJOBS, JOBS, MERGE_PATCH, SNOOPYJOBS, DATAENDPOINTS, createObject, getObject } from '../kube/client.js';
 import { Operator } from '../operator.js';
 import type { SnoopyDataEndpoint, SnoopyJob } from '../crd/schema.js';
 import { Labels, FINALIZER } from '../render/names.js';
@@ -152,6 +152,22 @@ describe('one-shot SnoopyJob (the seed samples)', () => {
     expect(sj.status!.targets!.map((t) => t.state).sort()).toEqual(['Failed', 'Succeeded', 'Succeeded']);
     expect(sj.status!.conditions!.find((c) => c.type === 'Completed')!.message).toContain('1 of 3 target(s) failed');
     await waitFor('job.failed event', () => sink.events.find((e) => e.headers['ce-snoopyjob'] === 'scaling' && e.headers['ce-type'] === 'io.fennecproject.snoopy.job.failed'));
+  });
+});
+
+describe('suspended one-shot SnoopyJob', () => {
+  test('waits with no Jobs while suspended, runs when resumed', async () => {
+    const { kube } = cluster;
+    await createRunningPod(kube, 'team-a', 'susp-1', { susp: 'yes' }, 'node-a');
+    await createSnoopyJob(kube, 'team-a', 'later', { ...SEED_SPEC, targetNamespace: undefined, labelSelector: { susp: 'yes' }, suspend: true });
+    const sj = await waitFor('Suspended', async () => {
+      const s = await getSJ('team-a', 'later');
+      return s?.status?.conditions?.find((c) => c.reason === 'Suspended') ? s : undefined;
+    });
+    expect(sj.status!.phase).toBe('Pending');
+    expect(await jobsOf(sj.metadata.uid!)).toHaveLength(0);
+    await kube.custom.patchNamespacedCustomObject({ ...SNOOPYJOBS, namespace: 'team-a', name: 'later', body: { spec: { suspend: false } } }, MERGE_PATCH);
+    await waitFor('a Job once resumed', async () => ((await jobsOf(sj.metadata.uid!)).length === 1 ? true : undefined));
   });
 });
 
