@@ -3,6 +3,7 @@ import type { KubernetesObject, V1CronJob, V1Deployment, V1Endpoints, V1Job, V1N
 import type { Logger } from '../../../lib/log.js';
 import type { Informer, Kube } from './kube-client.js';
 import type { Clock, Expectations, WorkQueue } from './runtime.js';
+import type { EventRecorder } from './events.js';
 
 export interface ControllerContext {
   kube: Kube;
@@ -19,6 +20,8 @@ export interface ControllerContext {
   services: Informer<V1Service>;
   endpoints: Informer<V1Endpoints>;
   expectations: Expectations;
+  /** records Events as the named controller */
+  event(component: string): EventRecorder;
   queues: Record<'job' | 'cronjob' | 'deployment' | 'replicaset' | 'scheduler' | 'endpoints' | 'knative', WorkQueue>;
 }
 

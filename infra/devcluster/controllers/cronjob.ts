@@ -147,6 +147,7 @@ export async function reconcileCronJob(ctx: ControllerContext, key: string): Pro
         const j = await ctx.kube.create<V1Job>(apiPath('batch/v1', 'jobs', ns), jobFromCronJob(cj, scheduled, sched.seconds));
         active.push({ apiVersion: 'batch/v1', kind: 'Job', name: j.metadata!.name, namespace: ns, uid: j.metadata!.uid, resourceVersion: j.metadata!.resourceVersion });
         ctx.log.info({ cronjob: key, job: j.metadata!.name }, 'created scheduled job');
+        ctx.event('cronjob-controller')({ ...cj, apiVersion: 'batch/v1', kind: 'CronJob' }, 'Normal', 'SuccessfulCreate', `Created job ${j.metadata!.name}`);
       } catch (e) {
         if (!(e instanceof KubeError && e.code === 409)) throw e;
       }

@@ -64,11 +64,15 @@ export async function reconcileDeployment(ctx: ControllerContext, key: string): 
   let current = rss.find((r) => r.metadata?.labels?.['pod-template-hash'] === hash);
   const revisions = rss.map((r) => Number(r.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0));
   const maxRevision = Math.max(0, ...revisions);
-  const patchRs = (r: V1ReplicaSet, replicas: number) =>
-    ctx.kube.mergePatch(apiPath('apps/v1', 'replicasets', ns, r.metadata!.name), { spec: { replicas }, metadata: { annotations: { 'deployment.kubernetes.io/desired-replicas': String(desired) } } });
+  const depRef = { ...d, apiVersion: 'apps/v1', kind: 'Deployment' };
+  const patchRs = (r: V1ReplicaSet, replicas: number) => {
+    ctx.event('deployment-controller')(depRef, 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > (r.spec?.replicas ?? 0) ? 'up' : 'down'} replica set ${r.metadata!.name} from ${r.spec?.replicas ?? 0} to ${replicas}`);
+    return ctx.kube.mergePatch(apiPath('apps/v1', 'replicasets', ns, r.metadata!.name), { spec: { replicas }, metadata: { annotations: { 'deployment.kubernetes.io/desired-replicas': String(desired) } } });
+  };
   if (!current) {
     try {
       current = await ctx.kube.create<V1ReplicaSet>(apiPath('apps/v1', 'replicasets', ns), replicaSetFor(d, hash, desired, maxRevision + 1));
+      ctx.event('deployment-controller')(depRef, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${current.metadata!.name} from 0 to ${desired}`);
     } catch (e) {
       if (!(e instanceof KubeError && e.code === 409)) throw e;
       return; // the cache will show it
@@ -146,6 +150,7 @@ export async function reconcileReplicaSet(ctx: ControllerContext, key: string): 
     for (let i = pods.length; i < want; i++) {
       const p = await ctx.kube.create<V1Pod>(apiPath('v1', 'pods', ns), replicaSetPod(rs));
       ctx.expectations.expectCreate(`rs:${key}`, p.metadata!.name!);
+      ctx.event('replicaset-controller')({ ...rs, apiVersion: 'apps/v1', kind: 'ReplicaSet' }, 'Normal', 'SuccessfulCreate', `Created pod: ${p.metadata!.name}`);
     }
   } else if (pods.length > want) {
     // unscheduled, then not ready, then newest first
@@ -156,6 +161,7 @@ export async function reconcileReplicaSet(ctx: ControllerContext, key: string): 
     for (const p of victims) {
       ctx.expectations.expectDelete(`rs:${key}`, p.metadata!.name!);
       await ctx.kube.delete(apiPath('v1', 'pods', ns, p.metadata!.name));
+      ctx.event('replicaset-controller')({ ...rs, apiVersion: 'apps/v1', kind: 'ReplicaSet' }, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata!.name}`);
     }
   }
   const ready = pods.filter(isPodReady).length;

@@ -5,6 +5,7 @@
 import type { KubeConfig, KubernetesObject, V1CronJob, V1Deployment, V1Endpoints, V1Job, V1Node, V1Pod, V1ReplicaSet, V1Service } from '@kubernetes/client-node';
 import type { Logger } from '../../../lib/log.js';
 import type { ControllerContext } from './context.js';
+import { eventRecorder, type EventRecorder } from './events.js';
 import { reconcileCronJob } from './cronjob.js';
 import { reconcileDeployment, reconcileReplicaSet } from './deployment.js';
 import { reconcileEndpoints } from './endpoints.js';
@@ -43,6 +44,7 @@ export async function startControllers(o: ControllersOptions): Promise<Controlle
   };
   let ksvcs: Informer<KubernetesObject> | undefined;
   const queues = {} as ControllerContext['queues'];
+  const recorders = new Map<string, EventRecorder>();
   const ctx: ControllerContext = {
     kube,
     log,
@@ -50,6 +52,11 @@ export async function startControllers(o: ControllersOptions): Promise<Controlle
     cronSeconds: o.cronSeconds ?? process.env.DEVCLUSTER_CRON_SECONDS === 'true',
     ...informers,
     expectations: new Expectations(),
+    event: (component) => {
+      let r = recorders.get(component);
+      if (!r) recorders.set(component, (r = eventRecorder(kube, component, log)));
+      return r;
+    },
     queues,
   };
   queues.scheduler = new WorkQueue('scheduler', (k) => reconcileScheduling(ctx, k), log);

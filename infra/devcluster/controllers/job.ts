@@ -118,6 +118,9 @@ export async function reconcileJob(ctx: ControllerContext, key: string): Promise
     if (finishAs.type === 'Complete') st.completionTime = nowIso;
     await ctx.kube.mergePatch(apiPath('batch/v1', 'jobs', ns, name, 'status'), { status: st });
     ctx.log.info({ job: key, result: finishAs.type, reason: finishAs.reason }, 'job finished');
+    const jobRef = { ...job, apiVersion: 'batch/v1', kind: 'Job' };
+    if (finishAs.type === 'Complete') ctx.event('job-controller')(jobRef, 'Normal', 'Completed', 'Job completed');
+    else ctx.event('job-controller')(jobRef, 'Warning', finishAs.reason, finishAs.message);
     if (job.spec?.ttlSecondsAfterFinished !== undefined) ctx.queues.job.addAfter(key, (job.spec.ttlSecondsAfterFinished ?? 0) * 1000);
     return;
   }
@@ -128,6 +131,7 @@ export async function reconcileJob(ctx: ControllerContext, key: string): Promise
     const body = jobPod(job);
     const p = await ctx.kube.create<V1Pod>(apiPath('v1', 'pods', ns), body);
     ctx.expectations.expectCreate(key, p.metadata!.name!);
+    ctx.event('job-controller')({ ...job, apiVersion: 'batch/v1', kind: 'Job' }, 'Normal', 'SuccessfulCreate', `Created pod: ${p.metadata!.name}`);
     created++;
   }
   const ready = active.filter((p) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')).length;

@@ -107,6 +107,7 @@ export async function reconcileScheduling(ctx: ControllerContext, key: string): 
       // the informer shows the binding a little later: count the pod on its node meanwhile
       assumed.set(pod.metadata!.uid!, decision.node);
       setTimeout(() => assumed.delete(pod.metadata!.uid!), 30_000).unref();
+      ctx.event('default-scheduler')({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${decision.node}`);
       ctx.log.debug({ pod: key, node: decision.node }, 'bound');
     } catch (e) {
       // already bound or gone: the cache catches up
@@ -116,6 +117,7 @@ export async function reconcileScheduling(ctx: ControllerContext, key: string): 
   }
   const prev = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
   if (prev?.status !== 'False' || prev.message !== decision.unschedulable) {
+    ctx.event('default-scheduler')({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'FailedScheduling', decision.unschedulable);
     await ctx.kube.mergePatch(apiPath('v1', 'pods', ns, name, 'status'), {
       status: {
         phase: 'Pending',

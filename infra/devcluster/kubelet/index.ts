@@ -15,6 +15,7 @@ import { cleanupStateDir } from './cleanup.js';
 import { loadBinTable, loadImageTable } from './images.js';
 import { clusterNetworkFor, ensureClusterNetwork, nodePodCidr, parsePodCidr, PodIpam, removeClusterNetwork, type ClusterNetwork } from './network.js';
 import { PodRuntime, type NodeContext } from './pod-runtime.js';
+import { eventRecorder } from '../controllers/events.js';
 import { acquireApiRelay, releaseApiRelay, type ApiRelay } from './api-proxy.js';
 import { proxyRules, renderRuleset, serviceHostLines } from './service-proxy.js';
 
@@ -174,6 +175,7 @@ async function start(o: KubeletOptions, held: { relay: boolean }): Promise<Kubel
     images: { table: loadImageTable(), bins: loadBinTable() },
     serviceHosts: (ns) => serviceHostLines(services?.list() ?? [], endpoints?.list() ?? [], ns),
     proxyRuleset: () => renderRuleset(proxyRules(services?.list() ?? [], endpoints?.list() ?? [])),
+    event: eventRecorder(kube, 'kubelet', log, o.nodeName),
   };
 
   await registerNode(kube, o.nodeName, podCidr, hostIP);

@@ -139,14 +139,20 @@ export async function removeClusterNetwork(stateDir: string, net: ClusterNetwork
   forgetClusterNetwork(stateDir);
 }
 
-/** Hands out pod addresses of one node's /24 (.2 .. .254). */
+/**
+ * Hands out pod addresses of one node's /24 (.2 .. .254), round robin: an address just released
+ * is reused last, because neighbours (the host, other pods) still cache its old MAC address.
+ */
 export class PodIpam {
   private readonly used = new Set<number>();
+  private last = 1;
   constructor(readonly octet: number, readonly nodeIndex: number) {}
   allocate(): string {
-    for (let host = 2; host < 255; host++) {
+    for (let i = 0; i < 253; i++) {
+      const host = ((this.last - 2 + 1 + i) % 253) + 2;
       if (!this.used.has(host)) {
         this.used.add(host);
+        this.last = host;
         return `${FIRST_OCTET}.${this.octet}.${this.nodeIndex}.${host}`;
       }
     }
@@ -177,6 +183,8 @@ export async function createPodNetwork(stateDir: string, net: ClusterNetwork, po
   await run('ip', ['-n', netns, 'addr', 'add', `${ip}/${net.prefix}`, 'dev', 'eth0']);
   await run('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
   await run('ip', ['-n', netns, 'route', 'add', 'default', 'via', net.gateway]);
+  // the host may still cache an earlier pod's MAC address for this IP
+  await tryRun('ip', ['neigh', 'del', ip, 'dev', net.bridge]);
   return { netns, hostVeth, ip };
 }
 

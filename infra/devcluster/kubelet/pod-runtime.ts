@@ -20,6 +20,7 @@ import { createPodNetwork, deletePodNetwork, RESERVATION_DIR, type ClusterNetwor
 import { addRecord, removeRecord } from './state-records.js';
 import { volumeReferences, materializeVolumes } from './volumes.js';
 import { processStartTime } from './cleanup.js';
+import type { EventRecorder } from '../controllers/events.js';
 
 /** Where container roots are assembled (empty directories; the mounts live in the containers' namespaces). */
 export const ROOTS_DIR = join(RESERVATION_DIR, 'roots');
@@ -48,6 +49,7 @@ export interface NodeContext {
   serviceHosts(namespace: string): string[];
   /** nftables ruleset for the service proxy inside a pod's network namespace */
   proxyRuleset(): string;
+  event: EventRecorder;
 }
 
 type State = NonNullable<V1ContainerStatus['state']>;
@@ -324,6 +326,7 @@ export class PodRuntime {
     } catch (e) {
       const reason = (e as Error).name === 'CreateContainerConfigError' || (e as Error).name === 'VolumeError' ? 'CreateContainerConfigError' : 'CreateContainerError';
       this.log.warn({ container: spec.name, err: (e as Error).message }, 'container not started');
+      this.record('Warning', 'Failed', `Error: ${(e as Error).message}`);
       c.state = { waiting: { reason, message: (e as Error).message } };
       if (c.cgroupDirs.length) await this.dropCgroups(c);
       return false;
@@ -345,6 +348,8 @@ export class PodRuntime {
     c.started = true;
     c.state = { running: { startedAt: now() as unknown as Date } };
     this.log.info({ container: spec.name, pid: launched.pid, containerID }, 'container started');
+    this.record('Normal', 'Created', `Created container ${spec.name}`);
+    this.record('Normal', 'Started', `Started container ${spec.name}`);
     void launched.exited.then((exit) => this.onExit(c, launched, exit));
     if (!c.init) this.startProbes(c);
     this.pushStatus();
@@ -417,6 +422,7 @@ export class PodRuntime {
     const restart = !this.terminating && !this.finished && (this.restartPolicy === 'Always' || (this.restartPolicy === 'OnFailure' && code !== 0));
     if (restart) {
       c.lastState = c.state;
+      this.record('Warning', 'BackOff', `Back-off restarting failed container ${c.spec.name} in pod ${this.name}_${this.ns}(${this.uid})`);
       c.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(c.backoffMs / 1000)}s restarting failed container=${c.spec.name} pod=${this.name}_${this.ns}(${this.uid})` } };
       c.restartTimer = setTimeout(() => {
         c.restartCount++;
@@ -537,6 +543,7 @@ export class PodRuntime {
   /** SIGTERM to each container's process, SIGKILL to all of them after the grace period. */
   private async stopContainers(graceSeconds: number): Promise<void> {
     const running = [...this.containers.values()].filter((c) => c.proc);
+    for (const c of running) this.record('Normal', 'Killing', `Stopping container ${c.spec.name}`);
     for (const c of this.containers.values()) {
       if (c.restartTimer) clearTimeout(c.restartTimer);
       if (c.probeTimer) clearInterval(c.probeTimer);
@@ -607,6 +614,10 @@ export class PodRuntime {
       const qos = qosClass([...(this.pod.spec?.containers ?? []), ...(this.pod.spec?.initContainers ?? [])]);
       await killAndRemoveCgroups(podCgroupDirs(this.ctx.hierarchies, qos, this.uid));
     }
+  }
+
+  private record(type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.ctx.event({ ...this.pod, apiVersion: 'v1', kind: 'Pod' }, type, reason, message);
   }
 
   // ---- status ------------------------------------------------------------------------------

@@ -67,6 +67,17 @@ d('controllers on a two-node dev cluster', () => {
     expect(p.metadata?.labels?.['controller-uid']).toBe(j.metadata?.uid);
     expect(p.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Job', name: 'fails', controller: true, blockOwnerDeletion: true });
     expect(p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(3);
+    // what `kubectl describe` shows: who did what
+    const reasons = async (name: string) =>
+      (await t.kube.list<{ reason: string; involvedObject: { name: string }; source: { component: string } }>(apiPath('v1', 'events', 'default'))).items
+        .filter((e) => e.involvedObject.name === name)
+        .map((e) => `${e.source.component}/${e.reason}`);
+    expect(await waitFor('job events', async () => ((await reasons('fails')).includes('job-controller/BackoffLimitExceeded') ? reasons('fails') : undefined))).toEqual(
+      expect.arrayContaining(['job-controller/SuccessfulCreate', 'job-controller/BackoffLimitExceeded']),
+    );
+    expect(await waitFor('pod events', async () => ((await reasons(p.metadata!.name!)).includes('kubelet/Started') ? reasons(p.metadata!.name!) : undefined))).toEqual(
+      expect.arrayContaining(['default-scheduler/Scheduled', 'kubelet/Created', 'kubelet/Started']),
+    );
   });
 
   test('a Job that succeeds is Complete, then deleted (with its pods) after ttlSecondsAfterFinished', async () => {
