@@ -1,0 +1,28 @@
+// IPv4: addresses, protocol, fragments (only the first fragment carries the L4 header).
+import { ipv4String } from './address.js';
+import type { Decoded } from './decoded.js';
+
+/** Decodes the IPv4 header at `at`; returns where the L4 header starts and its length per the
+ *  header, or a problem string. */
+export function ipv4(buf: Buffer, at: number, d: Decoded): { l4: number; l4Length: number } | string {
+  if (buf.length < at + 20) return 'truncated IPv4 header';
+  const vihl = buf[at]!;
+  if (vihl >> 4 !== 4) return `IPv4 header with version ${vihl >> 4}`;
+  const ihl = (vihl & 0x0f) * 4;
+  if (ihl < 20) return `IPv4 header length ${ihl}`;
+  let total = buf.readUInt16BE(at + 2);
+  // Segmentation offload captures may carry a total length of 0: the frame tells the size then.
+  if (total === 0) total = buf.length - at;
+  const fragField = buf.readUInt16BE(at + 6);
+  const moreFragments = (fragField & 0x2000) !== 0;
+  const fragOffset = fragField & 0x1fff;
+  d.ipVersion = 4;
+  d.ipId = buf.readUInt16BE(at + 4);
+  d.ipProto = buf[at + 9]!;
+  d.src = ipv4String(buf, at + 12);
+  d.dst = ipv4String(buf, at + 16);
+  d.fragment = moreFragments || fragOffset !== 0;
+  d.laterFragment = fragOffset !== 0;
+  if (buf.length < at + ihl) return 'truncated IPv4 options';
+  return { l4: at + ihl, l4Length: Math.max(0, total - ihl) };
+}

@@ -1,0 +1,132 @@
+// The HTTP face of the function: CloudEvents (binary or structured mode) on POST /, health and
+// metrics, graceful shutdown. Analyses run at most `concurrency` at a time so memory stays bounded.
+import express, { type Request, type Response } from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HTTP, type CloudEvent } from 'cloudevents';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { EventSink } from '../../lib/event-sink.js';
+import type { Logger } from '../../lib/log.js';
+import { createS3Client, s3SettingsFromEnv } from '../../lib/s3.js';
+import type { AnalyzerOptions } from './analysis.js';
+import { createHandler, InvalidEventError } from './handle.js';
+import { AnalyzerMetrics } from './metrics.js';
+
+export interface ServerOptions {
+  port: number;
+  host?: string;
+  s3: S3Client;
+  sink: EventSink;
+  log: Logger;
+  concurrency?: number;
+  analyzer?: AnalyzerOptions;
+}
+
+export interface AnalyzerServer {
+  port: number;
+  url: string;
+  metrics: AnalyzerMetrics;
+  close(): Promise<void>;
+}
+
+/** A counting semaphore: analyses beyond the limit wait their turn. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+export async function startServer(opts: ServerOptions): Promise<AnalyzerServer> {
+  const metrics = new AnalyzerMetrics();
+  const handle = createHandler({ s3: opts.s3, sink: opts.sink, log: opts.log, metrics, ...(opts.analyzer ? { analyzer: opts.analyzer } : {}) });
+  const limiter = new Limiter(opts.concurrency ?? 2);
+  let shuttingDown = false;
+  const app = express();
+  app.get('/health/liveness', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/health/readiness', (_req, res) => {
+    res.status(shuttingDown ? 503 : 200).json({ status: shuttingDown ? 'shutting down' : 'ok' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.post('/', express.raw({ type: () => true, limit: '4mb' }), async (req: Request, res: Response) => {
+    let event: CloudEvent<unknown>;
+    try {
+      const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+      const parsed = HTTP.toEvent({ headers: req.headers as Record<string, string>, body });
+      if (Array.isArray(parsed)) throw new Error('batched CloudEvents are not supported');
+      event = parsed as CloudEvent<unknown>;
+    } catch (err) {
+      res.status(400).json({ error: `not a CloudEvent: ${(err as Error).message}` });
+      return;
+    }
+    try {
+      const reply = await limiter.run(() => handle({ log: opts.log.child({ eventId: event.id }) }, event));
+      if (!reply) {
+        res.status(204).end();
+        return;
+      }
+      const msg = HTTP.binary(reply);
+      res.status(200).set(msg.headers as Record<string, string>);
+      res.send(typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body));
+    } catch (err) {
+      const invalid = err instanceof InvalidEventError;
+      opts.log.error({ eventId: event.id, err: (err as Error).message }, invalid ? 'invalid event' : 'analysis failed');
+      res.status(invalid ? 400 : 500).json({ error: (err as Error).message });
+    }
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(opts.port, opts.host ?? '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}/`,
+    metrics,
+    async close() {
+      shuttingDown = true;
+      // requests in flight finish (their analyses complete and their events are flushed)
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await opts.sink.close();
+    },
+  };
+}
+
+/** Everything from the environment (PORT, S3_*, AWS_*, K_SINK, K_CE_OVERRIDES, …). */
+export function serverOptionsFromEnv(env: NodeJS.ProcessEnv, log: Logger): ServerOptions {
+  const port = intEnv(env, 'PORT', 8080, 0, 65535);
+  const concurrency = intEnv(env, 'ANALYZER_CONCURRENCY', 2, 1, 64);
+  const maxFlows = intEnv(env, 'ANALYZER_MAX_FLOWS', 50_000, 10, 10_000_000);
+  const listFlows = intEnv(env, 'ANALYZER_LIST_FLOWS', 1000, 0, 1_000_000);
+  return {
+    port,
+    ...(env.HOST ? { host: env.HOST } : {}),
+    s3: createS3Client(s3SettingsFromEnv(env)),
+    sink: new EventSink({ ...(env.K_SINK ? { sink: env.K_SINK } : {}), ...(env.K_CE_OVERRIDES ? { overrides: env.K_CE_OVERRIDES } : {}), logger: log }),
+    log,
+    concurrency,
+    analyzer: { maxFlows, listFlows },
+  };
+}
+
+export class ConfigError extends Error {}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name}="${raw}" is not an integer in ${min}..${max}`);
+  return n;
+}

@@ -1,0 +1,78 @@
+// Where capture bytes come from: local files or S3 objects, read as streams one after the other
+// in the given order, through lib/pcap's reader into one Analyzer.
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { readPackets } from '../../lib/pcap/index.js';
+import { parseS3Uri } from '../../lib/s3.js';
+import { Analyzer, type AnalyzerOptions } from './analysis.js';
+import type { Summary } from './summary.js';
+
+export type CaptureSource = { kind: 'file'; path: string } | { kind: 's3'; bucket: string; key: string };
+
+/** "s3://bucket/key" or a file path. */
+export function parseSource(arg: string): CaptureSource {
+  if (arg.startsWith('s3://')) {
+    const s3 = parseS3Uri(arg);
+    if (!s3) throw new Error(`"${arg}" is not an s3://BUCKET/KEY address`);
+    return { kind: 's3', ...s3 };
+  }
+  return { kind: 'file', path: arg };
+}
+
+export function sourceName(s: CaptureSource): string {
+  return s.kind === 'file' ? s.path : `s3://${s.bucket}/${s.key}`;
+}
+
+/** File reads in large chunks: fewer, bigger pushes into the parser. */
+const FILE_CHUNK = 1 << 20;
+
+async function open(s: CaptureSource, s3: S3Client | undefined, signal?: AbortSignal): Promise<Readable> {
+  if (s.kind === 'file') {
+    const stream = createReadStream(s.path, { highWaterMark: FILE_CHUNK });
+    // surface ENOENT/EACCES here rather than as a read error in the middle
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    return stream;
+  }
+  if (!s3) throw new Error('no S3 client configured');
+  const res = await s3.send(new GetObjectCommand({ Bucket: s.bucket, Key: s.key }), { abortSignal: signal });
+  if (!res.Body) throw new Error('empty response body');
+  return res.Body as Readable;
+}
+
+export interface AnalyzeOptions extends AnalyzerOptions {
+  s3?: S3Client;
+  signal?: AbortSignal;
+}
+
+/** Analyses the sources as one capture, in order. Never rejects for bad or missing input: every
+ *  problem is noted in the summary's `errors`. */
+export async function analyzeSources(sources: CaptureSource[], opts: AnalyzeOptions = {}): Promise<Summary> {
+  const analyzer = new Analyzer(opts);
+  for (const s of sources) {
+    const name = sourceName(s);
+    let stream: Readable;
+    try {
+      stream = await open(s, opts.s3, opts.signal);
+    } catch (err) {
+      analyzer.error(`${name}: cannot read: ${errorText(err)}`);
+      continue;
+    }
+    const result = await readPackets(stream, analyzer.packet);
+    analyzer.readResult(result, sources.length > 1 ? name : undefined);
+  }
+  return analyzer.finish();
+}
+
+function errorText(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { name?: string; message?: string; code?: string };
+    if (e.code === 'ENOENT') return 'no such file';
+    if (e.name === 'NoSuchKey') return 'no such object';
+    return e.message || e.name || String(err);
+  }
+  return String(err);
+}
