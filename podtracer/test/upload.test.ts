@@ -10,7 +10,7 @@ import { startS3Server, type S3ServerChild } from '../../infra/s3/child.js';
 import { startCollectorChild, type CollectorChild } from '../../functions/collector/test/helpers.js';
 import { parseCapture, type Packet } from '../../lib/pcap/index.js';
 import { parseSegmentKey } from '../../lib/storage-keys.js';
-import { TargetNetns, countPackets, echoRequestSeqs, sleep, startPodtracer, waitFor, waitForLog } from './helpers.js';
+import { TargetNetns, countPackets, echoRequestSeqs, run, sleep, startPodtracer, waitFor, waitForLog } from './helpers.js';
 
 const BUCKET = 'captures';
 let net: TargetNetns;
@@ -263,6 +263,40 @@ describe('podtracer → collector → S3', () => {
       const dt = ours[i]!.timestampNs - reference[i]!.timestampNs;
       expect(dt < 0n ? -dt : dt).toBeLessThan(1_000_000n);
     }
+  });
+
+  test('pcapng output (tshark, allowed by configuration): .pcapng segments, each valid, all packets kept', async () => {
+    const cid = `pcapng-${Date.now()}`;
+    const spool = join(work, `${cid}-spool`);
+    const p = startPodtracer(
+      args(cid, ['--segment-bytes', '1500', '--segment-seconds', '1', '--spool-dir', spool, '--timer', '60s', '--', 'tshark', '-i', net.vethA, '-f', 'icmp', '-w', '-']),
+      { env: { ...ENV, SNOOPY_ALLOWED_TOOLS: 'tshark' }, terminationLog: join(work, `${cid}.json`) },
+    );
+    // tshark says "Capturing on" before its capture process is armed: send large pings until
+    // the first segment reaches the spool, then the 10 counted ones (small, told apart by size)
+    await waitForLog(p, 'Capturing on');
+    await waitFor(async () => {
+      await run('ip', ['netns', 'exec', net.b, 'ping', '-q', '-c', '1', '-s', '300', net.ipA]);
+      return (await readdir(spool)).some((f) => f.endsWith('.seg'));
+    }, 'the capture to be armed');
+    await net.ping(10);
+    await sleep(2500);
+    p.child.kill('SIGTERM');
+    const r = await p.result;
+    expect(r.code).toBe(0);
+    const keys = await keysUnder(`snoopy-operator/web-job/${cid}/`);
+    expect(keys.length).toBeGreaterThanOrEqual(3);
+    expect(keys.every((k) => k.endsWith('.pcapng'))).toBe(true);
+    let requests = 0;
+    for (const key of keys) {
+      const parsed = parseCapture(await download(key));
+      expect(parsed.format).toBe('pcapng');
+      expect(parsed.errors).toEqual([]);
+      const file = join(work, key.replace(/\//g, '_'));
+      await writeFile(file, await download(key));
+      requests += await countPackets(file, 'icmp[icmptype] == icmp-echo and len < 200');
+    }
+    expect(requests).toBe(10);
   });
 
   test('iperf3 against a server in the peer namespace: text segments with its summary lines', async () => {
