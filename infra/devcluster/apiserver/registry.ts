@@ -180,13 +180,17 @@ export class Registry {
     let listRv = current;
     let start: [string, string] | undefined;
     if (q.continue) {
+      let t: { rv: number; ns: string; name: string };
       try {
-        const t = JSON.parse(Buffer.from(q.continue, 'base64url').toString()) as { rv: number; ns: string; name: string };
-        listRv = t.rv;
-        start = [t.ns, t.name];
+        t = JSON.parse(Buffer.from(q.continue, 'base64url').toString()) as { rv: number; ns: string; name: string };
       } catch {
         throw badRequest('continue key is not valid: illegal base64 data');
       }
+      if (typeof t.rv !== 'number' || typeof t.name !== 'string') throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+      // A token older than the watch history is expired, as after an etcd compaction.
+      if (t.rv < this.table(def).compactedRv) throw gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+      listRv = t.rv;
+      start = [t.ns, t.name];
     }
     const scopeNs = def.namespaced ? ns : undefined;
     const all = this.table(def).list(scopeNs || undefined);
@@ -745,6 +749,17 @@ export class Registry {
     return def && obj && obj.metadata.uid === uid ? { def, obj } : undefined;
   }
 
+  /**
+   * Is this owner there for this dependent? As in Kubernetes, a namespaced owner counts only in
+   * the dependent's namespace, and a cluster-scoped dependent only has cluster-scoped owners.
+   */
+  private ownerPresent(uid: string, depDef: ResourceDef, dep: KObject): boolean {
+    const owner = this.lookupUid(uid);
+    if (!owner) return false;
+    if (!owner.def.namespaced) return true;
+    return depDef.namespaced && owner.obj.metadata.namespace === dep.metadata.namespace;
+  }
+
   private dependents(uid: string): { def: ResourceDef; obj: KObject }[] {
     const out: { def: ResourceDef; obj: KObject }[] = [];
     for (const ref of this.ownerIndex.get(uid) ?? []) {
@@ -763,7 +778,7 @@ export class Registry {
       const subjects = kind === 'gone' ? this.dependents(arg) : [this.lookupUid(arg)].filter((x): x is { def: ResourceDef; obj: KObject } => !!x);
       for (const { def, obj } of subjects) {
         const refs = obj.metadata.ownerReferences ?? [];
-        const alive = refs.filter((r) => this.lookupUid(r.uid));
+        const alive = refs.filter((r) => this.ownerPresent(r.uid, def, obj));
         if (alive.length === refs.length) continue;
         if (alive.length > 0) {
           const next = clone(obj);

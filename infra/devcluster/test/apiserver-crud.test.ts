@@ -182,6 +182,12 @@ describe('list', () => {
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `cm-${String(i).padStart(2, '0')}`));
     const badToken = await failure(f.core.listNamespacedConfigMap({ namespace: pns, limit: 10, _continue: '!!!' }));
     expect(badToken.httpCode).toBe(400);
+    // After a compaction the token is too old: 410 Expired, as a real server answers.
+    const first = await f.core.listNamespacedConfigMap({ namespace: pns, limit: 10 });
+    await f.core.createNamespacedConfigMap({ namespace: pns, body: { metadata: { name: 'zz-late' } } });
+    f.api.compact();
+    const expired = await failure(f.core.listNamespacedConfigMap({ namespace: pns, limit: 10, _continue: first.metadata!._continue }));
+    expect(expired).toMatchObject({ httpCode: 410, reason: 'Expired' });
   });
 });
 
@@ -384,6 +390,18 @@ describe('delete, finalizers and garbage collection', () => {
       return (p.metadata!.ownerReferences ?? []).length === 0 ? p : undefined;
     }, 'pod orphaned');
     expect(pod.metadata!.deletionTimestamp).toBeUndefined();
+  });
+
+  test('an owner in another namespace does not count: the dependent is collected', async () => {
+    const other = `${ns}-own`;
+    await f.core.createNamespace({ body: { metadata: { name: other } } });
+    const owner = await f.core.createNamespacedConfigMap({ namespace: other, body: { metadata: { name: 'far-owner' } } });
+    await f.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'cross-dep', ownerReferences: owned(owner) } } });
+    await gone('cross-dep');
+    const nsOwner = await f.core.readNamespace({ name: other });
+    await f.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'cluster-owned', ownerReferences: [{ apiVersion: 'v1', kind: 'Namespace', name: other, uid: nsOwner.metadata!.uid! }] } } });
+    await f.api.registry.gcIdle();
+    expect((await f.core.readNamespacedConfigMap({ name: 'cluster-owned', namespace: ns })).metadata!.name).toBe('cluster-owned');
   });
 
   test('a dependent created for an owner uid that does not exist is collected', async () => {
