@@ -112,6 +112,24 @@ async function registerNode(kube: Kube, name: string, podCidr: string, hostIP: s
   await kube.mergePatch(apiPath('v1', 'nodes', undefined, name, 'status'), { status: nodeStatus(name, hostIP) });
 }
 
+/** The node's heartbeat Lease in kube-node-lease, as kubelet renews it. */
+async function renewLease(kube: Kube, node: string, periodSeconds: number): Promise<void> {
+  const micro = new Date().toISOString().replace(/\.(\d+)Z$/, (_m, ms: string) => `.${ms.padEnd(6, '0')}Z`);
+  const path = apiPath('coordination.k8s.io/v1', 'leases', 'kube-node-lease', node);
+  const spec = { holderIdentity: node, leaseDurationSeconds: periodSeconds * 4, renewTime: micro };
+  try {
+    await kube.mergePatch(path, { spec });
+  } catch (e) {
+    if (!(e instanceof KubeError && e.code === 404)) throw e;
+    await kube.create(apiPath('coordination.k8s.io/v1', 'leases', 'kube-node-lease'), {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: node, namespace: 'kube-node-lease', ownerReferences: [] },
+      spec,
+    });
+  }
+}
+
 export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
   liveKubelets.set(o.stateDir, (liveKubelets.get(o.stateDir) ?? 0) + 1);
   const held = { relay: false };
@@ -179,7 +197,9 @@ async function start(o: KubeletOptions, held: { relay: boolean }): Promise<Kubel
   };
 
   await registerNode(kube, o.nodeName, podCidr, hostIP);
+  await renewLease(kube, o.nodeName, o.heartbeatSeconds ?? HEARTBEAT_SECONDS).catch((e: Error) => log.debug({ err: e.message }, 'node lease not renewed'));
   const heartbeat = setInterval(() => {
+    renewLease(kube, o.nodeName, o.heartbeatSeconds ?? HEARTBEAT_SECONDS).catch((e: Error) => log.debug({ err: e.message }, 'node lease not renewed'));
     kube.mergePatch(apiPath('v1', 'nodes', undefined, o.nodeName, 'status'), { status: nodeStatus(o.nodeName, hostIP) }).catch((e: Error) => {
       if (e instanceof KubeError && e.code === 404) registerNode(kube, o.nodeName, podCidr, hostIP).catch(() => undefined);
       else log.debug({ err: e.message }, 'node heartbeat failed');

@@ -68,6 +68,9 @@ d('kubelet: pods as processes on two nodes', () => {
       expect(n.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
     }
     expect(mine[0]!.spec.podCIDR).not.toBe(mine[1]!.spec.podCIDR);
+    const lease = await t.kube.get<{ spec: { holderIdentity: string; renewTime: string } }>(apiPath('coordination.k8s.io/v1', 'leases', 'kube-node-lease', nodes[0]));
+    expect(lease?.spec.holderIdentity).toBe(nodes[0]);
+    expect(lease?.spec.renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
   });
 
   test('two pods on two nodes ping each other by pod IP; env from the downward API and a Secret', async () => {
@@ -177,6 +180,62 @@ d('kubelet: pods as processes on two nodes', () => {
     expect(hn.status?.podIP).toBe(hn.status?.hostIP);
     // the host's interfaces, the cluster bridge among them, not a pod's lo + eth0
     expect(readFileSync(`${t.stateDir}/logs/default_hostnet_main.log`, 'utf8')).toMatch(/snpbr-10-\d+/);
+  });
+
+  test('a missing Secret is reported as CreateContainerConfigError and the container starts once it exists', async () => {
+    await t.kube.create(apiPath('v1', 'pods', 'default'), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'needs-secret', namespace: 'default' },
+      spec: { nodeName: nodes[0], restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'echo "token=$TOKEN"'], env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'late', key: 't' } } }] }] },
+    });
+    const waiting = await waitFor('config error', async () => {
+      const p = await getPod('needs-secret');
+      const w = p?.status?.containerStatuses?.[0]?.state?.waiting;
+      return w?.reason === 'CreateContainerConfigError' ? w : undefined;
+    });
+    expect(waiting.message).toBe('secret "late" not found');
+    expect((await getPod('needs-secret'))?.status?.phase).toBe('Pending');
+    await t.kube.create(apiPath('v1', 'secrets', 'default'), { metadata: { name: 'late' }, stringData: { t: 'abc' } });
+    const done = await podIn('needs-secret', ['Succeeded', 'Failed']);
+    expect(done.status?.phase).toBe('Succeeded');
+    expect(readFileSync(`${t.stateDir}/logs/default_needs-secret_main.log`, 'utf8')).toBe('token=abc\n');
+  });
+
+  test('init containers run first, in order; an exec readiness probe runs inside the container', async () => {
+    await t.kube.create(apiPath('v1', 'pods', 'default'), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'with-init', namespace: 'default' },
+      spec: {
+        nodeName: nodes[1],
+        terminationGracePeriodSeconds: 1,
+        volumes: [{ name: 'work', emptyDir: {} }],
+        initContainers: [
+          { name: 'first', image: 'busybox', command: ['sh', '-c', 'echo one > /work/order'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+          { name: 'second', image: 'busybox', command: ['sh', '-c', 'echo two >> /work/order'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+        ],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'cat /work/order; sleep 1; touch /tmp-ready-$HOSTNAME; sleep 60'],
+            volumeMounts: [{ name: 'work', mountPath: '/work' }],
+            // the marker file lives in the container's own root (a tmpfs), not on the host
+            readinessProbe: { exec: { command: ['sh', '-c', 'test -f /work/order && grep -q two /work/order && test -f /tmp-ready-with-init'] }, periodSeconds: 1 },
+          },
+        ],
+      },
+    });
+    const p = await waitFor('ready', async () => {
+      const x = await getPod('with-init');
+      return x?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True') ? x : undefined;
+    });
+    expect(p.status?.initContainerStatuses?.map((c) => [c.name, c.state?.terminated?.reason])).toEqual([['first', 'Completed'], ['second', 'Completed']]);
+    expect(p.status?.conditions?.find((c) => c.type === 'Initialized')?.status).toBe('True');
+    expect(readFileSync(`${t.stateDir}/logs/default_with-init_main.log`, 'utf8')).toBe('one\ntwo\n');
+    expect(existsSync('/tmp-ready-with-init')).toBe(false);
+    await t.kube.delete(apiPath('v1', 'pods', 'default', 'with-init'));
   });
 
   test('deleting a running pod stops its process and removes the object', async () => {
