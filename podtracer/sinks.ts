@@ -1,7 +1,6 @@
 // Where segments go: to the collector through the spool (UploadSink), or into a directory
 // (DirectorySink, --output-dir). Both take segments without ever blocking the caller, which reads
 // the tool's stdout: a tool like tcpdump drops packets when its output is not read.
-import { createHash } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -299,8 +298,9 @@ export class UploadSink implements SegmentSink {
           deadlineMs: this.opts.deadlineMs,
           signal: this.abortController.signal,
         });
-        const sha = createHash('sha256').update(data).digest('hex');
-        if (Number(reply.bytes) === data.length && reply.sha256 === sha && sha === entry.sha256) {
+        // entry.sha256 was computed from the segment before it was spooled: a reply that matches it
+        // proves the stored object is the segment (and that the spool file read back was intact)
+        if (Number(reply.bytes) === data.length && data.length === entry.bytes && reply.sha256 === entry.sha256) {
           this.objects.push(reply.key);
           this.storedBytes += data.length;
           this.storedRecords += entry.records;
@@ -309,7 +309,7 @@ export class UploadSink implements SegmentSink {
           return true;
         }
         this.opts.log.warn(
-          { sequence: entry.sequence, sent: data.length, sentSha256: sha, replyBytes: reply.bytes, replySha256: reply.sha256 },
+          { sequence: entry.sequence, sent: data.length, sha256: entry.sha256, replyBytes: reply.bytes, replySha256: reply.sha256 },
           'collector reply does not match what was sent: retrying',
         );
       } catch (err) {
