@@ -17,7 +17,6 @@ import { createS3Client } from '../../lib/s3.js';
 import { snoopyJobPrefix } from '../../lib/storage-keys.js';
 import { startDevCluster, type DevCluster } from '../devcluster/cluster.js';
 import { cleanupStateDir } from '../devcluster/kubelet/index.js';
-import { ensureClusterNetwork } from '../devcluster/kubelet/network.js';
 import { parseObjects, type K8sObject } from '../install/bundle.js';
 import { inspectCaptures } from './captures.js';
 import { Kubectl } from './kubectl.js';
@@ -140,20 +139,19 @@ const toYaml = (objs: K8sObject[]) => objs.map((o) => stringify(o)).join('---\n'
 async function run(stateDir: string, deadline: Deadline, resources: { cluster?: DevCluster; receiver?: EventReceiver; workDir?: string }): Promise<boolean> {
   say(`starting the dev cluster (nodes ${NODES.join(', ')})`);
   const logger = createLogger('snoopy-demo', process.env.LOG_LEVEL ?? 'warn');
-  const clusterDir = resolve(stateDir, 'cluster');
-  // Pods run in their own network namespaces and reach the host through the cluster bridge, so
-  // the API server listens on the bridge's address (as a real API server listens on one the pods
-  // can route to): the operator and podtracer find it through the kubeconfig the kubelets give
-  // them. The kubelets reuse the network set up here.
-  const net = await ensureClusterNetwork(clusterDir);
-  const cluster = await startDevCluster({ nodes: NODES, stateDir: clusterDir, host: net.gateway, logger });
+  const cluster = await startDevCluster({ nodes: NODES, stateDir: resolve(stateDir, 'cluster'), logger });
   resources.cluster = cluster;
   const kubectl = new Kubectl(cluster.kubeconfigPath);
   say(`API server ${cluster.url}; kubeconfig ${relative(process.cwd(), cluster.kubeconfigPath)}`);
-  await waitFor('the nodes to register', deadline, async () =>
-    (await kubectl.getJson<ListJson<unknown>>(['nodes'])).items.length >= NODES.length ? true : undefined,
-  );
-  const receiver = await startEventReceiver(net.gateway);
+
+  // Pods run in their own network namespaces and reach the host through the cluster bridge:
+  // the nodes' InternalIP is its address, where the event receiver listens.
+  const gateway = await waitFor('the nodes to register', deadline, async () => {
+    const nodes = await kubectl.getJson<ListJson<{ status?: { addresses?: { type: string; address: string }[] } }>>(['nodes']);
+    if (nodes.items.length < NODES.length) return undefined;
+    return nodes.items[0]!.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  });
+  const receiver = await startEventReceiver(gateway);
   resources.receiver = receiver;
   say(`CloudEvents receiver (the Broker's stand-in) at ${receiver.url}`);
 
