@@ -12,6 +12,7 @@ import type { Logger } from '../../../lib/log.js';
 import { apiPath, Kube, KubeError, startInformer, type Informer } from '../controllers/kube-client.js';
 import { hierarchies } from './cgroups.js';
 import { cleanupStateDir } from './cleanup.js';
+import { listRecords } from './state-records.js';
 import { loadBinTable, loadImageTable } from './images.js';
 import { clusterNetworkFor, ensureClusterNetwork, nodePodCidr, parsePodCidr, PodIpam, removeClusterNetwork, type ClusterNetwork } from './network.js';
 import { PodRuntime, type NodeContext } from './pod-runtime.js';
@@ -44,6 +45,7 @@ export interface Kubelet {
 const HEARTBEAT_SECONDS = 10;
 /** kubelets per state dir in this process: the last one to stop removes the bridge */
 const liveKubelets = new Map<string, number>();
+const startupSweeps = new Map<string, Promise<void>>();
 
 const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -131,9 +133,23 @@ async function renewLease(kube: Kube, node: string, periodSeconds: number): Prom
 }
 
 export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
+  const first = !liveKubelets.has(o.stateDir);
   liveKubelets.set(o.stateDir, (liveKubelets.get(o.stateDir) ?? 0) + 1);
+  if (first) {
+    // a state dir belongs to one run: what a crashed run left is removed before this one starts
+    // (kubelets of the same run starting side by side wait for the same sweep)
+    startupSweeps.set(
+      o.stateDir,
+      (async () => {
+        if (listRecords(o.stateDir).length === 0) return;
+        const { removed } = await cleanupStateDir(o.stateDir);
+        o.logger.warn({ stateDir: o.stateDir, removed }, 'removed what an earlier run left behind');
+      })(),
+    );
+  }
   const held = { relay: false };
   try {
+    await startupSweeps.get(o.stateDir);
     return await start(o, held);
   } catch (e) {
     // a kubelet that failed to start leaves nothing behind (the bridge if it was the only one)
@@ -149,6 +165,7 @@ async function releaseKubelet(stateDir: string, held: { relay: boolean }): Promi
   liveKubelets.set(stateDir, left);
   if (left > 0) return;
   liveKubelets.delete(stateDir);
+  startupSweeps.delete(stateDir);
   const file = join(stateDir, 'kubelet', 'network.json');
   if (existsSync(file)) await removeClusterNetwork(stateDir, clusterNetworkFor((JSON.parse(readFileSync(file, 'utf8')) as { octet: number }).octet));
   await cleanupStateDir(stateDir);

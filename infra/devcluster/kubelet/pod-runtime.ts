@@ -322,7 +322,9 @@ export class PodRuntime {
         rootfs = { rootDir, mounts, cgroupDirs: c.cgroupDirs };
       }
       launched = await startContainerProcess({ argv, env: { ...env, ...resolved.env }, workingDir: spec.workingDir, netns: this.network?.netns, rootfs, logPath });
-      addRecord(this.ctx.stateDir, { kind: 'process', pid: launched.pid, startTime: processStartTime(launched.pid) ?? '' });
+      const rec = { kind: 'process' as const, pid: launched.pid, startTime: processStartTime(launched.pid) ?? '' };
+      addRecord(this.ctx.stateDir, rec);
+      void launched.exited.then(() => removeRecord(this.ctx.stateDir, rec));
     } catch (e) {
       const reason = (e as Error).name === 'CreateContainerConfigError' || (e as Error).name === 'VolumeError' ? 'CreateContainerConfigError' : 'CreateContainerError';
       this.log.warn({ container: spec.name, err: (e as Error).message }, 'container not started');

@@ -24,8 +24,11 @@ interface Up {
   exited: Promise<number | null>;
 }
 
-async function up(nodes: string[]): Promise<Up> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'devcluster-cli-'));
+function up(nodes: string[]): Promise<Up> {
+  return upIn(mkdtempSync(join(tmpdir(), 'devcluster-cli-')), nodes);
+}
+
+async function upIn(stateDir: string, nodes: string[]): Promise<Up> {
   const proc = spawn(process.execPath, [MAIN, 'up', '--nodes', nodes.join(','), '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
   let out = '';
@@ -141,5 +144,23 @@ d('snoopy-devcluster executable', () => {
     const { stdout } = await run(process.execPath, [MAIN, 'down', '--state-dir', u.stateDir]);
     expect(stdout).toMatch(/^cleaned .* \(\d+ leftovers removed\)\n$/);
     await expectNothingLeft(u.stateDir, uids, bridge);
+  });
+
+  test('`up` again on a crashed run\'s state dir first removes what the crash left', async () => {
+    const s = suffix();
+    const first = await up([`again-${s}`]);
+    cleanup.push(first);
+    await kubectlApply(first.kubeconfig, deployment('leftover', 1));
+    const uids = (await runningPods(first.kubeconfig, 'app=leftover', 1)).map((p) => p.metadata.uid);
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    expect(processesOf(uids).length).toBeGreaterThan(0);
+    const second = await upIn(first.stateDir, [`again-${s}`]);
+    cleanup.push(second);
+    expect(processesOf(uids)).toEqual([]);
+    expect(listNetns().filter((n) => uids.some((x) => podNetNames(x).netns === n))).toEqual([]);
+    second.proc.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(listRecords(first.stateDir)).toEqual([]);
   });
 });
