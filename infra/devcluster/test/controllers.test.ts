@@ -3,6 +3,7 @@
 // (node affinity, unschedulable), Services (Endpoints, ClusterIP and DNS names from inside pods)
 // and the Knative Service stand-in.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import type { V1Deployment, V1Job, V1Pod, V1Endpoints } from '@kubernetes/client-node';
 import { startControllers, type Controllers } from '../controllers/index.js';
 import { apiPath } from '../controllers/kube-client.js';
@@ -129,6 +130,25 @@ d('controllers on a two-node dev cluster', () => {
     expect(cj?.status?.lastSuccessfulTime).toBeDefined();
   });
 
+  test('a CronJob with concurrencyPolicy Forbid never runs two Jobs at once', async () => {
+    let maxActive = 0;
+    const names = new Set<string>();
+    await t.kube.create(apiPath('batch/v1', 'cronjobs', 'default'), {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'forbid' },
+      spec: { schedule: '* * * * * *', concurrencyPolicy: 'Forbid', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'busybox', command: ['sleep', '2'] }] } } } } },
+    });
+    await waitFor('two runs', async () => {
+      const jobs = (await t.kube.list<V1Job>(apiPath('batch/v1', 'jobs', 'default'))).items.filter((j) => j.metadata?.ownerReferences?.[0]?.name === 'forbid');
+      for (const j of jobs) names.add(j.metadata!.name!);
+      maxActive = Math.max(maxActive, jobs.filter((j) => !cond(j, 'Complete') && !cond(j, 'Failed')).length);
+      return names.size >= 2;
+    }, 300, 50);
+    await t.kube.mergePatch(apiPath('batch/v1', 'cronjobs', 'default', 'forbid'), { spec: { suspend: true } });
+    expect(maxActive).toBe(1);
+  });
+
   test('the scheduler honours required node affinity and reports Unschedulable', async () => {
     const podWith = (name: string, affinity: unknown) => ({
       apiVersion: 'v1',
@@ -201,7 +221,15 @@ d('controllers on a two-node dev cluster', () => {
     });
     expect(rolled.spec?.containers[0]?.env?.[0]?.value).toBe('two');
 
-    // Service → Endpoints → reachable by DNS name and ClusterIP:80 from another pod
+    // Service → Endpoints → reachable by DNS name and ClusterIP:80 from another pod, whether
+    // that pod started before the Service existed or after
+    await t.kube.create(apiPath('v1', 'pods', 'default'), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'early' },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'nicolaka/netshoot', command: ['sh', '-c', 'for i in $(seq 1 100); do curl -sS --max-time 1 http://web/ 2>/dev/null && exit 0; sleep 0.2; done; exit 1'] }] },
+    });
+    await waitFor('early running', async () => (await t.kube.get<V1Pod>(apiPath('v1', 'pods', 'default', 'early')))?.status?.phase === 'Running');
     await t.kube.create(apiPath('v1', 'services', 'default'), { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
     const ep = await waitFor('endpoints', async () => {
       const e = await t.kube.get<V1Endpoints>(apiPath('v1', 'endpoints', 'default', 'web'));
@@ -219,10 +247,15 @@ d('controllers on a two-node dev cluster', () => {
       const p = await t.kube.get<V1Pod>(apiPath('v1', 'pods', 'default', 'curl'));
       return ['Succeeded', 'Failed'].includes(p?.status?.phase ?? '') ? p : undefined;
     });
-    const { readFileSync } = await import('node:fs');
     const out = readFileSync(`${t.stateDir}/logs/default_curl_main.log`, 'utf8');
     expect(out).toBe(`hello from ${rolled.metadata!.name}\nhello from ${rolled.metadata!.name}`);
     expect(curl.status?.phase).toBe('Succeeded');
+    const early = await waitFor('early done', async () => {
+      const p = await t.kube.get<V1Pod>(apiPath('v1', 'pods', 'default', 'early'));
+      return ['Succeeded', 'Failed'].includes(p?.status?.phase ?? '') ? p : undefined;
+    });
+    expect(early.status?.phase).toBe('Succeeded');
+    expect(readFileSync(`${t.stateDir}/logs/default_early_main.log`, 'utf8')).toBe(`hello from ${rolled.metadata!.name}`);
   });
 
   test('a Knative Service runs one pod, gets a ClusterIP Service on port 80 and a Ready status with its URL', async () => {

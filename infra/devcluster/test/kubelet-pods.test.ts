@@ -238,6 +238,15 @@ d('kubelet: pods as processes on two nodes', () => {
     await t.kube.delete(apiPath('v1', 'pods', 'default', 'with-init'));
   });
 
+  test('a pod past activeDeadlineSeconds is stopped and Failed with DeadlineExceeded', async () => {
+    await t.kube.create(apiPath('v1', 'pods', 'default'), pod('deadline', nodes[0]!, ['sleep', '60'], { activeDeadlineSeconds: 1 }));
+    const p = await podIn('deadline', ['Failed', 'Succeeded']);
+    expect(p.status?.phase).toBe('Failed');
+    expect(p.status?.reason).toBe('DeadlineExceeded');
+    expect(p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(143); // SIGTERM
+    expect(pidsOfContainer(p.status!.containerStatuses![0]!.containerID!.replace('containerd://', ''))).toEqual([]);
+  });
+
   test('deleting a running pod stops its process and removes the object', async () => {
     const server = await podIn('server', ['Running']);
     const id = server.status!.containerStatuses![0]!.containerID!.replace('containerd://', '');
