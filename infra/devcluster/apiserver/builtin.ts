@@ -157,6 +157,41 @@ export function defaultOnCreate(key: string, o: KObject, ctx: BuiltinContext): v
       o.type ??= 'Opaque';
       break;
     case 'batch/jobs': {
+      const tmpl = obj(spec.template);
+      const tm = obj(tmpl.metadata);
+      tmpl.metadata = tm;
+      spec.template = tmpl;
+      o.spec = spec;
+      if (spec.manualSelector !== true) {
+        const uid = o.metadata.uid!;
+        const name = o.metadata.name!;
+        tm.labels = { ...obj(tm.labels), 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name };
+        spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+      }
+      defaultSpecFields(key, o);
+      o.status = {};
+      break;
+    }
+    case 'batch/cronjobs':
+    case 'apps/deployments':
+    case 'apps/replicasets':
+      defaultSpecFields(key, o);
+      o.status = {};
+      break;
+    case 'coordination.k8s.io/leases':
+      o.spec ??= {};
+      break;
+    case 'apiextensions.k8s.io/customresourcedefinitions':
+      o.status = {};
+      break;
+  }
+}
+
+/** Spec defaults a real server applies on every write (create and update) of workload kinds. */
+export function defaultSpecFields(key: string, o: KObject): void {
+  const spec = obj(o.spec);
+  switch (key) {
+    case 'batch/jobs': {
       o.spec = spec;
       spec.parallelism ??= 1;
       spec.completions ??= 1;
@@ -165,17 +200,7 @@ export function defaultOnCreate(key: string, o: KObject, ctx: BuiltinContext): v
       spec.suspend ??= false;
       spec.podReplacementPolicy ??= 'TerminatingOrFailed';
       const tmpl = obj(spec.template);
-      spec.template = tmpl;
-      const tm = obj(tmpl.metadata);
-      tmpl.metadata = tm;
-      if (spec.manualSelector !== true) {
-        const uid = o.metadata.uid!;
-        const name = o.metadata.name!;
-        tm.labels = { ...obj(tm.labels), 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name };
-        spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
-      }
       if (isPlainObject(tmpl.spec)) defaultPodSpec(tmpl.spec);
-      o.status = {};
       break;
     }
     case 'batch/cronjobs': {
@@ -184,34 +209,26 @@ export function defaultOnCreate(key: string, o: KObject, ctx: BuiltinContext): v
       spec.suspend ??= false;
       spec.successfulJobsHistoryLimit ??= 3;
       spec.failedJobsHistoryLimit ??= 1;
-      const jt = obj(spec.jobTemplate);
-      const js = obj(jt.spec);
-      const tmpl = obj(js.template);
+      const tmpl = obj(obj(obj(spec.jobTemplate).spec).template);
       if (isPlainObject(tmpl.spec)) defaultPodSpec(tmpl.spec);
-      o.status = {};
       break;
     }
     case 'apps/deployments':
     case 'apps/replicasets': {
       o.spec = spec;
       spec.replicas ??= 1;
-      spec.revisionHistoryLimit ??= key === 'apps/deployments' ? 10 : undefined;
       if (key === 'apps/deployments') {
-        spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
+        spec.revisionHistoryLimit ??= 10;
+        const strategy = obj(spec.strategy);
+        spec.strategy = strategy;
+        strategy.type ??= 'RollingUpdate';
+        if (strategy.type === 'RollingUpdate') strategy.rollingUpdate = { maxUnavailable: '25%', maxSurge: '25%', ...obj(strategy.rollingUpdate) };
         spec.progressDeadlineSeconds ??= 600;
       }
-      if (spec.revisionHistoryLimit === undefined) delete spec.revisionHistoryLimit;
       const tmpl = obj(spec.template);
       if (isPlainObject(tmpl.spec)) defaultPodSpec(tmpl.spec);
-      o.status = {};
       break;
     }
-    case 'coordination.k8s.io/leases':
-      o.spec ??= {};
-      break;
-    case 'apiextensions.k8s.io/customresourcedefinitions':
-      o.status = {};
-      break;
   }
 }
 
@@ -316,6 +333,7 @@ export function preserveOnUpdate(key: string, next: KObject, prev: KObject): voi
   }
   if (key === '/namespaces') next.spec = prev.spec;
   if (key === '/pods' && isPlainObject(next.spec)) defaultPodSpec(next.spec);
+  defaultSpecFields(key, next);
 }
 
 export const newUid = (): string => randomUUID();

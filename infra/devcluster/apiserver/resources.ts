@@ -82,6 +82,12 @@ const BUILTINS: BuiltinSpec[] = [
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
   { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true },
   { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], status: true },
+  // Reviews are answered, never stored: every request is allowed here, and they say so.
+  { group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'] },
+  { group: 'authorization.k8s.io', version: 'v1', plural: 'subjectaccessreviews', kind: 'SubjectAccessReview', namespaced: false, verbs: ['create'] },
+  { group: 'authorization.k8s.io', version: 'v1', plural: 'localsubjectaccessreviews', kind: 'LocalSubjectAccessReview', namespaced: true, verbs: ['create'] },
+  { group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectrulesreviews', kind: 'SelfSubjectRulesReview', namespaced: false, verbs: ['create'] },
+  { group: 'authentication.k8s.io', version: 'v1', plural: 'selfsubjectreviews', kind: 'SelfSubjectReview', namespaced: false, verbs: ['create'] },
   // RBAC objects are stored and served; the server does not enforce them (every request is allowed).
   { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', kind: 'Role', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true },
@@ -113,4 +119,20 @@ export function builtinResources(): ResourceDef[] {
 }
 
 /** Group preference order for discovery (core first, then as a real server lists them). */
-export const GROUP_ORDER = ['', 'apps', 'events.k8s.io', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io'];
+export const GROUP_ORDER = ['', 'apps', 'events.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io'];
+
+/** Create-only kinds answered at once and never stored (access reviews). */
+export function isReview(def: ResourceDef): boolean {
+  return def.group === 'authorization.k8s.io' || def.group === 'authentication.k8s.io';
+}
+
+/** The answer to a review: everything is allowed, because this server enforces no RBAC. */
+export function answerReview(def: ResourceDef, body: JsonObject): JsonObject {
+  const reason = 'the dev cluster API server does not enforce RBAC: every request is allowed';
+  const status: JsonObject = def.kind === 'SelfSubjectRulesReview'
+    ? { resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }], incomplete: false, evaluationError: reason }
+    : def.kind === 'SelfSubjectReview'
+      ? { userInfo: { username: 'snoopy-dev-admin', groups: ['system:masters', 'system:authenticated'] } }
+      : { allowed: true, reason };
+  return { ...body, apiVersion: `${def.group}/v1`, kind: def.kind, metadata: { ...((body.metadata as JsonObject | undefined) ?? {}), creationTimestamp: null }, status };
+}

@@ -11,7 +11,7 @@ import { serveLogs } from './logs.js';
 import { decodeK8sProtobuf } from './protobuf.js';
 import { docHash, groupVersionDoc, openApiIndex } from './openapi.js';
 import type { DeleteOptions, ListQuery, Registry, WriteOptions } from './registry.js';
-import { apiVersionOf, type ResourceDef, type VersionDef } from './resources.js';
+import { answerReview, apiVersionOf, isReview, type ResourceDef, type VersionDef } from './resources.js';
 import { jsonOf } from './store.js';
 import { toTable, wantsTable } from './table.js';
 import { isPlainObject, type JsonObject, type KObject } from './types.js';
@@ -184,6 +184,15 @@ export function createApp(ctx: ServerContext): { app: express.Express; metrics: 
     });
     const ns = t.namespace ?? '';
     const { def } = t;
+    if (isReview(def)) {
+      if (req.method !== 'POST' || t.name !== undefined) throw methodNotSupported('the server does not allow this method on the requested resource');
+      // The answer does not depend on the question, so a protobuf review (kubectl auth) needs no decoding.
+      const isProto = (req.headers['content-type'] ?? '').startsWith('application/vnd.kubernetes.protobuf');
+      const b = isProto ? {} : bodyOf(req);
+      if (!isPlainObject(b)) throw badRequest('the body of the request must be a JSON object');
+      sendJson(res, 201, answerReview(def, b));
+      return;
+    }
     if (def.namespaced && t.name !== undefined && t.namespace === undefined) throw pathNotFound(req.path);
     if (t.subresource) {
       const sub = t.subresource;

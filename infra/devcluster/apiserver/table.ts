@@ -146,6 +146,14 @@ function builtinTable(def: ResourceDef): { columns: Column[]; cells: (x: KObject
           return [d.metadata.name!, `${st.readyReplicas ?? 0}/${o(d.spec).replicas ?? 1}`, String(st.updatedReplicas ?? 0), String(st.availableReplicas ?? 0), age(d.metadata.creationTimestamp)];
         },
       };
+    case 'apps/replicasets':
+      return {
+        columns: [nameCol(), col('Desired'), col('Current'), col('Ready'), ageCol()],
+        cells: (r) => {
+          const st = o(r.status);
+          return [r.metadata.name!, String(o(r.spec).replicas ?? 1), String(st.replicas ?? 0), String(st.readyReplicas ?? 0), age(r.metadata.creationTimestamp)];
+        },
+      };
     case '/events':
       return {
         columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message')],

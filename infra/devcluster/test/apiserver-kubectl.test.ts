@@ -55,6 +55,29 @@ describe('kubectl', () => {
     expect(scale).toMatchObject({ kind: 'Scale', spec: { replicas: 5 }, status: { selector: 'app=web' } });
   });
 
+  test('auth can-i says yes (RBAC is not enforced) and whoami names the dev user', async () => {
+    const can = await f.kubectl(['auth', 'can-i', 'delete', 'pods', '-n', ns]);
+    expect(can.stdout.trim()).toBe('yes');
+    const who = await f.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
+    expect(who.stdout).toBe('snoopy-dev-admin');
+    expect((await f.http('GET', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).status).toBe(405);
+  });
+
+  test('defaults apply to empty structures and on update (deployment strategy), replica set columns', async () => {
+    const d = `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: strat, namespace: ${ns}}\nspec:\n  selector: {matchLabels: {a: s}}\n  strategy: {}\n  template:\n    metadata: {labels: {a: s}}\n    spec: {containers: [{name: c, image: busybox}]}\n`;
+    expect((await f.kubectl(['apply', '-f', '-'], d)).code).toBe(0);
+    const got = await f.apps.readNamespacedDeployment({ name: 'strat', namespace: ns });
+    expect(got.spec!.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } });
+    const put = await f.apps.replaceNamespacedDeployment({ name: 'strat', namespace: ns, body: { ...got, spec: { ...got.spec!, strategy: undefined, revisionHistoryLimit: undefined } } });
+    expect(put.spec!.strategy!.type).toBe('RollingUpdate');
+    expect(put.spec!.revisionHistoryLimit).toBe(10);
+    expect(put.metadata!.generation).toBe(1);
+    await f.apps.createNamespacedReplicaSet({ namespace: ns, body: { metadata: { name: 'rs1' }, spec: { replicas: 2, selector: { matchLabels: { r: '1' } }, template: { metadata: { labels: { r: '1' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } } });
+    const rs = await f.kubectl(['get', 'rs', 'rs1', '-n', ns]);
+    expect(rs.stdout).toMatch(/rs1\s+2\s+0\s+0/);
+    expect(rs.stdout).toMatch(/NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE/);
+  });
+
   test('create -f, get with server-side columns, label selectors, -A', async () => {
     const pod = `apiVersion: v1\nkind: Pod\nmetadata: {name: p1, namespace: ${ns}, labels: {tier: a}}\nspec:\n  nodeName: nowhere\n  containers: [{name: c, image: busybox, command: [sleep, "5"]}]\n`;
     const created = await f.kubectl(['create', '-f', '-'], pod);
