@@ -2,7 +2,7 @@
 // the local S3 server, side by side with the same bytes uploaded straight to that server with
 // @aws-sdk/lib-storage, plus the collector's peak memory. Phases alternate (direct, collector,
 // collector, direct) so drift on a shared machine hits both sides alike.
-//   node collector.bench.js [--streams 20] [--mib 32] [--rounds 2]
+//   node collector.bench.js [--streams 20] [--mib 32] [--rounds 2] [--chunk-kib 64]
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createCollectorClient, uploadSegment, MAX_CHUNK_BYTES } from '../../../lib/collector-client.js';
+import { createCollectorClient, uploadSegment, DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES } from '../../../lib/collector-client.js';
 import { startS3Server } from '../../../infra/s3/child.js';
 import { startCollectorChild } from '../child.js';
 
@@ -21,6 +21,17 @@ function memKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far; clock ticks are 1/100 s on Linux. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }
@@ -45,13 +56,15 @@ async function main(): Promise<void> {
       streams: { type: 'string', default: process.env.BENCH_STREAMS ?? '20' },
       mib: { type: 'string', default: process.env.BENCH_MIB ?? '32' },
       rounds: { type: 'string', default: '2' },
+      'chunk-kib': { type: 'string', default: String(DEFAULT_CHUNK_BYTES / 1024) },
     },
   });
   const streams = Number(values.streams);
   const size = Number(values.mib) * MIB;
   const rounds = Number(values.rounds);
-  if (![streams, size, rounds].every((n) => Number.isInteger(n) && n > 0)) {
-    process.stderr.write('collector.bench: --streams, --mib and --rounds must be positive integers\n');
+  const chunkBytes = Number(values['chunk-kib']) * 1024;
+  if (![streams, size, rounds, chunkBytes].every((n) => Number.isInteger(n) && n > 0)) {
+    process.stderr.write('collector.bench: --streams, --mib, --rounds and --chunk-kib must be positive integers\n');
     process.exit(2);
   }
 
@@ -60,7 +73,7 @@ async function main(): Promise<void> {
   // Tuning knobs pass through to the collector, so their effect can be measured.
   const passThrough = Object.fromEntries(
     Object.entries(process.env).filter(
-      (e): e is [string, string] => /^(S3_PART_SIZE|S3_QUEUE_SIZE|MALLOC_\w+|NODE_OPTIONS)$/.test(e[0]) && e[1] !== undefined,
+      (e): e is [string, string] => /^(S3_PART_SIZE|S3_QUEUE_SIZE|UPLOAD_BUFFER_BYTES|MALLOC_\w+|NODE_OPTIONS)$/.test(e[0]) && e[1] !== undefined,
     ),
   );
   const collector = await startCollectorChild({ ...s3server.env(BUCKET), ...passThrough });
@@ -88,6 +101,7 @@ async function main(): Promise<void> {
             format: 'FORMAT_PCAP',
           },
           chunks(data),
+          { chunkBytes },
         ),
       ),
     );
@@ -106,16 +120,24 @@ async function main(): Promise<void> {
 
   const totals = { collector: { bytes: 0, ms: 0 }, direct: { bytes: 0, ms: 0 } };
   const phase = async (name: 'collector' | 'direct', round: number) => {
+    const cpu0 = { bench: process.cpuUsage(), collector: cpuSeconds(pid), s3: cpuSeconds(s3server.pid) };
     const t0 = performance.now();
     await (name === 'collector' ? viaCollector(round) : direct(round));
     const ms = performance.now() - t0;
+    const bench = process.cpuUsage(cpu0.bench);
     totals[name].bytes += streams * size;
     totals[name].ms += ms;
-    process.stdout.write(`  round ${round} ${name.padEnd(9)} ${((streams * size) / MIB / (ms / 1000)).toFixed(1)} MiB/s\n`);
+    process.stdout.write(
+      `  round ${round} ${name.padEnd(9)} ${((streams * size) / MIB / (ms / 1000)).toFixed(1)} MiB/s` +
+        `  (${(ms / 1000).toFixed(1)} s; CPU s: bench ${((bench.user + bench.system) / 1e6).toFixed(1)},` +
+        ` collector ${(cpuSeconds(pid) - cpu0.collector).toFixed(1)}, s3 server ${(cpuSeconds(s3server.pid) - cpu0.s3).toFixed(1)})\n`,
+    );
     await emptyBucket(s3);
   };
 
-  process.stdout.write(`collector bench: ${streams} parallel streams × ${values.mib} MiB, ${rounds} round(s)\n`);
+  process.stdout.write(
+    `collector bench: ${streams} parallel streams × ${values.mib} MiB, ${chunkBytes / 1024} KiB messages, ${rounds} round(s)\n`,
+  );
   try {
     for (let r = 0; r < rounds; r++) {
       const order: Array<'collector' | 'direct'> = r % 2 === 0 ? ['direct', 'collector'] : ['collector', 'direct'];
