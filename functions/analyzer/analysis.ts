@@ -234,7 +234,26 @@ export class Analyzer {
     else if (this.decodeProblems.size < MAX_DECODE_PROBLEM_KINDS) this.decodeProblems.set(message, 1);
   }
 
+  /** The last TCP/UDP flow looked up: bulk transfers hit it packet after packet (data one way,
+   *  ACKs the other), which spares building the key strings. */
+  private recent: Flow | undefined;
+
   private flowOf(d: Decoded, ns: bigint): Flow {
+    const r = this.recent;
+    if (r !== undefined && d.hasL4 && r.ipProto === d.ipProto) {
+      if (
+        (r.clientPort === d.srcPort && r.serverPort === d.dstPort && r.clientIp === d.src && r.serverIp === d.dst) ||
+        (r.clientPort === d.dstPort && r.serverPort === d.srcPort && r.clientIp === d.dst && r.serverIp === d.src)
+      ) {
+        return r;
+      }
+    }
+    const flow = this.lookup(d, ns);
+    this.recent = flow.clientPort !== undefined ? flow : undefined;
+    return flow;
+  }
+
+  private lookup(d: Decoded, ns: bigint): Flow {
     let protocol: FlowProtocol;
     let a: string;
     let b: string;
@@ -273,8 +292,8 @@ export class Analyzer {
     } else if (echo) reverse = isEchoReply(d);
     if (this.flows.size >= this.opts.maxFlows) this.evict();
     flow = reverse
-      ? new Flow(key, protocol, d.dst, serverPort, d.src, clientPort, ns)
-      : new Flow(key, protocol, d.src, clientPort, d.dst, serverPort, ns);
+      ? new Flow(key, protocol, d.ipProto, d.dst, serverPort, d.src, clientPort, ns)
+      : new Flow(key, protocol, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
     if (protocol === 'tcp' && (d.tcpFlags & 0x02) === 0) flow.midstream = true;
     this.flows.set(key, flow);
     return flow;
@@ -282,6 +301,7 @@ export class Analyzer {
 
   /** Folds the oldest tenth of the table into totals, finished flows first. */
   private evict(): void {
+    this.recent = undefined;
     const all = [...this.flows.values()];
     all.sort((x, y) => (x.finished === y.finished ? (x.lastNs < y.lastNs ? -1 : x.lastNs > y.lastNs ? 1 : 0) : x.finished ? -1 : 1));
     const n = Math.max(1, Math.floor(all.length / 10));
@@ -571,10 +591,7 @@ export class Analyzer {
     };
     const names = this.addressNames.get(f.serverIp);
     if (names) out.serverNames = [...names];
-    if (f.protocol === 'other') {
-      const m = /#p(\d+)$/.exec(f.key);
-      if (m) out.ipProtocol = Number(m[1]);
-    }
+    if (f.protocol === 'other') out.ipProtocol = f.ipProto;
     if (f.protocol === 'tcp') {
       const rtt = f.handshakeRttNs;
       out.tcp = {

@@ -67,6 +67,7 @@ export class Flow {
   constructor(
     readonly key: string,
     readonly protocol: FlowProtocol,
+    readonly ipProto: number,
     readonly clientIp: string,
     /** undefined for protocols without ports (ICMP, other) */
     readonly clientPort: number | undefined,

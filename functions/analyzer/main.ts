@@ -2,10 +2,9 @@
 // snoopy-analyzer: flow and connection summaries of packet captures. Serves CloudEvents when run
 // without arguments; `summarize` analyses files or S3 objects from the command line.
 import { stat } from 'node:fs/promises';
-import { createLogger } from '../../lib/log.js';
-import { createS3Client, s3SettingsFromEnv } from '../../lib/s3.js';
+// The service's modules (express, CloudEvents, the S3 SDK) are loaded only when needed, so
+// `summarize` on a local file starts fast.
 import { analyzeSources, parseSource, type CaptureSource } from './source.js';
-import { ConfigError, serverOptionsFromEnv, startServer } from './server.js';
 import { formatSummary } from './table.js';
 
 const HELP = `Usage:
@@ -58,7 +57,7 @@ async function summarize(args: string[]): Promise<void> {
   for (const input of inputs) {
     let s: CaptureSource;
     try {
-      s = parseSource(input);
+      s = await parseSource(input);
     } catch (err) {
       fail((err as Error).message);
     }
@@ -70,8 +69,9 @@ async function summarize(args: string[]): Promise<void> {
     sources.push(s);
   }
   const needsS3 = sources.some((s) => s.kind === 's3');
+  const s3 = needsS3 ? await import('../../lib/s3.js') : undefined;
   const summary = await analyzeSources(sources, {
-    ...(needsS3 ? { s3: createS3Client(s3SettingsFromEnv()) } : {}),
+    ...(s3 ? { s3: s3.createS3Client(s3.s3SettingsFromEnv()) } : {}),
     ...(maxFlows !== undefined ? { maxFlows } : {}),
     ...(listFlows !== undefined ? { listFlows } : {}),
   });
@@ -83,6 +83,8 @@ async function summarize(args: string[]): Promise<void> {
 }
 
 async function serve(): Promise<void> {
+  const { createLogger } = await import('../../lib/log.js');
+  const { ConfigError, serverOptionsFromEnv, startServer } = await import('./server.js');
   const log = createLogger('snoopy-analyzer');
   let opts;
   try {

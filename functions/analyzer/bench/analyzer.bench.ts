@@ -1,0 +1,115 @@
+// npm run bench:analyzer — a ≥ 500 MB capture of real traffic in test namespaces (iperf3 bulk
+// transfer plus many short HTTP connections, full snapshot length, offloads off so frames are
+// wire-sized), then the analyzer CLI and `tshark -q -z conv,tcp` on the same file, side by side
+// in this one run: MB/s of both, the ratio, and the analyzer's peak RSS. The capture is deleted.
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createLab, HTTP_PORT, inNs, SERVER_IP, startInNs, startServers, stopChild, type Lab } from '../test/lab.js';
+import { parseConversations } from '../test/tshark.js';
+import type { Summary } from '../summary.js';
+
+const run = promisify(execFile);
+const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+const TARGET_BYTES = Number(process.env.BENCH_CAPTURE_MB ?? 520) * 1e6;
+const SHORT_CONNECTIONS = Number(process.env.BENCH_SHORT_CONNECTIONS ?? 3000);
+
+interface Timed {
+  seconds: number;
+  /** user + system CPU seconds: steadier than wall time on a busy machine */
+  cpuSeconds: number;
+  maxRssKb: number;
+  stdout: string;
+}
+
+/** Runs a command under GNU time: wall seconds and peak RSS from the kernel's rusage. */
+async function timed(argv: string[]): Promise<Timed> {
+  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'BENCHTIME %e %M %U %S', ...argv], { maxBuffer: 512 << 20 });
+  const m = /BENCHTIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
+  if (!m) throw new Error(`no timing from /usr/bin/time: ${stderr.slice(-500)}`);
+  return { seconds: Number(m[1]), maxRssKb: Number(m[2]), cpuSeconds: Number(m[3]) + Number(m[4]), stdout };
+}
+
+/** Many short connections, `concurrency` at a time, each its own TCP connection. */
+const SHORT_CLIENT = `
+const http = require('http');
+let left = ${SHORT_CONNECTIONS}, done = 0;
+function one() {
+  if (left-- <= 0) return;
+  http.get({ host: '${SERVER_IP}', port: ${HTTP_PORT}, path: '/', agent: false }, (res) => {
+    res.resume();
+    res.on('end', () => { done++; one(); });
+  }).on('error', () => one());
+}
+for (let i = 0; i < 16; i++) one();
+const t = setInterval(() => { if (done >= ${SHORT_CONNECTIONS} || left <= -16) { clearInterval(t); console.log('done ' + done); } }, 100);
+`;
+
+async function makeCapture(lab: Lab, file: string): Promise<void> {
+  for (const [ns, dev] of [
+    [lab.nsClient, lab.ifClient],
+    [lab.nsServer, lab.ifServer],
+  ] as const) {
+    await inNs(ns, ['ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off']).catch(() => undefined);
+  }
+  await startServers(lab);
+  const iperf = await startInNs(lab.nsServer, ['iperf3', '-s', '-B', SERVER_IP, '--forceflush'], /Server listening/);
+  const tcpdump = await startInNs(lab.nsClient, ['tcpdump', '-i', lab.ifClient, '-B', '32768', '-w', file], /listening on/);
+  try {
+    const short = inNs(lab.nsClient, [process.execPath, '-e', SHORT_CLIENT], 600_000);
+    for (let round = 0; round < 8; round++) {
+      const size = (await stat(file).catch(() => ({ size: 0 }))).size;
+      if (size >= TARGET_BYTES) break;
+      const mb = Math.max(50, Math.ceil((TARGET_BYTES - size) / 1e6 / 2) + 20);
+      await inNs(lab.nsClient, ['iperf3', '-c', SERVER_IP, '-n', `${mb}M`, '-l', '64K'], 600_000);
+    }
+    const { stdout } = await short;
+    process.stdout.write(`short HTTP connections: ${stdout.trim()}\n`);
+  } finally {
+    await stopChild(tcpdump, 'SIGINT');
+    await stopChild(iperf, 'SIGTERM');
+  }
+}
+
+async function main(): Promise<void> {
+  const lab = await createLab();
+  try {
+    const file = join(lab.dir, 'bench.pcap');
+    process.stdout.write(`making a capture of ≥ ${(TARGET_BYTES / 1e6).toFixed(0)} MB (iperf3 + ${SHORT_CONNECTIONS} short connections)…\n`);
+    await makeCapture(lab, file);
+    const size = (await stat(file)).size;
+    const mb = size / 1e6;
+    if (size < 500e6 && !process.env.BENCH_CAPTURE_MB) throw new Error(`the capture has only ${mb.toFixed(0)} MB`);
+
+    const analyzer = await timed([process.execPath, MAIN, 'summarize', file, '--json']);
+    const summary = JSON.parse(analyzer.stdout) as Summary;
+    const tshark = await timed(['tshark', '-q', '-z', 'conv,tcp', '-r', file]);
+    const convs = parseConversations(tshark.stdout).filter((c) => c.protocol === 'tcp');
+    const tcpFlows = summary.tcp.flows;
+
+    const row = (name: string, t: Timed) =>
+      `${name.padEnd(16)} ${t.seconds.toFixed(2).padStart(8)} s ${(mb / t.seconds).toFixed(1).padStart(9)} MB/s wall ` +
+      `${t.cpuSeconds.toFixed(2).padStart(8)} s ${(mb / t.cpuSeconds).toFixed(1).padStart(9)} MB/s CPU ${(t.maxRssKb / 1024).toFixed(0).padStart(6)} MB peak RSS\n`;
+    process.stdout.write(
+      `\ncapture: ${mb.toFixed(1)} MB, ${summary.packets} packets, ${tcpFlows} TCP flows ` +
+        `(tshark: ${convs.length} TCP conversations), ${summary.tcp.attempted} connections attempted, ` +
+        `${summary.tcp.established} established, ${summary.tcp.retransmissions} retransmissions\n`,
+    );
+    process.stdout.write(row('snoopy-analyzer', analyzer));
+    process.stdout.write(row('tshark conv,tcp', tshark));
+    const ratio = tshark.seconds / analyzer.seconds;
+    const cpuRatio = tshark.cpuSeconds / analyzer.cpuSeconds;
+    process.stdout.write(`ratio: the analyzer is ${ratio.toFixed(1)}× faster than tshark in wall time, ${cpuRatio.toFixed(1)}× in CPU time (target ≥ 10×)\n`);
+    process.stdout.write(`analyzer peak RSS ${(analyzer.maxRssKb / 1024).toFixed(0)} MB (target < 200 MB)\n`);
+    if (tcpFlows !== convs.length) process.stdout.write(`note: TCP flow counts differ (analyzer ${tcpFlows}, tshark ${convs.length})\n`);
+  } finally {
+    await lab.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:analyzer failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
