@@ -241,13 +241,23 @@ export class PodRuntime {
     }
   }
 
-  async applyProxyRules(): Promise<void> {
-    if (!this.network || this.tornDown) return;
-    try {
-      await run('ip', ['netns', 'exec', this.network.netns, 'nft', '-f', '-'], this.ctx.proxyRuleset());
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'service proxy rules not applied');
-    }
+  private proxyChain: Promise<void> = Promise.resolve();
+  private proxyDirty = false;
+
+  /** Rewrites the pod's service proxy table; runs one at a time, from the latest Services. */
+  applyProxyRules(): Promise<void> {
+    if (this.proxyDirty) return this.proxyChain;
+    this.proxyDirty = true;
+    this.proxyChain = this.proxyChain.then(async () => {
+      this.proxyDirty = false;
+      if (!this.network || this.tornDown) return;
+      try {
+        await run('ip', ['netns', 'exec', this.network.netns, 'nft', '-f', '-'], this.ctx.proxyRuleset());
+      } catch (e) {
+        if (!this.tornDown) this.log.warn({ err: (e as Error).message }, 'service proxy rules not applied');
+      }
+    });
+    return this.proxyChain;
   }
 
   private async fetchSources(c: V1Container, withVolumes: boolean): Promise<EnvSources> {
@@ -273,7 +283,7 @@ export class PodRuntime {
   }
 
   private async doLaunch(c: ContainerRun): Promise<boolean> {
-    if (this.terminating) return false;
+    if (this.terminating || this.finished) return false;
     const spec = c.spec;
     const containerID = randomBytes(32).toString('hex');
     const cdir = join(this.dir, 'containers', spec.name);
@@ -333,8 +343,8 @@ export class PodRuntime {
       if (c.cgroupDirs.length) await this.dropCgroups(c);
       return false;
     }
-    if (this.terminating) {
-      // deleted while starting: the process never counts as running
+    if (this.terminating || this.finished) {
+      // deleted (or past its deadline) while starting: the process never counts as running
       signalCgroups(c.cgroupDirs, 'SIGKILL');
       try {
         process.kill(launched.pid, 'SIGKILL');
@@ -603,6 +613,7 @@ export class PodRuntime {
 
   private async teardown(): Promise<void> {
     if (this.tornDown) return;
+    await Promise.all([...this.inflight]);
     // wait for containers still running (a finished pod's may be exiting) and their cgroups
     for (const c of this.containers.values()) if (c.proc) await c.proc.exited;
     await sleep(0);

@@ -243,8 +243,11 @@ d('kubelet: pods as processes on two nodes', () => {
     const p = await podIn('deadline', ['Failed', 'Succeeded']);
     expect(p.status?.phase).toBe('Failed');
     expect(p.status?.reason).toBe('DeadlineExceeded');
-    expect(p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(143); // SIGTERM
-    expect(pidsOfContainer(p.status!.containerStatuses![0]!.containerID!.replace('containerd://', ''))).toEqual([]);
+    // stopped with SIGTERM, or never started when the deadline passed first on a busy machine
+    const st = p.status?.containerStatuses?.[0]?.state;
+    if (st?.terminated) expect(st.terminated.exitCode).toBe(143);
+    else expect(st?.waiting).toBeDefined();
+    await waitFor('no process of the pod', () => cgroupLeftovers([p.metadata!.uid!]).length === 0);
   });
 
   test('deleting a running pod stops its process and removes the object', async () => {
