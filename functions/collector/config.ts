@@ -25,6 +25,8 @@ export interface CollectorConfig {
   maxSegmentBytes: number;
   maxMessageBytes: number;
   shutdownGraceSeconds: number;
+  /** Drop an upload whose client sends nothing for this long (STREAM_IDLE_SECONDS). */
+  streamIdleSeconds: number;
   legacyEnabled: boolean;
   /** A legacy stream's data is cut into objects of at most this size. */
   legacyObjectBytes: number;
@@ -84,6 +86,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorCo
     maxSegmentBytes: int(env, 'MAX_SEGMENT_BYTES', 1024 * MIB, 1),
     maxMessageBytes,
     shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 25, 0, 3600),
+    streamIdleSeconds: int(env, 'STREAM_IDLE_SECONDS', 120, 1, 86_400),
     legacyEnabled: bool(env, 'LEGACY_EXPORT', true),
     legacyObjectBytes: int(env, 'LEGACY_OBJECT_BYTES', 32 * MIB, 1),
   };

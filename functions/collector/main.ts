@@ -19,6 +19,7 @@ Configured by environment:
   K_SINK K_CE_OVERRIDES    CloudEvents destination and extension overrides
   SNOOPY_TOKEN_KEY         HMAC key for capture tokens (unset: no authentication, with a warning)
   MAX_SEGMENT_BYTES (1 GiB)  MAX_MESSAGE_BYTES (4 MiB)  SHUTDOWN_GRACE_SECONDS (25)
+  STREAM_IDLE_SECONDS (120)  drop an upload whose client sends nothing for this long
   LEGACY_EXPORT (true)     serve ExportPodData;  LEGACY_OBJECT_BYTES (32 MiB) object size for it
   HOST (0.0.0.0)  LOG_LEVEL (info)
 `;

@@ -83,6 +83,7 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
       prefix: config.prefix,
       tokenKey: config.tokenKey,
       maxSegmentBytes: config.maxSegmentBytes,
+      idleMs: config.streamIdleSeconds * 1000,
     }),
   });
   if (config.legacyEnabled) {

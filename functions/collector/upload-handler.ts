@@ -19,6 +19,8 @@ export interface UploadHandlerDeps {
   prefix: string;
   tokenKey: string | undefined;
   maxSegmentBytes: number;
+  /** A client that sends nothing for this long (while the collector is reading) is dropped. */
+  idleMs: number;
 }
 
 type State = 'header' | 'data' | 'finishing' | 'done';
@@ -58,7 +60,25 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
 
     const log = () => deps.log.child({ key: key || undefined, peer: call.getPeer() });
 
+    // Idle clock: runs only while the collector waits for the client, not while it holds the
+    // call paused itself, so a stalled client cannot keep part buffers reserved forever.
+    let idleTimer: NodeJS.Timeout | undefined;
+    const stopIdle = () => {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = undefined;
+    };
+    const armIdle = () => {
+      stopIdle();
+      idleTimer = setTimeout(
+        () => void fail(grpc.status.DEADLINE_EXCEEDED, `no data from the client for ${deps.idleMs / 1000} s`, 'cancelled'),
+        deps.idleMs,
+      );
+      idleTimer.unref();
+    };
+    armIdle();
+
     const end = () => {
+      stopIdle();
       deps.metrics.activeUploads.dec();
       settle();
     };
@@ -66,6 +86,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
     const fail = async (code: grpc.status, message: string, result?: UploadResult): Promise<void> => {
       if (state === 'done') return;
       state = 'done';
+      stopIdle();
       // Keep reading (and dropping) whatever the client still sends, so it is never stuck on
       // flow control and sees the status.
       call.resume();
@@ -120,13 +141,17 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
         // control then holds the sender), so memory stays bounded per stream.
         deps.metrics.backpressurePauses.inc();
         call.pause();
+        stopIdle();
         writer!.once('drain', () => {
-          if (state === 'data') call.resume();
+          if (state !== 'data') return;
+          armIdle();
+          call.resume();
         });
       }
     };
 
     call.on('data', (req: UploadRequest) => {
+      if (state === 'header' || state === 'data') armIdle();
       if (state === 'header') onHeader(req);
       else if (state === 'data') onChunk(req);
     });
@@ -138,6 +163,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
       }
       if (state !== 'data') return;
       state = 'finishing';
+      stopIdle();
       void (async () => {
         try {
           await writer!.complete();

@@ -185,6 +185,29 @@ describe('collector refuses bad uploads and writes nothing', () => {
     await expectNothingStored();
   });
 
+  test('a client that stalls mid-segment is dropped after STREAM_IDLE_SECONDS', async () => {
+    const idle = await startInProcessCollector({ ...s3.env(BUCKET), SNOOPY_TOKEN_KEY: KEY, STREAM_IDLE_SECONDS: '1' });
+    const idleClient = createCollectorClient(idle.address);
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => (release = r));
+    async function* stalling() {
+      yield Buffer.alloc(100_000, 1);
+      await stalled; // never sends more until the test ends
+    }
+    try {
+      await expectStatus(
+        uploadSegment(idleClient, valid({ captureId: 'stalled' }), stalling()),
+        grpc.status.DEADLINE_EXCEEDED,
+        'no data from the client for 1 s',
+      );
+      await expectNothingStored();
+    } finally {
+      release();
+      idleClient.close();
+      await idle.shutdown(1000);
+    }
+  });
+
   test('and a valid token is accepted (the refusals above were for their reason only)', async () => {
     const reply = await uploadSegment(client, valid({ captureId: 'fine' }), Buffer.from('ok'));
     expect(reply.key).toBe('snoopy-operator/tcpdump-job/fine/shop/web-0/000000.pcap');
