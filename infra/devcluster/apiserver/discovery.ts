@@ -76,6 +76,7 @@ export function resourceList(defs: ResourceDef[], group: string, version: string
     if (v.statusSubresource) resources.push({ name: `${d.plural}/status`, singularName: '', namespaced: d.namespaced, kind: d.kind, verbs: ['get', 'patch', 'update'] });
     if (v.scale) resources.push({ name: `${d.plural}/scale`, singularName: '', namespaced: d.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
     if (d.extraSubresources.includes('log')) resources.push({ name: `${d.plural}/log`, singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
+    if (d.extraSubresources.includes('eviction')) resources.push({ name: `${d.plural}/eviction`, singularName: '', namespaced: true, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
     if (d.extraSubresources.includes('binding')) resources.push({ name: `${d.plural}/binding`, singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] });
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };

@@ -206,6 +206,20 @@ export function createApp(ctx: ServerContext): { app: express.Express; metrics: 
         }, res);
         return;
       }
+      if (sub === 'eviction') {
+        // No PodDisruptionBudgets here, so an eviction is the pod's (graceful) deletion.
+        if (req.method !== 'POST') throw methodNotSupported('the server does not allow this method on the requested resource');
+        const b = bodyOf(req);
+        const ev = isPlainObject(b) ? b : {};
+        if (ev.kind !== undefined && ev.kind !== 'Eviction') throw badRequest(`the kind in the data (${String(ev.kind)}) does not match the expected kind (Eviction)`);
+        const o = isPlainObject(ev.deleteOptions) ? (ev.deleteOptions as JsonObject) : {};
+        registry.delete(def, ns, t.name!, {
+          gracePeriodSeconds: o.gracePeriodSeconds as number | undefined, propagationPolicy: o.propagationPolicy as string | undefined,
+          preconditions: isPlainObject(o.preconditions) ? (o.preconditions as DeleteOptions['preconditions']) : undefined, dryRun: dryRun(req),
+        });
+        sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+        return;
+      }
       if (sub === 'binding') {
         if (req.method !== 'POST') throw methodNotSupported('the server does not allow this method on the requested resource');
         registry.bind(ns, t.name!, bodyOf(req));

@@ -426,6 +426,10 @@ describe('delete, finalizers and garbage collection', () => {
       await f.core.deleteNamespacedPod({ name: 'graceful', namespace: ns, gracePeriodSeconds: 0 });
       expect((await failure(f.core.readNamespacedPod({ name: 'graceful', namespace: ns }))).httpCode).toBe(404);
     });
+    // An eviction is a graceful deletion (no PodDisruptionBudgets here).
+    await f.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'evicted' }, spec: podSpec() } });
+    await f.core.createNamespacedPodEviction({ name: 'evicted', namespace: ns, body: { metadata: { name: 'evicted', namespace: ns } } });
+    expect((await failure(f.core.readNamespacedPod({ name: 'evicted', namespace: ns }))).httpCode).toBe(404);
     // Unscheduled pods go at once.
     await f.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'unscheduled' }, spec: podSpec() } });
     const r = await f.http('DELETE', `/api/v1/namespaces/${ns}/pods/unscheduled`);
