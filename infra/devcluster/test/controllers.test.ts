@@ -94,6 +94,23 @@ d('controllers on a two-node dev cluster', () => {
     await waitFor('its pod collected', async () => (await t.kube.list<V1Pod>(apiPath('v1', 'pods', 'default'), { labelSelector: 'job-name=quick' })).items.length === 0);
   });
 
+  test('a suspended Job creates no pods until resumed', async () => {
+    await t.kube.create(apiPath('batch/v1', 'jobs', 'default'), job('later', ['true'], { suspend: true }));
+    const j = await waitFor('Suspended', async () => {
+      const x = await getJob('later');
+      return cond(x, 'Suspended') ? x : undefined;
+    });
+    expect(cond(j, 'Suspended')?.reason).toBe('JobSuspended');
+    expect(j.status?.startTime).toBeUndefined();
+    expect((await t.kube.list<V1Pod>(apiPath('v1', 'pods', 'default'), { labelSelector: 'job-name=later' })).items).toEqual([]);
+    await t.kube.mergePatch(apiPath('batch/v1', 'jobs', 'default', 'later'), { spec: { suspend: false } });
+    const done = await waitFor('Complete', async () => {
+      const x = await getJob('later');
+      return cond(x, 'Complete') ? x : undefined;
+    });
+    expect(done.status?.conditions?.find((c) => c.type === 'Suspended')).toMatchObject({ status: 'False', reason: 'JobResumed' });
+  });
+
   test('a Job past activeDeadlineSeconds fails with DeadlineExceeded and its pod is stopped', async () => {
     await t.kube.create(apiPath('batch/v1', 'jobs', 'default'), job('slow', ['sleep', '60'], { activeDeadlineSeconds: 2 }));
     const j = await waitFor('job Failed', async () => {
