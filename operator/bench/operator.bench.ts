@@ -8,6 +8,7 @@
 //     cached, from /proc/<pid>/status.
 // BENCH_PODS and BENCH_CACHED_PODS override the counts.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,17 @@ async function createPods(kube: Kube, from: number, to: number, labels: (i: numb
   });
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** Resolves when `n` ADDED events for Jobs in `ns` were seen. */
@@ -103,7 +115,8 @@ async function main(): Promise<void> {
     plainWatch.stop();
 
     // --- the operator, its own process
-    operator = spawn(process.execPath, [fileURLToPath(new URL('../main.js', import.meta.url)), '--metrics-port', '0'], {
+    const metricsPort = await freePort();
+    operator = spawn(process.execPath, [fileURLToPath(new URL('../main.js', import.meta.url)), '--metrics-port', String(metricsPort)], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { PATH: process.env.PATH, KUBECONFIG: kubeconfigPath, LOG_LEVEL: 'warn', SNOOPY_RESYNC_SECONDS: '2', POD_NAME: 'bench-operator' },
     });
@@ -134,7 +147,14 @@ async function main(): Promise<void> {
     t = performance.now();
     await createPods(kube, PODS, CACHED, () => ({ app: 'bystander' }), false);
     console.log(`created ${CACHED - PODS} more pods (not selected) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    await sleep(5000); // the watch delivers them; let the operator settle
+    // the operator's own count of cached target pods (updated at every resync)
+    let cachedPods = 0;
+    for (let i = 0; i < 120 && cachedPods < CACHED; i++) {
+      await sleep(1000);
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      cachedPods = Number(/^snoopy_operator_cached_objects\{resource="pods"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    }
+    console.log(`operator reports ${cachedPods} target-namespace pods cached`);
     const samples: number[] = [];
     for (let i = 0; i < 5; i++) {
       samples.push(rssMiB(operator.pid!));
