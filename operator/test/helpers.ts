@@ -26,6 +26,17 @@ export interface TestCluster {
 export async function startTestCluster(namespaces: string[] = ['snoopy-operator', 'cnf-telco']): Promise<TestCluster> {
   const api = await startApiServer({ port: 0, logger: quiet });
   const dir = mkdtempSync(join(tmpdir(), 'snoopy-operator-test-'));
+  try {
+    return await prepare(api, dir, namespaces);
+  } catch (err) {
+    // a failed setup leaves nothing behind either
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function prepare(api: ApiServer, dir: string, namespaces: string[]): Promise<TestCluster> {
   const kubeconfig = {
     apiVersion: 'v1',
     kind: 'Config',
