@@ -31,6 +31,12 @@ test('--help prints usage; bad input exits non-zero with one line', async () => 
   }
 });
 
+test('down on a state dir with nothing left to clean succeeds', async () => {
+  const r = await run(['down', '--state-dir', join(dir, 'empty')]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('cleaned');
+});
+
 test('up --api-only prints the kubeconfig path, serves kubectl, and stops on SIGTERM', async () => {
   const stateDir = join(dir, 'state');
   const child = spawn(process.execPath, [mainJs, 'up', '--api-only', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
