@@ -1,6 +1,6 @@
 // The controllers a leader runs: informer caches, the two work queues and their reconcilers, a
 // periodic resync and the orphan sweep. A fresh instance is started each time leadership is won.
-import type { V1CronJob, V1Job, V1Pod, V1Secret, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { V1CronJob, V1Job, V1Pod, V1Secret, KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { EventSink } from '../lib/event-sink.js';
 import type { Logger } from '../lib/log.js';
 import type { OperatorConfig } from './config.js';
@@ -45,10 +45,11 @@ export class Controllers {
       new ResilientCache<T>({
         kc,
         path: resourcePath(r, namespace),
+        // CustomObjectsApi types its lists as `any`; they are KubernetesListObject<T> on the wire
         list: async () =>
           (namespace
             ? await kube.custom.listNamespacedCustomObject({ ...r, namespace, ...(labelSelector ? { labelSelector } : {}) })
-            : await kube.custom.listClusterCustomObject({ ...r, ...(labelSelector ? { labelSelector } : {}) })) as never,
+            : await kube.custom.listClusterCustomObject({ ...r, ...(labelSelector ? { labelSelector } : {}) })) as KubernetesListObject<T>,
         ...(labelSelector ? { labelSelector } : {}),
         logger,
         name,
