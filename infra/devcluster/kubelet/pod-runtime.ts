@@ -67,7 +67,7 @@ interface ContainerRun {
   started: boolean;
   backoffMs: number;
   restartTimer?: NodeJS.Timeout;
-  probeTimer?: NodeJS.Timeout;
+  probeTimers: NodeJS.Timeout[];
   /** set once the container will not run again */
   done: boolean;
   rootDir?: string;
@@ -113,7 +113,7 @@ export class PodRuntime {
   }
 
   private newRun(spec: V1Container, init: boolean): ContainerRun {
-    return { spec, init, restartCount: 0, state: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } }, cgroupDirs: [], ready: false, started: false, backoffMs: BACKOFF_START_MS, done: false };
+    return { spec, init, restartCount: 0, state: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } }, cgroupDirs: [], ready: false, started: false, backoffMs: BACKOFF_START_MS, done: false, probeTimers: [] };
   }
 
   get ns(): string {
@@ -397,7 +397,7 @@ export class PodRuntime {
     if (c.proc !== proc) return;
     c.proc = undefined;
     c.ready = false;
-    if (c.probeTimer) clearInterval(c.probeTimer);
+    this.stopProbes(c);
     const code = exitCodeOf(exit);
     let message = '';
     try {
@@ -467,25 +467,71 @@ export class PodRuntime {
     for (const d of dirs) removeRecord(this.ctx.stateDir, { kind: 'cgroup', path: d });
   }
 
+  /**
+   * Readiness (Ready follows the latest result; no probe = ready while running) and liveness
+   * (failureThreshold consecutive failures restart the container by its restartPolicy) probes
+   * of one container process. Startup probes are not run.
+   */
   private startProbes(c: ContainerRun): void {
-    const probe = c.spec.readinessProbe;
-    if (!probe) {
-      c.ready = true;
-      return;
-    }
-    const period = (probe.periodSeconds ?? 10) * 1000;
-    const check = async () => {
-      if (!c.proc) return;
-      const ok = await this.probe(probe, c);
-      if (ok !== c.ready) {
-        c.ready = ok;
-        this.pushStatus();
-      }
+    const proc = c.proc;
+    const every = (probe: V1Probe, onResult: (ok: boolean) => void) => {
+      const check = async () => {
+        if (c.proc !== proc) return;
+        const ok = await this.probe(probe, c);
+        if (c.proc === proc) onResult(ok);
+      };
+      c.probeTimers.push(
+        setTimeout(() => {
+          if (c.proc !== proc) return;
+          void check();
+          c.probeTimers.push(setInterval(() => void check(), (probe.periodSeconds ?? 10) * 1000));
+        }, (probe.initialDelaySeconds ?? 0) * 1000),
+      );
     };
-    setTimeout(() => {
-      void check();
-      if (c.proc) c.probeTimer = setInterval(() => void check(), period);
-    }, (probe.initialDelaySeconds ?? 0) * 1000);
+    const readiness = c.spec.readinessProbe;
+    if (!readiness) c.ready = true;
+    else {
+      every(readiness, (ok) => {
+        if (ok !== c.ready) {
+          c.ready = ok;
+          this.pushStatus();
+        }
+      });
+    }
+    const liveness = c.spec.livenessProbe;
+    if (liveness) {
+      let failures = 0;
+      every(liveness, (ok) => {
+        failures = ok ? 0 : failures + 1;
+        if (failures < (liveness.failureThreshold ?? 3) || !c.proc) return;
+        failures = 0;
+        this.record('Warning', 'Unhealthy', `Liveness probe failed`);
+        this.record('Normal', 'Killing', `Container ${c.spec.name} failed liveness probe, will be restarted`);
+        const pid = c.proc.pid;
+        const dirs = c.cgroupDirs;
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // gone
+        }
+        const grace = Math.min(this.pod.spec?.terminationGracePeriodSeconds ?? 30, MAX_GRACE_SECONDS) * 1000;
+        setTimeout(() => {
+          if (c.proc === proc) {
+            signalCgroups(dirs, 'SIGKILL');
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // gone
+            }
+          }
+        }, grace).unref();
+      });
+    }
+  }
+
+  private stopProbes(c: ContainerRun): void {
+    for (const t of c.probeTimers) clearTimeout(t);
+    c.probeTimers = [];
   }
 
   private async probe(p: V1Probe, c: ContainerRun): Promise<boolean> {
@@ -558,7 +604,7 @@ export class PodRuntime {
     for (const c of running) this.record('Normal', 'Killing', `Stopping container ${c.spec.name}`);
     for (const c of this.containers.values()) {
       if (c.restartTimer) clearTimeout(c.restartTimer);
-      if (c.probeTimer) clearInterval(c.probeTimer);
+      this.stopProbes(c);
     }
     for (const c of running) {
       try {

@@ -238,6 +238,33 @@ d('kubelet: pods as processes on two nodes', () => {
     await t.kube.delete(apiPath('v1', 'pods', 'default', 'with-init'));
   });
 
+  test('a failing liveness probe restarts the container', async () => {
+    await t.kube.create(apiPath('v1', 'pods', 'default'), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'unhealthy', namespace: 'default' },
+      spec: {
+        nodeName: nodes[0],
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            // healthy for a second, then not
+            command: ['sh', '-c', 'touch /alive; sleep 1; rm /alive; sleep 60'],
+            livenessProbe: { exec: { command: ['test', '-f', '/alive'] }, periodSeconds: 1, failureThreshold: 2 },
+          },
+        ],
+      },
+    });
+    const p = await waitFor('restarted', async () => {
+      const x = await getPod('unhealthy');
+      return (x?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? x : undefined;
+    });
+    expect(p.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(143);
+    await t.kube.delete(apiPath('v1', 'pods', 'default', 'unhealthy'));
+  });
+
   test('a pod past activeDeadlineSeconds is stopped and Failed with DeadlineExceeded', async () => {
     await t.kube.create(apiPath('v1', 'pods', 'default'), pod('deadline', nodes[0]!, ['sleep', '60'], { activeDeadlineSeconds: 1 }));
     const p = await podIn('deadline', ['Failed', 'Succeeded']);
