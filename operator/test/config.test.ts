@@ -1,0 +1,35 @@
+import { describe, expect, test } from '@jest/globals';
+import { ConfigError, loadConfig, mergeConfigMap } from '../config.js';
+
+describe('operator configuration', () => {
+  test('defaults (DESIGN §2)', () => {
+    const c = loadConfig({}, 'host');
+    expect(c).toMatchObject({
+      namespace: 'snoopy-operator',
+      podtracerImage: 'snoopy/podtracer:latest',
+      collectorImage: 'snoopy/collector:latest',
+      allowCrossNamespace: false,
+      privileged: false,
+      leaderElection: true,
+      metricsPort: 8081,
+      captureServiceAccount: 'snoopy-capture',
+    });
+    expect(c.toolPolicy.allowedTools).toContain('tcpdump');
+    expect(c.sink).toBeUndefined();
+    expect(c.renewDeadlineSeconds).toBeLessThan(c.leaseDurationSeconds);
+  });
+
+  test('environment values, with a precise error for a bad one', () => {
+    const c = loadConfig({ SNOOPY_NAMESPACE: 'ops', SNOOPY_ALLOWED_TOOLS: 'ping, ss', SNOOPY_ALLOW_CROSS_NAMESPACE: 'true', SNOOPY_PRIVILEGED: '1', K_SINK: 'http://sink/', POD_NAME: 'op-0' });
+    expect(c).toMatchObject({ namespace: 'ops', allowCrossNamespace: true, privileged: true, sink: 'http://sink/', identity: 'op-0' });
+    expect(c.toolPolicy.allowedTools).toEqual(['ping', 'ss']);
+    expect(() => loadConfig({ SNOOPY_PRIVILEGED: 'sometimes' })).toThrow(new ConfigError('SNOOPY_PRIVILEGED="sometimes" is not a boolean (true/false)'));
+    expect(() => loadConfig({ METRICS_PORT: '80a' })).toThrow('METRICS_PORT="80a" is not an integer');
+    expect(() => loadConfig({ SNOOPY_LEASE_DURATION_SECONDS: '5', SNOOPY_RENEW_DEADLINE_SECONDS: '5' })).toThrow('must be shorter');
+  });
+
+  test('a ConfigMap supplies what the environment does not set', () => {
+    const merged = mergeConfigMap({ SNOOPY_NAMESPACE: 'from-env', K_SINK: '' }, { SNOOPY_NAMESPACE: 'from-cm', K_SINK: 'http://cm-sink/', SNOOPY_PRIVILEGED: 'true' });
+    expect(loadConfig(merged)).toMatchObject({ namespace: 'from-env', sink: 'http://cm-sink/', privileged: true });
+  });
+});
