@@ -10,6 +10,12 @@ export class Decoded {
   ipVersion: 0 | 4 | 6 = 0;
   /** why decoding stopped early (truncated header, unknown link type); '' when it did not */
   problem = '';
+  /** link layer: the EtherType of its payload and where that payload starts */
+  etherType = 0;
+  l3Offset = 0;
+  /** network layer: where the L4 header starts and its length per the IP header */
+  l4Offset = 0;
+  l4Length = 0;
   src = '';
   dst = '';
   /** the upper-layer protocol number (after IPv6 extension headers) */
@@ -39,6 +45,10 @@ export class Decoded {
   reset(): void {
     this.ipVersion = 0;
     this.problem = '';
+    this.etherType = 0;
+    this.l3Offset = 0;
+    this.l4Offset = 0;
+    this.l4Length = 0;
     this.src = '';
     this.dst = '';
     this.ipProto = 0;

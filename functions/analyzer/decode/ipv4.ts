@@ -2,9 +2,8 @@
 import { ipv4String } from './address.js';
 import type { Decoded } from './decoded.js';
 
-/** Decodes the IPv4 header at `at`; returns where the L4 header starts and its length per the
- *  header, or a problem string. */
-export function ipv4(buf: Buffer, at: number, d: Decoded): { l4: number; l4Length: number } | string {
+/** Decodes the IPv4 header at `at`, setting d.l4Offset and d.l4Length; returns '' or a problem. */
+export function ipv4(buf: Buffer, at: number, d: Decoded): string {
   if (buf.length < at + 20) return 'truncated IPv4 header';
   const vihl = buf[at]!;
   if (vihl >> 4 !== 4) return `IPv4 header with version ${vihl >> 4}`;
@@ -24,5 +23,7 @@ export function ipv4(buf: Buffer, at: number, d: Decoded): { l4: number; l4Lengt
   d.fragment = moreFragments || fragOffset !== 0;
   d.laterFragment = fragOffset !== 0;
   if (buf.length < at + ihl) return 'truncated IPv4 options';
-  return { l4: at + ihl, l4Length: Math.max(0, total - ihl) };
+  d.l4Offset = at + ihl;
+  d.l4Length = Math.max(0, total - ihl);
+  return '';
 }

@@ -13,7 +13,9 @@ const MOBILITY = 135;
 /** Bounds the walk over a chain of extension headers in a crafted packet. */
 const MAX_EXTENSION_HEADERS = 16;
 
-export function ipv6(buf: Buffer, at: number, d: Decoded): { l4: number; l4Length: number } | string {
+/** Decodes the IPv6 header and its extension headers at `at`, setting d.l4Offset and d.l4Length
+ *  (of the upper-layer header); returns '' or a problem. */
+export function ipv6(buf: Buffer, at: number, d: Decoded): string {
   if (buf.length < at + 40) return 'truncated IPv6 header';
   if (buf[at]! >> 4 !== 6) return `IPv6 header with version ${buf[at]! >> 4}`;
   let payload = buf.readUInt16BE(at + 4);
@@ -52,8 +54,10 @@ export function ipv6(buf: Buffer, at: number, d: Decoded): { l4: number; l4Lengt
     }
   }
   d.ipProto = next;
-  if (next === ESP) return { l4: off, l4Length: 0 };
-  return { l4: off, l4Length: Math.max(0, left) };
+  d.l4Offset = off;
+  // ESP: what follows is encrypted
+  d.l4Length = next === ESP ? 0 : Math.max(0, left);
+  return '';
 }
 
 function truncated(d: Decoded, header: number): string {

@@ -1,18 +1,15 @@
 // Link layers: where the network-layer packet starts in a frame and which protocol it is.
 // Ethernet with 802.1Q / QinQ tags, Linux cooked v1 and v2 (tcpdump -i any), raw IP, and the
 // BSD null/loopback headers.
-import { EtherType } from './decoded.js';
+import { EtherType, type Decoded } from './decoded.js';
 
-export interface L3Start {
-  /** EtherType of the payload (0x0800 IPv4, 0x86dd IPv6, other values: not IP) */
-  etherType: number;
-  offset: number;
-}
+// Each function sets d.etherType (0x0800 IPv4, 0x86dd IPv6, other values: not IP) and d.l3Offset
+// and returns '' — or a problem string. Nothing is allocated per packet.
 
 /** Tags stacked deeper than this are taken as garbage rather than followed. */
 const MAX_VLAN_TAGS = 4;
 
-export function ethernet(buf: Buffer, offset = 0): L3Start | string {
+export function ethernet(buf: Buffer, d: Decoded, offset = 0): string {
   if (buf.length < offset + 14) return 'truncated ethernet header';
   let type = buf.readUInt16BE(offset + 12);
   let at = offset + 14;
@@ -22,7 +19,13 @@ export function ethernet(buf: Buffer, offset = 0): L3Start | string {
     type = buf.readUInt16BE(at + 2);
     at += 4;
   }
-  return { etherType: type, offset: at };
+  return found(d, type, at);
+}
+
+function found(d: Decoded, etherType: number, offset: number): string {
+  d.etherType = etherType;
+  d.l3Offset = offset;
+  return '';
 }
 
 function isVlan(type: number): boolean {
@@ -30,22 +33,19 @@ function isVlan(type: number): boolean {
 }
 
 /** LINKTYPE_LINUX_SLL (113): 16-byte header, protocol at 14. */
-export function sll(buf: Buffer): L3Start | string {
+export function sll(buf: Buffer, d: Decoded): string {
   if (buf.length < 16) return 'truncated Linux cooked (SLL) header';
-  const arphrd = buf.readUInt16BE(2);
-  const proto = buf.readUInt16BE(14);
-  // An Ethernet-framed payload inside cooked capture is signalled by protocol 1 (802.3) etc.;
-  // only EtherType values (>= 0x600) describe an IP payload directly.
-  return vlanAware(buf, proto, 16, arphrd);
+  // protocol values below 0x600 (802.3 framing, CAN, …) are no EtherType and so not IP
+  return vlanAware(buf, d, buf.readUInt16BE(14), 16);
 }
 
 /** LINKTYPE_LINUX_SLL2 (276): 20-byte header, protocol first. */
-export function sll2(buf: Buffer): L3Start | string {
+export function sll2(buf: Buffer, d: Decoded): string {
   if (buf.length < 20) return 'truncated Linux cooked (SLL2) header';
-  return vlanAware(buf, buf.readUInt16BE(0), 20, buf.readUInt16BE(8));
+  return vlanAware(buf, d, buf.readUInt16BE(0), 20);
 }
 
-function vlanAware(buf: Buffer, proto: number, at: number, _arphrd: number): L3Start | string {
+function vlanAware(buf: Buffer, d: Decoded, proto: number, at: number): string {
   let type = proto;
   for (let tags = 0; isVlan(type); tags++) {
     if (tags >= MAX_VLAN_TAGS) return 'too many VLAN tags';
@@ -53,15 +53,15 @@ function vlanAware(buf: Buffer, proto: number, at: number, _arphrd: number): L3S
     type = buf.readUInt16BE(at + 2);
     at += 4;
   }
-  return { etherType: type, offset: at };
+  return found(d, type, at);
 }
 
 /** Raw IP (101, and 12 as some systems write it): the version nibble says which. */
-export function rawIp(buf: Buffer): L3Start | string {
+export function rawIp(buf: Buffer, d: Decoded): string {
   if (buf.length < 1) return 'empty raw IP packet';
   const v = buf[0]! >> 4;
-  if (v === 4) return { etherType: EtherType.IPV4, offset: 0 };
-  if (v === 6) return { etherType: EtherType.IPV6, offset: 0 };
+  if (v === 4) return found(d, EtherType.IPV4, 0);
+  if (v === 6) return found(d, EtherType.IPV6, 0);
   return `raw IP packet of IP version ${v}`;
 }
 
@@ -70,14 +70,14 @@ const AF_INET = 2;
 const AF_INET6 = new Set([10, 24, 28, 30]);
 
 /** LINKTYPE_NULL (0): a 4-byte address family in the writer's byte order; LINKTYPE_LOOP (108): big-endian. */
-export function nullLoopback(buf: Buffer, bigEndianOnly: boolean): L3Start | string {
+export function nullLoopback(buf: Buffer, d: Decoded, bigEndianOnly: boolean): string {
   if (buf.length < 4) return 'truncated loopback header';
   const be = buf.readUInt32BE(0);
   // Host order is unknown for LINKTYPE_NULL: the family is small, so the non-zero half tells.
   const family = bigEndianOnly || be < 0x10000 ? be : buf.readUInt32LE(0);
-  if (family === AF_INET) return { etherType: EtherType.IPV4, offset: 4 };
-  if (AF_INET6.has(family)) return { etherType: EtherType.IPV6, offset: 4 };
-  return { etherType: 0, offset: 4 };
+  if (family === AF_INET) return found(d, EtherType.IPV4, 4);
+  if (AF_INET6.has(family)) return found(d, EtherType.IPV6, 4);
+  return found(d, 0, 4);
 }
 
 export const LINK_TYPES = {
@@ -92,26 +92,26 @@ export const LINK_TYPES = {
   LINUX_SLL2: 276,
 } as const;
 
-/** Where the IP packet of a frame of this link type starts; a string says why there is none. */
-export function linkLayer(linkType: number, buf: Buffer): L3Start | string {
+/** Where the IP packet of a frame of this link type starts; a non-empty string says why there is none. */
+export function linkLayer(linkType: number, buf: Buffer, d: Decoded): string {
   switch (linkType) {
     case LINK_TYPES.ETHERNET:
-      return ethernet(buf);
+      return ethernet(buf, d);
     case LINK_TYPES.LINUX_SLL:
-      return sll(buf);
+      return sll(buf, d);
     case LINK_TYPES.LINUX_SLL2:
-      return sll2(buf);
+      return sll2(buf, d);
     case LINK_TYPES.RAW:
     case LINK_TYPES.RAW_OPENBSD:
-      return rawIp(buf);
+      return rawIp(buf, d);
     case LINK_TYPES.IPV4:
-      return { etherType: EtherType.IPV4, offset: 0 };
+      return found(d, EtherType.IPV4, 0);
     case LINK_TYPES.IPV6:
-      return { etherType: EtherType.IPV6, offset: 0 };
+      return found(d, EtherType.IPV6, 0);
     case LINK_TYPES.NULL:
-      return nullLoopback(buf, false);
+      return nullLoopback(buf, d, false);
     case LINK_TYPES.LOOP:
-      return nullLoopback(buf, true);
+      return nullLoopback(buf, d, true);
     default:
       return `unsupported link type ${linkType}`;
   }

@@ -13,37 +13,36 @@ export { Decoded };
  *  early; `d.ipVersion === 0` means no IP packet (not IP, or undecodable). */
 export function decodeFrame(linkType: number, frame: Buffer, d: Decoded): void {
   d.reset();
-  const l2 = linkLayer(linkType, frame);
-  if (typeof l2 === 'string') {
-    d.problem = l2;
+  let problem = linkLayer(linkType, frame, d);
+  if (problem !== '') {
+    d.problem = problem;
     return;
   }
-  let l3;
-  if (l2.etherType === EtherType.IPV4) l3 = ipv4(frame, l2.offset, d);
-  else if (l2.etherType === EtherType.IPV6) l3 = ipv6(frame, l2.offset, d);
+  if (d.etherType === EtherType.IPV4) problem = ipv4(frame, d.l3Offset, d);
+  else if (d.etherType === EtherType.IPV6) problem = ipv6(frame, d.l3Offset, d);
   else return;
-  if (typeof l3 === 'string') {
-    d.problem = l3;
+  if (problem !== '') {
+    d.problem = problem;
     if (d.src === '') d.ipVersion = 0;
     return;
   }
   if (d.laterFragment) return;
-  let problem: string | undefined;
+  let l4Problem: string | undefined;
   switch (d.ipProto) {
     case IpProto.TCP:
-      problem = tcp(frame, l3.l4, l3.l4Length, d);
+      l4Problem = tcp(frame, d.l4Offset, d.l4Length, d);
       break;
     case IpProto.UDP:
-      problem = udp(frame, l3.l4, l3.l4Length, d);
+      l4Problem = udp(frame, d.l4Offset, d.l4Length, d);
       break;
     case IpProto.ICMP:
-      if (d.ipVersion === 4) problem = icmp(frame, l3.l4, l3.l4Length, d);
+      if (d.ipVersion === 4) l4Problem = icmp(frame, d.l4Offset, d.l4Length, d);
       break;
     case IpProto.ICMPV6:
-      if (d.ipVersion === 6) problem = icmp(frame, l3.l4, l3.l4Length, d);
+      if (d.ipVersion === 6) l4Problem = icmp(frame, d.l4Offset, d.l4Length, d);
       break;
     default:
       break;
   }
-  if (problem) d.problem = problem;
+  if (l4Problem) d.problem = l4Problem;
 }

@@ -18,7 +18,7 @@ import { Segmenter } from '../../../lib/pcap/index.js';
 import { segmentKey } from '../../../lib/storage-keys.js';
 import { analyzeSources } from '../source.js';
 import type { Summary } from '../summary.js';
-import { createLab, generateTraffic, HTTP_PORT, SERVER_IP, startInNs, startServers, stopChild, type Lab } from './lab.js';
+import { createLab, generateTraffic, HTTP_PORT, markEnd, SERVER_IP, startInNs, startServers, stopChild, type Lab } from './lab.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const BUCKET = 'captures';
@@ -128,9 +128,9 @@ beforeAll(async () => {
   lab = await createLab();
   await startServers(lab);
   const pcap = join(lab.dir, 'capture.pcap');
-  const tcpdump = await startInNs(lab.nsClient, ['tcpdump', '--immediate-mode', '-U', '-i', lab.ifClient, '-w', pcap], /listening on/);
+  const tcpdump = await startInNs(lab.nsClient, ['tcpdump', '--immediate-mode', '-U', '-B', '16384', '-i', lab.ifClient, '-w', pcap], /listening on/);
   await generateTraffic(lab);
-  await new Promise((r) => setTimeout(r, 1000));
+  await markEnd(lab, [pcap]);
   await stopChild(tcpdump, 'SIGINT');
   local = await analyzeSources([{ kind: 'file', path: pcap }]);
   s3srv = await startS3Server({ dir: join(lab.dir, 's3'), buckets: [BUCKET] });

@@ -3,7 +3,7 @@
 // namespace writing files, and the traffic the tests count.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,8 @@ export const HTTP_PORT = 8080;
 export const REFUSED_PORT = 8081;
 export const DROPPED_PORT = 9999;
 export const HTTP_BODY_BYTES = 20_000;
+/** UDP port the end-of-traffic marker goes to (dropped silently by the server namespace) */
+export const MARKER_PORT = 9;
 export const NAME_OK = 'web.snoopy.test';
 export const NAME_NX = 'missing.snoopy.test';
 export const NAME_SILENT = 'silent.snoopy.test';
@@ -135,7 +137,7 @@ export async function startServers(lab: Lab): Promise<void> {
     [process.execPath, DNS_SERVER, SERVER_IP, `${NAME_OK}=${SERVER_IP}`, '--nxdomain', NAME_NX, '--silent', NAME_SILENT],
     /ready/,
   );
-  const rules = `table inet snoopytest {\n  chain input {\n    type filter hook input priority 0;\n    tcp dport ${DROPPED_PORT} drop\n  }\n}\n`;
+  const rules = `table inet snoopytest {\n  chain input {\n    type filter hook input priority 0;\n    tcp dport ${DROPPED_PORT} drop\n    udp dport ${MARKER_PORT} drop\n  }\n}\n`;
   await new Promise<void>((resolve, reject) => {
     const nft = spawn('ip', ['netns', 'exec', lab.nsServer, 'nft', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
@@ -176,4 +178,21 @@ export async function generateTraffic(lab: Lab): Promise<Generated> {
   const pings = 3;
   await inNs(c, ['ping', '-q', '-c', String(pings), '-i', '0.2', SERVER_IP]);
   return { httpGets, refused: 1, unanswered: 1, dnsOk: 1, dnsNx: 1, dnsSilent: 1, pings };
+}
+
+/**
+ * Sends one UDP datagram carrying a unique marker after the traffic and waits (bounded) until every
+ * capture file holds it, so the capture tools are stopped only once they have written everything.
+ */
+export async function markEnd(lab: Lab, files: string[]): Promise<void> {
+  const marker = `snoopy-end-of-traffic-${lab.id}`;
+  const send = `require('dgram').createSocket('udp4').send('${marker}', ${MARKER_PORT}, '${SERVER_IP}', (e, n) => process.exit(e ? 1 : 0))`;
+  await inNs(lab.nsClient, [process.execPath, '-e', send]);
+  const needle = Buffer.from(marker);
+  for (let i = 0; i < 150; i++) {
+    const contents = await Promise.all(files.map((f) => readFile(f).catch(() => Buffer.alloc(0))));
+    if (contents.every((c) => c.includes(needle))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the capture tools did not write the end-of-traffic marker within 15 s');
 }
