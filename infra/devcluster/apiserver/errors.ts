@@ -60,6 +60,5 @@ export const unsupportedMediaType = (contentType: string, accepted = PATCH_TYPES
 export const gone = (message: string): ApiError => failure(410, 'Expired', message);
 export const forbidden = (group: string, plural: string, name: string, message: string): ApiError =>
   failure(403, 'Forbidden', `${qualified(group, plural)} "${name}" is forbidden: ${message}`, { name, group: group || undefined, kind: plural });
-export const notAcceptable = (message: string): ApiError => failure(406, 'NotAcceptable', message);
 export const pathNotFound = (path: string): ApiError => failure(404, 'NotFound', `the server could not find the requested resource (${path})`, { causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }] });
 export const internal = (message: string): ApiError => failure(500, 'InternalError', `Internal error occurred: ${message}`);

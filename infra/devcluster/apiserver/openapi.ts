@@ -3,7 +3,7 @@
 // their CRD's openAPIV3Schema; built-ins are served open (x-kubernetes-preserve-unknown-fields),
 // because this server validates them itself on write.
 import { createHash } from 'node:crypto';
-import { apiVersionOf, type ResourceDef } from './resources.js';
+import type { ResourceDef } from './resources.js';
 import { clone, isPlainObject, type JsonObject } from './types.js';
 
 const writeParams = [
@@ -96,4 +96,3 @@ export function openApiIndex(defs: ResourceDef[]): JsonObject {
   return { paths };
 }
 
-export { apiVersionOf };

@@ -3,6 +3,7 @@
 // deletionTimestamp, status subresource), custom resources from CRDs, namespace lifecycle and
 // the garbage collector for ownerReferences.
 import { randomBytes } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../../../lib/log.js';
 import {
   defaultOnCreate, newUid, normaliseSecret, preserveOnUpdate, tracksGeneration, validateBuiltin, validateBuiltinUpdate, validateMetadata, validateName,
@@ -159,7 +160,7 @@ export class Registry {
   }
 
   selection(def: ResourceDef, q: { labelSelector?: string; fieldSelector?: string }): Selection {
-    let fields = parseFieldSelector(q.fieldSelector, new Set([...STANDARD_FIELDS, ...def.fieldLabels]), def.plural);
+    let fields = parseFieldSelector(q.fieldSelector, new Set([...STANDARD_FIELDS, ...def.fieldLabels]));
     if (def.storedAs) fields = fields.map((r) => ({ ...r, field: def.storedAs!.fieldToStorage(r.field) }));
     return { labels: parseLabelSelector(q.labelSelector), fields };
   }
@@ -449,7 +450,7 @@ export class Registry {
   private applyPatch(def: ResourceDef, version: string, ns: string, name: string, raw: string, opts: WriteOptions & { fieldManager?: string }): { object: KObject; created: boolean } {
     if (!opts.fieldManager) throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
     let applied: unknown;
-    try { applied = parseYamlSync(raw); } catch (e) { throw badRequest(`error decoding YAML: ${(e as Error).message}`); }
+    try { applied = parseYaml(raw); } catch (e) { throw badRequest(`error decoding YAML: ${(e as Error).message}`); }
     if (!isPlainObject(applied)) throw badRequest('apply patch must be an object');
     const a = applied as KObject;
     if (objOf(a.metadata).name !== undefined && objOf(a.metadata).name !== name) throw badRequest(`the name of the object (${String(objOf(a.metadata).name)}) does not match the name on the URL (${name})`);
@@ -820,12 +821,10 @@ export class Registry {
     if (kind === 'ns') {
       const nsObj = this.store.table('/namespaces').get('', arg);
       if (!nsObj?.metadata.deletionTimestamp) return;
-      let left = 0;
       for (const def of this.defs.values()) {
         if (!def.namespaced || def.storedAs) continue;
         const t = this.store.table(def.key);
         for (const o of t.list(arg)) {
-          left++;
           if (!o.metadata.deletionTimestamp) this.delete(def, arg, o.metadata.name!, { propagationPolicy: 'Background' });
         }
       }
@@ -838,7 +837,6 @@ export class Registry {
         if ((next.metadata.finalizers ?? []).length === 0) this.removeObject(this.def('', 'namespaces'), next);
         else this.commit(this.def('', 'namespaces'), latest, next);
       }
-      void left;
       return;
     }
     if (kind === 'crd') {
@@ -869,8 +867,6 @@ export class Registry {
   }
 }
 
-import { parse as parseYaml } from 'yaml';
-
 /** `.spec.replicas`-style paths of CRD scale subresources. */
 function readPath(o: unknown, path: string): unknown {
   let cur = o;
@@ -893,7 +889,4 @@ function selectorString(sel: JsonObject): string {
     else if (op === 'doesnotexist') parts.push(`!${e.key}`);
   }
   return parts.join(',');
-}
-function parseYamlSync(s: string): unknown {
-  return parseYaml(s);
 }

@@ -70,28 +70,14 @@ export function matchLabels(reqs: Requirement[], labels: Record<string, string> 
   return true;
 }
 
-/** A metav1.LabelSelector (matchLabels + matchExpressions) as requirements; used by GC-free helpers and validation. */
-export function labelSelectorRequirements(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): Requirement[] {
-  const out: Requirement[] = [];
-  for (const [key, value] of Object.entries(sel?.matchLabels ?? {})) out.push({ key, op: 'eq', value });
-  for (const e of sel?.matchExpressions ?? []) {
-    const op = e.operator.toLowerCase();
-    if (op === 'in' || op === 'notin') out.push({ key: e.key, op, values: e.values ?? [] });
-    else if (op === 'exists') out.push({ key: e.key, op: 'exists' });
-    else if (op === 'doesnotexist') out.push({ key: e.key, op: 'notexists' });
-  }
-  return out;
-}
-
 export interface FieldRequirement { field: string; op: 'eq' | 'neq'; value: string }
 
-export function parseFieldSelector(s: string | undefined, supported: ReadonlySet<string>, resource: string): FieldRequirement[] {
+export function parseFieldSelector(s: string | undefined, supported: ReadonlySet<string>): FieldRequirement[] {
   if (!s || !s.trim()) return [];
   return s.split(',').map((raw) => {
     const m = /^\s*([^=!\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(raw);
     if (!m) throw badRequest(`invalid selector: '${s}'; can't understand '${raw}'`);
     if (!supported.has(m[1])) throw badRequest(`field label not supported: ${m[1]}`);
-    void resource;
     return { field: m[1], op: m[2] === '!=' ? 'neq' : 'eq', value: m[3] };
   });
 }

@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry as MetricsRegistry, collectDefaultM
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../../../lib/log.js';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.js';
-import { ApiError, BODY_TYPES, badRequest, internal, methodNotSupported, notAcceptable, notFound, pathNotFound, unsupportedMediaType } from './errors.js';
+import { ApiError, BODY_TYPES, badRequest, internal, methodNotSupported, pathNotFound, unsupportedMediaType } from './errors.js';
 import { serveLogs } from './logs.js';
 import { decodeK8sProtobuf } from './protobuf.js';
 import { docHash, groupVersionDoc, openApiIndex } from './openapi.js';
@@ -374,6 +374,5 @@ export function createApp(ctx: ServerContext): { app: express.Express; metrics: 
     log.error({ err, path: req.path, method: req.method }, 'request failed');
     sendStatus(res, internal(e.message ?? String(err)));
   });
-  void notAcceptable; void notFound;
   return { app, metrics };
 }
