@@ -470,27 +470,50 @@ export class PodRuntime {
   /**
    * Readiness (Ready follows the latest result; no probe = ready while running) and liveness
    * (failureThreshold consecutive failures restart the container by its restartPolicy) probes
-   * of one container process. Startup probes are not run.
+   * of one container process, after its startup probe (if any) succeeded once; a startup probe
+   * failing failureThreshold times in a row restarts the container as liveness does.
    */
   private startProbes(c: ContainerRun): void {
     const proc = c.proc;
-    const every = (probe: V1Probe, onResult: (ok: boolean) => void) => {
+    const every = (probe: V1Probe, onResult: (ok: boolean) => boolean | void) => {
+      let timer: NodeJS.Timeout | undefined;
       const check = async () => {
         if (c.proc !== proc) return;
         const ok = await this.probe(probe, c);
-        if (c.proc === proc) onResult(ok);
+        // a true return ends this probe (the startup probe, once it passed)
+        if (c.proc === proc && onResult(ok) === true && timer) clearInterval(timer);
       };
       c.probeTimers.push(
         setTimeout(() => {
           if (c.proc !== proc) return;
+          timer = setInterval(() => void check(), (probe.periodSeconds ?? 10) * 1000);
+          c.probeTimers.push(timer);
           void check();
-          c.probeTimers.push(setInterval(() => void check(), (probe.periodSeconds ?? 10) * 1000));
         }, (probe.initialDelaySeconds ?? 0) * 1000),
       );
     };
+    const startup = c.spec.startupProbe;
+    if (startup) {
+      let failures = 0;
+      every(startup, (ok) => {
+        if (ok) {
+          this.startRunningProbes(c, every);
+          return true;
+        }
+        if (++failures >= (startup.failureThreshold ?? 3)) {
+          failures = 0;
+          this.restartUnhealthy(c, 'Startup');
+        }
+      });
+    } else this.startRunningProbes(c, every);
+  }
+
+  private startRunningProbes(c: ContainerRun, every: (probe: V1Probe, onResult: (ok: boolean) => boolean | void) => void): void {
     const readiness = c.spec.readinessProbe;
-    if (!readiness) c.ready = true;
-    else {
+    if (!readiness) {
+      c.ready = true;
+      this.pushStatus();
+    } else {
       every(readiness, (ok) => {
         if (ok !== c.ready) {
           c.ready = ok;
@@ -505,28 +528,34 @@ export class PodRuntime {
         failures = ok ? 0 : failures + 1;
         if (failures < (liveness.failureThreshold ?? 3) || !c.proc) return;
         failures = 0;
-        this.record('Warning', 'Unhealthy', `Liveness probe failed`);
-        this.record('Normal', 'Killing', `Container ${c.spec.name} failed liveness probe, will be restarted`);
-        const pid = c.proc.pid;
-        const dirs = c.cgroupDirs;
+        this.restartUnhealthy(c, 'Liveness');
+      });
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; onExit restarts it by restartPolicy. */
+  private restartUnhealthy(c: ContainerRun, probe: 'Liveness' | 'Startup'): void {
+    const proc = c.proc;
+    if (!proc) return;
+    this.record('Warning', 'Unhealthy', `${probe} probe failed`);
+    this.record('Normal', 'Killing', `Container ${c.spec.name} failed ${probe.toLowerCase()} probe, will be restarted`);
+    const dirs = c.cgroupDirs;
+    try {
+      process.kill(proc.pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+    const grace = Math.min(this.pod.spec?.terminationGracePeriodSeconds ?? 30, MAX_GRACE_SECONDS) * 1000;
+    setTimeout(() => {
+      if (c.proc === proc) {
+        signalCgroups(dirs, 'SIGKILL');
         try {
-          process.kill(pid, 'SIGTERM');
+          process.kill(proc.pid, 'SIGKILL');
         } catch {
           // gone
         }
-        const grace = Math.min(this.pod.spec?.terminationGracePeriodSeconds ?? 30, MAX_GRACE_SECONDS) * 1000;
-        setTimeout(() => {
-          if (c.proc === proc) {
-            signalCgroups(dirs, 'SIGKILL');
-            try {
-              process.kill(pid, 'SIGKILL');
-            } catch {
-              // gone
-            }
-          }
-        }, grace).unref();
-      });
-    }
+      }
+    }, grace).unref();
   }
 
   private stopProbes(c: ContainerRun): void {

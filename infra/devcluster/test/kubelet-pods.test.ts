@@ -2,7 +2,8 @@
 // namespaces, exit codes and termination messages, hostPath, cgroups found by containerID,
 // env from the downward API and Secrets, graceful deletion, and nothing left after stop().
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { apiPath } from '../controllers/kube-client.js';
 import { startKubelet, type Kubelet } from '../kubelet/index.js';
@@ -263,6 +264,41 @@ d('kubelet: pods as processes on two nodes', () => {
     });
     expect(p.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(143);
     await t.kube.delete(apiPath('v1', 'pods', 'default', 'unhealthy'));
+  });
+
+  test('a startup probe holds readiness back until it passes', async () => {
+    const ctl = join(t.stateDir, 'startup-ctl');
+    await t.kube.create(apiPath('v1', 'pods', 'default'), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'slow-start', namespace: 'default' },
+      spec: {
+        nodeName: nodes[1],
+        terminationGracePeriodSeconds: 1,
+        // started only when the test says so, through a hostPath file
+        volumes: [{ name: 'ctl', hostPath: { path: ctl, type: 'DirectoryOrCreate' } }],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'until [ -f /ctl/go ]; do sleep 0.2; done; touch /started; sleep 60'],
+            volumeMounts: [{ name: 'ctl', mountPath: '/ctl' }],
+            startupProbe: { exec: { command: ['test', '-f', '/started'] }, periodSeconds: 1, failureThreshold: 300 },
+          },
+        ],
+      },
+    });
+    const running = await podIn('slow-start', ['Running']);
+    expect(running.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    await new Promise((r) => setTimeout(r, 1500)); // a few failing startup probes
+    expect((await getPod('slow-start'))?.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    writeFileSync(join(ctl, 'go'), '');
+    const ready = await waitFor('ready', async () => {
+      const x = await getPod('slow-start');
+      return x?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? x : undefined;
+    });
+    expect(ready.status?.containerStatuses?.[0]?.restartCount).toBe(0);
+    await t.kube.delete(apiPath('v1', 'pods', 'default', 'slow-start'));
   });
 
   test('a pod past activeDeadlineSeconds is stopped and Failed with DeadlineExceeded', async () => {
