@@ -150,13 +150,13 @@ async function main(): Promise<void> {
   const rate = (t: { bytes: number; ms: number }) => t.bytes / (t.ms / 1000);
   const viaRate = rate(totals.collector);
   const directRate = rate(totals.direct);
-  const peakMB = Math.max(peakRssKiB, hwmKiB) / 1024;
+  const peakMiB = Math.max(peakRssKiB, hwmKiB) / 1024;
   process.stdout.write(
     [
       `through collector: ${(viaRate / MIB).toFixed(1)} MiB/s (${Math.round(viaRate)} bytes/s)`,
       `direct lib-storage: ${(directRate / MIB).toFixed(1)} MiB/s (${Math.round(directRate)} bytes/s)`,
       `ratio collector/direct: ${(viaRate / directRate).toFixed(3)} (target >= 0.9)`,
-      `collector RSS: idle ${(idleRssKiB / 1024).toFixed(0)} MiB, peak ${peakMB.toFixed(0)} MiB (VmHWM ${(hwmKiB / 1024).toFixed(0)} MiB; target < 200 MB)`,
+      `collector RSS: idle ${(idleRssKiB / 1024).toFixed(0)} MiB, peak ${peakMiB.toFixed(0)} MiB = ${((peakMiB * MIB) / 1e6).toFixed(0)} MB (VmHWM ${(hwmKiB / 1024).toFixed(0)} MiB; target < 200 MB)`,
       '',
     ].join('\n'),
   );
