@@ -67,6 +67,7 @@ export class WatchHub {
     const table = registry.tableOf(def);
     const rvParam = q.resourceVersion ?? '';
     if (rvParam !== '' && !/^\d+$/.test(rvParam)) throw badRequest(`invalid resource version: ${rvParam}`);
+    if (q.resourceVersionMatch && !q.sendInitialEvents) throw badRequest('resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
     if (q.sendInitialEvents && (q.resourceVersionMatch !== 'NotOlderThan' || !q.allowWatchBookmarks)) {
       throw badRequest('sendInitialEvents requires resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true');
     }

@@ -59,6 +59,10 @@ const rows: Row[] = [
   ['delete again', 'DELETE', `${base}/a`, undefined, J, 404, 'NotFound'],
   ['delete a protected namespace', 'DELETE', '/api/v1/namespaces/default', undefined, J, 403, 'Forbidden'],
   ['watch from a malformed resourceVersion', 'GET', `${base}?watch=1&resourceVersion=x`, undefined, J, 400, 'BadRequest'],
+  ['watch with resourceVersionMatch but no sendInitialEvents', 'GET', `${base}?watch=1&resourceVersionMatch=NotOlderThan&resourceVersion=1`, undefined, J, 400, 'BadRequest'],
+  ['watch with sendInitialEvents but no bookmarks', 'GET', `${base}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan`, undefined, J, 400, 'BadRequest'],
+  ['a legacy /watch/ path', 'GET', `/api/v1/watch/namespaces/${ns}/configmaps?timeoutSeconds=1`, undefined, J, 200, undefined],
+  ['eviction of a missing pod', 'POST', `/api/v1/namespaces/${ns}/pods/none/eviction`, { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'none' } }, J, 404, 'NotFound'],
   ['an unknown API group', 'GET', '/apis/nope.example.com/v1', undefined, J, 404, 'NotFound'],
   ['a CRD with an empty schema', 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
     metadata: { name: 'xs.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'xs', kind: 'X' }, versions: [{ name: 'v1', served: true, storage: true }] },
