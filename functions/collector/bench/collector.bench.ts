@@ -50,6 +50,18 @@ async function emptyBucket(s3: S3Client): Promise<void> {
   }
 }
 
+/** Undone in reverse order at the end, also when the run fails half-way. */
+const cleanups: Array<() => unknown> = [];
+async function cleanUp(): Promise<void> {
+  for (const undo of cleanups.splice(0).reverse()) {
+    try {
+      await undo();
+    } catch {
+      /* keep undoing the rest */
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -69,7 +81,9 @@ async function main(): Promise<void> {
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'snoopy-collector-bench-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const s3server = await startS3Server({ dir, buckets: [BUCKET] });
+  cleanups.push(() => s3server.stop());
   // Tuning knobs pass through to the collector, so their effect can be measured.
   const passThrough = Object.fromEntries(
     Object.entries(process.env).filter(
@@ -77,9 +91,15 @@ async function main(): Promise<void> {
     ),
   );
   const collector = await startCollectorChild({ ...s3server.env(BUCKET), ...passThrough });
+  cleanups.push(async () => {
+    collector.child.kill('SIGTERM');
+    await collector.exited;
+  });
   const pid = collector.child.pid!;
   const s3 = s3server.client();
+  cleanups.push(() => s3.destroy());
   const client = createCollectorClient(collector.address);
+  cleanups.push(() => client.close());
   // One random buffer shared by every stream: the bench process itself stays small.
   const data = randomBytes(size);
   let peakRssKiB = 0;
@@ -161,15 +181,11 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  client.close();
-  collector.child.kill('SIGTERM');
-  await collector.exited;
-  s3.destroy();
-  await s3server.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await cleanUp();
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
   process.stderr.write(`collector.bench: ${(err as Error).stack ?? String(err)}\n`);
+  await cleanUp();
   process.exit(1);
 });
