@@ -120,10 +120,12 @@ export class Analyzer {
     udpPackets: 0,
     udpBytes: 0,
     evicted: 0,
-    evictedPackets: 0,
-    evictedBytes: 0,
     flowCount: 0,
   };
+  /** flows out of the table, kept for the listing (trimmed to the largest) */
+  private readonly retired: Flow[] = [];
+  /** flows trimmed from that list */
+  private readonly unlisted = { flows: 0, packets: 0, bytes: 0 };
   private readonly handshakeRtt = new Rtt();
   private readonly destinations = new Map<string, DestinationCounts>();
   private readonly talkers = new Map<string, TalkerCounts>();
@@ -179,7 +181,8 @@ export class Analyzer {
       if (this.firstNs < 0n || ns < this.firstNs) this.firstNs = ns;
       if (ns > this.lastNs) this.lastNs = ns;
     }
-    this.linkTypes.set(p.linkType, (this.linkTypes.get(p.linkType) ?? 0) + 1);
+    if (p.linkType === this.lastLinkType) this.lastLinkTypeCount++;
+    else this.countLinkType(p.linkType);
     const d = this.d;
     decodeFrame(p.linkType, p.data, d);
     if (d.problem !== '') this.problem(d.problem);
@@ -197,7 +200,12 @@ export class Analyzer {
       else this.unattributedFragments++;
       return;
     }
-    const flow = this.flowOf(d, ns);
+    let flow = this.flowOf(d, ns);
+    if (d.ipProto === IpProto.TCP && d.hasL4 && (d.tcpFlags & 0x12) === 0x02 && flow.isReopenedBy(d.tcpSeq)) {
+      // a new connection on a reused port: the old one is done
+      this.retire(flow);
+      flow = this.flowOf(d, ns);
+    }
     // On one host (loopback) the address does not tell the sides apart; the port (or the echo type) does.
     const fromClient =
       flow.clientIp !== flow.serverIp
@@ -226,6 +234,21 @@ export class Analyzer {
 
   error(message: string): void {
     if (this.errors.length < 50) this.errors.push(message);
+  }
+
+  /** Packets of the current link type are counted in a plain field; the Map gets them on a change. */
+  private lastLinkType = -1;
+  private lastLinkTypeCount = 0;
+
+  private countLinkType(linkType: number): void {
+    this.flushLinkType();
+    this.lastLinkType = linkType;
+    this.lastLinkTypeCount = 1;
+  }
+
+  private flushLinkType(): void {
+    if (this.lastLinkType >= 0) this.linkTypes.set(this.lastLinkType, (this.linkTypes.get(this.lastLinkType) ?? 0) + this.lastLinkTypeCount);
+    this.lastLinkTypeCount = 0;
   }
 
   private problem(message: string): void {
@@ -302,16 +325,34 @@ export class Analyzer {
   /** Folds the oldest tenth of the table into totals, finished flows first. */
   private evict(): void {
     this.recent = undefined;
-    const all = [...this.flows.values()];
-    all.sort((x, y) => (x.finished === y.finished ? (x.lastNs < y.lastNs ? -1 : x.lastNs > y.lastNs ? 1 : 0) : x.finished ? -1 : 1));
+    // the state is worked out once per flow, not once per comparison
+    const all = [...this.flows.values()].map((f) => ({ f, finished: f.finished }));
+    all.sort((x, y) =>
+      x.finished === y.finished ? (x.f.lastNs < y.f.lastNs ? -1 : x.f.lastNs > y.f.lastNs ? 1 : 0) : x.finished ? -1 : 1,
+    );
     const n = Math.max(1, Math.floor(all.length / 10));
     for (let i = 0; i < n; i++) {
-      const f = all[i]!;
-      this.flows.delete(f.key);
       this.done.evicted++;
-      this.done.evictedPackets += f.packets;
-      this.done.evictedBytes += f.bytes;
-      this.finalize(f);
+      this.retire(all[i]!.f);
+    }
+  }
+
+  /** Takes a flow out of the table into the totals; it stays a candidate for the summary's list
+   *  (the largest by bytes) in a list trimmed to that size, so memory stays bounded. */
+  private retire(f: Flow): void {
+    this.flows.delete(f.key);
+    if (this.recent === f) this.recent = undefined;
+    this.finalize(f);
+    this.retired.push(f);
+    if (this.retired.length >= 2 * Math.max(this.opts.listFlows, 100)) this.trimRetired();
+  }
+
+  private trimRetired(): void {
+    this.retired.sort(byBytes);
+    for (const f of this.retired.splice(this.opts.listFlows)) {
+      this.unlisted.flows++;
+      this.unlisted.packets += f.packets;
+      this.unlisted.bytes += f.bytes;
     }
   }
 
@@ -456,8 +497,10 @@ export class Analyzer {
 
   /** Ends the analysis: every flow still in the table is finalised. */
   finish(): Summary {
-    const listed = [...this.flows.values()].sort((x, y) => y.bytes - x.bytes || (x.firstNs < y.firstNs ? -1 : 1));
-    for (const f of listed) this.finalize(f);
+    this.flushLinkType();
+    const live = [...this.flows.values()];
+    for (const f of live) this.finalize(f);
+    const listed = [...this.retired, ...live].sort(byBytes);
     const shown = listed.slice(0, this.opts.listFlows);
     const hidden = listed.slice(this.opts.listFlows);
     const t = this.done;
@@ -505,9 +548,9 @@ export class Analyzer {
       flows: shown.map((f) => this.flowSummary(f)),
       flowCount: t.flowCount,
       flowsOmitted: {
-        flows: hidden.length + t.evicted,
-        packets: hidden.reduce((n, f) => n + f.packets, 0) + t.evictedPackets,
-        bytes: hidden.reduce((n, f) => n + f.bytes, 0) + t.evictedBytes,
+        flows: hidden.length + this.unlisted.flows,
+        packets: hidden.reduce((n, f) => n + f.packets, 0) + this.unlisted.packets,
+        bytes: hidden.reduce((n, f) => n + f.bytes, 0) + this.unlisted.bytes,
         evicted: t.evicted,
       },
       tcp: {
@@ -610,6 +653,11 @@ export class Analyzer {
     if (f.protocol === 'icmp' || f.protocol === 'icmpv6') out.icmp = { echoRequests: f.echoRequests, echoReplies: f.echoReplies };
     return out;
   }
+}
+
+/** Largest first; among equals, the earlier first. */
+function byBytes(x: Flow, y: Flow): number {
+  return y.bytes - x.bytes || (x.firstNs < y.firstNs ? -1 : x.firstNs > y.firstNs ? 1 : 0);
 }
 
 function newDnsName(): DnsName {

@@ -47,6 +47,8 @@ export class Flow {
   lastNs: bigint;
   // TCP
   synNs = -1n;
+  /** the client's initial sequence number (valid once synNs >= 0) */
+  synSeq = 0;
   synCount = 0;
   synAckNs = -1n;
   /** the client's SYN was answered by a SYN-ACK */
@@ -104,7 +106,10 @@ export class Flow {
     const ack = (f & TcpFlag.ACK) !== 0;
     if (syn && !ack && fromClient) {
       this.synCount++;
-      if (this.synNs < 0n) this.synNs = ns;
+      if (this.synNs < 0n) {
+        this.synNs = ns;
+        this.synSeq = d.tcpSeq;
+      }
     } else if (syn && ack && !fromClient && this.synAckNs < 0n) {
       this.synAckNs = ns;
       this.handshake = true;
@@ -128,6 +133,13 @@ export class Flow {
     const side = fromClient ? this.c : this.s;
     if (d.payloadLength > 0) side.dataPackets++;
     return side.segment(d.tcpSeq, length, syn || fin);
+  }
+
+  /** A SYN with this sequence number opens a new connection on the same 5-tuple (the port was
+   *  reused): this one ended (FIN or RST), or its own SYN had another initial sequence number. */
+  isReopenedBy(synSeq: number): boolean {
+    if (this.c.fin || this.s.fin || this.c.rst > 0 || this.s.rst > 0) return true;
+    return this.synNs >= 0n && synSeq !== this.synSeq;
   }
 
   /** A SYN was sent (so this counts as a connection attempt). */

@@ -217,6 +217,24 @@ describe('snoopy-analyzer summarize', () => {
     expect(JSON.parse(r.stdout)).toEqual(whole);
   });
 
+  test('a tiny flow table and flow list: every total still counts every flow', async () => {
+    const whole = summaries.get('pcap-us')!;
+    const r = await cli(['summarize', pathOf('pcap-us'), '--json', '--max-flows', '10', '--list-flows', '4']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout) as Summary;
+    expect(whole.flowCount).toBeGreaterThan(10);
+    expect(s.flowsOmitted.evicted).toBeGreaterThan(0);
+    expect(s.flows).toHaveLength(4);
+    expect(s.flows).toEqual(whole.flows.slice(0, 4));
+    for (const k of ['packets', 'bytes', 'dns', 'icmp', 'udp', 'ip', 'nonIpPackets'] as const) expect(s[k]).toEqual(whole[k]);
+    const { handshakeRtt: _a, ...tcp } = s.tcp;
+    const { handshakeRtt: _b, ...wholeTcp } = whole.tcp;
+    expect(tcp).toEqual(wholeTcp);
+    expect(s.headline.destinations).toEqual(whole.headline.destinations);
+    expect(s.headline.topTalkers).toEqual(whole.headline.topTalkers);
+    expect(s.flows.reduce((n, f) => n + f.packets, 0) + s.flowsOmitted.packets + s.nonIpPackets).toBe(s.packets);
+  });
+
   test('bad input: one line, non-zero exit', async () => {
     const notPcap = file('not-a-capture.txt');
     await writeFile(notPcap, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');

@@ -136,3 +136,45 @@ test('IPv6 text forms follow RFC 5952, as tshark prints them', () => {
   ];
   for (const [hex, text] of cases) expect(ipv6String(Buffer.from(hex, 'hex'), 0)).toBe(text);
 });
+
+test('a reused port starts a new connection, as tshark splits its conversations', async () => {
+  const w = new PcapngWriter();
+  const c = (flags: number, seq: number, ack = 0) => F.ethernet(V4, F.ipv4(A4, B4, 6, withAck(F.tcp(40100, 80, flags, seq), ack)));
+  const s = (flags: number, seq: number, ack = 0) => F.ethernet(V4, F.ipv4(B4, A4, 6, withAck(F.tcp(80, 40100, flags, seq), ack)));
+  const withAck = (seg: Buffer, ack: number) => {
+    seg.writeUInt32BE(ack, 8);
+    return seg;
+  };
+  const SYN = 0x02;
+  const ACK = 0x10;
+  const FIN = 0x01;
+  const RST = 0x04;
+  const packets = [
+    // first connection: handshake, FIN both ways
+    c(SYN, 1000),
+    s(SYN | ACK, 7000, 1001),
+    c(ACK, 1001, 7001),
+    c(FIN | ACK, 1001, 7001),
+    s(FIN | ACK, 7001, 1002),
+    c(ACK, 1002, 7002),
+    // the same 5-tuple again: a new handshake, then a reset
+    c(SYN, 50000),
+    s(SYN | ACK, 90000, 50001),
+    c(ACK, 50001, 90001),
+    s(RST, 90001),
+  ];
+  const path = join(dir, 'port-reuse.pcapng');
+  await writeFile(
+    path,
+    Buffer.concat([w.shb(), w.idb({ linkType: 1 }), ...packets.map((data, i) => w.epb({ interfaceId: 0, timestampNs: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n, data }))]),
+  );
+  const summary = await analyzeSources([{ kind: 'file', path }]);
+  const { stdout } = await run('tshark', ['-q', '-z', 'conv,tcp', '-r', path]);
+  const conversations = stdout.split('\n').filter((l) => l.includes('<->'));
+  expect(conversations).toHaveLength(2);
+  expect(summary.flows.map((f) => [f.state, f.packets])).toEqual([
+    ['closed', 6],
+    ['reset', 4],
+  ]);
+  expect(summary.tcp).toMatchObject({ flows: 2, attempted: 2, established: 2, closed: 1, reset: 1, retransmissions: 0 });
+});
