@@ -17,6 +17,7 @@ import { loadBinTable, loadImageTable } from './images.js';
 import { clusterNetworkFor, ensureClusterNetwork, nodePodCidr, parsePodCidr, PodIpam, removeClusterNetwork, type ClusterNetwork } from './network.js';
 import { PodRuntime, type NodeContext } from './pod-runtime.js';
 import { eventRecorder } from '../controllers/events.js';
+import { acquireClusterDns, releaseClusterDns, type ServiceView } from './cluster-dns.js';
 import { acquireApiRelay, releaseApiRelay, type ApiRelay } from './api-proxy.js';
 import { proxyRules, renderRuleset, serviceHostLines } from './service-proxy.js';
 
@@ -147,7 +148,7 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
       })(),
     );
   }
-  const held = { relay: false };
+  const held: Held = { relay: false };
   try {
     await startupSweeps.get(o.stateDir);
     return await start(o, held);
@@ -158,9 +159,16 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
   }
 }
 
-async function releaseKubelet(stateDir: string, held: { relay: boolean }): Promise<void> {
+interface Held {
+  relay: boolean;
+  dns?: ServiceView;
+}
+
+async function releaseKubelet(stateDir: string, held: Held): Promise<void> {
   if (held.relay) await releaseApiRelay(stateDir);
   held.relay = false;
+  if (held.dns) await releaseClusterDns(stateDir, held.dns);
+  held.dns = undefined;
   const left = (liveKubelets.get(stateDir) ?? 1) - 1;
   liveKubelets.set(stateDir, left);
   if (left > 0) return;
@@ -171,7 +179,7 @@ async function releaseKubelet(stateDir: string, held: { relay: boolean }): Promi
   await cleanupStateDir(stateDir);
 }
 
-async function start(o: KubeletOptions, held: { relay: boolean }): Promise<Kubelet> {
+async function start(o: KubeletOptions, held: Held): Promise<Kubelet> {
   const log = o.logger.child({ node: o.nodeName });
   const kube = new Kube(o.kubeConfig);
   const isRoot = process.getuid?.() === 0;
@@ -181,6 +189,10 @@ async function start(o: KubeletOptions, held: { relay: boolean }): Promise<Kubel
   let podCidr: string;
   let hostIP = '127.0.0.1';
   let relay: ApiRelay | undefined;
+  let dnsServer: string | undefined;
+  let services: Informer<V1Service> | undefined;
+  let endpoints: Informer<V1Endpoints> | undefined;
+  const dnsView: ServiceView = { services: () => services?.list() ?? [], endpoints: () => endpoints?.list() ?? [] };
   if (isRoot) {
     const want = o.podCidr ? parsePodCidr(o.podCidr) : undefined;
     net = await ensureClusterNetwork(o.stateDir, want?.octet);
@@ -190,17 +202,23 @@ async function start(o: KubeletOptions, held: { relay: boolean }): Promise<Kubel
     hostIP = net.gateway;
     relay = await acquireApiRelay(o.stateDir, o.kubeConfig.getCurrentCluster()!.server, net.gateway, o.kubeconfigPath);
     held.relay = relay !== undefined;
+    try {
+      await acquireClusterDns(o.stateDir, net.gateway, dnsView);
+      held.dns = dnsView;
+      dnsServer = net.gateway;
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'cluster DNS not started: pods use the host resolv.conf');
+    }
   } else podCidr = o.podCidr ?? `10.244.${nodeIndex(o.stateDir, o.nodeName)}.0/24`;
 
   const pods = new Map<string, PodRuntime>();
-  let services: Informer<V1Service> | undefined;
-  let endpoints: Informer<V1Endpoints> | undefined;
   const ctx: NodeContext = {
     kube,
     nodeName: o.nodeName,
     stateDir: o.stateDir,
     kubeconfigPath: o.kubeconfigPath,
     podKubeconfigPath: relay?.kubeconfigPath ?? o.kubeconfigPath,
+    dnsServer,
     log,
     isRoot,
     net,

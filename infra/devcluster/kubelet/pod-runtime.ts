@@ -20,6 +20,7 @@ import { createPodNetwork, deletePodNetwork, RESERVATION_DIR, type ClusterNetwor
 import { addRecord, removeRecord } from './state-records.js';
 import { volumeReferences, materializeVolumes } from './volumes.js';
 import { processStartTime } from './cleanup.js';
+import { podResolvConf } from './cluster-dns.js';
 import type { EventRecorder } from '../controllers/events.js';
 
 /** Where container roots are assembled (empty directories; the mounts live in the containers' namespaces). */
@@ -38,6 +39,8 @@ export interface NodeContext {
   kubeconfigPath: string;
   /** kubeconfig reachable from inside pod network namespaces (the API relay's address) */
   podKubeconfigPath: string;
+  /** the cluster DNS server's address, when it runs */
+  dnsServer?: string;
   log: Logger;
   isRoot: boolean;
   net?: ClusterNetwork;
@@ -102,6 +105,7 @@ export class PodRuntime {
   private readonly conditionTimes = new Map<string, { status: string; time: string }>();
   private readonly log: Logger;
   private hostsFile?: string;
+  private resolvFile?: string;
 
   constructor(pod: V1Pod, private readonly ctx: NodeContext, private readonly onGone: (uid: string) => void) {
     this.pod = pod;
@@ -208,6 +212,27 @@ export class PodRuntime {
     }
     this.hostsFile = join(this.dir, 'etc-hosts');
     this.writeHosts();
+    const resolv = this.resolvConf();
+    if (resolv !== undefined) {
+      this.resolvFile = join(this.dir, 'resolv.conf');
+      writeFileSync(this.resolvFile, resolv);
+    }
+  }
+
+  /** The pod's resolv.conf by dnsPolicy; undefined = the host's. */
+  private resolvConf(): string | undefined {
+    const policy = this.pod.spec?.dnsPolicy ?? 'ClusterFirst';
+    const cfg = this.pod.spec?.dnsConfig;
+    if (policy === 'None') {
+      const lines: string[] = [];
+      if (cfg?.searches?.length) lines.push(`search ${cfg.searches.join(' ')}`);
+      for (const n of cfg?.nameservers ?? []) lines.push(`nameserver ${n}`);
+      if (cfg?.options?.length) lines.push(`options ${cfg.options.map((o) => (o.value !== undefined ? `${o.name}:${o.value}` : o.name)).join(' ')}`);
+      return lines.join('\n') + '\n';
+    }
+    const cluster = policy === 'ClusterFirstWithHostNet' || (policy === 'ClusterFirst' && !this.hostNetwork);
+    if (!cluster || !this.ctx.dnsServer) return undefined;
+    return podResolvConf(this.ns, this.ctx.dnsServer);
   }
 
   /** The pod's /etc/hosts (kubelet-managed): localhost, the pod itself, and the cluster's Services. */
@@ -324,6 +349,7 @@ export class PodRuntime {
         }
         mounts.push({ source: termFile, target: spec.terminationMessagePath ?? '/dev/termination-log' });
         if (!mounts.some((m) => posix.normalize(m.target) === '/etc/hosts')) mounts.push({ source: this.hostsFile!, target: '/etc/hosts', readOnly: false });
+        if (this.resolvFile && !mounts.some((m) => posix.normalize(m.target) === '/etc/resolv.conf')) mounts.push({ source: this.resolvFile, target: '/etc/resolv.conf', readOnly: false });
         // a quiet, shallow place: the root's ancestors are rebuilt entry by entry in the container
         const rootDir = join(ROOTS_DIR, containerID.slice(0, 16));
         addRecord(this.ctx.stateDir, { kind: 'mount-root', path: rootDir });

@@ -267,6 +267,21 @@ d('controllers on a two-node dev cluster', () => {
     const out = readFileSync(`${t.stateDir}/logs/default_curl_main.log`, 'utf8');
     expect(out).toBe(`hello from ${rolled.metadata!.name}\nhello from ${rolled.metadata!.name}`);
     expect(curl.status?.phase).toBe('Succeeded');
+    // cluster DNS: the search path finds the short name; unknown Service names are NXDOMAIN
+    await t.kube.create(apiPath('v1', 'pods', 'default'), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'dig' },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'nicolaka/netshoot', command: ['sh', '-c', 'dig +short +search web; dig +short web.default.svc.cluster.local; dig nope.default.svc.cluster.local | grep -o NXDOMAIN'] }] },
+    });
+    const dig = await waitFor('dig done', async () => {
+      const p = await t.kube.get<V1Pod>(apiPath('v1', 'pods', 'default', 'dig'));
+      return ['Succeeded', 'Failed'].includes(p?.status?.phase ?? '') ? p : undefined;
+    });
+    const svcIP = (await t.kube.get<{ spec: { clusterIP: string } }>(apiPath('v1', 'services', 'default', 'web')))!.spec.clusterIP;
+    expect(readFileSync(`${t.stateDir}/logs/default_dig_main.log`, 'utf8')).toBe(`${svcIP}\n${svcIP}\nNXDOMAIN\n`);
+    expect(dig.status?.phase).toBe('Succeeded');
+
     const early = await waitFor('early done', async () => {
       const p = await t.kube.get<V1Pod>(apiPath('v1', 'pods', 'default', 'early'));
       return ['Succeeded', 'Failed'].includes(p?.status?.phase ?? '') ? p : undefined;
