@@ -166,6 +166,27 @@ d('controllers on a two-node dev cluster', () => {
     expect(maxActive).toBe(1);
   });
 
+  test('a CronJob with concurrencyPolicy Replace replaces the running Job', async () => {
+    const names: string[] = [];
+    await t.kube.create(apiPath('batch/v1', 'cronjobs', 'default'), {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'replace' },
+      spec: { schedule: '*/2 * * * * *', concurrencyPolicy: 'Replace', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'busybox', command: ['sleep', '60'] }] } } } } },
+    });
+    await waitFor('a second run', async () => {
+      const jobs = (await t.kube.list<V1Job>(apiPath('batch/v1', 'jobs', 'default'))).items.filter((j) => j.metadata?.ownerReferences?.[0]?.name === 'replace' && !j.metadata?.deletionTimestamp);
+      for (const j of jobs) if (!names.includes(j.metadata!.name!)) names.push(j.metadata!.name!);
+      return names.length >= 2;
+    }, 300, 50);
+    await t.kube.mergePatch(apiPath('batch/v1', 'cronjobs', 'default', 'replace'), { spec: { suspend: true } });
+    // the first run was deleted to make room for the second
+    await waitFor('first run gone', async () => (await getJob(names[0]!)) === undefined || !!(await getJob(names[0]!))?.metadata?.deletionTimestamp);
+    await t.kube.delete(apiPath('batch/v1', 'cronjobs', 'default', 'replace'), { propagationPolicy: 'Background' });
+    // its pods still count on their nodes until gone; the later tests spread pods
+    await waitFor('its pods gone', async () => (await t.kube.list<V1Pod>(apiPath('v1', 'pods', 'default'))).items.every((p) => !names.some((n) => p.metadata?.labels?.['job-name'] === n)));
+  });
+
   test('the scheduler honours required node affinity and reports Unschedulable', async () => {
     const podWith = (name: string, affinity: unknown) => ({
       apiVersion: 'v1',
