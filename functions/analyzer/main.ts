@@ -71,6 +71,7 @@ async function summarize(args: string[]): Promise<void> {
   const needsS3 = sources.some((s) => s.kind === 's3');
   const s3 = needsS3 ? await import('../../lib/s3.js') : undefined;
   const summary = await analyzeSources(sources, {
+    blockingFileReads: true,
     ...(s3 ? { s3: s3.createS3Client(s3.s3SettingsFromEnv()) } : {}),
     ...(maxFlows !== undefined ? { maxFlows } : {}),
     ...(listFlows !== undefined ? { listFlows } : {}),
