@@ -2,7 +2,7 @@
 // is still in their cgroups), cgroups, network namespaces, veths, nftables tables, the bridge and
 // the /16 reservation. Used by `snoopy-devcluster down` after a crash and by stop() as a last sweep.
 import { readFileSync, rmSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { cgroupPids, removeCgroupDirs, signalCgroups } from './cgroups.js';
 import { tryRun } from './host-exec.js';
 import { listRecords, recordsDir, removeRecord, type HostRecord } from './state-records.js';
@@ -20,7 +20,8 @@ export function processStartTime(pid: number): string | undefined {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function cleanupStateDir(stateDir: string): Promise<{ removed: number }> {
+export async function cleanupStateDir(dir: string): Promise<{ removed: number }> {
+  const stateDir = resolve(dir);
   const records = listRecords(stateDir);
   const of = <K extends HostRecord['kind']>(k: K) => records.filter((r): r is Extract<HostRecord, { kind: K }> => r.kind === k);
   const cgroups = of('cgroup').map((r) => r.path);

@@ -6,7 +6,7 @@
 // root they run as plain processes sharing the host network (a warning is logged).
 import { cpus, release, totalmem, arch } from 'node:os';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { KubeConfig, V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Logger } from '../../../lib/log.js';
 import { apiPath, Kube, KubeError, startInformer, type Informer } from '../controllers/kube-client.js';
@@ -133,7 +133,9 @@ async function renewLease(kube: Kube, node: string, periodSeconds: number): Prom
   }
 }
 
-export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
+export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
+  // one spelling of the state dir: it keys the records, the reservation and shared state
+  const o = { ...opts, stateDir: resolve(opts.stateDir), kubeconfigPath: resolve(opts.kubeconfigPath) };
   const first = !liveKubelets.has(o.stateDir);
   liveKubelets.set(o.stateDir, (liveKubelets.get(o.stateDir) ?? 0) + 1);
   if (first) {
