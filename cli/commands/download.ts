@@ -1,0 +1,104 @@
+// kubectl snoopy download NAME [-o DIR] [--merge]
+// Verification: every object the SnoopyJob's status lists must be in storage; each object's
+// size must equal the listing's; a single-part object's ETag (its MD5) must match the bytes read;
+// an object carrying sha256 metadata must match it. The sha256 of every segment and of every
+// file written are recorded in DIR/segments.sha256 and DIR/SHA256SUMS (sha256sum -c format).
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { concatPcaps, mergePcaps } from '../../lib/pcap/index.js';
+import { CliError } from '../errors.js';
+import { connect } from '../kube.js';
+import { jobNamespace, type GlobalOptions } from '../options.js';
+import { humanBytes } from '../output.js';
+import { progressBar, type ProgressStream } from '../progress.js';
+import { getSnoopyJob } from '../resources.js';
+import { listObjects, openStorage, resolveStorage, storageError, type StorageFlags, type StorageLocation } from '../storage.js';
+import { planDownload, sequenceGaps, statusKeys } from '../download-plan.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+export const DOWNLOAD_OPTIONS = { output: { type: 'string', short: 'o' }, merge: { type: 'boolean' } } as const;
+export interface DownloadFlags extends GlobalOptions, StorageFlags {
+  merge?: boolean;
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function fetchObject(s3: S3Client, loc: StorageLocation, key: string, expected: { size: number; etag?: string }): Promise<Buffer> {
+  let body: Buffer;
+  let metadata: Record<string, string> = {};
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
+    body = Buffer.from(await res.Body!.transformToByteArray());
+    metadata = res.Metadata ?? {};
+  } catch (e) {
+    throw storageError(e, loc.where);
+  }
+  if (body.length !== expected.size) throw new CliError(`${key}: read ${body.length} bytes, storage lists ${expected.size}`);
+  if (expected.etag && /^[0-9a-f]{32}$/i.test(expected.etag)) {
+    const md5 = createHash('md5').update(body).digest('hex');
+    if (md5 !== expected.etag.toLowerCase()) throw new CliError(`${key}: content MD5 ${md5} differs from its ETag ${expected.etag}`);
+  }
+  const want = metadata.sha256;
+  if (want && sha256(body) !== want.toLowerCase()) throw new CliError(`${key}: sha256 differs from the object's sha256 metadata`);
+  return body;
+}
+
+export async function download(flags: DownloadFlags, name: string, out: NodeJS.WritableStream, err: ProgressStream): Promise<number> {
+  const { kube } = connect(flags);
+  const sj = await getSnoopyJob(kube, jobNamespace(flags), name);
+  const loc = await resolveStorage(kube, sj, flags);
+  const s3 = openStorage(loc);
+  try {
+    const objects = await listObjects(s3, loc);
+    const plan = planDownload(objects);
+    const present = new Set(objects.map((o) => o.key));
+    const missing = statusKeys(sj).filter((k) => !present.has(k));
+    if (missing.length > 0) throw new CliError(`${missing.length} objects listed in the SnoopyJob's status are not in storage (${loc.where}), e.g. ${missing[0]}`);
+    if (plan.length === 0) throw new CliError(`no segments stored under ${loc.jobPrefix} at ${loc.where}${sj.status?.phase ? ` (SnoopyJob phase ${sj.status.phase})` : ''}`);
+    const dir = resolve(flags.output ?? name);
+    const total = plan.reduce((n, t) => n + t.segments.reduce((m, s) => m + s.size, 0), 0);
+    const bar = progressBar(err, total, `downloading ${name}`);
+    const sums: string[] = []; // files written, checkable with sha256sum -c
+    const segmentSums: string[] = []; // the stored objects, by key
+    const pcaps: Buffer[] = [];
+    let done = 0;
+    for (const t of plan) {
+      const gaps = sequenceGaps(t);
+      if (gaps.length > 0) throw new CliError(`${t.podNamespace}/${t.pod}: segments ${gaps.join(', ')} are missing from storage`);
+      const parts: Buffer[] = [];
+      for (const s of t.segments) {
+        bar.update(done, `${t.pod} #${s.sequence}`);
+        const body = await fetchObject(s3, loc, s.key, s);
+        segmentSums.push(`${sha256(body)}  ${s.key}`);
+        parts.push(body);
+        done += s.size;
+        bar.update(done);
+      }
+      const joined = t.format === 'text' ? Buffer.concat(parts) : concatPcaps(parts);
+      if (t.format !== 'text') pcaps.push(joined);
+      const file = join(dir, t.file);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, joined);
+      sums.push(`${sha256(joined)}  ${t.file}`);
+      out.write(`${file}\n`);
+    }
+    if (flags.merge) {
+      if (pcaps.length === 0) throw new CliError('--merge joins packet captures, and this SnoopyJob stored only text');
+      const merged = mergePcaps(pcaps);
+      const file = join(dir, 'merged.pcap');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(file, merged);
+      sums.push(`${sha256(merged)}  merged.pcap`);
+      out.write(`${file}\n`);
+    }
+    writeFileSync(join(dir, 'SHA256SUMS'), `${sums.join('\n')}\n`);
+    writeFileSync(join(dir, 'segments.sha256'), `${segmentSums.join('\n')}\n`);
+    bar.done();
+    if (err.isTTY) err.write(`${objects.length} objects, ${humanBytes(total)} verified into ${dir}\n`);
+    return 0;
+  } finally {
+    s3.destroy();
+  }
+}

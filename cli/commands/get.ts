@@ -1,0 +1,84 @@
+// kubectl snoopy list | status NAME | delete NAME | logs NAME
+import type { V1Pod } from '@kubernetes/client-node';
+import { Labels } from '../../operator/render/names.js';
+import { CliError, apiError } from '../errors.js';
+import { connect } from '../kube.js';
+import { jobNamespace, type GlobalOptions } from '../options.js';
+import { parseOutputFormat, serialise } from '../output.js';
+import { deleteSnoopyJob, getSnoopyJob, listSnoopyJobs } from '../resources.js';
+import { listTable, statusText, type EventLine } from '../status-view.js';
+
+export const GET_OPTIONS = { output: { type: 'string', short: 'o' }, 'all-namespaces': { type: 'boolean', short: 'A' } } as const;
+export interface GetFlags extends GlobalOptions {
+  'all-namespaces'?: boolean;
+}
+
+export async function list(flags: GetFlags, out: NodeJS.WritableStream): Promise<number> {
+  const format = parseOutputFormat(flags.output);
+  const { kube } = connect(flags);
+  let items = await listSnoopyJobs(kube, flags['all-namespaces'] ? undefined : jobNamespace(flags));
+  // -n narrows to the captures of one target namespace
+  if (flags.namespace) items = items.filter((sj) => (sj.spec.targetNamespace || sj.metadata.namespace) === flags.namespace);
+  if (format === 'json' || format === 'yaml') out.write(serialise({ apiVersion: 'v1', kind: 'List', items }, format));
+  else if (items.length === 0) out.write('No SnoopyJobs found.\n');
+  else out.write(listTable(items, format === 'wide'));
+  return 0;
+}
+
+export async function status(flags: GlobalOptions, name: string, out: NodeJS.WritableStream): Promise<number> {
+  const format = parseOutputFormat(flags.output);
+  const { kube } = connect(flags);
+  const ns = jobNamespace(flags);
+  const sj = await getSnoopyJob(kube, ns, name);
+  if (format === 'json' || format === 'yaml') {
+    out.write(serialise(sj, format));
+    return 0;
+  }
+  let events: EventLine[] = [];
+  try {
+    const list = await kube.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` });
+    events = list.items.map((e) => ({ type: e.type, reason: e.reason, message: e.message, count: e.count }));
+  } catch {
+    // events are a courtesy: a user who may read SnoopyJobs but not events still gets the status
+  }
+  out.write(statusText(sj, format === 'wide', events));
+  return 0;
+}
+
+export async function remove(flags: GlobalOptions, name: string, out: NodeJS.WritableStream): Promise<number> {
+  const { kube } = connect(flags);
+  const ns = jobNamespace(flags);
+  await deleteSnoopyJob(kube, ns, name);
+  out.write(`snoopyjob.job.fennecproject.io/${name} deleted from ${ns}\n`);
+  return 0;
+}
+
+/** The capture pods' logs (podtracer's JSON lines), each line prefixed with its pod. */
+export async function logs(flags: GlobalOptions, name: string, out: NodeJS.WritableStream): Promise<number> {
+  const { kube } = connect(flags);
+  const ns = jobNamespace(flags);
+  const sj = await getSnoopyJob(kube, ns, name);
+  // the capture Jobs live in the operator's namespace, found by the SnoopyJob's uid label
+  const podNamespaces = [...new Set([ns, process.env.SNOOPY_NAMESPACE || 'snoopy-operator'])];
+  const pods: V1Pod[] = [];
+  for (const podNs of podNamespaces) {
+    try {
+      pods.push(...(await kube.core.listNamespacedPod({ namespace: podNs, labelSelector: `${Labels.jobUid}=${sj.metadata.uid}` })).items);
+    } catch (e) {
+      throw apiError(e, `listing capture pods in ${podNs}`);
+    }
+  }
+  if (pods.length === 0) throw new CliError(`SnoopyJob ${name} has no capture pods (not started yet, or cleaned up after their TTL)`);
+  for (const pod of pods) {
+    const podName = pod.metadata!.name!;
+    let text: string;
+    try {
+      text = await kube.core.readNamespacedPodLog({ namespace: pod.metadata!.namespace!, name: podName });
+    } catch (e) {
+      out.write(`[${podName}] (no log: ${apiError(e, 'reading the log').message})\n`);
+      continue;
+    }
+    for (const line of String(text).split('\n')) if (line !== '') out.write(`[${podName}] ${line}\n`);
+  }
+  return 0;
+}
