@@ -5,10 +5,10 @@
 // configured, otherwise returned as the reply event (a Knative Trigger passes it back to the Broker).
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CloudEvent } from 'cloudevents';
-import type { EventSink } from '../../lib/event-sink.js';
+import { EventSink } from '../../lib/event-sink.js';
 import { EventType, snoopyJobSource, targetSubject } from '../../lib/events.js';
-import type { Logger } from '../../lib/log.js';
-import { s3Uri } from '../../lib/s3.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import { createS3Client, s3SettingsFromEnv, s3Uri } from '../../lib/s3.js';
 import { captureTargetPrefix, parseSegmentKey, summaryKey } from '../../lib/storage-keys.js';
 import type { AnalyzerOptions } from './analysis.js';
 import type { AnalyzerMetrics } from './metrics.js';
@@ -195,4 +195,24 @@ export function createHandler(deps: HandlerDeps) {
     }
     return deps.sink.build(input);
   };
+}
+
+let fromEnv: ReturnType<typeof createHandler> | undefined;
+
+/**
+ * The function's entry point as faas-js-runtime loads it (`module.handle`): dependencies from the
+ * environment (S3_*, AWS_*, K_SINK, K_CE_OVERRIDES), made on first use. `main.ts` serves the same
+ * handler with its own HTTP layer.
+ */
+export function handle(context: Context, event: CloudEvent<unknown>): Promise<CloudEvent<unknown> | undefined> {
+  if (!fromEnv) {
+    const log = createLogger('snoopy-analyzer');
+    const env = process.env;
+    fromEnv = createHandler({
+      s3: createS3Client(s3SettingsFromEnv(env)),
+      sink: new EventSink({ ...(env.K_SINK ? { sink: env.K_SINK } : {}), ...(env.K_CE_OVERRIDES ? { overrides: env.K_CE_OVERRIDES } : {}), logger: log }),
+      log,
+    });
+  }
+  return fromEnv(context, event);
 }

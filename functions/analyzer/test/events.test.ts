@@ -167,6 +167,21 @@ const eventData = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+test('the exported handle(context, event) works in-process with its settings from the environment', async () => {
+  const saved = { ...process.env };
+  Object.assign(process.env, s3srv!.env(BUCKET), { K_SINK: '' });
+  try {
+    const { handle } = await import('../handle.js');
+    const reply = await handle({}, completedEvent(eventData({ captureId: 'cap-5', prefix: 'snoopy/snoopy-operator/tcpdump-job/cap-5/shop/web-0/' })));
+    expect(reply?.type).toBe(EventType.CaptureAnalyzed);
+    expect((reply?.data as { key: string }).key).toBe('snoopy/snoopy-operator/tcpdump-job/cap-5/shop/web-0.summary.json');
+    expect(await getJson(s3, 'snoopy/snoopy-operator/tcpdump-job/cap-5/shop/web-0.summary.json')).toEqual(local);
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+});
+
 describe('snoopy-analyzer serving CloudEvents', () => {
   test('capture.completed → summary object next to the segments and capture.analyzed to K_SINK', async () => {
     expect(keys.length).toBeGreaterThan(3);
