@@ -1,7 +1,8 @@
 // npm run bench:analyzer — a ≥ 500 MB capture of real traffic in test namespaces (iperf3 bulk
 // transfer plus many short HTTP connections, full snapshot length, offloads off so frames are
 // wire-sized), then the analyzer CLI and `tshark -q -z conv,tcp` on the same file, side by side
-// in this one run: MB/s of both, the ratio, and the analyzer's peak RSS. The capture is deleted.
+// in this one run (twice each, alternating, from the page cache): wall and CPU MB/s of both, the
+// ratios, and the analyzer's peak RSS. The capture is deleted.
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -83,9 +84,21 @@ async function main(): Promise<void> {
     const mb = size / 1e6;
     if (size < 500e6 && !process.env.BENCH_CAPTURE_MB) throw new Error(`the capture has only ${mb.toFixed(0)} MB`);
 
-    const analyzer = await timed([process.execPath, MAIN, 'summarize', file, '--json']);
+    // Both read the file from the page cache; each runs twice, alternating, and its faster run
+    // counts (the machine is shared: the slower run shows the noise).
+    await run('bash', ['-c', 'cat "$0" > /dev/null', file]);
+    const runs: { analyzer: Timed[]; tshark: Timed[] } = { analyzer: [], tshark: [] };
+    for (let i = 0; i < 2; i++) {
+      runs.analyzer.push(await timed([process.execPath, MAIN, 'summarize', file, '--json']));
+      runs.tshark.push(await timed(['tshark', '-q', '-z', 'conv,tcp', '-r', file]));
+    }
+    const best = (ts: Timed[]) => ts.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const analyzer = best(runs.analyzer);
+    const tshark = best(runs.tshark);
+    process.stdout.write(
+      `runs (wall s): analyzer ${runs.analyzer.map((t) => t.seconds.toFixed(2)).join(', ')}; tshark ${runs.tshark.map((t) => t.seconds.toFixed(2)).join(', ')}\n`,
+    );
     const summary = JSON.parse(analyzer.stdout) as Summary;
-    const tshark = await timed(['tshark', '-q', '-z', 'conv,tcp', '-r', file]);
     const convs = parseConversations(tshark.stdout).filter((c) => c.protocol === 'tcp');
     const tcpFlows = summary.tcp.flows;
 
