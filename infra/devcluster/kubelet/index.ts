@@ -258,9 +258,17 @@ async function start(o: KubeletOptions, held: Held): Promise<Kubelet> {
   services = startInformer<V1Service>(kube, '/api/v1/services', {}, log);
   endpoints = startInformer<V1Endpoints>(kube, '/api/v1/endpoints', {}, log);
   for (const inf of [services, endpoints] as Array<Informer<V1Service | V1Endpoints>>) for (const v of ['add', 'update', 'delete'] as const) inf.on(v, refresh);
-  await Promise.all([services.started, endpoints.started]);
+  try {
+    await Promise.all([services.started, endpoints.started]);
+  } catch (e) {
+    clearInterval(heartbeat);
+    await Promise.all([services.stop(), endpoints.stop()]);
+    throw e;
+  }
 
   let stopping = false;
+  const removePod = (pod: V1Pod) =>
+    kube.delete(apiPath('v1', 'pods', pod.metadata!.namespace, pod.metadata!.name), { gracePeriodSeconds: 0, uid: pod.metadata!.uid }).catch((e: Error) => log.warn({ err: e.message, pod: pod.metadata?.name }, 'removing the pod object failed'));
   const onPod = (pod: V1Pod) => {
     if (stopping) return;
     const uid = pod.metadata?.uid;
@@ -273,17 +281,18 @@ async function start(o: KubeletOptions, held: Held): Promise<Kubelet> {
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') {
       // finished before this kubelet started: only its deletion is left to do
-      if (pod.metadata?.deletionTimestamp) void kube.delete(apiPath('v1', 'pods', pod.metadata.namespace, pod.metadata.name), { gracePeriodSeconds: 0, uid });
+      if (pod.metadata?.deletionTimestamp) removePod(pod);
       return;
     }
     if (pod.metadata?.deletionTimestamp) {
-      void kube.delete(apiPath('v1', 'pods', pod.metadata.namespace, pod.metadata.name), { gracePeriodSeconds: 0, uid });
+      removePod(pod);
       return;
     }
     const rt = new PodRuntime(pod, ctx, (gone) => pods.delete(gone));
     pods.set(uid, rt);
     rt.start().catch((e: Error) => log.error({ err: e.message, pod: pod.metadata?.name }, 'pod start failed'));
   };
+  // handlers attached before the first list arrives
   const podInformer = startInformer<V1Pod>(kube, '/api/v1/pods', { fieldSelector: `spec.nodeName=${o.nodeName}` }, log);
   podInformer.on('add', onPod);
   podInformer.on('update', onPod);
@@ -291,7 +300,13 @@ async function start(o: KubeletOptions, held: Held): Promise<Kubelet> {
     const rt = pods.get(pod.metadata?.uid ?? '');
     if (rt) void rt.terminate(0, false);
   });
-  await podInformer.started;
+  try {
+    await podInformer.started;
+  } catch (e) {
+    clearInterval(heartbeat);
+    await Promise.all([services.stop(), endpoints.stop(), podInformer.stop()]);
+    throw e;
+  }
   log.info({ podCidr, hostIP }, 'kubelet started');
 
   return {
