@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CloudEvent, HTTP } from 'cloudevents';
 import express from 'express';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -180,6 +180,19 @@ test('the exported handle(context, event) works in-process with its settings fro
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);
   }
+});
+
+test('summarize s3://BUCKET/KEY …: the segments from S3, in the order given, as one capture', async () => {
+  const args = [MAIN, 'summarize', ...keys.map((k) => `s3://${BUCKET}/${k}`), '--json'];
+  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, args, { env: { ...process.env, ...s3srv!.env(BUCKET) }, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? 1 : 0, stdout, stderr }),
+    );
+  });
+  expect(r.code).toBe(0);
+  const summary = JSON.parse(r.stdout) as Summary;
+  // several sources: the same analysis; only error messages would name the sources
+  expect(summary).toEqual(local);
 });
 
 describe('snoopy-analyzer serving CloudEvents', () => {
