@@ -103,6 +103,10 @@ export async function run(argv: string[], out: NodeJS.WriteStream, err: NodeJS.W
   }
 }
 
+// The AWS SDK warns about Node 20's end of support on the first S3 client; on a command line that
+// multi-line notice would bury the one-line result (checked when a client is made, so set here).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 // Run only as the executable, not when imported by a test.
 // (argv[1] may be a symlink: npm's bin link or a kubectl-snoopy on PATH)
 const invokedAs = process.argv[1] ? realpathSync(process.argv[1]) : '';

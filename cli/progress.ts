@@ -27,7 +27,7 @@ export function progressBar(stream: ProgressStream, total: number, title: string
     const now = Date.now();
     if (!force && now - lastDraw < 100) return; // at most ten redraws a second
     lastDraw = now;
-    const cols = Math.max(40, stream.columns ?? 80);
+    const cols = Math.max(40, stream.columns || 80); // 0 when the terminal size is unknown
     const line = `${title} ${renderBar(done, total, 30, label)}`.slice(0, cols - 1);
     if (line !== last) stream.write(`\r\x1b[2K${line}`);
     last = line;

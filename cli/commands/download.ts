@@ -63,6 +63,7 @@ export async function download(flags: DownloadFlags, name: string, out: NodeJS.W
     const sums: string[] = []; // files written, checkable with sha256sum -c
     const segmentSums: string[] = []; // the stored objects, by key
     const pcaps: Buffer[] = [];
+    const written: string[] = []; // printed after the bar, so the two never share a line
     let done = 0;
     for (const t of plan) {
       const gaps = sequenceGaps(t);
@@ -82,7 +83,7 @@ export async function download(flags: DownloadFlags, name: string, out: NodeJS.W
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, joined);
       sums.push(`${sha256(joined)}  ${t.file}`);
-      out.write(`${file}\n`);
+      written.push(file);
     }
     if (flags.merge) {
       if (pcaps.length === 0) throw new CliError('--merge joins packet captures, and this SnoopyJob stored only text');
@@ -91,11 +92,12 @@ export async function download(flags: DownloadFlags, name: string, out: NodeJS.W
       mkdirSync(dir, { recursive: true });
       writeFileSync(file, merged);
       sums.push(`${sha256(merged)}  merged.pcap`);
-      out.write(`${file}\n`);
+      written.push(file);
     }
     writeFileSync(join(dir, 'SHA256SUMS'), `${sums.join('\n')}\n`);
     writeFileSync(join(dir, 'segments.sha256'), `${segmentSums.join('\n')}\n`);
     bar.done();
+    for (const f of written) out.write(`${f}\n`);
     if (err.isTTY) err.write(`${objects.length} objects, ${humanBytes(total)} verified into ${dir}\n`);
     return 0;
   } finally {

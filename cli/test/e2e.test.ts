@@ -1,0 +1,168 @@
+// kubectl-snoopy end to end on the full dev cluster (needs root: pods run as local processes in
+// their own network namespaces): the seed's pinging pods, a SnoopyDataEndpoint whose collector
+// stores into the embedded S3 server (a child process), the operator. The CLI, run as a child
+// process like a user runs it, captures with --wait, downloads with --merge (credentials from the
+// endpoint's Secret), and the merged pcap is read back by tcpdump -r.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { V1Pod } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { repoPath } from '../../lib/repo-root.js';
+import { startDevCluster, type DevCluster } from '../../infra/devcluster/cluster.js';
+import { cleanupStateDir } from '../../infra/devcluster/kubelet/index.js';
+import { ensureClusterNetwork } from '../../infra/devcluster/kubelet/network.js';
+import { startS3Server, type S3ServerChild } from '../../infra/s3/child.js';
+import { DATAENDPOINTS, createObject, getObject, makeKube, type Kube } from '../../operator/kube/client.js';
+import { Operator } from '../../operator/operator.js';
+import type { SnoopyDataEndpoint, SnoopyJob } from '../../operator/crd/schema.js';
+import { quiet, testConfig, waitFor } from '../../operator/test/helpers.js';
+import { CLI_MAIN, cleanEnv, runCli } from './run-cli.js';
+
+const exec = promisify(execFile);
+const NS = 'snoopy-operator';
+let stateDir: string;
+let work: string;
+let cluster: DevCluster | undefined;
+let s3: S3ServerChild | undefined;
+let kube: Kube;
+let operator: Operator | undefined;
+let kubeconfig: string;
+let targets: V1Pod[] = [];
+
+async function tcpdumpCount(file: string, filter: string[]): Promise<number> {
+  const { stdout } = await exec('tcpdump', ['-n', '-r', file, ...filter], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), 'snoopy-cli-e2e-'));
+  work = mkdtempSync(join(tmpdir(), 'snoopy-cli-out-'));
+  const net = await ensureClusterNetwork(stateDir);
+  cluster = await startDevCluster({ nodes: ['node-a', 'node-b'], stateDir, host: net.gateway, logger: quiet });
+  kubeconfig = cluster.kubeconfigPath;
+  // on the cluster bridge, so the collector pod reaches it as the CLI does
+  s3 = await startS3Server({ dir: join(stateDir, 's3'), address: net.gateway, buckets: ['snoopy'] });
+  kube = makeKube(cluster.kubeConfig);
+  for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
+    await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: parse(readFileSync(repoPath('infra', 'crds', file), 'utf8')) });
+  }
+  await kube.core.createNamespace({ body: { metadata: { name: NS } } });
+  await kube.core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'snoopy-capture' } } });
+  await kube.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'snoopy-s3' }, stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } } });
+  await exec('kubectl', ['--kubeconfig', kubeconfig, 'apply', '-k', repoPath('infra', 'samples', 'workload')]);
+  operator = new Operator({ kubeConfig: cluster.kubeConfig, config: testConfig(), logger: quiet });
+  await operator.start();
+  await createObject(kube, DATAENDPOINTS, NS, {
+    apiVersion: 'data.fennecproject.io/v1alpha1',
+    kind: 'SnoopyDataEndpoint',
+    metadata: { name: 'store', namespace: NS },
+    spec: { serviceName: 'snoopy-data-svc', servicePort: 51001, mode: 'deployment', storage: { bucket: 'snoopy', endpoint: s3.endpoint, credentialsSecret: { name: 'snoopy-s3' } } },
+  } as never);
+  await waitFor('the collector ready', async () => {
+    const de = await getObject<SnoopyDataEndpoint>(kube, DATAENDPOINTS, NS, 'store');
+    return de?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  }, 90_000, 500);
+  targets = await waitFor('the pinging pods running', async () => {
+    const pods = (await kube.core.listNamespacedPod({ namespace: 'cnf-telco', labelSelector: 'networkMonitor=true' })).items;
+    const running = pods.filter((p) => p.status?.phase === 'Running');
+    return running.length >= 1 ? running : undefined;
+  }, 90_000, 500);
+}, 180_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  await cluster?.stop();
+  await s3?.stop().catch(() => undefined);
+  if (stateDir) {
+    await cleanupStateDir(stateDir).catch(() => undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+  if (work) rmSync(work, { recursive: true, force: true });
+}, 120_000);
+
+describe('kubectl-snoopy on the dev cluster', () => {
+  test('no matching pods: refused before anything is created', async () => {
+    const r = await runCli(['capture', '-n', 'cnf-telco', '-l', 'app=nothing-here', '--endpoint', 'store', '--name', 'nopods', '--kubeconfig', kubeconfig]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error: no pods match app=nothing-here in namespace cnf-telco: nothing to capture\n');
+    const list = await runCli(['list', '-o', 'json', '--kubeconfig', kubeconfig]);
+    expect((JSON.parse(list.stdout) as { items: unknown[] }).items).toEqual([]);
+  });
+
+  test('capture --wait → status → download --merge → tcpdump -r sees the pings; progress bar only on a terminal', async () => {
+    const cap = await runCli(['capture', '-n', 'cnf-telco', '-l', 'networkMonitor=true', '--endpoint', 'store', '--timer', '6s', '--name', 'pings', '--filter', 'icmp', '--wait', '--kubeconfig', kubeconfig], cleanEnv(), 200_000);
+    process.stdout.write(`capture: ${cap.stdout}${cap.stderr}\n`);
+    expect(cap.code).toBe(0);
+    expect(cap.stdout).toMatch(/snoopyjob\.job\.fennecproject\.io\/pings created in snoopy-operator \(\d+ target pods match\)/);
+    expect(cap.stderr).toMatch(/pings: Completed — \d+ targets \(\d+ Succeeded\)/);
+
+    const st = await runCli(['status', 'pings', '-o', 'json', '--kubeconfig', kubeconfig]);
+    const sj = JSON.parse(st.stdout) as SnoopyJob;
+    expect(sj.status?.phase).toBe('Completed');
+    expect(sj.spec.args).toBe('-i any -U -w - icmp');
+    expect(sj.status!.targets!.length).toBe(targets.length);
+    const wide = await runCli(['status', 'pings', '-o', 'wide', '--kubeconfig', kubeconfig]);
+    for (const p of targets) expect(wide.stdout).toContain(`cnf-telco/${p.metadata!.name}`);
+    expect(wide.stdout).toMatch(/Succeeded/);
+    const listed = await runCli(['list', '--kubeconfig', kubeconfig]);
+    expect(listed.stdout).toMatch(/^pings\s+tcpdump\s+cnf-telco\s+networkMonitor=true\s+Completed/m);
+
+    // piped: no progress bar, just the files written; credentials from the endpoint's Secret
+    const outDir = join(work, 'piped');
+    const dl = await runCli(['download', 'pings', '-o', outDir, '--merge', '--kubeconfig', kubeconfig]);
+    expect(dl.stderr).toBe('');
+    expect(dl.code).toBe(0);
+    const files = dl.stdout.trim().split('\n');
+    expect(files.length).toBe(targets.length + 1);
+    const merged = join(outDir, 'merged.pcap');
+    expect(files[files.length - 1]).toBe(merged);
+    let perTarget = 0;
+    for (const f of files.slice(0, -1)) {
+      const n = await tcpdumpCount(f, ['icmp']);
+      expect(n).toBeGreaterThan(0);
+      perTarget += n;
+    }
+    const inMerged = await tcpdumpCount(merged, ['icmp']);
+    expect(inMerged).toBe(perTarget);
+    expect(await tcpdumpCount(merged, ['icmp[icmptype] == icmp-echo'])).toBeGreaterThan(0);
+    expect(await tcpdumpCount(merged, ['icmp[icmptype] == icmp-echoreply'])).toBeGreaterThan(0);
+    const { stdout: sums } = await exec('sha256sum', ['-c', 'SHA256SUMS'], { cwd: outDir });
+    expect(sums).toContain('merged.pcap: OK');
+    expect(readFileSync(join(outDir, 'segments.sha256'), 'utf8').trim().split('\n').length).toBe(sj.status!.targets!.reduce((n, t) => n + (t.segments ?? 0), 0));
+
+    // on a pseudo-terminal: the bar is drawn on stderr (script merges both streams)
+    const ttyDir = join(work, 'tty');
+    const { stdout: tty } = await exec('script', ['-qfec', `${process.execPath} ${CLI_MAIN} download pings -o ${ttyDir} --kubeconfig ${kubeconfig}`, '/dev/null'], { env: cleanEnv() });
+    expect(tty).toMatch(/\r\x1b\[2Kdownloading pings \[#+-*\]\s+\d+%/);
+    expect(tty).toContain('100%');
+    expect(tty).toMatch(/objects, .* verified into /);
+    expect(readdirSync(ttyDir)).toContain('SHA256SUMS');
+
+    const logs = await runCli(['logs', 'pings', '--kubeconfig', kubeconfig]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/^\[[a-z0-9-]+\] /m);
+  }, 300_000);
+
+  test('storage down: download fails with one line naming the storage', async () => {
+    await s3!.stop();
+    const r = await runCli(['download', 'pings', '-o', join(work, 'down'), '--kubeconfig', kubeconfig]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: cannot reach storage at http:\/\/[0-9.]+:\d+ bucket snoopy \(ECONNREFUSED\)/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(work, 'down', 'merged.pcap'))).toBe(false);
+  }, 60_000);
+
+  test('delete, then status says it is gone', async () => {
+    const d = await runCli(['delete', 'pings', '--kubeconfig', kubeconfig]);
+    expect(d.code).toBe(0);
+    const st = await waitFor('the SnoopyJob gone', async () => {
+      const r = await runCli(['status', 'pings', '--kubeconfig', kubeconfig]);
+      return r.code === 1 ? r : undefined;
+    }, 30_000, 500);
+    expect(st.stderr).toBe('error: SnoopyJob "pings" not found in namespace "snoopy-operator" (see --job-namespace)\n');
+  }, 60_000);
+});

@@ -1,0 +1,125 @@
+// Error cases that need no running capture: a cluster without the CRDs, an API server answering
+// 403 (the dev API server has no authorisation, so a tiny express server stands in for an RBAC
+// refusal, answering with a Kubernetes Status body), an unreachable API server, bad flags.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import express from 'express';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../lib/log.js';
+import { startApiServer, type ApiServer } from '../../infra/devcluster/apiserver/index.js';
+import { kubeconfigYaml } from '../../infra/devcluster/cluster.js';
+import { runCli } from './run-cli.js';
+
+const quiet = createLogger('test', 'silent');
+let dir: string;
+let bare: ApiServer | undefined;
+let forbidding: Server | undefined;
+let bareKubeconfig: string;
+let forbiddenKubeconfig: string;
+let deadKubeconfig: string;
+const forbiddenRequests: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'snoopy-cli-errors-'));
+  bare = await startApiServer({ port: 0, logger: quiet });
+  bareKubeconfig = join(dir, 'bare.kubeconfig');
+  writeFileSync(bareKubeconfig, kubeconfigYaml(bare.url));
+
+  const app = express();
+  app.use((req, res) => {
+    forbiddenRequests.push(`${req.method} ${req.path}`);
+    res.status(403).json({
+      kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403,
+      message: `snoopyjobs.job.fennecproject.io is forbidden: User "alice" cannot list resource "snoopyjobs" in API group "job.fennecproject.io" in the namespace "snoopy-operator"`,
+    });
+  });
+  forbidding = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const port = (forbidding.address() as { port: number }).port;
+  forbiddenKubeconfig = join(dir, 'forbidden.kubeconfig');
+  writeFileSync(forbiddenKubeconfig, kubeconfigYaml(`http://127.0.0.1:${port}`));
+
+  // a port that was just free: nothing listens there
+  const probe = await new Promise<Server>((resolve) => {
+    const s = express().listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const deadPort = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  deadKubeconfig = join(dir, 'dead.kubeconfig');
+  writeFileSync(deadKubeconfig, kubeconfigYaml(`http://127.0.0.1:${deadPort}`));
+});
+
+afterAll(async () => {
+  await bare?.stop();
+  if (forbidding) {
+    forbidding.closeAllConnections();
+    await new Promise<void>((r) => forbidding!.close(() => r()));
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('kubectl-snoopy errors', () => {
+  test('a cluster without the SnoopyJob CRD: one line naming the missing CRD, for every command', async () => {
+    for (const args of [['list'], ['status', 'x'], ['capture', '-n', 'default', '-l', 'app=x', '--collector', 'c:1'], ['download', 'x']]) {
+      const r = await runCli([...args, '--kubeconfig', bareKubeconfig]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('error: the SnoopyJob CRD (snoopyjobs.job.fennecproject.io) is not installed in this cluster: install Snoopy first\n');
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  test('403 from the API server: "permission denied" with the server\'s reason', async () => {
+    forbiddenRequests.length = 0;
+    const r = await runCli(['list', '--kubeconfig', forbiddenKubeconfig]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: permission denied looking up the SnoopyJob API: snoopyjobs\.job\.fennecproject\.io is forbidden: User "alice" cannot list/);
+    expect(forbiddenRequests.length).toBeGreaterThan(0);
+  });
+
+  test('an unreachable API server', async () => {
+    const r = await runCli(['status', 'x', '--kubeconfig', deadKubeconfig]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: cannot reach the Kubernetes API server .*\(ECONNREFUSED\)/);
+  });
+
+  test('bad input: one line, exit status 1 or 2, nothing created', async () => {
+    const cases: [string[], RegExp, number][] = [
+      [['capture', '-l', 'app=x', '--collector', 'c:1', '--dry-run', '--', 'bash', '-c', 'id'], /never allowed/, 1],
+      [['capture', '-l', 'app=x', '--collector', 'c:1', '--dry-run', '--timer', '5x'], /spec\.timer/, 1],
+      [['capture', '-l', 'app in (x)', '--collector', 'c:1', '--dry-run'], /only key=value pairs/, 1],
+      [['capture', '-l', 'app=x', '--dry-run'], /no collector/, 1],
+      [['capture', '-l', 'app=x', '--collector', 'c:1', '--filter', 'port 53', '--dry-run', '--', 'ping', '10.0.0.1'], /--filter is a tcpdump capture filter/, 1],
+      [['capture', '-l', 'app=x', '--collector', 'c:1', '--max-bytes=-3', '--dry-run'], /--max-bytes/, 1],
+      [['capture', '--bogus'], /Unknown option '--bogus'/, 2],
+      [['status'], /expected one SnoopyJob NAME/, 2],
+      [['frobnicate'], /unknown command "frobnicate"/, 2],
+    ];
+    for (const [args, pattern, code] of cases) {
+      const r = await runCli([...args, '--kubeconfig', deadKubeconfig]);
+      expect({ args, code: r.code }).toEqual({ args, code });
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  test('--dry-run prints the YAML the operator would accept', async () => {
+    const r = await runCli(['capture', '-n', 'shop', '-l', 'app=web,tier=front', '--filter', 'port 53', '--timer', '2m', '--endpoint', 'ep', '--name', 'dns', '--max-bytes', '1000', '--dry-run', '--kubeconfig', deadKubeconfig]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('kind: SnoopyJob');
+    expect(r.stdout).toContain('name: dns');
+    expect(r.stdout).toContain('args: -i any -U -w - port 53');
+    expect(r.stdout).toContain('targetNamespace: shop');
+    expect(r.stdout).toContain('maxBytes: 1000');
+  });
+
+  test('--help', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('kubectl snoopy capture');
+  });
+});
