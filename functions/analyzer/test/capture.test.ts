@@ -86,6 +86,7 @@ afterAll(async () => {
 function expectGenerated(s: Summary, g: Generated): void {
   expect(s.errors).toEqual([]);
   expect(s.truncated).toBe(false);
+  expect(s.decodeProblems).toEqual({});
   const attempted = g.httpGets + g.refused + g.unanswered;
   expect(s.tcp).toMatchObject({ attempted, established: g.httpGets, refused: g.refused, unanswered: g.unanswered, closed: g.httpGets });
   const http = s.flows.filter((f) => f.server === `${SERVER_IP}:${HTTP_PORT}`);
