@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
+import { CloudEvent } from 'cloudevents';
 import { parse } from 'yaml';
+import { EventSink } from '../../lib/event-sink.js';
+import { EventType } from '../../lib/events.js';
+import { parseS3Uri } from '../../lib/s3.js';
+import { createHandler } from '../../functions/analyzer/handle.js';
 import { repoPath } from '../../lib/repo-root.js';
 import { startDevCluster, type DevCluster } from '../../infra/devcluster/cluster.js';
 import { cleanupStateDir } from '../../infra/devcluster/kubelet/index.js';
@@ -146,6 +151,33 @@ describe('kubectl-snoopy on the dev cluster', () => {
     expect(logs.code).toBe(0);
     expect(logs.stdout).toMatch(/^\[[a-z0-9-]+\] /m);
   }, 300_000);
+
+  test('summary: the analyzer\'s summaries as a table and as JSON', async () => {
+    const before = await runCli(['summary', 'pings', '--kubeconfig', kubeconfig]);
+    expect(before.code).toBe(1);
+    expect(before.stderr).toMatch(/^error: no analyzer summaries under snoopy-operator\/pings\//);
+    // The real analyzer, handed the capture.completed event a Trigger would deliver.
+    const sj = await getObject<SnoopyJob>(kube, { group: 'job.fennecproject.io', version: 'v1alpha1', plural: 'snoopyjobs' }, NS, 'pings');
+    const client = s3!.client();
+    const analyzer = createHandler({ s3: client, sink: new EventSink({ logger: quiet }), log: quiet });
+    for (const t of sj!.status!.targets!) {
+      const keys = t.objects!.map((o) => parseS3Uri(o)?.key ?? o);
+      await analyzer({}, new CloudEvent({ type: EventType.CaptureCompleted, source: '/test', data: { bucket: 'snoopy', keys, pod: t.pod, podNamespace: t.namespace } }));
+    }
+    client.destroy();
+    const table = await runCli(['summary', 'pings', '--kubeconfig', kubeconfig]);
+    process.stdout.write(`summary:\n${table.stdout}`);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^TARGET\s+PACKETS\s+BYTES\s+TCP OK\/ATTEMPTS/);
+    for (const t of sj!.status!.targets!) expect(table.stdout).toContain(`${t.namespace}/${t.pod}`);
+    const json = await runCli(['summary', 'pings', '-o', 'json', '--kubeconfig', kubeconfig]);
+    const items = JSON.parse(json.stdout) as { target: string; summary: { packets: number; icmp: { echoRequests: number; echoReplies: number } } }[];
+    expect(items.length).toBe(sj!.status!.targets!.length);
+    for (const it of items) {
+      expect(it.summary.icmp.echoRequests).toBeGreaterThan(0);
+      expect(table.stdout).toContain(`${it.summary.icmp.echoReplies}/${it.summary.icmp.echoRequests}`);
+    }
+  }, 60_000);
 
   test('storage down: download fails with one line naming the storage', async () => {
     await s3!.stop();
