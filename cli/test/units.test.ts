@@ -1,0 +1,128 @@
+// The pure parts: flags → SnoopyJob, download planning, the progress bar, the status views.
+import { describe, expect, test } from '@jest/globals';
+import { tokenizeArgs } from '../../lib/tool-policy.js';
+import { validateSnoopyJob } from '../../operator/validation.js';
+import { DEFAULT_TOOL_POLICY } from '../../lib/tool-policy.js';
+import { buildSnoopyJob, parseCollector, parseSelector, toolInvocation } from '../capture-spec.js';
+import { planDownload, sequenceGaps, statusKeys } from '../download-plan.js';
+import { CliError } from '../errors.js';
+import { progressBar, renderBar } from '../progress.js';
+import { listTable, progressLine, statusText } from '../status-view.js';
+import type { SnoopyJob } from '../../operator/crd/schema.js';
+
+const base = { jobNamespace: 'snoopy-operator', operatorNamespace: 'snoopy-operator', targetNamespace: 'shop', selector: 'app=web', tool: [] as string[] };
+
+describe('capture spec', () => {
+  test('defaults: tcpdump on every interface writing pcap to stdout, plus the filter', () => {
+    expect(toolInvocation([], 'tcp port 443 and host 10.0.0.1')).toEqual({ command: 'tcpdump', args: '-i any -U -w - tcp port 443 and host 10.0.0.1' });
+    expect(toolInvocation([], undefined)).toEqual({ command: 'tcpdump', args: '-i any -U -w -' });
+  });
+
+  test('tool arguments keep their words through the args string', () => {
+    const argv = ['-s', "it's a \"test\" with spaces", '-X', 'a\\b'];
+    const { command, args } = toolInvocation(['curl', ...argv], undefined);
+    expect(command).toBe('curl');
+    expect(tokenizeArgs(args)).toEqual(argv);
+  });
+
+  test('the SnoopyJob passes the operator\'s own validation', () => {
+    const sj = buildSnoopyJob({ ...base, endpoint: 'store', timer: '90s', container: 'app', maxBytes: '1000000', name: 'x1' });
+    const v = validateSnoopyJob(sj, { operatorNamespace: 'snoopy-operator', allowCrossNamespace: false, policy: DEFAULT_TOOL_POLICY, endpoint: { found: true, address: 'c:1' } });
+    expect(v.ok).toBe(true);
+    expect(sj.spec).toEqual({ command: 'tcpdump', args: '-i any -U -w -', labelSelector: { app: 'web' }, targetNamespace: 'shop', timer: '90s', container: 'app', maxBytes: 1000000, dataEndpointRef: { name: 'store' } });
+    expect(sj.metadata).toMatchObject({ name: 'x1', namespace: 'snoopy-operator' });
+  });
+
+  test('a SnoopyJob outside the operator namespace may not target another namespace', () => {
+    expect(() => buildSnoopyJob({ ...base, jobNamespace: 'team-a', collector: 'c:1' })).toThrow(/differs from the SnoopyJob's namespace/);
+    expect(buildSnoopyJob({ ...base, jobNamespace: 'shop', collector: 'c:1' }).spec.targetNamespace).toBe('shop');
+  });
+
+  test('refusals name the problem', () => {
+    const cases: [Partial<typeof base> & Record<string, unknown>, RegExp][] = [
+      [{ collector: 'c:1', tool: ['tcpdump', '-w', '/etc/passwd'] }, /-w/],
+      [{ collector: 'c:1', schedule: '* * *' }, /5 fields/],
+      [{ collector: 'nohost' }, /not HOST:PORT/],
+      [{ collector: 'c:1', endpoint: 'e' }, /not both/],
+      [{ collector: 'c:1', name: 'Bad_Name' }, /not a valid name/],
+      [{ collector: 'c:1', selector: '' }, /-l is required/],
+    ];
+    for (const [over, re] of cases) expect(() => buildSnoopyJob({ ...base, ...over } as never)).toThrow(re);
+  });
+
+  test('selectors and collectors', () => {
+    expect(parseSelector('a=b, c==d,e=')).toEqual({ a: 'b', c: 'd', e: '' });
+    expect(() => parseSelector('a!=b')).toThrow(CliError);
+    expect(parseCollector('[fd00::1]:8080')).toEqual({ dataServiceIP: 'fd00::1', dataServicePort: '8080' });
+    expect(parseCollector('collector.ns.svc:51001')).toEqual({ dataServiceIP: 'collector.ns.svc', dataServicePort: '51001' });
+  });
+});
+
+describe('download plan', () => {
+  const k = (pod: string, seq: number, ext = 'pcap', cid = 'run-1') => `p/snoopy-operator/sj/${cid}/shop/${pod}/${String(seq).padStart(6, '0')}.${ext}`;
+  test('segments grouped per target and ordered by sequence; summaries and strangers ignored', () => {
+    const objects = [k('b', 1), k('a', 0), k('b', 0), k('a', 1, 'txt'), 'p/snoopy-operator/sj/run-1/shop/a.summary.json', 'p/snoopy-operator/sj/notes.txt'].map((key, i) => ({ key, size: i }));
+    const plan = planDownload(objects);
+    expect(plan.map((t) => [t.file, t.segments.map((s) => s.sequence)])).toEqual([
+      ['run-1/shop_a.pcap', [0]],
+      ['run-1/shop_a.txt', [1]],
+      ['run-1/shop_b.pcap', [0, 1]],
+    ]);
+    expect(sequenceGaps(plan[1]!)).toEqual([0]);
+    expect(sequenceGaps(plan[2]!)).toEqual([]);
+  });
+
+  test('status objects as URIs or keys', () => {
+    const sj = { status: { targets: [{ objects: ['s3://snoopy/x/000000.pcap', 'y/000001.pcap'] }] } } as unknown as SnoopyJob;
+    expect(statusKeys(sj)).toEqual(['x/000000.pcap', 'y/000001.pcap']);
+  });
+});
+
+describe('progress', () => {
+  test('the bar', () => {
+    expect(renderBar(0, 100, 10, 'a')).toBe('[----------]   0% a');
+    expect(renderBar(50, 100, 10, 'a')).toBe('[#####-----]  50% a');
+    expect(renderBar(100, 100, 10, '')).toBe('[##########] 100% ');
+    expect(renderBar(0, 0, 4, '')).toBe('[####] 100% ');
+  });
+
+  test('nothing is written when the stream is not a terminal', () => {
+    const written: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => written.push(s) > 0 };
+    const bar = progressBar(stream, 10, 't');
+    bar.update(5, 'x');
+    bar.done();
+    expect(written).toEqual([]);
+    const tty = { isTTY: true, columns: 80, write: (s: string) => written.push(s) > 0 };
+    const bar2 = progressBar(tty, 10, 't');
+    bar2.update(5, 'x');
+    bar2.done();
+    expect(written[0]).toBe('\r\x1b[2Kt [###############---------------]  50% x');
+    expect(written.at(-1)).toBe('\n');
+  });
+});
+
+describe('status views', () => {
+  const sj = {
+    apiVersion: 'job.fennecproject.io/v1alpha1',
+    kind: 'SnoopyJob',
+    metadata: { name: 'pings', namespace: 'snoopy-operator', creationTimestamp: new Date(Date.now() - 300_000).toISOString() },
+    spec: { command: 'tcpdump', args: '-i any', labelSelector: { app: 'web' }, targetNamespace: 'shop' },
+    status: {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Running', message: '2 targets', lastTransitionTime: '' }],
+      targets: [
+        { pod: 'a', namespace: 'shop', node: 'n1', job: 'j-a', state: 'Succeeded', bytes: 2048, segments: 2, objects: ['x', 'y'] },
+        { pod: 'b', namespace: 'shop', node: 'n2', job: 'j-b', state: 'Running' },
+      ],
+    },
+  } as unknown as SnoopyJob;
+  test('list, status and the --wait line', () => {
+    expect(listTable([sj], false)).toMatch(/^NAME\s+COMMAND\s+TARGET-NS\s+SELECTOR\s+PHASE\s+TARGETS\s+BYTES\s+AGE\npings\s+tcpdump\s+shop\s+app=web\s+Running\s+2\s+2\.0 KiB\s+5m\n$/);
+    const text = statusText(sj, true, [{ type: 'Normal', reason: 'Started', message: 'jobs created', count: 1 }]);
+    expect(text).toMatch(/^shop\/a\s+n1\s+Succeeded\s+2\.0 KiB\s+2\s+2\s+j-a/m);
+    expect(text).toMatch(/^Ready\s+True\s+Running\s+2 targets$/m);
+    expect(text).toMatch(/^Normal\s+Started\s+1\s+jobs created$/m);
+    expect(progressLine(sj)).toBe('pings: Running — 2 targets (1 Succeeded, 1 Running), 2.0 KiB');
+  });
+});
