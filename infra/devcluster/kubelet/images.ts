@@ -28,7 +28,7 @@ export function loadBinTable(): Record<string, string> {
   return out;
 }
 
-/** "quay.io/org/snoopy/podtracer:v1@sha256:…" → "org/snoopy/podtracer"; "library/busybox" → "busybox". */
+/** "registry.example/org/snoopy/podtracer:v1@sha256:…" → "org/snoopy/podtracer"; "library/busybox" → "busybox". */
 export function imageRepository(image: string): string {
   let s = image.split('@')[0]!;
   const lastSlash = s.lastIndexOf('/');

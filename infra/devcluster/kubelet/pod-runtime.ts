@@ -757,7 +757,7 @@ export class PodRuntime {
     const cs = (c: ContainerRun): V1ContainerStatus => ({
       name: c.spec.name,
       image: c.spec.image ?? '',
-      imageID: c.spec.image ? `docker.io/${c.spec.image}` : '',
+      imageID: c.spec.image ? `devcluster://${c.spec.image}` : '',
       containerID: c.containerID ? `containerd://${c.containerID}` : undefined,
       ready: !!c.proc && c.ready,
       started: !!c.proc,

@@ -118,10 +118,10 @@ describe('image table and environment', () => {
   const ctx = { table: loadImageTable(), bins: loadBinTable(), buildRoot: '/build' };
 
   test('image references normalise to the table keys', () => {
-    expect(imageRepository('quay.io/fennec/snoopy/podtracer:v1.2@sha256:abc')).toBe('fennec/snoopy/podtracer');
-    expect(imageRepository('docker.io/library/busybox:1.36')).toBe('busybox');
+    expect(imageRepository('registry.example/fennec/snoopy/podtracer:v1.2@sha256:abc')).toBe('fennec/snoopy/podtracer');
+    expect(imageRepository('mirror.example:5000/library/busybox:1.36')).toBe('busybox');
     expect(imageRepository('localhost:5000/snoopy/operator')).toBe('snoopy/operator');
-    expect(findImage(ctx.table, 'ghcr.io/org/snoopy/podtracer:latest')?.kind).toBe('repo');
+    expect(findImage(ctx.table, 'registry.example/org/snoopy/podtracer:latest')?.kind).toBe('repo');
     expect(findImage(ctx.table, 'registry.example/unknown:1')).toBeUndefined();
   });
 
