@@ -71,10 +71,12 @@ beforeAll(async () => {
     const de = await getObject<SnoopyDataEndpoint>(kube, DATAENDPOINTS, NS, 'store');
     return de?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
   }, 90_000, 500);
-  targets = await waitFor('the pinging pods running', async () => {
+  // two pinging pods, so --merge joins two targets' captures
+  await exec('kubectl', ['--kubeconfig', kubeconfig, 'scale', 'deployment', 'cnf-example-pod', '-n', 'cnf-telco', '--replicas=2']);
+  targets = await waitFor('two pinging pods running', async () => {
     const pods = (await kube.core.listNamespacedPod({ namespace: 'cnf-telco', labelSelector: 'networkMonitor=true' })).items;
-    const running = pods.filter((p) => p.status?.phase === 'Running');
-    return running.length >= 1 ? running : undefined;
+    const running = pods.filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
+    return running.length === 2 ? running : undefined;
   }, 90_000, 500);
 }, 180_000);
 
@@ -94,6 +96,9 @@ describe('kubectl-snoopy on the dev cluster', () => {
     const r = await runCli(['capture', '-n', 'cnf-telco', '-l', 'app=nothing-here', '--endpoint', 'store', '--name', 'nopods', '--kubeconfig', kubeconfig]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('error: no pods match app=nothing-here in namespace cnf-telco: nothing to capture\n');
+    const noEndpoint = await runCli(['capture', '-n', 'cnf-telco', '-l', 'networkMonitor=true', '--endpoint', 'nope', '--kubeconfig', kubeconfig]);
+    expect(noEndpoint.code).toBe(1);
+    expect(noEndpoint.stderr).toBe('error: SnoopyDataEndpoint "nope" not found in namespace "snoopy-operator"\n');
     const list = await runCli(['list', '-o', 'json', '--kubeconfig', kubeconfig]);
     expect((JSON.parse(list.stdout) as { items: unknown[] }).items).toEqual([]);
   });
@@ -103,7 +108,7 @@ describe('kubectl-snoopy on the dev cluster', () => {
     process.stdout.write(`capture: ${cap.stdout}${cap.stderr}\n`);
     expect(cap.code).toBe(0);
     expect(cap.stdout).toMatch(/snoopyjob\.job\.fennecproject\.io\/pings created in snoopy-operator \(\d+ target pods match\)/);
-    expect(cap.stderr).toMatch(/pings: Completed — \d+ targets \(\d+ Succeeded\)/);
+    expect(cap.stderr).toMatch(/pings: Completed — 2 targets \(2 Succeeded\)/);
 
     const st = await runCli(['status', 'pings', '-o', 'json', '--kubeconfig', kubeconfig]);
     const sj = JSON.parse(st.stdout) as SnoopyJob;
@@ -113,6 +118,8 @@ describe('kubectl-snoopy on the dev cluster', () => {
     const wide = await runCli(['status', 'pings', '-o', 'wide', '--kubeconfig', kubeconfig]);
     for (const p of targets) expect(wide.stdout).toContain(`cnf-telco/${p.metadata!.name}`);
     expect(wide.stdout).toMatch(/Succeeded/);
+    const asYaml = await runCli(['status', 'pings', '-o', 'yaml', '--kubeconfig', kubeconfig]);
+    expect(parse(asYaml.stdout)).toEqual(JSON.parse(JSON.stringify(sj)));
     const listed = await runCli(['list', '--kubeconfig', kubeconfig]);
     expect(listed.stdout).toMatch(/^pings\s+tcpdump\s+cnf-telco\s+networkMonitor=true\s+Completed/m);
 
