@@ -83,8 +83,10 @@ describe('RBAC is least privilege', () => {
     expect(role.metadata.namespace).toBe('snoopy-operator');
     const resources = (role.rules as Rule[]).flatMap((r) => r.resources.map((res) => `${r.apiGroups[0]}/${res}`));
     expect(resources.sort()).toEqual(
-      ['batch/jobs', 'batch/cronjobs', '/secrets', '/services', 'apps/deployments', 'serving.knative.dev/services', 'coordination.k8s.io/leases'].sort(),
+      ['batch/jobs', 'batch/cronjobs', '/secrets', '/services', '/configmaps', 'apps/deployments', 'serving.knative.dev/services', 'coordination.k8s.io/leases'].sort(),
     );
+    // the config ConfigMap is only read
+    expect((role.rules as Rule[]).find((r) => r.resources.includes('configmaps'))?.verbs).toEqual(['get']);
     expect(find(objs, 'RoleBinding', 'snoopy-operator').metadata.namespace).toBe('snoopy-operator');
   });
 });
