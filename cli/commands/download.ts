@@ -5,9 +5,10 @@
 // file written are recorded in DIR/segments.sha256 and DIR/SHA256SUMS (sha256sum -c format).
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { concatPcaps, mergePcaps } from '../../lib/pcap/index.js';
+import { mergePcaps } from '../../lib/pcap/index.js';
+import { SegmentJoiner } from '../segment-joiner.js';
 import { CliError } from '../errors.js';
 import { connect } from '../kube.js';
 import { jobNamespace, type GlobalOptions } from '../options.js';
@@ -62,32 +63,43 @@ export async function download(flags: DownloadFlags, name: string, out: NodeJS.W
     const bar = progressBar(err, total, `downloading ${name}`);
     const sums: string[] = []; // files written, checkable with sha256sum -c
     const segmentSums: string[] = []; // the stored objects, by key
-    const pcaps: Buffer[] = [];
+    const pcapFiles: string[] = [];
     const written: string[] = []; // printed after the bar, so the two never share a line
     let done = 0;
+    let segments = 0;
     for (const t of plan) {
       const gaps = sequenceGaps(t);
       if (gaps.length > 0) throw new CliError(`${t.podNamespace}/${t.pod}: segments ${gaps.join(', ')} are missing from storage`);
-      const parts: Buffer[] = [];
-      for (const s of t.segments) {
-        bar.update(done, `${t.pod} #${s.sequence}`);
-        const body = await fetchObject(s3, loc, s.key, s);
-        segmentSums.push(`${sha256(body)}  ${s.key}`);
-        parts.push(body);
-        done += s.size;
-        bar.update(done);
-      }
-      const joined = t.format === 'text' ? Buffer.concat(parts) : concatPcaps(parts);
-      if (t.format !== 'text') pcaps.push(joined);
+      // One segment in memory at a time, appended to a .partial file renamed once all are verified.
       const file = join(dir, t.file);
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, joined);
-      sums.push(`${sha256(joined)}  ${t.file}`);
+      const partial = `${file}.partial`;
+      const fd = openSync(partial, 'w');
+      const fileHash = createHash('sha256');
+      const joiner = new SegmentJoiner(t.format);
+      try {
+        for (const s of t.segments) {
+          bar.update(done, `${t.pod} #${s.sequence}`);
+          const body = await fetchObject(s3, loc, s.key, s);
+          segmentSums.push(`${sha256(body)}  ${s.key}`);
+          const piece = joiner.next(body);
+          writeSync(fd, piece);
+          fileHash.update(piece);
+          done += s.size;
+          segments++;
+          bar.update(done);
+        }
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(partial, file);
+      if (t.format !== 'text') pcapFiles.push(file);
+      sums.push(`${fileHash.digest('hex')}  ${t.file}`);
       written.push(file);
     }
     if (flags.merge) {
-      if (pcaps.length === 0) throw new CliError('--merge joins packet captures, and this SnoopyJob stored only text');
-      const merged = mergePcaps(pcaps);
+      if (pcapFiles.length === 0) throw new CliError('--merge joins packet captures, and this SnoopyJob stored only text');
+      const merged = mergePcaps(pcapFiles.map((f) => readFileSync(f)));
       const file = join(dir, 'merged.pcap');
       mkdirSync(dir, { recursive: true });
       writeFileSync(file, merged);
@@ -98,7 +110,7 @@ export async function download(flags: DownloadFlags, name: string, out: NodeJS.W
     writeFileSync(join(dir, 'segments.sha256'), `${segmentSums.join('\n')}\n`);
     bar.done();
     for (const f of written) out.write(`${f}\n`);
-    if (err.isTTY) err.write(`${objects.length} objects, ${humanBytes(total)} verified into ${dir}\n`);
+    if (err.isTTY) err.write(`${segments} segments, ${humanBytes(total)} verified into ${dir}\n`);
     return 0;
   } finally {
     s3.destroy();

@@ -151,7 +151,8 @@ describe('kubectl-snoopy on the dev cluster', () => {
     const { stdout: tty } = await exec('script', ['-qfec', `${process.execPath} ${CLI_MAIN} download pings -o ${ttyDir} --kubeconfig ${kubeconfig}`, '/dev/null'], { env: cleanEnv() });
     expect(tty).toMatch(/\r\x1b\[2Kdownloading pings \[#+-*\]\s+\d+%/);
     expect(tty).toContain('100%');
-    expect(tty).toMatch(/objects, .* verified into /);
+    expect(tty).toMatch(/\d+ segments, .* verified into /);
+    expect(readdirSync(join(ttyDir, sj.status!.captureId!)).filter((f) => f.endsWith('.partial'))).toEqual([]);
     expect(readdirSync(ttyDir)).toContain('SHA256SUMS');
 
     const logs = await runCli(['logs', 'pings', '--kubeconfig', kubeconfig]);

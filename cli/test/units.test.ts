@@ -9,6 +9,8 @@ import { CliError } from '../errors.js';
 import { progressBar, renderBar } from '../progress.js';
 import { listTable, progressLine, statusText } from '../status-view.js';
 import type { SnoopyJob } from '../../operator/crd/schema.js';
+import { PcapWriter, concatPcaps, parseCapture } from '../../lib/pcap/index.js';
+import { SegmentJoiner } from '../segment-joiner.js';
 
 const base = { jobNamespace: 'snoopy-operator', operatorNamespace: 'snoopy-operator', targetNamespace: 'shop', selector: 'app=web', tool: [] as string[] };
 
@@ -124,5 +126,26 @@ describe('status views', () => {
     expect(text).toMatch(/^Ready\s+True\s+Running\s+2 targets$/m);
     expect(text).toMatch(/^Normal\s+Started\s+1\s+jobs created$/m);
     expect(progressLine(sj)).toBe('pings: Running — 2 targets (1 Succeeded, 1 Running), 2.0 KiB');
+  });
+});
+
+describe('segment joiner', () => {
+  const segment = (w: PcapWriter, first: number, n: number) =>
+    Buffer.concat([w.header(), ...Array.from({ length: n }, (_, i) => w.record({ timestampNs: BigInt(first + i) * 1_000_000n, data: Buffer.alloc(60, first + i) }))]);
+  test('pcap segments joined one at a time give what concatPcaps gives for all of them', () => {
+    const w = new PcapWriter({ linkType: 1 });
+    const segs = [segment(w, 0, 3), segment(w, 3, 2), segment(w, 5, 4)];
+    const j = new SegmentJoiner('pcap');
+    const joined = Buffer.concat(segs.map((s) => j.next(s)));
+    expect(joined.equals(concatPcaps(segs))).toBe(true);
+    const parsed = parseCapture(joined);
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.packetList.map((p) => p.data[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+  test('a segment with another link type is refused', () => {
+    const j = new SegmentJoiner('pcap');
+    j.next(segment(new PcapWriter({ linkType: 1 }), 0, 1));
+    expect(() => j.next(segment(new PcapWriter({ linkType: 113 }), 1, 1))).toThrow(/same pcap header/);
+    expect(() => new SegmentJoiner('pcap').next(Buffer.from('hello'))).toThrow();
   });
 });
