@@ -122,6 +122,10 @@ describe('kubectl-snoopy on the dev cluster', () => {
     expect(parse(asYaml.stdout)).toEqual(JSON.parse(JSON.stringify(sj)));
     const listed = await runCli(['list', '--kubeconfig', kubeconfig]);
     expect(listed.stdout).toMatch(/^pings\s+tcpdump\s+cnf-telco\s+networkMonitor=true\s+Completed/m);
+    const all = await runCli(['list', '-A', '-o', 'wide', '--kubeconfig', kubeconfig]);
+    expect(all.stdout).toMatch(/^pings\s+tcpdump\s+cnf-telco\s+.*\s+snoopy-operator\s+-\s+6s\s+-i any -U -w - icmp$/m);
+    const elsewhere = await runCli(['list', '-n', 'another-namespace', '--kubeconfig', kubeconfig]);
+    expect(elsewhere.stdout).toBe('No SnoopyJobs found.\n');
 
     // piped: no progress bar, just the files written; credentials from the endpoint's Secret
     const outDir = join(work, 'piped');

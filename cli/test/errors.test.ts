@@ -86,6 +86,12 @@ describe('kubectl-snoopy errors', () => {
     expect(r.stderr).toMatch(/^error: cannot reach the Kubernetes API server .*\(ECONNREFUSED\)/);
   });
 
+  test('a context that is not in the kubeconfig', async () => {
+    const r = await runCli(['list', '--kubeconfig', bareKubeconfig, '--context', 'prod']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error: context "prod" is not in the kubeconfig\n');
+  });
+
   test('bad input: one line, exit status 1 or 2, nothing created', async () => {
     const cases: [string[], RegExp, number][] = [
       [['capture', '-l', 'app=x', '--collector', 'c:1', '--dry-run', '--', 'bash', '-c', 'id'], /never allowed/, 1],
