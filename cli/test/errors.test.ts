@@ -1,9 +1,14 @@
-// Error cases that need no running capture: a cluster without the CRDs, an API server answering
-// 403 (the dev API server has no authorisation, so a tiny express server stands in for an RBAC
-// refusal, answering with a Kubernetes Status body), an unreachable API server, bad flags.
+// Error cases that need no running capture: a cluster without the CRDs; 403 twice: the dev API
+// server's own 403 (create in a terminating namespace) and, because the dev API server has no
+// authorisation, a tiny express server answering an RBAC-style 403 Status to everything; an
+// unreachable API server; bad flags.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import express from 'express';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { repoPath } from '../../lib/repo-root.js';
+import { makeKube } from '../../operator/kube/client.js';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +20,8 @@ import { runCli } from './run-cli.js';
 const quiet = createLogger('test', 'silent');
 let dir: string;
 let bare: ApiServer | undefined;
+let withCrds: ApiServer | undefined;
+let crdKubeconfig: string;
 let forbidding: Server | undefined;
 let bareKubeconfig: string;
 let forbiddenKubeconfig: string;
@@ -26,6 +33,20 @@ beforeAll(async () => {
   bare = await startApiServer({ port: 0, logger: quiet });
   bareKubeconfig = join(dir, 'bare.kubeconfig');
   writeFileSync(bareKubeconfig, kubeconfigYaml(bare.url));
+
+  // A second API server with the CRDs and a namespace held in Terminating by a finalizer: there
+  // the dev API server itself answers a create with 403 Forbidden.
+  withCrds = await startApiServer({ port: 0, logger: quiet });
+  crdKubeconfig = join(dir, 'crds.kubeconfig');
+  writeFileSync(crdKubeconfig, kubeconfigYaml(withCrds.url));
+  const kc = new KubeConfig();
+  kc.loadFromFile(crdKubeconfig);
+  const kube = makeKube(kc);
+  for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
+    await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: parse(readFileSync(repoPath('infra', 'crds', file), 'utf8')) });
+  }
+  await kube.core.createNamespace({ body: { metadata: { name: 'doomed', finalizers: ['example.com/hold'] } } });
+  await kube.core.deleteNamespace({ name: 'doomed' });
 
   const app = express();
   app.use((req, res) => {
@@ -54,6 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bare?.stop();
+  await withCrds?.stop();
   if (forbidding) {
     forbidding.closeAllConnections();
     await new Promise<void>((r) => forbidding!.close(() => r()));
@@ -78,6 +100,13 @@ describe('kubectl-snoopy errors', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^error: permission denied looking up the SnoopyJob API: snoopyjobs\.job\.fennecproject\.io is forbidden: User "alice" cannot list/);
     expect(forbiddenRequests.length).toBeGreaterThan(0);
+  });
+
+  test('403 from the dev API server itself: creating in a terminating namespace', async () => {
+    // --schedule skips the matching-pods check (no pod can be created in that namespace)
+    const r = await runCli(['capture', '--job-namespace', 'doomed', '-n', 'doomed', '-l', 'app=x', '--collector', 'c:1', '--schedule', '*/5 * * * *', '--name', 'late', '--kubeconfig', crdKubeconfig]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error: permission denied creating SnoopyJob doomed/late: snoopyjobs.job.fennecproject.io is forbidden: unable to create new content in namespace doomed because it is being terminated\n');
   });
 
   test('an unreachable API server', async () => {
