@@ -87,6 +87,10 @@ export async function capture(flags: CaptureFlags, tool: string[], out: NodeJS.W
   }
   const live = pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && !p.metadata?.deletionTimestamp);
   if (live.length === 0 && !sj.spec.schedule) throw new CliError(`no pods match ${selector} in namespace ${sj.spec.targetNamespace}: nothing to capture`);
+  if (sj.spec.container) {
+    const without = live.filter((p) => !(p.spec?.containers ?? []).some((c) => c.name === sj.spec.container)).map((p) => p.metadata?.name);
+    if (without.length > 0) throw new CliError(`container "${sj.spec.container}" is not in pod${without.length > 1 ? 's' : ''} ${without.slice(0, 3).join(', ')}${without.length > 3 ? ', …' : ''}`);
+  }
   const created = await createSnoopyJob(kube, sj);
   out.write(`snoopyjob.job.fennecproject.io/${created.metadata.name} created in ${created.metadata.namespace} (${live.length} target pods match)\n`);
   if (!flags.wait) return 0;

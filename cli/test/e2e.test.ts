@@ -92,13 +92,16 @@ afterAll(async () => {
 }, 120_000);
 
 describe('kubectl-snoopy on the dev cluster', () => {
-  test('no matching pods: refused before anything is created', async () => {
+  test('no matching pods, no such endpoint or container: refused before anything is created', async () => {
     const r = await runCli(['capture', '-n', 'cnf-telco', '-l', 'app=nothing-here', '--endpoint', 'store', '--name', 'nopods', '--kubeconfig', kubeconfig]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('error: no pods match app=nothing-here in namespace cnf-telco: nothing to capture\n');
     const noEndpoint = await runCli(['capture', '-n', 'cnf-telco', '-l', 'networkMonitor=true', '--endpoint', 'nope', '--kubeconfig', kubeconfig]);
     expect(noEndpoint.code).toBe(1);
     expect(noEndpoint.stderr).toBe('error: SnoopyDataEndpoint "nope" not found in namespace "snoopy-operator"\n');
+    const noContainer = await runCli(['capture', '-n', 'cnf-telco', '-l', 'networkMonitor=true', '--container', 'sidecar', '--endpoint', 'store', '--kubeconfig', kubeconfig]);
+    expect(noContainer.code).toBe(1);
+    expect(noContainer.stderr).toMatch(/^error: container "sidecar" is not in pods cnf-example-pod-[a-z0-9-]+, cnf-example-pod-[a-z0-9-]+\n$/);
     const list = await runCli(['list', '-o', 'json', '--kubeconfig', kubeconfig]);
     expect((JSON.parse(list.stdout) as { items: unknown[] }).items).toEqual([]);
   });
