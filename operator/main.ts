@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../lib/log.js';
+import { stopOnSignals } from '../lib/shutdown.js';
 import { ConfigError, loadConfig, mergeConfigMap } from './config.js';
 import { errorText, isNotFound, makeKube } from './kube/client.js';
 import { Operator } from './operator.js';
@@ -82,23 +83,19 @@ async function main(): Promise<void> {
   const probes = await startProbeServer(config.metricsPort, operator.metrics.registry, () => ({ ready: operator.isReady, leader: operator.isLeader }));
   logger.info({ namespace: config.namespace, identity: config.identity, metricsPort: probes.port, leaderElection: config.leaderElection }, 'snoopy-operator starting');
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 20_000);
-    force.unref();
-    try {
-      await operator.stop();
-      await probes.close();
-    } catch (err) {
-      logger.error({ err: errorText(err) }, 'error during shutdown');
-    }
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  stopOnSignals(
+    logger,
+    async () => {
+      try {
+        await operator.stop();
+        await probes.close();
+      } catch (err) {
+        // Exit 0 all the same: the lease is released or expires, and a restart is clean.
+        logger.error({ err: errorText(err) }, 'error during shutdown');
+      }
+    },
+    { forceAfterMs: 20_000 },
+  );
   await operator.start();
 }
 

@@ -85,6 +85,7 @@ async function summarize(args: string[]): Promise<void> {
 
 async function serve(): Promise<void> {
   const { createLogger } = await import('../../lib/log.js');
+  const { stopOnSignals } = await import('../../lib/shutdown.js');
   const { ConfigError, serverOptionsFromEnv, startServer } = await import('./server.js');
   const log = createLogger('snoopy-analyzer');
   let opts;
@@ -96,18 +97,7 @@ async function serve(): Promise<void> {
   }
   const server = await startServer(opts).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
   log.info({ port: server.port, sink: opts.sink.enabled }, 'analyzer serving CloudEvents');
-  const stop = (signal: string) => {
-    log.info({ signal }, 'signal received, shutting down');
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err: String(err) }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  stopOnSignals(log, () => server.close());
 }
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../lib/log.js';
 import { repoPath } from '../../lib/repo-root.js';
+import { stopOnSignals } from '../../lib/shutdown.js';
 
 const HELP = `Usage:
   snoopy-devcluster up [--nodes a,b] [--port N] [--host ADDR] [--state-dir DIR] [--api-only]
@@ -60,15 +61,7 @@ async function main(): Promise<void> {
   const { startDevCluster } = await import('./cluster.js');
   const cluster = await startDevCluster({ nodes, port, host: values.host, stateDir, logger: log, apiOnly: values['api-only'] });
   process.stdout.write(`${cluster.kubeconfigPath}\n`);
-  let stopping = false;
-  const stop = (sig: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal: sig }, 'stopping dev cluster');
-    cluster.stop().then(() => process.exit(0), (e: Error) => { log.error({ err: e.message }, 'stop failed'); process.exit(1); });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(log, () => cluster.stop());
 }
 
 main().catch((e: Error) => {

@@ -3,6 +3,7 @@
 // endpoint on stdout when ready; stops cleanly on SIGTERM/SIGINT.
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../lib/log.js';
+import { stopOnSignals } from '../../lib/shutdown.js';
 import { runLocalS3 } from './server.js';
 
 const HELP = `Usage: snoopy-s3 [--port N] [--address 127.0.0.1] [--directory DIR] [--bucket NAME ...]
@@ -73,24 +74,8 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   log.info(ready, 'S3 server ready');
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    // Open keep-alive connections would hold close() open; bound the wait.
-    const force = setTimeout(() => process.exit(0), 3000);
-    force.unref();
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err: String(err) }, 'close failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // Open keep-alive connections would hold close() open; bound the wait (data is already on disk).
+  stopOnSignals(log, () => server.close(), { forceAfterMs: 3000, forceExitCode: 0 });
 }
 
 void main();
