@@ -16,6 +16,7 @@ export function listTable(items: SnoopyJob[], wide: boolean, now = Date.now()): 
       sj.status?.phase ?? '-',
       String(sj.status?.targets?.length ?? sj.status?.targetCount ?? 0),
       humanBytes(bytes),
+      // custom objects arrive as plain JSON: the timestamp is a string, not the typed client's Date
       age(sj.metadata.creationTimestamp as unknown as string | undefined, now),
     ];
     if (wide) row.push(sj.metadata.namespace, sj.spec.schedule ?? '-', sj.spec.timer ?? '1m', sj.spec.args ?? '');
