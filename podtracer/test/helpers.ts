@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createVethPair, type VethPair } from '../../lib/testing/veth-pair.js';
 
 export const run = promisify(execFile);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,21 +27,25 @@ export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeout
 
 /** Two namespaces, a veth between them, and a long sleep in A standing in for the target container. */
 export class TargetNetns {
-  readonly a: string;
-  readonly b: string;
-  readonly vethA: string;
-  readonly vethB: string;
   readonly ipA = '10.77.0.1';
   readonly ipB = '10.77.0.2';
+  private pair: VethPair | undefined;
   private target: ChildProcess | undefined;
   private readonly extra: ChildProcess[] = [];
 
-  constructor(tag: string) {
-    const s = suffix();
-    this.a = `pt-${tag}-a-${s}`;
-    this.b = `pt-${tag}-b-${s}`;
-    this.vethA = `ptva${s}`;
-    this.vethB = `ptvb${s}`;
+  constructor(private readonly tag: string) {}
+
+  get a(): string {
+    return this.pair!.nsA;
+  }
+  get b(): string {
+    return this.pair!.nsB;
+  }
+  get vethA(): string {
+    return this.pair!.ifA;
+  }
+  get vethB(): string {
+    return this.pair!.ifB;
   }
 
   get targetPid(): number {
@@ -48,19 +53,7 @@ export class TargetNetns {
   }
 
   async create(): Promise<void> {
-    await run('ip', ['netns', 'add', this.a]);
-    await run('ip', ['netns', 'add', this.b]);
-    await run('ip', ['link', 'add', this.vethA, 'netns', this.a, 'type', 'veth', 'peer', 'name', this.vethB, 'netns', this.b]);
-    for (const [ns, dev, ip] of [
-      [this.a, this.vethA, this.ipA],
-      [this.b, this.vethB, this.ipB],
-    ] as const) {
-      // no IPv6: its autoconfiguration chatter would make packet counts depend on timing
-      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
-      await run('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', dev]);
-      await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    }
+    this.pair = await createVethPair({ tag: `pt${this.tag}`.slice(0, 6), ipA: this.ipA, ipB: this.ipB, disableIpv6: true });
     // `ip netns exec` execs the command, so the child's PID is the sleep inside namespace A
     this.target = spawn('ip', ['netns', 'exec', this.a, 'sleep', '600'], { stdio: 'ignore' });
     await waitFor(async () => {
@@ -94,8 +87,7 @@ export class TargetNetns {
     for (const p of [...this.extra, this.target]) {
       if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     }
-    await run('ip', ['netns', 'del', this.a]).catch(() => undefined);
-    await run('ip', ['netns', 'del', this.b]).catch(() => undefined);
+    await this.pair?.remove();
   }
 }
 

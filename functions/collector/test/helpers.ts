@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import express from 'express';
 import { createLogger } from '../../../lib/log.js';
+import { createVethPair, type VethPair } from '../../../lib/testing/veth-pair.js';
 import type { SegmentHeader } from '../../../lib/proto.js';
 import { configFromEnv } from '../config.js';
 import { startCollector, type RunningCollector } from '../server.js';
@@ -135,36 +136,25 @@ export async function startSink(failFirst = 0): Promise<{ url: string; events: R
 
 /** Two network namespaces joined by a veth pair; ping between them is the traffic to capture. */
 export class NetnsPair {
-  readonly a: string;
-  readonly b: string;
-  readonly vethA: string;
-  readonly vethB: string;
   readonly ipA: string;
   readonly ipB: string;
+  private pair: VethPair | undefined;
 
   constructor() {
-    const s = suffix();
-    this.a = `sc-a-${s}`;
-    this.b = `sc-b-${s}`;
-    this.vethA = `scva${s}`;
-    this.vethB = `scvb${s}`;
-    const octet = 1 + (parseInt(s.slice(0, 2), 16) % 250);
+    const octet = 1 + Math.floor(Math.random() * 250);
     this.ipA = `10.213.${octet}.1`;
     this.ipB = `10.213.${octet}.2`;
   }
 
+  get a(): string {
+    return this.pair!.nsA;
+  }
+  get vethA(): string {
+    return this.pair!.ifA;
+  }
+
   async create(): Promise<void> {
-    await run('ip', ['netns', 'add', this.a]);
-    await run('ip', ['netns', 'add', this.b]);
-    await run('ip', ['link', 'add', this.vethA, 'netns', this.a, 'type', 'veth', 'peer', 'name', this.vethB, 'netns', this.b]);
-    for (const [ns, dev, ip] of [
-      [this.a, this.vethA, this.ipA],
-      [this.b, this.vethB, this.ipB],
-    ] as const) {
-      await run('ip', ['-n', ns, 'addr', 'add', `${ip}/30`, 'dev', dev]);
-      await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    }
+    this.pair = await createVethPair({ tag: 'sc', ipA: this.ipA, ipB: this.ipB, prefixLength: 30 });
   }
 
   /** Captures `count` ICMP packets on A's veth while A pings B; returns the pcap bytes (tcpdump -w -). */
@@ -196,8 +186,7 @@ export class NetnsPair {
   }
 
   async destroy(): Promise<void> {
-    await run('ip', ['netns', 'del', this.a]).catch(() => undefined);
-    await run('ip', ['netns', 'del', this.b]).catch(() => undefined);
+    await this.pair?.remove();
   }
 }
 
