@@ -54,17 +54,18 @@ export interface AnalyzeOptions extends AnalyzerOptions {
   blockingFileReads?: boolean;
 }
 
-/** Blocking read of a whole file through the parser; fresh chunks, since packets may share them. */
+/** Blocking read of a whole file through the parser, into the same memory again and again (the
+ *  Analyzer keeps nothing of a packet's bytes): fresh memory would cost a page fault per page. */
 function readFileBlocking(path: string, onPacket: Analyzer['packet']): ReadResult {
   const parser = new PacketParser(onPacket);
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
+    let chunk = Buffer.allocUnsafe(FILE_CHUNK);
     for (;;) {
-      const chunk = Buffer.allocUnsafe(FILE_CHUNK);
       const n = readSync(fd, chunk, 0, FILE_CHUNK, null);
       if (n === 0) break;
-      parser.push(n < FILE_CHUNK ? chunk.subarray(0, n) : chunk);
+      if (parser.pushReusable(n < FILE_CHUNK ? chunk.subarray(0, n) : chunk)) chunk = Buffer.allocUnsafe(FILE_CHUNK);
     }
   } catch (err) {
     return parser.fail(`read error: ${errorText(err)}`);

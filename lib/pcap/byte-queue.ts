@@ -126,6 +126,28 @@ export class ByteQueue {
     return out;
   }
 
+  /** When nothing lies before the cursor and the bytes after it are all in one chunk: empties
+   *  the queue and returns those bytes as a view (empty when there are none); else undefined.
+   *  Lets a caller frame a run of records straight out of the chunk. */
+  takeWholeRest(): Buffer | undefined {
+    if (this.pos !== 0 || this.curIdx < this.chunks.length - 1) return undefined;
+    const rest = this.curIdx < this.chunks.length ? this.chunks[this.curIdx]!.subarray(this.curOff) : EMPTY;
+    this.chunks = [];
+    this.head = this.headOff = this.size = this.curIdx = this.curOff = 0;
+    return rest;
+  }
+
+  /** Replaces the bytes after the cursor (with nothing before it) by one copy, so the queue no
+   *  longer shares memory with the chunks it was given. */
+  copyRest(): void {
+    if (this.pos !== 0) throw new Error('ByteQueue.copyRest: bytes before the cursor');
+    const n = this.available;
+    const copy = n === 0 ? EMPTY : Buffer.from(this.peek(n));
+    this.chunks = [];
+    this.head = this.headOff = this.size = this.curIdx = this.curOff = 0;
+    this.push(copy);
+  }
+
   /** Forget the bytes before the cursor. */
   drop(): void {
     for (let i = this.head; i < this.curIdx; i++) this.chunks[i] = EMPTY;

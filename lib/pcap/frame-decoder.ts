@@ -51,6 +51,15 @@ export interface FrameError {
   message: string;
 }
 
+/** How the records of the current pcap section are laid out. */
+export interface PcapLayout {
+  le: boolean;
+  scale: TimestampScale;
+  linkType: number;
+  maxCaplen: number;
+  recordHeader: number;
+}
+
 interface Interface {
   linkType: number;
   snaplen: number;
@@ -109,6 +118,19 @@ export class FrameDecoder {
     }
     if (isPcapngMagic(magic)) return this.sectionHeader(q);
     return this.pcapngBlock(q);
+  }
+
+  /** The current pcap section's record layout (undefined unless the stream is pcap), for a
+   *  reader that frames a run of records out of one buffer itself. */
+  get pcapLayout(): PcapLayout | undefined {
+    if (this.format !== 'pcap') return undefined;
+    return {
+      le: this.pcapLE,
+      scale: this.pcapScale,
+      linkType: this.pcapLinkType,
+      maxCaplen: this.pcapMaxCaplen,
+      recordHeader: this.pcapRecordHeader,
+    };
   }
 
   private frame(kind: FrameKind, length: number, blockType: number): Frame {

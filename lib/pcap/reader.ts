@@ -3,11 +3,14 @@
 import { createReadStream } from 'node:fs';
 import { ByteQueue } from './byte-queue.js';
 import { FrameDecoder, type Frame } from './frame-decoder.js';
-import { sniffFormat } from './sniff.js';
+import { isPcapMagic, sniffFormat } from './sniff.js';
 import type { Packet, ReadResult } from './types.js';
 
 /** Keeps the error list small on a long damaged stream; the rest are counted. */
 const MAX_ERRORS = 50;
+
+/** A longer carry is kept as a view (copying it again on every chunk would be quadratic). */
+const MAX_CARRY_COPY = 256 * 1024;
 
 /** Incremental parser: push chunks as they come, get packets through the callback. */
 export class PacketParser {
@@ -26,6 +29,16 @@ export class PacketParser {
     if (this.stopped) return;
     this.q.push(chunk);
     for (;;) {
+      // pcap records lying whole in one chunk are framed straight out of it; the queue only
+      // carries a record split between chunks and whatever the decoder must look at itself.
+      if (this.decoder.format === 'pcap') {
+        const rest = this.q.takeWholeRest();
+        if (rest !== undefined) {
+          const stop = this.pcapRun(rest);
+          if (stop === rest.length) return;
+          this.q.push(stop === 0 ? rest : rest.subarray(stop));
+        }
+      }
       const f = this.decoder.next(this.q);
       if (f === undefined) break;
       if (f.kind === 'error') {
@@ -38,6 +51,18 @@ export class PacketParser {
       this.q.advance(f.length);
       this.q.drop();
     }
+  }
+
+  /** Like push, for a caller that wants to read into the same memory again: the packets
+   *  delivered share memory with `chunk` and are valid only during the callback. Returns true
+   *  when the parser still holds a view of `chunk` (a long record carried on to the next
+   *  chunk), and the next read must then go to fresh memory; a short carry is copied. */
+  pushReusable(chunk: Buffer): boolean {
+    this.push(chunk);
+    if (this.stopped || this.q.available === 0) return false;
+    if (this.q.available > MAX_CARRY_COPY) return true;
+    this.q.copyRest();
+    return false;
   }
 
   /** The stream ended: what was read and what went wrong. */
@@ -87,6 +112,37 @@ export class PacketParser {
     if (f.scale === undefined) p.timestampUnknown = true;
     this.packets++;
     this.onPacket(p);
+  }
+
+  /** Delivers the whole pcap records at the start of `buf` and returns where it stopped: at
+   *  an incomplete record, a (possible) global header or a bad length, all left to the decoder,
+   *  which frames them exactly as it would have framed the records delivered here. */
+  private pcapRun(buf: Buffer): number {
+    const layout = this.decoder.pcapLayout!;
+    const { le, scale, linkType, maxCaplen } = layout;
+    const hl = layout.recordHeader;
+    const end = buf.length;
+    let o = 0;
+    while (o + hl <= end) {
+      // a timestamp that reads as a magic number may start a concatenated file's header
+      if (isPcapMagic(((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0)) break;
+      const caplen = u32(buf, o + 8, le);
+      if (caplen > maxCaplen) break;
+      const next = o + hl + caplen;
+      if (next > end) break;
+      this.decoder.frames++;
+      this.packets++;
+      this.onPacket({
+        timestampNs: scale.toNs(u32(buf, o, le), u32(buf, o + 4, le)),
+        linkType,
+        interfaceId: 0,
+        capturedLength: caplen,
+        originalLength: u32(buf, o + 12, le),
+        data: buf.subarray(o + hl, next),
+      });
+      o = next;
+    }
+    return o;
   }
 
   private error(message: string): void {
@@ -152,6 +208,13 @@ export function parseCapture(buf: Buffer): ParsedCapture {
   const parser = new PacketParser((p) => packetList.push(p));
   parser.push(buf);
   return { ...parser.end(), packetList };
+}
+
+/** An unsigned 32-bit field (the caller has checked the bounds). */
+function u32(b: Buffer, o: number, le: boolean): number {
+  return le
+    ? (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0
+    : ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 function errorMessage(e: unknown): string {

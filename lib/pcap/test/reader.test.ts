@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mergePcaps, parseCapture, PcapWriter, readPackets, sniffFormat, iteratePackets, type Packet } from '../index.js';
+import { mergePcaps, PacketParser, parseCapture, PcapWriter, readPackets, sniffFormat, iteratePackets, type Packet } from '../index.js';
 
 const run = promisify(execFile);
 import { LinkType, PCAP_MAGIC } from '../constants.js';
 import { diffPackets, oneByteChunks, randomChunks, tcpdumpRead, tempDir, writeTemp } from './lab.js';
-import { frame, pcapngZoo, pcapPair, T0 } from './zoo.js';
+import { frame, pcapngZoo, pcapPair, swapPcap, T0 } from './zoo.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 beforeAll(async () => {
@@ -134,6 +134,73 @@ describe('pcap', () => {
     const v = await tcpdumpRead(await writeTemp(tmp.dir, 'trunc.pcap', le.subarray(0, cut)));
     expect(v.packets).toBe(r.packets);
     expect(v.stderr).toMatch(/truncated/);
+  });
+
+  test('any chunking, also into reused memory, yields the packets written', async () => {
+    // concatenated files: both byte orders, both resolutions, timestamps that read as magic
+    // numbers, and a record longer than any carry the reader copies
+    const expected: Packet[] = [];
+    const parts: Buffer[] = [];
+    const file = (opts: { nanosecond: boolean; snaplen?: number; swap?: boolean }, stamps: bigint[], sizes: number[]) => {
+      const w = new PcapWriter({ linkType: LinkType.ETHERNET, ...opts });
+      const records = stamps.map((ts, i) => {
+        const data = frame(expected.length, sizes[i]!);
+        expected.push({ timestampNs: ts, linkType: LinkType.ETHERNET, interfaceId: 0, capturedLength: data.length, originalLength: data.length, data });
+        return w.record({ timestampNs: ts, data });
+      });
+      const bytes = Buffer.concat([w.header(), ...records]);
+      parts.push(opts.swap ? swapPcap(bytes) : bytes);
+    };
+    const times = (n: number, step: bigint) => Array.from({ length: n }, (_, i) => T0 + BigInt(i) * step);
+    file({ nanosecond: false }, times(40, 1_234_000n), Array.from({ length: 40 }, (_, i) => 40 + ((i * 97) % 1500)));
+    file({ nanosecond: true, swap: true }, times(20, 7n), Array.from({ length: 20 }, (_, i) => 60 + i));
+    file({ nanosecond: false }, [0x4d3cb2a1, 0x34cdb2a1, 0xa1b2c3d4].map((sec) => BigInt(sec) * 1_000_000_000n + 2000n), [80, 90, 100]);
+    const smallFiles = { bytes: Buffer.concat(parts), packets: expected.length };
+    file({ nanosecond: true, snaplen: 1 << 20 }, times(5, 1n), [70, 600_000, 75, 300_000, 64]);
+    const data = Buffer.concat(parts);
+
+    const whole = parseCapture(data);
+    expect(whole.errors).toEqual([]);
+    expect(diffPackets(whole.packetList, expected)).toBeUndefined();
+    for (const [input, chunks] of [
+      [smallFiles, oneByteChunks(smallFiles.bytes)],
+      [smallFiles, randomChunks(smallFiles.bytes, 50, 3)],
+      [{ bytes: data, packets: expected.length }, randomChunks(data, 5000, 4)],
+      [{ bytes: data, packets: expected.length }, randomChunks(data, 400_000, 5)],
+    ] as const) {
+      const got: Packet[] = [];
+      const r = await readPackets(chunksOf(chunks), (p) => got.push(p));
+      expect(r).toEqual({ format: 'pcap', packets: input.packets, errors: [], truncated: false });
+      expect(diffPackets(got, expected.slice(0, input.packets))).toBeUndefined();
+    }
+
+    // pushReusable: every chunk goes through the same memory, scribbled over between chunks
+    for (const [max, seed, cut] of [
+      [3000, 6, 0],
+      [200_000, 7, 0],
+      [700_000, 8, 0],
+      [3000, 9, 5],
+    ] as const) {
+      const input = data.subarray(0, data.length - cut);
+      const got: Packet[] = [];
+      const parser = new PacketParser((p) => got.push({ ...p, data: Buffer.from(p.data) }));
+      let memory = Buffer.alloc(max);
+      let fresh = 0;
+      for (const c of randomChunks(input, max, seed)) {
+        memory.fill(0xee);
+        c.copy(memory);
+        if (parser.pushReusable(memory.subarray(0, c.length))) {
+          memory = Buffer.alloc(max);
+          fresh++;
+        }
+      }
+      const r = parser.end();
+      const reference = parseCapture(input);
+      expect(r).toEqual({ format: 'pcap', packets: reference.packets, errors: reference.errors, truncated: cut > 0 });
+      expect(diffPackets(got, reference.packetList)).toBeUndefined();
+      // only a carry longer than the reader copies keeps the memory
+      if (max < 300_000) expect(fresh).toBeGreaterThan(0);
+    }
   });
 
   test('a corrupt record length stops the reader with the packets before it', () => {
