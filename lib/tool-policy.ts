@@ -581,12 +581,22 @@ function ipObjectIs(obj: string, name: string, minLength: number): boolean {
   return obj.length >= minLength && name.startsWith(obj);
 }
 
+/**
+ * `ip monitor` and `tc monitor` take `file FILE` (a saved netlink dump to read), matched by
+ * prefix like every iproute2 keyword, so `f`, `fi` and `fil` open a file as well.
+ */
+function refuseMonitorFile(tool: string, rest: readonly string[]): void {
+  const w = rest.slice(1).find((word) => word !== '' && 'file'.startsWith(word));
+  if (w !== undefined) refuseArg(tool, `"${rest[0]} ${w}"`, 'reads a file ("file" may be abbreviated)');
+}
+
 const ipRule: ToolRule = (argv, policy) => {
   const start = scanIprouteGlobals('ip', argv, IP_GLOBALS);
   const rest = argv.slice(start);
   if (rest.includes('file')) refuseArg('ip', '"file"', 'reads a file');
   const obj = rest[0];
   if (obj === undefined) return NONE;
+  if (ipObjectIs(obj, 'monitor', 2)) refuseMonitorFile('ip', rest);
   // `ip netns exec` and `ip vrf exec` run a command: refused even when writes are allowed.
   const second = rest[1];
   if ((ipObjectIs(obj, 'netns', 3) || ipObjectIs(obj, 'vrf', 1)) && second !== undefined && second !== '' && 'exec'.startsWith(second)) {
@@ -634,6 +644,7 @@ const tcRule: ToolRule = (argv, policy) => {
   if (obj !== undefined && obj.length > 0 && 'exec'.startsWith(obj)) refuseArg('tc', `"${obj}"`, 'runs a program');
   const fileWord = rest.find((w) => TC_FILE_WORDS.includes(w));
   if (fileWord) refuseArg('tc', `"${fileWord}"`, 'loads a program or reads a file');
+  if (obj !== undefined && obj.length >= 1 && 'monitor'.startsWith(obj)) refuseMonitorFile('tc', rest);
   if (policy.allowMutating || obj === undefined) return NONE;
   if (obj.length >= 1 && 'monitor'.startsWith(obj)) return NONE;
   const verb = rest[1];
