@@ -423,6 +423,7 @@ const curlRule: ToolRule = (argv) => {
       case 'data-binary':
       case 'json':
       case 'header':
+      case 'proxy-header':
         if (v.startsWith('@')) refuseArg('curl', describe(o), 'reads a file');
         break;
       case 'data-urlencode':

@@ -186,6 +186,8 @@ const cases: Case[] = [
   ['curl', '-F file=@/etc/passwd http://svc/', false, false],
   ['curl', "-F 'file=</etc/passwd' http://svc/", false, false],
   ['curl', '-H @/etc/headers http://svc/', false, false],
+  ['curl', '--proxy-header @/etc/headers -x http://proxy:3128 http://svc/', false, false],
+  ['curl', '--proxy-header X-A:b -x http://proxy:3128 http://svc/', true, true],
   ['curl', '--cookie-jar /x http://svc/', false, false],
   ['curl', '-c /x http://svc/', false, false],
   ['curl', '-b /etc/cookies http://svc/', false, false],
