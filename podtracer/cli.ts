@@ -96,18 +96,32 @@ export function parseSize(text: string, what: string): number {
   return n;
 }
 
+/**
+ * Longest duration an option takes: node's timers hold at most 2^31-1 ms (about 24.8 days) and
+ * fire after 1 ms when given more, which would stop a capture (or cut a segment) at once.
+ */
+export const MAX_DURATION_MS = 24 * 86_400_000;
+
+function checkDurationLimit(ms: number, text: string, what: string): number {
+  if (ms > MAX_DURATION_MS) throw new UsageError(`${what}: "${text}" is longer than the maximum of 24d`);
+  return ms;
+}
+
 function parseDurationOption(text: string, what: string): number {
+  let ms: number;
   try {
-    return parseDuration(text);
+    ms = parseDuration(text);
   } catch (err) {
     throw new UsageError(`${what}: ${(err as Error).message}`);
   }
+  return checkDurationLimit(ms, text, what);
 }
 
 /** --segment-seconds accepts a number of seconds or a duration ("90s", "2m"). */
 function parseSeconds(text: string, what: string): number {
   const seconds = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : parseDurationOption(text, what) / 1000;
   if (!(seconds > 0)) throw new UsageError(`${what}: must be more than 0 seconds, got "${text}"`);
+  checkDurationLimit(seconds * 1000, text, what);
   return seconds;
 }
 

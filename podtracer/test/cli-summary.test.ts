@@ -38,6 +38,11 @@ describe('command line', () => {
     expect(runOptions(['run', '--pod', 'p', '-n', 'ns', '--output-dir', '/o', '--capture-id', 'flag', '--', 'ss'], { SNOOPY_CAPTURE_ID: 'env' }).captureId).toBe('flag');
   });
 
+  test('the longest durations still accepted: 24d', () => {
+    expect(runOptions(['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--timer', '24d', '--', 'ss']).timerMs).toBe(24 * 86_400_000);
+    expect(runOptions(['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--segment-seconds', '7d', '--', 'ss']).segmentSeconds).toBe(7 * 86_400);
+  });
+
   test('help and version', () => {
     expect(parseCommandLine([])).toEqual({ kind: 'help' });
     expect(parseCommandLine(['--help'])).toEqual({ kind: 'help' });
@@ -65,6 +70,11 @@ describe('command line', () => {
     [['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '-a', '-n', '--', 'ss'], /cannot be combined/],
     [['run', '--pod', 'p', '--pod', 'q', '-n', 'n', '--output-dir', 'o', '--', 'ss'], /given twice/],
     [['run', '--pod'], /needs a value/],
+    // beyond node's timer range a timeout fires after 1 ms: the capture would stop at once
+    [['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--timer', '30d', '--', 'ss'], /--timer: "30d" is longer than the maximum of 24d/],
+    [['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--segment-seconds', '2592000', '--', 'ss'], /--segment-seconds: "2592000" is longer/],
+    [['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--kill-grace', '25d', '--', 'ss'], /--kill-grace: "25d" is longer/],
+    [['run', '--pod', 'p', '-n', 'n', '--collector', 'h:1', '--upload-grace', '600h', '--', 'ss'], /--upload-grace: "600h" is longer/],
   ];
   test.each(bad)('%j is refused', (argv, message) => {
     expect(() => parseCommandLine(argv)).toThrow(UsageError);
