@@ -203,6 +203,11 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (collector !== undefined && !/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(collector)) {
     throw new UsageError(`--collector "${collector}" is not HOST:PORT`);
   }
+  if (collector !== undefined) {
+    // a port out of range would only show up as uploads failing and retried until the grace ends
+    const port = Number(collector.slice(collector.lastIndexOf(':') + 1));
+    if (port < 1 || port > 65535) throw new UsageError(`--collector "${collector}": port ${port} is not between 1 and 65535`);
+  }
   if (collector !== undefined && raw.outputDir !== undefined) throw new UsageError('give either --collector or --output-dir, not both');
   if (collector === undefined && raw.outputDir === undefined) {
     throw new UsageError('nowhere to send the output: give --collector HOST:PORT (or -d/-p) or --output-dir DIR');
