@@ -38,7 +38,14 @@ function parseOverrides(raw: string | undefined, logger: Logger): Record<string,
   try {
     const parsed = JSON.parse(raw) as { extensions?: Record<string, unknown> };
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(parsed.extensions ?? {})) out[k] = String(v);
+    for (const [k, v] of Object.entries(parsed.extensions ?? {})) {
+      // CloudEvents refuses any other attribute name, which would make every event unbuildable
+      if (!/^[a-z0-9]+$/.test(k)) {
+        logger.warn({ extension: k }, 'K_CE_OVERRIDES extension name is not lower-case alphanumeric; ignoring it');
+        continue;
+      }
+      out[k] = String(v);
+    }
     return out;
   } catch (err) {
     logger.warn({ err }, 'K_CE_OVERRIDES is not valid JSON; ignoring it');
@@ -80,7 +87,15 @@ export class EventSink {
 
   /** Queues an event for delivery and returns at once. */
   emit(input: EventInput): void {
-    const event = this.build(input);
+    let event: CloudEvent<unknown>;
+    try {
+      event = this.build(input);
+    } catch (err) {
+      // callers emit in the middle of their work: a malformed event is logged and counted, never thrown
+      this.stats.failed++;
+      this.opts.logger.error({ type: input.type, err: String(err) }, 'event not sent: it is not a valid CloudEvent');
+      return;
+    }
     if (!this.opts.sink || this.closed) {
       this.opts.logger.debug({ type: event.type, id: event.id }, 'event not sent: no sink');
       return;

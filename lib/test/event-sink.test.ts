@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EventSink } from '../event-sink.js';
+import { createLogger } from '../log.js';
+
+// A real HTTP sink on loopback that records the headers and body of every POST.
+const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+let server: Server;
+let url: string;
+const logger = createLogger('event-sink-test', 'silent');
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+describe('EventSink', () => {
+  test('K_CE_OVERRIDES names CloudEvents refuses are ignored; the valid ones still reach the sink', async () => {
+    received.length = 0;
+    const sink = new EventSink({ sink: url, overrides: JSON.stringify({ extensions: { 'Bad-Name': 'x', cluster: 'east' } }), logger });
+    expect(() => sink.emit({ type: 'io.example.test', source: '/test', data: { n: 1 }, extensions: { node: 'n1' } })).not.toThrow();
+    await sink.close();
+    expect(sink.stats).toMatchObject({ sent: 1, failed: 0 });
+    expect(received).toHaveLength(1);
+    expect(received[0]!.headers['ce-type']).toBe('io.example.test');
+    expect(received[0]!.headers['ce-cluster']).toBe('east');
+    expect(received[0]!.headers['ce-node']).toBe('n1');
+    expect(JSON.parse(received[0]!.body)).toEqual({ n: 1 });
+  });
+
+  test('an event CloudEvents refuses is counted as failed, not thrown at the caller', async () => {
+    received.length = 0;
+    const sink = new EventSink({ sink: url, logger });
+    expect(() => sink.emit({ type: 'io.example.test', source: '/test', extensions: { 'Not-Valid': 'x' } })).not.toThrow();
+    sink.emit({ type: 'io.example.next', source: '/test' });
+    await sink.close();
+    expect(sink.stats).toMatchObject({ sent: 1, failed: 1 });
+    expect(received.map((r) => r.headers['ce-type'])).toEqual(['io.example.next']);
+  });
+});
