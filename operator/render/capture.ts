@@ -2,6 +2,7 @@
 // SnoopyJobs, a CronJob for scheduled ones. Everything the reconciler decides is an input, so the
 // same input always gives the same object (and the same template hash).
 import type { V1CronJob, V1EnvVar, V1Job, V1JobSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { ToolPolicy } from '../../lib/tool-policy.js';
 import { Annotations, Labels, shortHash, snoopyLabels } from './names.js';
 
 export interface CaptureTarget {
@@ -22,6 +23,11 @@ export interface CaptureSettings {
   backoffLimit: number;
   serviceAccount: string;
   resources: { requests: Record<string, string>; limits: Record<string, string> };
+  /**
+   * The operator's tool policy. podtracer checks the invocation again with the policy it reads
+   * from its environment, so a configured allowlist must reach it or its runs are refused there.
+   */
+  toolPolicy?: ToolPolicy;
 }
 
 export interface CaptureRequest {
@@ -59,7 +65,8 @@ export function podtracerArgs(req: CaptureRequest): string[] {
   ];
 }
 
-function env(req: CaptureRequest): V1EnvVar[] {
+function env(req: CaptureRequest, settings: CaptureSettings): V1EnvVar[] {
+  const policy = settings.toolPolicy;
   return [
     { name: 'SNOOPY_JOB', value: req.sj.name },
     { name: 'SNOOPY_JOB_NAMESPACE', value: req.sj.namespace },
@@ -70,6 +77,12 @@ function env(req: CaptureRequest): V1EnvVar[] {
     { name: 'NODE_NAME', value: req.target.node },
     { name: 'POD_UID', value: req.target.uid },
     { name: 'SNOOPY_CAPTURE_TOKEN', valueFrom: { secretKeyRef: { name: req.tokenSecret, key: req.tokenKey } } },
+    ...(policy
+      ? [
+          { name: 'SNOOPY_ALLOWED_TOOLS', value: policy.allowedTools.join(',') },
+          { name: 'SNOOPY_ALLOW_MUTATING_TOOLS', value: String(policy.allowMutating) },
+        ]
+      : []),
   ];
 }
 
@@ -98,7 +111,7 @@ export function capturePodTemplate(req: CaptureRequest, settings: CaptureSetting
           name: 'podtracer',
           image: settings.podtracerImage,
           args: podtracerArgs(req),
-          env: env(req),
+          env: env(req, settings),
           volumeMounts: [{ name: 'host-proc', mountPath: '/host/proc', readOnly: true }],
           securityContext: {
             runAsUser: 0,

@@ -94,6 +94,7 @@ export class SnoopyJobReconciler {
       backoffLimit: c.backoffLimit,
       serviceAccount: c.captureServiceAccount,
       resources: c.captureResources,
+      toolPolicy: c.toolPolicy,
     };
   }
 

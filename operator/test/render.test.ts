@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { verifyToken } from '../../lib/token.js';
+import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../../lib/tool-policy.js';
 import { captureCronJobName, captureJobName, labelValue, MAX_CRONJOB_NAME, MAX_JOB_NAME, oneShotCaptureId, tokenSecretName, Labels } from '../render/names.js';
 import { podtracerArgs, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings } from '../render/capture.js';
 import { cronTargetToken, oneShotTargetToken } from '../tokens.js';
@@ -97,6 +98,18 @@ describe('capture Job rendering', () => {
     });
     expect(renderCaptureJob('job-1', request(), settings)).toEqual(job);
     expect(renderCaptureJob('job-1', request(), { ...settings, privileged: true }).spec!.template.spec!.containers[0]!.securityContext!.privileged).toBe(true);
+  });
+
+  test("the operator's configured tool policy reaches podtracer, which checks the invocation again", () => {
+    const policy = { allowedTools: ['tcpdump', 'ip', 'mtr'], allowMutating: true };
+    const c = renderCaptureJob('job-1', request({ command: 'ip', argv: ['link', 'set', 'eth0', 'down'] }), { ...settings, toolPolicy: policy }).spec!.template.spec!.containers[0]!;
+    const podEnv = Object.fromEntries(c.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    // podtracer reads its policy with toolPolicyFromEnv (podtracer/main.ts)
+    const seen = toolPolicyFromEnv(podEnv);
+    expect(seen).toEqual(policy);
+    expect(() => parseToolInvocation('ip', ['link', 'set', 'eth0', 'down'], seen)).not.toThrow();
+    expect(() => parseToolInvocation('ip', ['link', 'set', 'eth0', 'down'], toolPolicyFromEnv({}))).toThrow(ToolPolicyError);
+    expect(() => parseToolInvocation('mtr', ['10.0.0.1'], seen)).not.toThrow();
   });
 
   test('max bytes and arguments with spaces pass through as single argv elements', () => {
