@@ -9,9 +9,30 @@ export type Clock = () => number;
 
 export const isoNow = (clock: Clock) => new Date(clock()).toISOString().replace(/\.\d+Z$/, 'Z');
 
+/** Longest delay node's timers hold (2^31-1 ms, about 24.8 days): a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface LongTimeout {
+  /** when it fires (epoch ms) */
+  readonly due: number;
+  cancel(): void;
+}
+
+/** setTimeout for any delay (a monthly cron schedule, a long deadline): waits in steps node can hold. */
+export function setLongTimeout(fn: () => void, ms: number): LongTimeout {
+  const due = Date.now() + Math.max(ms, 0);
+  let timer: NodeJS.Timeout;
+  const arm = (): void => {
+    const left = due - Date.now();
+    timer = setTimeout(() => (left > MAX_TIMER_MS ? arm() : fn()), Math.min(Math.max(left, 0), MAX_TIMER_MS));
+  };
+  arm();
+  return { due, cancel: () => clearTimeout(timer) };
+}
+
 export class WorkQueue {
   private readonly pending = new Set<string>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, LongTimeout>();
   private running = false;
   private stopped = false;
 
@@ -32,13 +53,12 @@ export class WorkQueue {
     if (this.stopped) return;
     const existing = this.timers.get(key);
     const due = Date.now() + Math.max(ms, 0);
-    if (existing && (existing as unknown as { due: number }).due <= due) return;
-    if (existing) clearTimeout(existing);
-    const t = setTimeout(() => {
+    if (existing && existing.due <= due) return;
+    existing?.cancel();
+    const t = setLongTimeout(() => {
       this.timers.delete(key);
       this.add(key);
-    }, Math.max(ms, 0));
-    (t as unknown as { due: number }).due = due;
+    }, ms);
     this.timers.set(key, t);
   }
 
@@ -63,7 +83,7 @@ export class WorkQueue {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
     this.pending.clear();
   }

@@ -7,10 +7,12 @@ import { cronJobName, parseSchedule } from '../controllers/cronjob.js';
 import { podTemplateHash } from '../controllers/deployment.js';
 import { endpointSubsets } from '../controllers/endpoints.js';
 import { knativeChildren } from '../controllers/knative.js';
+import { WorkQueue } from '../controllers/runtime.js';
 import { schedule, unfitReason } from '../controllers/scheduler.js';
 import { EnvError, expandRefs, resolveEnv } from '../kubelet/env.js';
 import { findImage, imageRepository, loadBinTable, loadImageTable, resolveCommand } from '../kubelet/images.js';
 import { proxyRules, renderRuleset, serviceHostLines } from '../kubelet/service-proxy.js';
+import { createLogger } from '../../../lib/log.js';
 
 const node = (name: string, extra: Partial<V1Node['spec']> = {}, labels: Record<string, string> = {}, ready = true): V1Node => ({
   metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } },
@@ -158,5 +160,27 @@ describe('image table and environment', () => {
     expect(resolveEnv(p, c, src, '10.0.0.1')).toEqual({ CM_A: '1', CM_B: '2', X: 'x', Y: 'x-1-$(X)-$(NOPE)', POD: 'p1', NODE: 'n1', IP: '10.0.0.9', APP: 'x', SEC: 'secret' });
     expect(() => resolveEnv(p, { name: 'c', env: [{ name: 'S', valueFrom: { secretKeyRef: { name: 's', key: 'nope' } } }] }, src, '')).toThrow(EnvError);
     expect(expandRefs('$(A)$(B)', { A: 'a' })).toBe('a$(B)');
+  });
+});
+
+describe('work queue', () => {
+  const DAY = 86_400_000;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('a re-queue beyond the 24.8 days node timers hold waits (a monthly schedule, a long TTL), a short one runs', async () => {
+    const handled: string[] = [];
+    const q = new WorkQueue('test', async (key) => void handled.push(key), createLogger('test'));
+    try {
+      q.addAfter('monthly', 31 * DAY);
+      q.addAfter('soon', 20);
+      // the earlier request for a key wins over a later one
+      q.addAfter('both', 40 * DAY);
+      q.addAfter('both', 30);
+      for (let i = 0; i < 100 && handled.length < 2; i++) await sleep(20);
+      await sleep(200);
+      expect(handled.sort()).toEqual(['both', 'soon']);
+    } finally {
+      q.stop();
+    }
   });
 });
