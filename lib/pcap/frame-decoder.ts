@@ -60,6 +60,13 @@ export interface PcapLayout {
   recordHeader: number;
 }
 
+/** How the blocks of the current pcapng section are read. */
+export interface PcapngLayout {
+  le: boolean;
+  /** the section's interfaces so far, by id */
+  interfaces: ReadonlyArray<{ readonly linkType: number; readonly scale: TimestampScale }>;
+}
+
 interface Interface {
   linkType: number;
   snaplen: number;
@@ -131,6 +138,13 @@ export class FrameDecoder {
       maxCaplen: this.pcapMaxCaplen,
       recordHeader: this.pcapRecordHeader,
     };
+  }
+
+  /** The current pcapng section's byte order and interfaces (undefined unless the stream is
+   *  pcapng), for a reader that frames a run of packet blocks out of one buffer itself. */
+  get pcapngLayout(): PcapngLayout | undefined {
+    if (this.format !== 'pcapng') return undefined;
+    return { le: this.ngLE, interfaces: this.interfaces };
   }
 
   private frame(kind: FrameKind, length: number, blockType: number): Frame {

@@ -2,6 +2,7 @@
 // the damage are delivered and the result says what went wrong.
 import { createReadStream } from 'node:fs';
 import { ByteQueue } from './byte-queue.js';
+import { BlockType, MAX_FRAME_BYTES } from './constants.js';
 import { FrameDecoder, type Frame } from './frame-decoder.js';
 import { isPcapMagic, sniffFormat } from './sniff.js';
 import type { Packet, ReadResult } from './types.js';
@@ -29,12 +30,13 @@ export class PacketParser {
     if (this.stopped) return;
     this.q.push(chunk);
     for (;;) {
-      // pcap records lying whole in one chunk are framed straight out of it; the queue only
-      // carries a record split between chunks and whatever the decoder must look at itself.
-      if (this.decoder.format === 'pcap') {
+      // Packets lying whole in one chunk are framed straight out of it; the queue only carries
+      // a record split between chunks and whatever the decoder must look at itself.
+      const format = this.decoder.format;
+      if (format !== undefined) {
         const rest = this.q.takeWholeRest();
         if (rest !== undefined) {
-          const stop = this.pcapRun(rest);
+          const stop = format === 'pcap' ? this.pcapRun(rest) : this.enhancedPacketRun(rest);
           if (stop === rest.length) return;
           this.q.push(stop === 0 ? rest : rest.subarray(stop));
         }
@@ -141,6 +143,36 @@ export class PacketParser {
         data: buf.subarray(o + hl, next),
       });
       o = next;
+    }
+    return o;
+  }
+
+  /** The same for pcapng Enhanced Packet Blocks: stops at any other block, and at a block
+   *  that is incomplete, damaged or names an unknown interface, all left to the decoder. */
+  private enhancedPacketRun(buf: Buffer): number {
+    const { le, interfaces } = this.decoder.pcapngLayout!;
+    const end = buf.length;
+    let o = 0;
+    while (o + 8 <= end) {
+      if (u32(buf, o, le) !== BlockType.EnhancedPacket) break;
+      const len = u32(buf, o + 4, le);
+      // the decoder's checks: length bounds, multiple of 4, whole, trailing copy, fields inside
+      if (len < 32 || len % 4 !== 0 || len > MAX_FRAME_BYTES || o + len > end) break;
+      if (u32(buf, o + len - 4, le) !== len) break;
+      const iface = interfaces[u32(buf, o + 8, le)];
+      const caplen = u32(buf, o + 20, le);
+      if (iface === undefined || 32 + caplen > len) break;
+      this.decoder.frames++;
+      this.packets++;
+      this.onPacket({
+        timestampNs: iface.scale.toNs(u32(buf, o + 12, le), u32(buf, o + 16, le)),
+        linkType: iface.linkType,
+        interfaceId: u32(buf, o + 8, le),
+        capturedLength: caplen,
+        originalLength: u32(buf, o + 24, le),
+        data: buf.subarray(o + 28, o + 28 + caplen),
+      });
+      o += len;
     }
     return o;
   }

@@ -265,6 +265,19 @@ describe('pcapng', () => {
       expect(r).toEqual({ format: 'pcapng', packets: whole.length, errors: [], truncated: false });
       expect(diffPackets(got, whole)).toBeUndefined();
     }
+    // and through reused memory, scribbled over between chunks
+    for (const max of [7, 100, 5000]) {
+      const got: Packet[] = [];
+      const parser = new PacketParser((p) => got.push({ ...p, data: Buffer.from(p.data) }));
+      const memory = Buffer.alloc(max);
+      for (const c of randomChunks(zoo.data, max, max)) {
+        memory.fill(0xee);
+        c.copy(memory);
+        expect(parser.pushReusable(memory.subarray(0, c.length))).toBe(false);
+      }
+      expect(parser.end()).toEqual({ format: 'pcapng', packets: whole.length, errors: [], truncated: false });
+      expect(diffPackets(got, whole)).toBeUndefined();
+    }
   });
 
   test('every truncation point: never a throw, packets only from whole blocks', () => {
