@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, test } from '@jest/globals';
 import { repoPath } from '../../lib/repo-root.js';
+import { DEFAULT_ALLOWED_TOOLS } from '../../lib/tool-policy.js';
 
 const text = await readFile(repoPath('images/Dockerfile'), 'utf8');
 // Instructions with continuation lines joined.
@@ -71,6 +72,19 @@ describe('images/Dockerfile', () => {
     const install = stage('podtracer').find((l) => l.includes('apt-get install'))!;
     for (const p of ['tcpdump', 'iperf3', 'iproute2', 'iputils-ping', 'util-linux', 'dnsutils', 'conntrack', 'ethtool', 'curl']) {
       expect(install.split(/\s+/)).toContain(p);
+    }
+  });
+
+  test('the podtracer image has every tool the default allowlist lets a SnoopyJob run', () => {
+    // Debian bookworm package of each tool (and nsenter, which podtracer itself runs)
+    const packageOf: Record<string, string> = {
+      tcpdump: 'tcpdump', iperf3: 'iperf3', iperf: 'iperf', ip: 'iproute2', ss: 'iproute2', nstat: 'iproute2', tc: 'iproute2',
+      ping: 'iputils-ping', tracepath: 'iputils-tracepath', traceroute: 'traceroute', ethtool: 'ethtool',
+      conntrack: 'conntrack', dig: 'dnsutils', nslookup: 'dnsutils', curl: 'curl', nsenter: 'util-linux',
+    };
+    const install = stage('podtracer').find((l) => l.includes('apt-get install'))!.split(/\s+/);
+    for (const tool of [...DEFAULT_ALLOWED_TOOLS, 'nsenter']) {
+      expect([tool, packageOf[tool] !== undefined && install.includes(packageOf[tool])]).toEqual([tool, true]);
     }
   });
 
