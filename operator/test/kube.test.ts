@@ -68,6 +68,26 @@ describe('WorkQueue', () => {
     expect(gaps[2]).toBeGreaterThanOrEqual(79);
     q.stop();
   });
+
+  test("a failure's backoff is not held back by a long requeue already pending for the key", async () => {
+    let runs = 0;
+    const q = new WorkQueue(
+      async () => {
+        runs++;
+        if (runs === 1) return { requeueAfterMs: 3_600_000 }; // e.g. the next cron schedule, an hour away
+        if (runs === 2) throw new Error('conflict');
+        return undefined;
+      },
+      { workers: 1, baseBackoffMs: 20, maxBackoffMs: 1000 },
+      () => undefined,
+    );
+    q.add('k');
+    await waitFor('the first run', () => runs === 1, 10_000, 10);
+    await q.drain(); // finished, its hour-long requeue pending
+    q.add('k'); // a watch event: runs now and fails
+    await waitFor('the retry after the failure', () => runs === 3, 10_000, 10);
+    q.stop();
+  });
 });
 
 describe('against the API server', () => {
