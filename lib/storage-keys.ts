@@ -110,3 +110,10 @@ export function parseSegmentKey(key: string): ParsedSegmentKey | undefined {
     format,
   };
 }
+
+/**
+ * The object tag under which the collector records a segment's sha256 once the whole object is
+ * stored (user metadata is fixed when an upload starts, before the hash is known); readers such
+ * as `kubectl snoopy download` verify what they read against it.
+ */
+export const SHA256_TAG = 'sha256';

@@ -1,13 +1,14 @@
 // kubectl snoopy download NAME [-o DIR] [--merge]
 // Verification: every object the SnoopyJob's status lists must be in storage; each object's
-// size must equal the listing's; a single-part object's ETag (its MD5) must match the bytes read;
-// an object carrying sha256 metadata must match it. The sha256 of every segment and of every
+// size must equal the listing's; the bytes read must match the sha256 the collector computed
+// while storing the object (its `sha256` object tag), and a single-part object's ETag (its MD5). The sha256 of every segment and of every
 // file written are recorded in DIR/segments.sha256 and DIR/SHA256SUMS (sha256sum -c format).
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { mergePcaps } from '../../lib/pcap/index.js';
+import { SHA256_TAG } from '../../lib/storage-keys.js';
 import { SegmentJoiner } from '../segment-joiner.js';
 import { CliError } from '../errors.js';
 import { connect } from '../kube.js';
@@ -28,11 +29,12 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function fetchObject(s3: S3Client, loc: StorageLocation, key: string, expected: { size: number; etag?: string }): Promise<Buffer> {
   let body: Buffer;
-  let metadata: Record<string, string> = {};
+  let tags: Record<string, string> = {};
   try {
     const res = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
     body = Buffer.from(await res.Body!.transformToByteArray());
-    metadata = res.Metadata ?? {};
+    const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: loc.bucket, Key: key }));
+    for (const t of tagging.TagSet ?? []) if (t.Key && t.Value !== undefined) tags[t.Key] = t.Value;
   } catch (e) {
     throw storageError(e, loc.where);
   }
@@ -41,8 +43,10 @@ async function fetchObject(s3: S3Client, loc: StorageLocation, key: string, expe
     const md5 = createHash('md5').update(body).digest('hex');
     if (md5 !== expected.etag.toLowerCase()) throw new CliError(`${key}: content MD5 ${md5} differs from its ETag ${expected.etag}`);
   }
-  const want = metadata.sha256;
-  if (want && sha256(body) !== want.toLowerCase()) throw new CliError(`${key}: sha256 differs from the object's sha256 metadata`);
+  const want = tags[SHA256_TAG];
+  if (!want) throw new CliError(`${key}: has no ${SHA256_TAG} tag, so its content cannot be verified`);
+  const got = sha256(body);
+  if (got !== want.toLowerCase()) throw new CliError(`${key}: content sha256 ${got} differs from the ${want} recorded when it was stored`);
   return body;
 }
 

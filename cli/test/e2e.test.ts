@@ -5,16 +5,19 @@
 // endpoint's Secret), and the merged pcap is read back by tcpdump -r.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
+import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CloudEvent } from 'cloudevents';
 import { parse } from 'yaml';
 import { EventSink } from '../../lib/event-sink.js';
 import { EventType } from '../../lib/events.js';
 import { parseS3Uri } from '../../lib/s3.js';
+import { SHA256_TAG } from '../../lib/storage-keys.js';
 import { createHandler } from '../../functions/analyzer/handle.js';
 import { repoPath } from '../../lib/repo-root.js';
 import { startDevCluster, type DevCluster } from '../../infra/devcluster/cluster.js';
@@ -192,6 +195,27 @@ describe('kubectl-snoopy on the dev cluster', () => {
       expect(it.summary.icmp.echoRequests).toBeGreaterThan(0);
       expect(table.stdout).toContain(`${it.summary.icmp.echoReplies}/${it.summary.icmp.echoRequests}`);
     }
+  }, 60_000);
+
+  test('a segment altered in storage after it was stored fails the download, naming its sha256', async () => {
+    const sj = await getObject<SnoopyJob>(kube, { group: 'job.fennecproject.io', version: 'v1alpha1', plural: 'snoopyjobs' }, NS, 'pings');
+    const key = parseS3Uri(sj!.status!.targets![0]!.objects![0]!)?.key ?? sj!.status!.targets![0]!.objects![0]!;
+    const client = s3!.client();
+    try {
+      const tags = await client.send(new GetObjectTaggingCommand({ Bucket: 'snoopy', Key: key }));
+      const recorded = tags.TagSet?.find((t) => t.Key === SHA256_TAG)?.Value;
+      expect(recorded).toMatch(/^[0-9a-f]{64}$/); // the collector recorded it when it stored the segment
+      const body = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: 'snoopy', Key: key }))).Body!.transformToByteArray());
+      expect(createHash('sha256').update(body).digest('hex')).toBe(recorded);
+      body[body.length - 1] ^= 0xff; // same size, one bit pattern changed, old tag kept
+      await client.send(new PutObjectCommand({ Bucket: 'snoopy', Key: key, Body: body, Tagging: `${SHA256_TAG}=${recorded}` }));
+    } finally {
+      client.destroy();
+    }
+    const r = await runCli(['download', 'pings', '-o', join(work, 'altered'), '--kubeconfig', kubeconfig]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: ${key}: content sha256 `);
+    expect(r.stderr).toMatch(/differs from the [0-9a-f]{64} recorded when it was stored\n$/);
   }, 60_000);
 
   test('storage down: download fails with one line naming the storage', async () => {

@@ -70,11 +70,12 @@ export function exportPodDataHandler(deps: LegacyHandlerDeps): grpc.handleBidiSt
 
     const complete = (o: OpenObject) => {
       open.delete(o.name);
+      const sha256 = o.hash.digest('hex');
       completions.push(
-        o.writer.complete().then(
+        o.writer.complete({ sha256 }).then(
           () => {
             deps.metrics.legacyObjects.inc({ result: 'stored' });
-            const reply = { bucket: deps.store.bucket, key: o.key, bytes: o.bytes, sha256: o.hash.digest('hex'), uri: deps.store.uri(o.key) };
+            const reply = { bucket: deps.store.bucket, key: o.key, bytes: o.bytes, sha256, uri: deps.store.uri(o.key) };
             log.info(reply, 'legacy object stored');
             if (!call.cancelled && !call.destroyed) call.write({ name: o.key, data: Buffer.from(JSON.stringify(reply)) });
           },

@@ -165,8 +165,9 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
       state = 'finishing';
       stopIdle();
       void (async () => {
+        const sha256 = hash.digest('hex');
         try {
-          await writer!.complete();
+          await writer!.complete({ sha256 });
         } catch (err) {
           await fail(grpc.status.UNAVAILABLE, `storage unavailable: ${(err as Error).message}`);
           return;
@@ -177,7 +178,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
           bucket: deps.store.bucket,
           key,
           bytes: String(bytes),
-          sha256: hash.digest('hex'),
+          sha256,
           uri: deps.store.uri(key),
         };
         deps.metrics.uploads.inc({ result: 'stored' });

@@ -7,7 +7,7 @@ import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { StorageError, type ObjectWriter, type SegmentStore } from './store.js';
+import { StorageError, type ObjectDigest, type ObjectWriter, type SegmentStore } from './store.js';
 
 /** Staging files live here (same filesystem, so rename is atomic); never listed. */
 export const STAGING_DIR = '.staging';
@@ -43,7 +43,8 @@ class FsObjectWriter extends EventEmitter implements ObjectWriter {
     return this.stream.write(chunk);
   }
 
-  async complete(): Promise<void> {
+  // A directory has no place for tags: the digest travels only in the reply and the event.
+  async complete(_digest: ObjectDigest): Promise<void> {
     try {
       await this.opened;
       await new Promise<void>((res, rej) => {

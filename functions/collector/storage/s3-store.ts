@@ -16,13 +16,16 @@ import {
   DeleteObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   UploadPartCommand,
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { s3Uri } from '../../../lib/s3.js';
+import { SHA256_TAG } from '../../../lib/storage-keys.js';
 import type { BufferBudget } from './buffer-budget.js';
-import { StorageError, type ObjectWriter, type SegmentStore } from './store.js';
+import { StorageError, type ObjectDigest, type ObjectWriter, type SegmentStore } from './store.js';
+
 
 export interface S3StoreOptions {
   client: S3Client;
@@ -253,7 +256,7 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
     this.emit('drain');
   }
 
-  async complete(): Promise<void> {
+  async complete(digest: ObjectDigest): Promise<void> {
     if (this.state !== 'open') throw new StorageError(`upload of ${this.key} is ${this.state}`);
     this.state = 'completing';
     try {
@@ -303,6 +306,12 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
         );
         await this.finalRequest;
       }
+      // The hash is known only now, at the end: tag the stored object (a PutObject's own Tagging
+      // header is not honoured by every S3 server). Should tagging fail, the catch below removes
+      // the object, so no stored segment lacks its digest.
+      await this.opts.client.send(
+        new PutObjectTaggingCommand({ Bucket: this.opts.bucket, Key: this.key, Tagging: { TagSet: [{ Key: SHA256_TAG, Value: digest.sha256 }] } }),
+      );
       if (this.state === 'completing') this.state = 'stored';
       this.release();
     } catch (err) {

@@ -3,11 +3,19 @@
 // never see a partial object.
 import type { EventEmitter } from 'node:events';
 
+/** What is known of an object only once all of its bytes have been written. */
+export interface ObjectDigest {
+  sha256: string;
+}
+
 export interface ObjectWriter extends Pick<EventEmitter, 'once' | 'off'> {
   /** Queues a chunk; false means "buffer full": wait for 'drain' before writing more. */
   write(chunk: Buffer): boolean;
-  /** Ends the object; resolves once it is durably stored. */
-  complete(): Promise<void>;
+  /**
+   * Ends the object; resolves once it is durably stored together with its digest, where the
+   * backend can record one (S3: the object tag SHA256_TAG), so readers can verify what they read.
+   */
+  complete(digest: ObjectDigest): Promise<void>;
   /** Discards everything written; resolves once nothing of it remains. Safe to call twice. */
   abort(reason: Error): Promise<void>;
   /** Rejects as soon as the backend fails, even mid-stream (so callers stop waiting for 'drain'). */

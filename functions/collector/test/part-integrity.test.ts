@@ -2,7 +2,7 @@
 // proxy in front of the real S3 server sees each request as sent: every part's checksum must match
 // the bytes that actually travelled (what S3 and MinIO verify), and the stored object is intact.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -94,7 +94,7 @@ describe('S3 part integrity', () => {
       off += n;
       if (!ok) await new Promise((r) => writer.once('drain', r));
     }
-    await writer.complete();
+    await writer.complete({ sha256: createHash('sha256').update(data).digest('hex') });
 
     const parts = seen.filter((s) => s.method === 'PUT' && /[?&]partNumber=/.test(s.url));
     expect(parts).toHaveLength(3);

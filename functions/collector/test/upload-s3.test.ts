@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as grpc from '@grpc/grpc-js';
 import { createCollectorClient, uploadSegment, type CollectorClient } from '../../../lib/collector-client.js';
 import { startS3Server, type S3ServerChild } from '../../../infra/s3/child.js';
+import { SHA256_TAG } from '../../../lib/storage-keys.js';
 import type { RunningCollector } from '../server.js';
 import {
   NetnsPair,
@@ -52,9 +53,11 @@ describe('collector with S3 storage', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function getObject(key: string): Promise<{ body: Buffer; metadata: Record<string, string> }> {
+  async function getObject(key: string): Promise<{ body: Buffer; metadata: Record<string, string>; tags: Record<string, string> }> {
     const res = await s3client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    return { body: Buffer.from(await res.Body!.transformToByteArray()), metadata: res.Metadata ?? {} };
+    const tagging = await s3client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
+    const tags = Object.fromEntries((tagging.TagSet ?? []).map((t) => [t.Key!, t.Value!]));
+    return { body: Buffer.from(await res.Body!.transformToByteArray()), metadata: res.Metadata ?? {}, tags };
   }
 
   test('real tcpdump pcaps land byte-identical under their keys, with metadata, readable by tcpdump -r', async () => {
@@ -68,8 +71,10 @@ describe('collector with S3 storage', () => {
     for (const [i, pcap] of pcaps.entries()) {
       const key = `runs/snoopy-operator/tcpdump-job/pcaps/shop/web-0/${String(i).padStart(6, '0')}.pcap`;
       expect(replies[i]).toEqual({ bucket: BUCKET, key, bytes: String(pcap.length), sha256: sha256(pcap), uri: `s3://${BUCKET}/${key}` });
-      const { body, metadata } = await getObject(key);
+      const { body, metadata, tags } = await getObject(key);
       expect(sha256(body)).toBe(sha256(pcap));
+      // the digest, known only at the end of the stream, is recorded with the object
+      expect(tags).toEqual({ [SHA256_TAG]: sha256(pcap) });
       expect(metadata).toEqual({
         node: 'node-a',
         'pod-uid': '7f0e2a8c-1111-2222-3333-444455556666',
@@ -100,6 +105,7 @@ describe('collector with S3 storage', () => {
     expect(keys).toHaveLength(20);
     const sample = await getObject(replies[7]!.key);
     expect(sha256(sample.body)).toBe(sha256(bodies[7]!));
+    expect(sample.tags).toEqual({ [SHA256_TAG]: sha256(bodies[7]!) }); // multipart: tagged after completion
   });
 
   test('a retried segment overwrites its key', async () => {
