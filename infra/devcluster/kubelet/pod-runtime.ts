@@ -11,6 +11,7 @@ import type { V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1Probe } f
 import type { Logger } from '../../../lib/log.js';
 import { podLogPath } from '../paths.js';
 import { apiPath, type Kube } from '../controllers/kube-client.js';
+import { setLongTimeout, type LongTimeout } from '../controllers/runtime.js';
 import { containerCgroupDirs, createCgroupDirs, killAndRemoveCgroups, podCgroupDirs, qosClass, signalCgroups, type Hierarchy } from './cgroups.js';
 import { startContainerProcess, type ContainerExit, type RunningContainer } from './container-process.js';
 import { envReferences, podFieldValue, resolveEnv, type EnvSources } from './env.js';
@@ -99,7 +100,7 @@ export class PodRuntime {
   private terminating = false;
   private finished = false;
   private tornDown = false;
-  private deadlineTimer?: NodeJS.Timeout;
+  private deadlineTimer?: LongTimeout;
   private statusChain: Promise<void> = Promise.resolve();
   private statusDirty = false;
   private readonly conditionTimes = new Map<string, { status: string; time: string }>();
@@ -174,7 +175,8 @@ export class PodRuntime {
     const deadline = this.pod.spec?.activeDeadlineSeconds;
     if (deadline !== undefined && deadline !== null) {
       const ms = Date.parse(this.startTime!) + deadline * 1000 - Date.now();
-      this.deadlineTimer = setTimeout(() => void this.deadlineExceeded(), Math.max(0, ms));
+      // deadlines beyond node's 24.8-day timer range must not fire at once
+      this.deadlineTimer = setLongTimeout(() => void this.deadlineExceeded(), ms);
     }
     // init containers run one after another; each must succeed before the next
     for (const c of this.containers.values()) {
@@ -647,7 +649,7 @@ export class PodRuntime {
       c.ready = false;
       c.done = true;
     }
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer?.cancel();
     this.pushStatus();
     // a finished pod keeps its status and logs, not its sandbox
     void this.teardown();
@@ -696,6 +698,8 @@ export class PodRuntime {
 
   private async doTerminate(graceSeconds: number, deleteObject: boolean): Promise<void> {
     this.terminating = true;
+    // a deleted pod's deadline timer would otherwise keep the process alive until it fires
+    this.deadlineTimer?.cancel();
     await this.starting;
     await Promise.all([...this.inflight]);
     await this.stopContainers(graceSeconds);

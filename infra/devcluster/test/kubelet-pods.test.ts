@@ -313,6 +313,18 @@ d('kubelet: pods as processes on two nodes', () => {
     await waitFor('no process of the pod', () => cgroupLeftovers([p.metadata!.uid!]).length === 0);
   });
 
+  test('an activeDeadlineSeconds beyond the 24.8 days node timers hold leaves the pod running', async () => {
+    await t.kube.create(apiPath('v1', 'pods', 'default'), pod('far-deadline', nodes[0]!, ['sleep', '60'], { activeDeadlineSeconds: 30 * 86_400 }));
+    await podIn('far-deadline', ['Running', 'Failed', 'Succeeded']);
+    // a timer given more than 2^31-1 ms fires after 1 ms: give such a wrong deadline time to show
+    await new Promise((r) => setTimeout(r, 1500));
+    const p = await getPod('far-deadline');
+    expect(p?.status?.reason).toBeUndefined();
+    expect(p?.status?.phase).toBe('Running');
+    await t.kube.delete(apiPath('v1', 'pods', 'default', 'far-deadline'));
+    await waitFor('far-deadline gone', async () => (await getPod('far-deadline')) === undefined);
+  });
+
   test('deleting a running pod stops its process and removes the object', async () => {
     const server = await podIn('server', ['Running']);
     const id = server.status!.containerStatuses![0]!.containerID!.replace('containerd://', '');
