@@ -87,7 +87,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorCo
     maxMessageBytes,
     shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 25, 0, 3600),
     streamIdleSeconds: int(env, 'STREAM_IDLE_SECONDS', 120, 1, 86_400),
-    legacyEnabled: bool(env, 'LEGACY_EXPORT', true),
+    // The seed's clients cannot present a token: with tokens required, their unauthenticated
+    // write path stays closed unless explicitly opened.
+    legacyEnabled: bool(env, 'LEGACY_EXPORT', !env.SNOOPY_TOKEN_KEY),
     legacyObjectBytes: int(env, 'LEGACY_OBJECT_BYTES', 32 * MIB, 1),
   };
 }

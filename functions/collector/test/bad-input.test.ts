@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as grpc from '@grpc/grpc-js';
 import { createCollectorClient, uploadSegment, type CollectorClient } from '../../../lib/collector-client.js';
-import { loadCollectorProtos, type UploadRequest, type UploadResponse } from '../../../lib/proto.js';
+import { loadCollectorProtos, type LegacyPodData, type UploadRequest, type UploadResponse } from '../../../lib/proto.js';
 import { signToken } from '../../../lib/token.js';
 import { startS3Server, type S3ServerChild } from '../../../infra/s3/child.js';
+import { configFromEnv } from '../config.js';
 import type { RunningCollector } from '../server.js';
 import { header, listBucket, randomStream, s3rverDisk, startInProcessCollector, waitFor } from './helpers.js';
 
@@ -212,5 +213,27 @@ describe('collector refuses bad uploads and writes nothing', () => {
     const reply = await uploadSegment(client, valid({ captureId: 'fine' }), Buffer.from('ok'));
     expect(reply.key).toBe('snoopy-operator/tcpdump-job/fine/shop/web-0/000000.pcap');
     expect(await listBucket(s3client, BUCKET)).toEqual([reply.key]);
+  });
+
+  test('with tokens required, the tokenless legacy ExportPodData is not served unless enabled', async () => {
+    const { LegacyClient } = loadCollectorProtos();
+    const legacy = new LegacyClient(collector.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      ExportPodData(): grpc.ClientDuplexStream<LegacyPodData, LegacyPodData>;
+    };
+    try {
+      const call = legacy.ExportPodData();
+      const status = new Promise<grpc.StatusObject>((r) => call.on('status', r));
+      call.on('error', () => undefined);
+      call.on('data', () => undefined);
+      call.write({ name: 'web-0', data: Buffer.from('hello') });
+      call.end();
+      expect((await status).code).toBe(grpc.status.UNIMPLEMENTED);
+    } finally {
+      legacy.close();
+    }
+    expect((await listBucket(s3client, BUCKET)).filter((k) => k.startsWith('legacy/'))).toEqual([]);
+    expect(configFromEnv({ S3_BUCKET: BUCKET, SNOOPY_TOKEN_KEY: KEY }).legacyEnabled).toBe(false);
+    expect(configFromEnv({ S3_BUCKET: BUCKET, SNOOPY_TOKEN_KEY: KEY, LEGACY_EXPORT: 'true' }).legacyEnabled).toBe(true);
+    expect(configFromEnv({ S3_BUCKET: BUCKET }).legacyEnabled).toBe(true);
   });
 });
