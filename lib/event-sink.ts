@@ -33,6 +33,8 @@ export interface EventSinkStats {
   retries: number;
 }
 
+const CORE_ATTRIBUTES = new Set(['id', 'source', 'specversion', 'type', 'datacontenttype', 'dataschema', 'subject', 'time', 'data', 'data_base64']);
+
 function parseOverrides(raw: string | undefined, logger: Logger): Record<string, string> {
   if (!raw) return {};
   try {
@@ -42,6 +44,11 @@ function parseOverrides(raw: string | undefined, logger: Logger): Record<string,
       // CloudEvents refuses any other attribute name, which would make every event unbuildable
       if (!/^[a-z0-9]+$/.test(k)) {
         logger.warn({ extension: k }, 'K_CE_OVERRIDES extension name is not lower-case alphanumeric; ignoring it');
+        continue;
+      }
+      // overrides add extensions; they never replace what identifies the event
+      if (CORE_ATTRIBUTES.has(k)) {
+        logger.warn({ extension: k }, 'K_CE_OVERRIDES may not set a core CloudEvents attribute; ignoring it');
         continue;
       }
       out[k] = String(v);

@@ -50,4 +50,19 @@ describe('EventSink', () => {
     expect(sink.stats).toMatchObject({ sent: 1, failed: 1 });
     expect(received.map((r) => r.headers['ce-type'])).toEqual(['io.example.next']);
   });
+
+  test('K_CE_OVERRIDES adds extensions but never replaces the type, source or id of an event', async () => {
+    received.length = 0;
+    const overrides = JSON.stringify({ extensions: { type: 'io.example.forged', source: '/forged', id: 'fixed', cluster: 'east' } });
+    const sink = new EventSink({ sink: url, overrides, logger });
+    sink.emit({ type: 'io.example.real', source: '/real' });
+    sink.emit({ type: 'io.example.real', source: '/real' });
+    await sink.close();
+    expect(received.map((r) => [r.headers['ce-type'], r.headers['ce-source'], r.headers['ce-cluster']])).toEqual([
+      ['io.example.real', '/real', 'east'],
+      ['io.example.real', '/real', 'east'],
+    ]);
+    expect(received[0]!.headers['ce-id']).not.toBe('fixed');
+    expect(received[0]!.headers['ce-id']).not.toBe(received[1]!.headers['ce-id']);
+  });
 });
