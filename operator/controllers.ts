@@ -147,7 +147,9 @@ export class Controllers {
     for (const sj of sjs) this.sjQueue.add(keyOf(sj));
     for (const de of this.caches.dataEndpoints.list()) this.deQueue.add(keyOf(de));
     const uids = new Set(sjs.map((s) => s.metadata.uid));
-    void this.targetPods.retain(new Set(sjs.filter((s) => !s.metadata.deletionTimestamp).map(targetNamespaceOf)));
+    this.targetPods
+      .retain(new Set(sjs.filter((s) => !s.metadata.deletionTimestamp).map(targetNamespaceOf)))
+      .catch((err: unknown) => this.d.logger.warn({ err: errorText(err) }, 'could not stop an unused pod cache'));
     void this.sweepOrphans(uids);
     const m = this.d.metrics.cachedObjects;
     m.set({ resource: 'snoopyjobs' }, sjs.length);

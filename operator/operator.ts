@@ -93,7 +93,8 @@ export class Operator {
         this.transition = this.transition.then(() => this.lead()).catch((err: unknown) => logger.error({ err: errorText(err) }, 'could not start the controllers'));
       },
       onStoppedLeading: () => {
-        this.transition = this.transition.then(() => this.follow());
+        // A failed step down must not poison the chain: the next transition still runs.
+        this.transition = this.transition.then(() => this.follow()).catch((err: unknown) => logger.error({ err: errorText(err) }, 'could not stop the controllers'));
         return this.transition;
       },
     });
