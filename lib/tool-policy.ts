@@ -591,10 +591,28 @@ function refuseMonitorFile(tool: string, rest: readonly string[]): void {
   if (w !== undefined) refuseArg(tool, `"${rest[0]} ${w}"`, 'reads a file ("file" may be abbreviated)');
 }
 
+/**
+ * iproute2 builds file names from some arguments even in write commands that are otherwise fine
+ * to allow: `ip link add … type KIND` loads `<libdir>/link_KIND.so`, `tc qdisc add … KIND` loads
+ * `q_KIND.so`, netem's `distribution NAME` reads `NAME.dist`. Kept inside the library directory
+ * they name only what is installed; a "/" would leave it. Address prefixes (10.0.0.0/8, fe80::/64)
+ * are the only arguments with a slash either tool needs.
+ */
+function refusePathLike(tool: string, rest: readonly string[]): void {
+  const w = rest.find((word) => word.includes('/') && !/^[0-9A-Fa-f:.]+\/\d{1,3}$/.test(word));
+  if (w !== undefined) refuseArg(tool, `"${w}"`, 'looks like a file path');
+}
+
+/** `ip link set … xdp|xdpgeneric|xdpdrv|xdpoffload obj|object|pinned FILE` loads a BPF program. */
+const IP_XDP_WORDS = new Set(['xdp', 'xdpgeneric', 'xdpdrv', 'xdpoffload']);
+
 const ipRule: ToolRule = (argv, policy) => {
   const start = scanIprouteGlobals('ip', argv, IP_GLOBALS);
   const rest = argv.slice(start);
   if (rest.includes('file')) refuseArg('ip', '"file"', 'reads a file');
+  refusePathLike('ip', rest);
+  const xdp = rest.find((w) => IP_XDP_WORDS.has(w) || (w.length >= 2 && ('object'.startsWith(w) || 'pinned'.startsWith(w))));
+  if (xdp !== undefined) refuseArg('ip', `"${xdp}"`, 'loads a BPF program from a file');
   const obj = rest[0];
   if (obj === undefined) return NONE;
   if (ipObjectIs(obj, 'monitor', 2)) refuseMonitorFile('ip', rest);
@@ -645,6 +663,7 @@ const tcRule: ToolRule = (argv, policy) => {
   if (obj !== undefined && obj.length > 0 && 'exec'.startsWith(obj)) refuseArg('tc', `"${obj}"`, 'runs a program');
   const fileWord = rest.find((w) => TC_FILE_WORDS.includes(w));
   if (fileWord) refuseArg('tc', `"${fileWord}"`, 'loads a program or reads a file');
+  refusePathLike('tc', rest);
   if (obj !== undefined && obj.length >= 1 && 'monitor'.startsWith(obj)) refuseMonitorFile('tc', rest);
   if (policy.allowMutating || obj === undefined) return NONE;
   if (obj.length >= 1 && 'monitor'.startsWith(obj)) return NONE;
