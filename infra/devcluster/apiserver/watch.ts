@@ -152,6 +152,7 @@ export class WatchHub {
       const tick = (): void => { bookmark(); timers[0] = setTimeout(tick, this.settings.bookmarkIntervalMs); };
       timers[0] = setTimeout(tick, this.settings.bookmarkIntervalMs);
     }
-    if (q.timeoutSeconds !== undefined && q.timeoutSeconds > 0) timers[1] = setTimeout(close, q.timeoutSeconds * 1000);
+    // capped to what node's timers hold (about 24.8 days): a longer delay would fire after 1 ms
+    if (q.timeoutSeconds !== undefined && q.timeoutSeconds > 0) timers[1] = setTimeout(close, Math.min(q.timeoutSeconds * 1000, 2 ** 31 - 1));
   }
 }

@@ -91,6 +91,16 @@ describe('watch', () => {
     expect(w.endedWith()).toBeNull();
   });
 
+  test('a timeoutSeconds longer than node timers hold (24.8 days) keeps the stream open', async () => {
+    const list = await f.core.listNamespacedConfigMap({ namespace: ns });
+    const w = await collect(`/api/v1/namespaces/${ns}/configmaps`, { resourceVersion: list.metadata!.resourceVersion!, timeoutSeconds: 30 * 86_400 });
+    await f.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'long-timeout' } } });
+    await until(() => w.events.length >= 1 || w.endedWith() !== 'open', 'the event or the end of the stream');
+    expect(w.endedWith()).toBe('open');
+    expect(w.names()).toEqual(['ADDED:long-timeout']);
+    w.req.abort();
+  });
+
   test('sendInitialEvents ends the initial state with an annotated bookmark', async () => {
     const w = await collect(`/api/v1/namespaces/${ns}/configmaps`, { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true, fieldSelector: 'metadata.name=r1' });
     await until(() => w.events.length >= 2, 'initial events and bookmark');
