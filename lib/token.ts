@@ -1,6 +1,7 @@
 // Per-target capture tokens (DESIGN §7): base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload))),
-// payload {"cid","ns","pod","exp"}. The operator signs one per target; the collector verifies it
-// against the segment header.
+// payload {"cid","ns","pod","exp"} plus, from this operator, "job": "<namespace>/<name>" of the
+// SnoopyJob, which picks the first elements of the storage key. The operator signs one per target;
+// the collector verifies it against the segment header.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export interface TokenClaims {
@@ -16,6 +17,11 @@ export interface TokenClaims {
   pod: string;
   /** expiry, unix seconds */
   exp: number;
+  /**
+   * "<namespace>/<name>" of the SnoopyJob the capture belongs to; when present the segment header
+   * must name that job, so a token cannot write under another SnoopyJob's keys.
+   */
+  job?: string;
 }
 
 function mac(key: string | Buffer, encodedPayload: string): Buffer {
@@ -39,7 +45,7 @@ export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason
 export function verifyToken(
   key: string | Buffer,
   token: string,
-  expected: { cid: string; ns: string; pod: string },
+  expected: { cid: string; ns: string; pod: string; job: string },
   nowSeconds = Math.floor(Date.now() / 1000),
 ): TokenCheck {
   if (!token) return { ok: false, reason: 'no token' };
@@ -57,9 +63,11 @@ export function verifyToken(
   } catch {
     return { ok: false, reason: 'malformed token payload' };
   }
+  if (typeof claims !== 'object' || claims === null) return { ok: false, reason: 'malformed token payload' };
   if (typeof claims.exp !== 'number' || claims.exp < nowSeconds) return { ok: false, reason: 'token expired' };
   if (!captureIdMatches(claims.cid, expected.cid) || claims.ns !== expected.ns || claims.pod !== expected.pod) {
     return { ok: false, reason: 'token was issued for another capture target' };
   }
+  if (claims.job !== undefined && claims.job !== expected.job) return { ok: false, reason: 'token was issued for another SnoopyJob' };
   return { ok: true, claims };
 }

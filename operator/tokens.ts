@@ -13,6 +13,11 @@ export function newTokenKey(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** The token's `job` claim: the SnoopyJob whose keys (and SNOOPY_JOB/SNOOPY_JOB_NAMESPACE) it covers. */
+export function jobClaim(sj: { metadata: { namespace?: string; name?: string } }): string {
+  return `${sj.metadata.namespace ?? ''}/${sj.metadata.name ?? ''}`;
+}
+
 export interface IssuedToken {
   token: string;
   exp: number;
@@ -20,22 +25,22 @@ export interface IssuedToken {
 
 export function oneShotTargetToken(
   key: string,
-  target: { captureId: string; namespace: string; pod: string },
+  target: { captureId: string; namespace: string; pod: string; job: string },
   lifetimeSeconds: number,
   nowSeconds = Math.floor(Date.now() / 1000),
 ): IssuedToken {
   const exp = nowSeconds + lifetimeSeconds;
-  return { token: signToken(key, { cid: target.captureId, ns: target.namespace, pod: target.pod, exp }), exp };
+  return { token: signToken(key, { cid: target.captureId, ns: target.namespace, pod: target.pod, exp, job: target.job }), exp };
 }
 
 export function cronTargetToken(
   key: string,
-  target: { cronJobName: string; namespace: string; pod: string },
+  target: { cronJobName: string; namespace: string; pod: string; job: string },
   lifetimeSeconds: number,
   nowSeconds = Math.floor(Date.now() / 1000),
 ): IssuedToken {
   const exp = nowSeconds + lifetimeSeconds;
-  return { token: signToken(key, { cid: `${target.cronJobName}-*`, ns: target.namespace, pod: target.pod, exp }), exp };
+  return { token: signToken(key, { cid: `${target.cronJobName}-*`, ns: target.namespace, pod: target.pod, exp, job: target.job }), exp };
 }
 
 /** Reads the expiry back from a token (no verification: the operator issued it). */

@@ -62,7 +62,7 @@ export function checkHeader(
     const check = verifyToken(
       opts.tokenKey,
       header.token,
-      { cid: header.captureId, ns: header.podNamespace, pod: header.pod },
+      { cid: header.captureId, ns: header.podNamespace, pod: header.pod, job: `${header.snoopyJobNamespace}/${header.snoopyJob}` },
       opts.nowSeconds,
     );
     if (!check.ok) return { ok: false, code: status.UNAUTHENTICATED, message: `capture token refused: ${check.reason}` };

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { signToken, verifyToken } from '../token.js';
 
 const key = 'secret-key';
-const target = { cid: 'c1', ns: 'cnf-telco', pod: 'p1' };
+const target = { cid: 'c1', ns: 'cnf-telco', pod: 'p1', job: 'snoopy-operator/sj' };
 
 describe('capture tokens', () => {
   test('format is base64url(payload).base64url(hmac)', () => {
@@ -35,5 +35,20 @@ describe('capture tokens', () => {
     expect(verifyToken(key, token, { ...target, cid: 'cron-abc-' }, 1000).ok).toBe(false);
     expect(verifyToken(key, token, { ...target, cid: 'cron-abd-1' }, 1000).ok).toBe(false);
     expect(verifyToken(key, token, { ...target, cid: 'other' }, 1000).ok).toBe(false);
+  });
+
+  test('a job claim binds the token to one SnoopyJob; tokens without one still verify', () => {
+    const token = signToken(key, { cid: 'c1', ns: 'cnf-telco', pod: 'p1', exp: 2000, job: 'snoopy-operator/sj' });
+    expect(verifyToken(key, token, target, 1000).ok).toBe(true);
+    expect(verifyToken(key, token, { ...target, job: 'snoopy-operator/other' }, 1000)).toEqual({ ok: false, reason: 'token was issued for another SnoopyJob' });
+    expect(verifyToken(key, token, { ...target, job: 'tenant/sj' }, 1000).ok).toBe(false);
+    const older = signToken(key, { cid: 'c1', ns: 'cnf-telco', pod: 'p1', exp: 2000 });
+    expect(verifyToken(key, older, { ...target, job: 'any/job' }, 1000).ok).toBe(true);
+  });
+
+  test('a signed payload that is not an object is refused, not thrown', () => {
+    const encoded = Buffer.from('null').toString('base64url');
+    const forgedWithKey = `${encoded}.${signToken(key, { cid: 'x', ns: 'x', pod: 'x', exp: 1 }).split('.')[1]}`;
+    expect(verifyToken(key, forgedWithKey, target, 1000).ok).toBe(false);
   });
 });

@@ -31,7 +31,7 @@ import type { EventRecorder } from '../kube/recorder.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings, type CaptureTarget } from '../render/capture.js';
 import { Annotations, FINALIZER, Labels, captureCronJobName, captureJobName, oneShotCaptureId, snoopyLabels, tokenSecretName } from '../render/names.js';
-import { cronTargetToken, oneShotTargetToken, tokenExpiry } from '../tokens.js';
+import { cronTargetToken, jobClaim, oneShotTargetToken, tokenExpiry } from '../tokens.js';
 import { describeProblems, nextScheduleTime, validateSnoopyJob, type ResolvedSpec } from '../validation.js';
 import { getCondition, isTerminal, jsonEqual, setCondition, targetFromJob } from './status.js';
 import { TargetPodCaches, isCapturable, selectorMatches } from './target-pods.js';
@@ -198,7 +198,7 @@ export class SnoopyJobReconciler {
       const lifetime = r.timerSeconds + config.graceSeconds;
       const key = this.d.tokenKey();
       const nowSec = Math.floor(now.getTime() / 1000);
-      await this.ensureTokens(sj, Object.fromEntries([...fresh].map(([name, f]) => [name, oneShotTargetToken(key, { captureId, namespace: f.target.namespace, pod: f.target.pod }, lifetime, nowSec).token])), []);
+      await this.ensureTokens(sj, Object.fromEntries([...fresh].map(([name, f]) => [name, oneShotTargetToken(key, { captureId, namespace: f.target.namespace, pod: f.target.pod, job: jobClaim(sj) }, lifetime, nowSec).token])), []);
       const entries = [...fresh];
       const results = await mapLimit(entries, config.writeConcurrency, ([name, f]) => createIfAbsent(this.d.kube, JOBS, config.namespace, renderCaptureJob(name, f.req, this.settings)));
       let created = 0;
@@ -326,7 +326,7 @@ export class SnoopyJobReconciler {
       const current = secret?.data?.[name] ? Buffer.from(secret.data[name]!, 'base64').toString('utf8') : undefined;
       const exp = current ? tokenExpiry(current) : undefined;
       if (exp === undefined || exp - nowSec < lifetime / 3) {
-        add[name] = cronTargetToken(key, { cronJobName: name, namespace: target.namespace, pod: target.pod }, lifetime, nowSec).token;
+        add[name] = cronTargetToken(key, { cronJobName: name, namespace: target.namespace, pod: target.pod, job: jobClaim(sj) }, lifetime, nowSec).token;
         renewAt = Math.min(renewAt, nowSec + lifetime - lifetime / 3);
       } else renewAt = Math.min(renewAt, exp - lifetime / 3);
     }

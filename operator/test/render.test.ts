@@ -132,12 +132,15 @@ describe('capture Job rendering', () => {
 describe('tokens', () => {
   test('one-shot token names the capture id, pod and expiry; cron token is a prefix claim', () => {
     const now = 1_700_000_000;
-    const t = oneShotTargetToken('key', { captureId: 'run-1', namespace: 'cnf-telco', pod: 'p' }, 180, now);
-    expect(verifyToken('key', t.token, { cid: 'run-1', ns: 'cnf-telco', pod: 'p' }, now + 179)).toMatchObject({ ok: true });
-    expect(verifyToken('key', t.token, { cid: 'run-1', ns: 'cnf-telco', pod: 'p' }, now + 181)).toEqual({ ok: false, reason: 'token expired' });
-    const c = cronTargetToken('key', { cronJobName: 'cj', namespace: 'cnf-telco', pod: 'p' }, 86_400, now);
-    expect(verifyToken('key', c.token, { cid: 'cj-29000000', ns: 'cnf-telco', pod: 'p' }, now + 10)).toMatchObject({ ok: true });
-    expect(verifyToken('key', c.token, { cid: 'other-29000000', ns: 'cnf-telco', pod: 'p' }, now + 10)).toMatchObject({ ok: false });
+    const t = oneShotTargetToken('key', { captureId: 'run-1', namespace: 'cnf-telco', pod: 'p', job: 'snoopy-operator/sj' }, 180, now);
+    expect(verifyToken('key', t.token, { cid: 'run-1', ns: 'cnf-telco', pod: 'p', job: 'snoopy-operator/sj' }, now + 179)).toMatchObject({ ok: true });
+    expect(verifyToken('key', t.token, { cid: 'run-1', ns: 'cnf-telco', pod: 'p', job: 'snoopy-operator/sj' }, now + 181)).toEqual({ ok: false, reason: 'token expired' });
+    const c = cronTargetToken('key', { cronJobName: 'cj', namespace: 'cnf-telco', pod: 'p', job: 'snoopy-operator/sj' }, 86_400, now);
+    expect(verifyToken('key', c.token, { cid: 'cj-29000000', ns: 'cnf-telco', pod: 'p', job: 'snoopy-operator/sj' }, now + 10)).toMatchObject({ ok: true });
+    expect(verifyToken('key', c.token, { cid: 'other-29000000', ns: 'cnf-telco', pod: 'p', job: 'snoopy-operator/sj' }, now + 10)).toMatchObject({ ok: false });
     expect(c.exp).toBe(now + 86_400);
+    // both name their SnoopyJob: the collector refuses them for another job's keys
+    expect(verifyToken('key', t.token, { cid: 'run-1', ns: 'cnf-telco', pod: 'p', job: 'snoopy-operator/other' }, now + 10)).toMatchObject({ ok: false });
+    expect(verifyToken('key', c.token, { cid: 'cj-29000000', ns: 'cnf-telco', pod: 'p', job: 'tenant/sj' }, now + 10)).toMatchObject({ ok: false });
   });
 });

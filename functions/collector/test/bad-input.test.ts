@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as grpc from '@grpc/grpc-js';
 import { createCollectorClient, uploadSegment, type CollectorClient } from '../../../lib/collector-client.js';
 import { loadCollectorProtos, type LegacyPodData, type UploadRequest, type UploadResponse } from '../../../lib/proto.js';
@@ -142,6 +142,23 @@ describe('collector refuses bad uploads and writes nothing', () => {
       );
     }
     await expectNothingStored();
+  });
+
+  test('a token for another SnoopyJob cannot write under this one\'s keys', async () => {
+    for (const job of ['snoopy-operator/other-job', 'tenant/tcpdump-job']) {
+      const token = signToken(KEY, { cid: 'cap-1', ns: 'shop', pod: 'web-0', exp: inAnHour(), job });
+      await expectStatus(
+        uploadSegment(client, valid({ token }), Buffer.from('x')),
+        grpc.status.UNAUTHENTICATED,
+        'capture token refused: token was issued for another SnoopyJob',
+      );
+    }
+    await expectNothingStored();
+    // the same claim naming the header's job is accepted
+    const token = signToken(KEY, { cid: 'cap-1', ns: 'shop', pod: 'web-0', exp: inAnHour(), job: 'snoopy-operator/tcpdump-job' });
+    const reply = await uploadSegment(client, valid({ token, captureId: 'cap-1', sequence: 0 }), Buffer.from('x'));
+    expect(reply.key).toBe('snoopy-operator/tcpdump-job/cap-1/shop/web-0/000000.pcap');
+    await s3client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: reply.key }));
   });
 
   test('"../" and "/" in names are refused, naming the field, never rewritten', async () => {
