@@ -49,14 +49,27 @@ export interface CaptureRequest {
 
 export const CAPTURE_CAPABILITIES = ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE'];
 
+/** SIGINT to SIGKILL, for a tool that does not stop when asked. */
+export const KILL_GRACE_SECONDS = 10;
+
+/**
+ * podtracer's stop and upload budgets must end before the Job's deadline (timer + grace), or the
+ * deadline kills it while spooled segments are still being retried.
+ */
+export function uploadGraceSeconds(graceSeconds: number): number {
+  return Math.max(5, graceSeconds - KILL_GRACE_SECONDS - 10);
+}
+
 /** `podtracer run …` arguments (the image's entrypoint is podtracer). */
-export function podtracerArgs(req: CaptureRequest): string[] {
+export function podtracerArgs(req: CaptureRequest, graceSeconds: number): string[] {
   return [
     'run',
     '--pod', req.target.pod,
     '--namespace', req.target.namespace,
     '--container', req.target.container,
     '--timer', req.timer,
+    '--kill-grace', `${KILL_GRACE_SECONDS}s`,
+    '--upload-grace', `${uploadGraceSeconds(graceSeconds)}s`,
     ...(req.maxBytes !== undefined ? ['--max-bytes', String(req.maxBytes)] : []),
     '--collector', req.collector,
     '--',
@@ -110,7 +123,7 @@ export function capturePodTemplate(req: CaptureRequest, settings: CaptureSetting
         {
           name: 'podtracer',
           image: settings.podtracerImage,
-          args: podtracerArgs(req),
+          args: podtracerArgs(req, settings.graceSeconds),
           env: env(req, settings),
           volumeMounts: [{ name: 'host-proc', mountPath: '/host/proc', readOnly: true }],
           securityContext: {

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { verifyToken } from '../../lib/token.js';
 import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../../lib/tool-policy.js';
 import { captureCronJobName, captureJobName, labelValue, MAX_CRONJOB_NAME, MAX_JOB_NAME, oneShotCaptureId, tokenSecretName, Labels } from '../render/names.js';
-import { podtracerArgs, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings } from '../render/capture.js';
+import { KILL_GRACE_SECONDS, podtracerArgs, uploadGraceSeconds, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings } from '../render/capture.js';
 import { cronTargetToken, oneShotTargetToken } from '../tokens.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -68,6 +68,8 @@ describe('capture Job rendering', () => {
     expect(job.metadata!.namespace).toBe('snoopy-operator');
     expect(job.metadata!.labels).toMatchObject({ [Labels.jobUid]: sj.uid, [Labels.jobName]: sj.name, [Labels.jobNamespace]: sj.namespace, [Labels.targetPod]: req.target.pod });
     expect(job.spec!.activeDeadlineSeconds).toBe(180);
+    // podtracer stops, kills and gives up retrying uploads before that deadline
+    expect(KILL_GRACE_SECONDS + uploadGraceSeconds(60)).toBeLessThan(60);
     expect(job.spec!.ttlSecondsAfterFinished).toBe(3600);
     expect(job.spec!.backoffLimit).toBe(1);
     const pod = job.spec!.template.spec!;
@@ -81,6 +83,7 @@ describe('capture Job rendering', () => {
     expect(c.image).toBe('snoopy/podtracer:latest');
     expect(c.args).toEqual([
       'run', '--pod', 'cnf-example-pod-7d9f-abcde', '--namespace', 'cnf-telco', '--container', 'ping', '--timer', '2m',
+      '--kill-grace', '10s', '--upload-grace', '40s',
       '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--', 'tcpdump', '-i', 'eth0', '-U', '-w', '-',
     ]);
     expect(c.securityContext!.capabilities!.add).toEqual(['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE']);
@@ -113,7 +116,7 @@ describe('capture Job rendering', () => {
   });
 
   test('max bytes and arguments with spaces pass through as single argv elements', () => {
-    expect(podtracerArgs(request({ maxBytes: 1000, command: 'ping', argv: ['-c', '3', 'a b'] })).slice(-8)).toEqual(['--max-bytes', '1000', '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--', 'ping', '-c', '3', 'a b'].slice(-8));
+    expect(podtracerArgs(request({ maxBytes: 1000, command: 'ping', argv: ['-c', '3', 'a b'] }), 60).slice(-8)).toEqual(['--max-bytes', '1000', '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--', 'ping', '-c', '3', 'a b'].slice(-8));
   });
 
   test('CronJob: schedule, Forbid, per-run capture id from the Job name, hash changes with the node', () => {
