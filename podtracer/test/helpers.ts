@@ -140,9 +140,18 @@ export function waitForLog(p: PodtracerProcess, text: string, timeoutMs = 20_000
 }
 
 /** Packets in a capture file matching a filter, counted by tcpdump itself. */
+/** Packets in a capture file that match a filter, as `tcpdump -r` reads them (streamed: captures can be large). */
 export async function countPackets(file: string, filter: string): Promise<number> {
-  const { stdout } = await run('tcpdump', ['-r', file, '-nn', filter], { maxBuffer: 64 * 1024 * 1024 });
-  return stdout.split('\n').filter((l) => l.trim() !== '').length;
+  const tcpdump = spawn('tcpdump', ['-r', file, '-nn', '-q', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let lines = 0;
+  let stderr = '';
+  tcpdump.stdout!.on('data', (chunk: Buffer) => {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  });
+  tcpdump.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => tcpdump.once('close', resolve));
+  if (code !== 0) throw new Error(`tcpdump -r ${file} exited ${code}: ${stderr.trim()}`);
+  return lines;
 }
 
 /** ICMP echo request sequence numbers in a capture file (to find duplicates). */
