@@ -2,12 +2,12 @@
 // "server" namespace (HTTP, DNS, a port dropped by nftables), capture tools in the "client"
 // namespace writing files, and the traffic the tests count.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createVethPair } from '../../../lib/testing/veth-pair.js';
 
 const run = promisify(execFile);
 
@@ -88,42 +88,27 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
 }
 
 export async function createLab(): Promise<Lab> {
-  const id = randomBytes(3).toString('hex');
   const dir = await mkdtemp(join(tmpdir(), 'snoopy-analyzer-'));
-  const lab: Lab = {
-    id,
-    nsClient: `anc-${id}`,
-    nsServer: `ans-${id}`,
-    ifClient: `anc${id}`,
-    ifServer: `ans${id}`,
+  let pair;
+  try {
+    pair = await createVethPair({ tag: 'an', ipA: CLIENT_IP, ipB: SERVER_IP });
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    id: pair.nsA.slice(-6),
+    nsClient: pair.nsA,
+    nsServer: pair.nsB,
+    ifClient: pair.ifA,
+    ifServer: pair.ifB,
     dir,
     close: async () => {
       for (const c of [...children]) await stopChild(c, 'SIGKILL');
-      await run('ip', ['netns', 'del', lab.nsClient]).catch(() => undefined);
-      await run('ip', ['netns', 'del', lab.nsServer]).catch(() => undefined);
-      await run('ip', ['link', 'del', lab.ifClient]).catch(() => undefined);
+      await pair.remove();
       await rm(dir, { recursive: true, force: true });
     },
   };
-  try {
-    await run('ip', ['netns', 'add', lab.nsClient]);
-    await run('ip', ['netns', 'add', lab.nsServer]);
-    await run('ip', ['link', 'add', lab.ifClient, 'type', 'veth', 'peer', 'name', lab.ifServer]);
-    await run('ip', ['link', 'set', lab.ifClient, 'netns', lab.nsClient]);
-    await run('ip', ['link', 'set', lab.ifServer, 'netns', lab.nsServer]);
-    for (const [ns, dev, ip] of [
-      [lab.nsClient, lab.ifClient, CLIENT_IP],
-      [lab.nsServer, lab.ifServer, SERVER_IP],
-    ] as const) {
-      await run('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', dev]);
-      await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    }
-  } catch (e) {
-    await lab.close();
-    throw e;
-  }
-  return lab;
 }
 
 const DNS_SERVER = fileURLToPath(new URL('./dns-server.js', import.meta.url));

@@ -2,11 +2,11 @@
 import type { Packet } from '../types.js';
 // file), real capture processes inside them, and helpers that ask tcpdump for its view.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createVethPair } from '../../testing/veth-pair.js';
 
 const run = promisify(execFile);
 
@@ -21,40 +21,8 @@ export interface VethLab {
 }
 
 export async function createVethLab(): Promise<VethLab> {
-  const id = randomBytes(3).toString('hex');
-  const lab: VethLab = {
-    nsA: `pcapA-${id}`,
-    nsB: `pcapB-${id}`,
-    ifA: `pca${id}`,
-    ifB: `pcb${id}`,
-    ipA: '192.0.2.1',
-    ipB: '192.0.2.2',
-    close: async () => {
-      // deleting the namespaces deletes the veth ends inside them
-      await run('ip', ['netns', 'del', lab.nsA]).catch(() => undefined);
-      await run('ip', ['netns', 'del', lab.nsB]).catch(() => undefined);
-      await run('ip', ['link', 'del', lab.ifA]).catch(() => undefined);
-    },
-  };
-  try {
-    await run('ip', ['netns', 'add', lab.nsA]);
-    await run('ip', ['netns', 'add', lab.nsB]);
-    await run('ip', ['link', 'add', lab.ifA, 'type', 'veth', 'peer', 'name', lab.ifB]);
-    await run('ip', ['link', 'set', lab.ifA, 'netns', lab.nsA]);
-    await run('ip', ['link', 'set', lab.ifB, 'netns', lab.nsB]);
-    for (const [ns, dev, ip] of [
-      [lab.nsA, lab.ifA, lab.ipA],
-      [lab.nsB, lab.ifB, lab.ipB],
-    ] as const) {
-      await run('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', dev]);
-      await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    }
-  } catch (e) {
-    await lab.close();
-    throw e;
-  }
-  return lab;
+  const pair = await createVethPair({ tag: 'pcap', ipA: '192.0.2.1', ipB: '192.0.2.2' });
+  return { ...pair, close: pair.remove };
 }
 
 export function inNetns(ns: string, argv: string[]): Promise<{ stdout: string; stderr: string }> {
