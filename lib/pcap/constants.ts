@@ -30,6 +30,8 @@ export const BlockType = {
 export const LinkType = {
   NULL: 0,
   ETHERNET: 1,
+  /** raw IP as OpenBSD's DLT_RAW number appears in some files */
+  RAW_OPENBSD: 12,
   RAW: 101,
   LOOP: 108,
   LINUX_SLL: 113,

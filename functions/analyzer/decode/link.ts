@@ -2,6 +2,7 @@
 // Ethernet with 802.1Q / QinQ tags, Linux cooked v1 and v2 (tcpdump -i any), raw IP, and the
 // BSD null/loopback headers.
 import { EtherType, type Decoded } from './decoded.js';
+import { LinkType as LINK_TYPES } from '../../../lib/pcap/constants.js';
 
 // Each function sets d.etherType (0x0800 IPv4, 0x86dd IPv6, other values: not IP) and d.l3Offset
 // and returns '' — or a problem string. Nothing is allocated per packet.
@@ -80,17 +81,6 @@ export function nullLoopback(buf: Buffer, d: Decoded, bigEndianOnly: boolean): s
   return found(d, 0, 4);
 }
 
-export const LINK_TYPES = {
-  NULL: 0,
-  ETHERNET: 1,
-  RAW_OPENBSD: 12,
-  RAW: 101,
-  LOOP: 108,
-  LINUX_SLL: 113,
-  IPV4: 228,
-  IPV6: 229,
-  LINUX_SLL2: 276,
-} as const;
 
 /** Where the IP packet of a frame of this link type starts; a non-empty string says why there is none. */
 export function linkLayer(linkType: number, buf: Buffer, d: Decoded): string {
