@@ -2,17 +2,10 @@ import { describe, expect, test } from '@jest/globals';
 import { DEFAULT_TOOL_POLICY } from '../../lib/tool-policy.js';
 import { validateSnoopyJob, nextScheduleTime, type ValidationContext } from '../validation.js';
 import type { SnoopyJobSpec } from '../crd/schema.js';
+import { SEED_SPEC } from './helpers.js';
 
 const ctx: ValidationContext = { operatorNamespace: 'snoopy-operator', allowCrossNamespace: false, policy: DEFAULT_TOOL_POLICY };
-const seed: SnoopyJobSpec = {
-  command: 'tcpdump',
-  args: '-i eth0 -U -w -',
-  labelSelector: { networkMonitor: 'true' },
-  targetNamespace: 'cnf-telco',
-  timer: '2m',
-  dataServiceIP: 'snoopy-data-svc.snoopy-operator.svc.cluster.local',
-  dataServicePort: '51001',
-};
+const seed: SnoopyJobSpec = SEED_SPEC;
 const sj = (spec: Partial<SnoopyJobSpec> & Record<string, unknown>, namespace = 'snoopy-operator') => ({
   metadata: { name: 'j', namespace },
   spec: { ...seed, ...spec } as SnoopyJobSpec,

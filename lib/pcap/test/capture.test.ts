@@ -19,6 +19,7 @@ import {
 import { BlockType } from '../constants.js';
 import {
   createVethLab,
+  packetsOf,
   diffPackets,
   inNetns,
   oneByteChunks,
@@ -384,13 +385,3 @@ function leadLength(s: Segment): number {
   return o;
 }
 
-function packetsOf(segments: Segment[]): Packet[] {
-  const all: Packet[] = [];
-  for (const s of segments) {
-    const r = parseCapture(s.data);
-    if (r.errors.length) throw new Error(`segment does not parse: ${r.errors.join('; ')}`);
-    if (r.packets !== s.records) throw new Error(`segment says ${s.records} records, holds ${r.packets}`);
-    all.push(...r.packetList);
-  }
-  return all;
-}

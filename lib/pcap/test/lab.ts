@@ -1,5 +1,7 @@
 // Test fixtures: a pair of network namespaces joined by a veth pair (unique names per test
 import type { Packet } from '../types.js';
+import { parseCapture } from '../reader.js';
+import type { Segment } from '../index.js';
 // file), real capture processes inside them, and helpers that ask tcpdump for its view.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -182,4 +184,16 @@ export function diffPackets(a: Packet[], b: Packet[]): string | undefined {
     if (!x.data.equals(y.data)) return `packet ${i}: data differs`;
   }
   return undefined;
+}
+
+/** Every packet of a list of segments, each checked to parse cleanly and to hold the records it claims. */
+export function packetsOf(segments: Segment[]): Packet[] {
+  const all: Packet[] = [];
+  for (const s of segments) {
+    const r = parseCapture(s.data);
+    if (r.errors.length) throw new Error(`segment does not parse: ${r.errors.join('; ')}`);
+    if (r.packets !== s.records) throw new Error(`segment says ${s.records} records, holds ${r.packets}`);
+    all.push(...r.packetList);
+  }
+  return all;
 }

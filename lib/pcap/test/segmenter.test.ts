@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { concatPcaps, parseCapture, PcapngWriter, PcapWriter, Segmenter, type Packet, type Segment } from '../index.js';
 import { LinkType } from '../constants.js';
-import { diffPackets, oneByteChunks, randomChunks, tcpdumpRead, tcpdumpReadEach, tempDir, writeTemp } from './lab.js';
+import { diffPackets, oneByteChunks, packetsOf, randomChunks, tcpdumpRead, tcpdumpReadEach, tempDir, writeTemp } from './lab.js';
 import { frame, pcapngZoo, pcapPair, T0 } from './zoo.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
@@ -21,17 +21,6 @@ function segmentAll(chunks: Buffer[], opts: ConstructorParameters<typeof Segment
   const end = seg.end();
   if (end.segment) segments.push(end.segment);
   return { segments, truncatedBytes: end.truncatedBytes, seg };
-}
-
-function packetsOf(segments: Segment[]): Packet[] {
-  const all: Packet[] = [];
-  for (const s of segments) {
-    const r = parseCapture(s.data);
-    if (r.errors.length) throw new Error(`segment does not parse: ${r.errors.join('; ')}`);
-    if (r.packets !== s.records) throw new Error(`segment says ${s.records} records, holds ${r.packets}`);
-    all.push(...r.packetList);
-  }
-  return all;
 }
 
 describe('text', () => {
