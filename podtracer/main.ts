@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CLIENT_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../lib/heap-tuning.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../lib/tool-policy.js';
 import { HELP, UsageError, parseCommandLine, type RunOptions } from './cli.js';
@@ -47,6 +48,7 @@ async function resolveTarget(o: RunOptions, procRoot: string, log: Logger): Prom
 }
 
 async function run(o: RunOptions): Promise<number> {
+  tuneHeapForStreaming(CLIENT_HEAP_GROWING_PERCENT);
   const log = createLogger('podtracer');
   const terminationLog = o.terminationLog ?? DEFAULT_TERMINATION_LOG;
   const startTime = new Date().toISOString();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { CLIENT_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../../../lib/heap-tuning.js';
 import { createCollectorClient, uploadSegment, DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES } from '../../../lib/collector-client.js';
 import { startS3Server } from '../../../infra/s3/child.js';
 import { startCollectorChild } from '../child.js';
@@ -80,6 +81,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  // This process stands in for podtracer, the collector's real client, and is tuned like it.
+  tuneHeapForStreaming(CLIENT_HEAP_GROWING_PERCENT);
   const dir = mkdtempSync(join(tmpdir(), 'snoopy-collector-bench-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const s3server = await startS3Server({ dir, buckets: [BUCKET] });
