@@ -4,6 +4,7 @@ import type { V1CronJob, V1Job, V1Pod, V1Secret, KubeConfig, KubernetesListObjec
 import type { EventSink } from '../lib/event-sink.js';
 import type { Logger } from '../lib/log.js';
 import type { OperatorConfig } from './config.js';
+import { compileSpecValidators } from './crd/definitions.js';
 import type { SnoopyDataEndpoint, SnoopyJob } from './crd/schema.js';
 import { DataEndpointReconciler } from './dataendpoint/reconciler.js';
 import { CRONJOBS, DATAENDPOINTS, JOBS, SNOOPYJOBS, deleteObject, deleteSecret, errorText, plain, resourcePath, type GroupResource, type Kube } from './kube/client.js';
@@ -131,6 +132,7 @@ export class Controllers {
   }
 
   async start(): Promise<void> {
+    compileSpecValidators();
     const all = Object.values(this.caches) as ResilientCache<KubernetesObject>[];
     for (const c of all) void c.start();
     await Promise.all(all.map((c) => c.synced));

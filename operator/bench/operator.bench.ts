@@ -27,6 +27,17 @@ const NODES = 10;
 const CONCURRENCY = loadConfig({}).writeConcurrency;
 const TARGET_NS = 'bench-targets';
 
+/** CPU seconds (user + system) a process has used so far; clock ticks are 1/100 s on Linux. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+const cpuNote = (before: Record<string, number>, pids: Record<string, number>) =>
+  Object.entries(pids).map(([name, pid]) => `${name} ${(name === 'bench' ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : cpuSeconds(pid)) - before[name]!}`.replace(/(\d+\.\d\d)\d*/, '$1')).join(', ');
+const cpuNow = (pids: Record<string, number>) =>
+  Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, name === 'bench' ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : cpuSeconds(pid)]));
+
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -108,10 +119,13 @@ async function main(): Promise<void> {
       return renderCaptureJob(name, { sj, command: 'tcpdump', argv: ['-i', 'eth0', '-U', '-w', '-'], timer: '2m', timerSeconds: 120, collector: 'collector:8080', target, tokenSecret: tokenSecretName(sj), tokenKey: name, captureId: oneShotCaptureId(sj) }, settings);
     });
     const plainWatch = await watchJobs(kc, 'bench-plain', PODS);
+    const plainPids = { 'API server': server.pid!, bench: process.pid };
+    const plainCpu = cpuNow(plainPids);
     t = performance.now();
     const res = await mapLimit(bodies, CONCURRENCY, (b) => createObject(kube, JOBS, 'bench-plain', b));
     if (res.some((r) => r.status === 'rejected')) throw new Error('plain client: a create failed');
     const plainMs = (await plainWatch.done) - t;
+    const plainCpuText = cpuNote(plainCpu, plainPids);
     plainWatch.stop();
 
     // --- the operator, its own process
@@ -128,6 +142,8 @@ async function main(): Promise<void> {
     }
     await sleep(1000); // caches synced (nothing to reconcile yet)
     const opWatch = await watchJobs(kc, 'snoopy-operator', PODS);
+    const opPids = { 'API server': server.pid!, operator: operator.pid!, bench: process.pid };
+    const opCpu = cpuNow(opPids);
     t = performance.now();
     await createObject(kube, { group: 'job.fennecproject.io', version: 'v1alpha1', plural: 'snoopyjobs' }, 'snoopy-operator', {
       apiVersion: 'job.fennecproject.io/v1alpha1',
@@ -136,10 +152,11 @@ async function main(): Promise<void> {
       spec: { command: 'tcpdump', args: '-i eth0 -U -w -', labelSelector: { app: 'target' }, targetNamespace: TARGET_NS, timer: '2m', dataServiceIP: 'collector', dataServicePort: '8080' },
     } as never);
     const operatorMs = (await opWatch.done) - t;
+    const opCpuText = cpuNote(opCpu, opPids);
     opWatch.stop();
 
-    console.log(`plain client, ${PODS} Jobs at concurrency ${CONCURRENCY}: ${(plainMs / 1000).toFixed(2)} s`);
-    console.log(`operator, SnoopyJob → ${PODS} Jobs seen:          ${(operatorMs / 1000).toFixed(2)} s`);
+    console.log(`plain client, ${PODS} Jobs at concurrency ${CONCURRENCY}: ${(plainMs / 1000).toFixed(2)} s (CPU s: ${plainCpuText})`);
+    console.log(`operator, SnoopyJob → ${PODS} Jobs seen:          ${(operatorMs / 1000).toFixed(2)} s (CPU s: ${opCpuText})`);
     console.log(`ratio operator/plain: ${(operatorMs / plainMs).toFixed(2)} (target ≤ 1.3)`);
 
     // --- memory with 10,000 pods cached

@@ -2,6 +2,9 @@
 // Knative, our CRs) go through CustomObjectsApi, which takes and returns plain JSON exactly as
 // the API server speaks it; core resources (pods, secrets, services, events) through CoreV1Api.
 // Every patch is a JSON merge patch, set explicitly (client-node's defaults differ per method).
+import { createHash } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import {
   ApiException,
   CoreV1Api,
@@ -9,8 +12,12 @@ import {
   ApisApi,
   KubeConfig,
   PatchStrategy,
+  ServerConfiguration,
+  createConfiguration,
   setHeaderOptions,
   type KubernetesObject,
+  type RequestContext,
+  type SecurityAuthentication,
 } from '@kubernetes/client-node';
 
 export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -56,8 +63,59 @@ export interface Kube {
   apis: ApisApi;
 }
 
+/** Distinct connection settings kept at once (a rotated client certificate makes a new set). */
+const MAX_POOLS = 8;
+
+/**
+ * client-node 1.4 builds a new Agent, without keep-alive, for every API request: a TCP connect
+ * per call, and on a real cluster a TLS handshake per call. This authentication wrapper lets
+ * client-node apply the kubeconfig as usual, then swaps that throw-away agent for a keep-alive one
+ * shared by every request with the same connection settings (CA, client certificate, server name…).
+ * Proxy agents are left as built.
+ */
+export function pooledConnections(kc: KubeConfig): SecurityAuthentication {
+  const pools = new Map<string, HttpAgent>();
+  const keyOf = (options: Record<string, unknown>): string => {
+    const h = createHash('sha256');
+    for (const k of Object.keys(options).sort()) {
+      const v = options[k];
+      if (v === undefined || v === null || typeof v === 'function') continue;
+      h.update(`${k}=`).update(Buffer.isBuffer(v) ? v : JSON.stringify(v)).update('\n');
+    }
+    return h.digest('hex');
+  };
+  return {
+    getName: () => 'kubeconfig authentication with pooled connections',
+    async applySecurityAuthentication(context: RequestContext): Promise<void> {
+      await kc.applySecurityAuthentication(context);
+      const built = context.getAgent();
+      if (!built || (built.constructor !== HttpAgent && built.constructor !== HttpsAgent)) return;
+      // Agent#options holds the constructor's options (Node keeps them for its own socket creation).
+      const options = { ...(built as unknown as { options: Record<string, unknown> }).options };
+      const secure = built.constructor === HttpsAgent;
+      const key = `${secure ? 'https' : 'http'}:${keyOf(options)}`;
+      let agent = pools.get(key);
+      if (!agent) {
+        agent = secure ? new HttpsAgent({ ...options, keepAlive: true }) : new HttpAgent({ ...options, keepAlive: true });
+        pools.set(key, agent);
+        while (pools.size > MAX_POOLS) {
+          const [oldest, old] = pools.entries().next().value as [string, HttpAgent];
+          pools.delete(oldest);
+          old.destroy();
+        }
+      }
+      built.destroy();
+      context.setAgent(agent);
+    },
+  };
+}
+
 export function makeKube(kc: KubeConfig): Kube {
-  return { kc, core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi), apis: kc.makeApiClient(ApisApi) };
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  // As KubeConfig#makeApiClient does, with pooled connections as the authentication step.
+  const configuration = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: pooledConnections(kc) } });
+  return { kc, core: new CoreV1Api(configuration), custom: new CustomObjectsApi(configuration), apis: new ApisApi(configuration) };
 }
 
 export function resourcePath(r: GroupResource, namespace?: string): string {

@@ -100,13 +100,19 @@ export class SnoopyJobReconciler {
 
   async reconcile(key: string): Promise<Result> {
     const [namespace, name] = key.split('/') as [string, string];
-    const sj = this.d.caches.snoopyJobs.get(name, namespace);
-    if (!sj) return;
-    if (sj.metadata.deletionTimestamp) return this.finalize(sj);
+    const cached = this.d.caches.snoopyJobs.get(name, namespace);
+    if (!cached) return;
+    if (cached.metadata.deletionTimestamp) return this.finalize(cached);
+    let sj = cached;
     if (!(sj.metadata.finalizers ?? []).includes(FINALIZER)) {
-      await this.addFinalizer(sj);
-      // the update comes back through the watch and queues this key again
-      return;
+      // A new SnoopyJob: its target pods' cache (a LIST) is started while the finalizer is added,
+      // and the reconcile goes on with the patched object rather than waiting for the watch.
+      // (Only where the spec may point: a refused cross-namespace target gets no cache.)
+      const target = targetNamespaceOf(sj);
+      if (target === namespace || this.d.config.allowCrossNamespace) this.d.targetPods.ensure(target).catch(() => undefined);
+      const patched = await this.addFinalizer(sj);
+      if (!patched) return;
+      sj = patched;
     }
 
     const ref = sj.spec?.dataEndpointRef;
@@ -534,14 +540,18 @@ export class SnoopyJobReconciler {
     await this.d.kube.core.patchNamespacedSecret({ namespace: ns, name, body: { data } }, MERGE_PATCH);
   }
 
-  private async addFinalizer(sj: SnoopyJob): Promise<void> {
+  /** Adds the finalizer; resolves with the updated object, or undefined when it is gone or being deleted. */
+  private async addFinalizer(sj: SnoopyJob): Promise<SnoopyJob | undefined> {
     const { namespace, name } = sj.metadata;
-    await retryOnConflict(async () => {
-      const fresh = await getObject<SnoopyJob>(this.d.kube, SNOOPYJOBS, namespace, name);
-      if (!fresh || fresh.metadata.deletionTimestamp) return;
-      const finalizers = fresh.metadata.finalizers ?? [];
-      if (finalizers.includes(FINALIZER)) return;
-      await patchObject(this.d.kube, SNOOPYJOBS, namespace, name, { metadata: { finalizers: [...finalizers, FINALIZER], resourceVersion: fresh.metadata.resourceVersion } });
+    // The cached copy first; a 409 means it was stale, and the retry reads the object afresh.
+    let base: SnoopyJob | undefined = sj;
+    return retryOnConflict(async () => {
+      const current = base ?? (await getObject<SnoopyJob>(this.d.kube, SNOOPYJOBS, namespace, name));
+      base = undefined;
+      if (!current || current.metadata.deletionTimestamp) return undefined;
+      const finalizers = current.metadata.finalizers ?? [];
+      if (finalizers.includes(FINALIZER)) return current;
+      return patchObject<SnoopyJob>(this.d.kube, SNOOPYJOBS, namespace, name, { metadata: { finalizers: [...finalizers, FINALIZER], resourceVersion: current.metadata.resourceVersion } });
     });
   }
 

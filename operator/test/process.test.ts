@@ -115,6 +115,9 @@ describe('snoopy-operator processes', () => {
     const uid = (await waitFor('sj', () => getObject<SnoopyJob>(kube, SNOOPYJOBS, 'snoopy-operator', 'snoopy-samplejob'))).metadata.uid!;
     const mine = async () => (await listJobs(kube)).filter((j) => j.metadata?.labels?.[Labels.jobUid] === uid);
     await waitFor('three Jobs', async () => (await mine()).length === 3, 30_000);
+    // The run's job.started is delivered before the crash: it is sent while the status recording
+    // the run's start is written, and a crash between the two would lose it (not tested here).
+    await waitFor('job.started', () => sink.events.some((e) => e.headers['ce-type'] === 'io.fennecproject.snoopy.job.started'));
 
     first.child.kill('SIGKILL'); // a crash: no hand-over
     await first.exited;
