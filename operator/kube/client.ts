@@ -2,7 +2,6 @@
 // Knative, our CRs) go through CustomObjectsApi, which takes and returns plain JSON exactly as
 // the API server speaks it; core resources (pods, secrets, services, events) through CoreV1Api.
 // Every patch is a JSON merge patch, set explicitly (client-node's defaults differ per method).
-import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import {
@@ -75,15 +74,12 @@ const MAX_POOLS = 8;
  */
 export function pooledConnections(kc: KubeConfig): SecurityAuthentication {
   const pools = new Map<string, HttpAgent>();
-  const keyOf = (options: Record<string, unknown>): string => {
-    const h = createHash('sha256');
-    for (const k of Object.keys(options).sort()) {
+  // The settings themselves are the key (a CA or certificate is a few KB: cheaper than hashing).
+  const keyOf = (options: Record<string, unknown>): string =>
+    JSON.stringify(Object.keys(options).sort().map((k) => {
       const v = options[k];
-      if (v === undefined || v === null || typeof v === 'function') continue;
-      h.update(`${k}=`).update(Buffer.isBuffer(v) ? v : JSON.stringify(v)).update('\n');
-    }
-    return h.digest('hex');
-  };
+      return [k, Buffer.isBuffer(v) ? v.toString('base64') : typeof v === 'function' ? undefined : v];
+    }));
   return {
     getName: () => 'kubeconfig authentication with pooled connections',
     async applySecurityAuthentication(context: RequestContext): Promise<void> {

@@ -164,10 +164,10 @@ export function renderCaptureJob(name: string, req: CaptureRequest, settings: Ca
       name,
       namespace: settings.namespace,
       labels: snoopyLabels(req.sj, { name: req.target.pod, namespace: req.target.namespace }),
+      // No template hash, unlike the CronJob: a one-shot Job is never updated, only created.
       annotations: {
         [Annotations.jobName]: req.sj.name,
         [Annotations.targetPod]: `${req.target.namespace}/${req.target.pod}`,
-        [Annotations.templateHash]: templateHash(spec),
       },
     },
     spec,
