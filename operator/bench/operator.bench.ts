@@ -1,7 +1,8 @@
 // Operator benchmark on the dev cluster's API server (`snoopy-devcluster up --api-only`, its own
 // process; no kubelets: pods are created bound to nodes and reported Running).
-//  1. 1,000 target pods over 10 nodes; a plain client creates the 1,000 capture Jobs the operator
-//     would (same bodies, same write concurrency) in another namespace: the baseline.
+//  1. 1,000 target pods over 10 nodes; a plain client (its own fresh process, as the operator is)
+//     creates the 1,000 capture Jobs the operator would (same bodies, same write concurrency) in
+//     another namespace: the baseline.
 //  2. The operator (its own process) gets a SnoopyJob selecting those pods: time from creating the
 //     SnoopyJob until a watch has seen all 1,000 Jobs (includes cache sync and status writes).
 //  3. 9,000 more pods in the target namespace (not selected): the operator's RSS with 10,000 pods
@@ -9,6 +10,7 @@
 // BENCH_PODS and BENCH_CACHED_PODS override the counts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,23 +112,27 @@ async function main(): Promise<void> {
     await createPods(kube, 0, PODS, () => ({ app: 'target' }), true);
     console.log(`created ${PODS} running target pods over ${NODES} nodes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-    // --- baseline: a plain client creating the same Jobs at the operator's write concurrency
-    const settings: CaptureSettings = { namespace: 'bench-plain', podtracerImage: 'snoopy/podtracer:latest', privileged: false, graceSeconds: 60, ttlSecondsAfterFinished: 3600, backoffLimit: 1, serviceAccount: 'snoopy-capture', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '512Mi' } } };
-    const sj = { name: 'bench', namespace: 'snoopy-operator', uid: '00000000-0000-4000-8000-000000000000' };
-    const bodies = Array.from({ length: PODS }, (_, i) => {
-      const target = { pod: `pod-${i}`, namespace: TARGET_NS, uid: `uid-${i}`, node: `node-${i % NODES}`, container: 'app' };
-      const name = captureJobName(sj, { namespace: TARGET_NS, name: target.pod });
-      return renderCaptureJob(name, { sj, command: 'tcpdump', argv: ['-i', 'eth0', '-U', '-w', '-'], timer: '2m', timerSeconds: 120, collector: 'collector:8080', target, tokenSecret: tokenSecretName(sj), tokenKey: name, captureId: oneShotCaptureId(sj) }, settings);
+    // --- baseline: a plain client, its own fresh process like the operator's, creating the same
+    // Jobs at the operator's write concurrency (a process's first thousand requests cost about twice
+    // the CPU of later ones while V8 warms up, so both sides start equally cold)
+    const plain = spawn(process.execPath, [fileURLToPath(import.meta.url), PLAIN_CLIENT_FLAG, kubeconfigPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const plainLines = createInterface({ input: plain.stdout! });
+    const nextLine = () => new Promise<string>((resolve, reject) => {
+      plainLines.once('line', resolve);
+      plain.once('exit', (code) => reject(new Error(`plain client exited with ${code}`)));
     });
+    if ((await nextLine()) !== 'ready') throw new Error('plain client did not start');
     const plainWatch = await watchJobs(kc, 'bench-plain', PODS);
-    const plainPids = { 'API server': server.pid!, bench: process.pid };
+    const plainPids = { 'API server': server.pid!, 'plain client': plain.pid!, bench: process.pid };
     const plainCpu = cpuNow(plainPids);
     t = performance.now();
-    const res = await mapLimit(bodies, CONCURRENCY, (b) => createObject(kube, JOBS, 'bench-plain', b));
-    if (res.some((r) => r.status === 'rejected')) throw new Error('plain client: a create failed');
+    plain.stdin!.write('go\n');
+    const plainDone = nextLine();
     const plainMs = (await plainWatch.done) - t;
     const plainCpuText = cpuNote(plainCpu, plainPids);
     plainWatch.stop();
+    if ((await plainDone) !== 'done 0') throw new Error('plain client: a create failed');
+    plain.stdin!.end();
 
     // --- the operator, its own process
     const metricsPort = await freePort();
@@ -189,7 +195,29 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+/** The baseline client's process: renders the Jobs, says "ready", creates them on "go", says "done <failures>". */
+async function plainClient(kubeconfigPath: string): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const kube = makeKube(kc);
+  const settings: CaptureSettings = { namespace: 'bench-plain', podtracerImage: 'snoopy/podtracer:latest', privileged: false, graceSeconds: 60, ttlSecondsAfterFinished: 3600, backoffLimit: 1, serviceAccount: 'snoopy-capture', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '512Mi' } } };
+  const sj = { name: 'bench', namespace: 'snoopy-operator', uid: '00000000-0000-4000-8000-000000000000' };
+  const bodies = Array.from({ length: PODS }, (_, i) => {
+    const target = { pod: `pod-${i}`, namespace: TARGET_NS, uid: `uid-${i}`, node: `node-${i % NODES}`, container: 'app' };
+    const name = captureJobName(sj, { namespace: TARGET_NS, name: target.pod });
+    return renderCaptureJob(name, { sj, command: 'tcpdump', argv: ['-i', 'eth0', '-U', '-w', '-'], timer: '2m', timerSeconds: 120, collector: 'collector:8080', target, tokenSecret: tokenSecretName(sj), tokenKey: name, captureId: oneShotCaptureId(sj) }, settings);
+  });
+  const lines = createInterface({ input: process.stdin });
+  const go = new Promise<void>((resolve) => lines.once('line', () => resolve()));
+  process.stdout.write('ready\n');
+  await go;
+  const res = await mapLimit(bodies, CONCURRENCY, (b) => createObject(kube, JOBS, 'bench-plain', b));
+  process.stdout.write(`done ${res.filter((r) => r.status === 'rejected').length}\n`);
+  lines.close();
+}
+
+const PLAIN_CLIENT_FLAG = '--plain-client';
+(process.argv[2] === PLAIN_CLIENT_FLAG ? plainClient(process.argv[3]!) : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -63,6 +63,9 @@ type Result = { requeueAfterMs?: number } | void;
 /** How long a freshly created Job counts as existing before the cache shows it. */
 const EXPECTATION_MS = 120_000;
 
+/** Code-unit order: locale-independent (names are ASCII) and without ICU's collation cost. */
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export function targetNamespaceOf(sj: SnoopyJob): string {
   return sj.spec?.targetNamespace || sj.metadata.namespace;
 }
@@ -166,7 +169,7 @@ export class SnoopyJobReconciler {
     }
     const podCache = await this.d.targetPods.ensure(r.targetNamespace);
     const pods = podCache.list(r.targetNamespace).filter((p) => selectorMatches(r.selector, p.metadata?.labels) && isCapturable(p));
-    pods.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+    pods.sort((a, b) => byText(a.metadata!.name!, b.metadata!.name!));
     return r.schedule !== undefined ? this.reconcileScheduled(sj, r, pods, status) : this.reconcileOneShot(sj, r, pods, status);
   }
 
@@ -246,7 +249,7 @@ export class SnoopyJobReconciler {
       else if (f || this.expected.has(name)) targets.push({ ...(rec ?? {}), ...base, state: 'Pending' });
       else targets.push({ ...rec!, state: 'Lost', message: 'the capture Job disappeared before it finished' });
     }
-    targets.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod));
+    targets.sort((a, b) => byText(a.namespace, b.namespace) || byText(a.pod, b.pod));
     status.targets = targets;
     status.targetCount = targets.length;
     status.cronJobList = targets.map((t) => t.job);
@@ -378,7 +381,7 @@ export class SnoopyJobReconciler {
       }
       targets.push(t);
     }
-    targets.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod));
+    targets.sort((a, b) => byText(a.namespace, b.namespace) || byText(a.pod, b.pod));
     status.targets = targets;
     status.targetCount = targets.length;
     status.cronJobList = targets.map((t) => t.job);
@@ -457,6 +460,15 @@ export class SnoopyJobReconciler {
     return { pod: pod.metadata!.name!, namespace: pod.metadata!.namespace!, uid: pod.metadata!.uid ?? '', node: pod.spec!.nodeName!, container };
   }
 
+  /** The token Secret's name (a hash of the uid: computed once per reconcile, not once per target). */
+  private tokenSecretOf(sj: SnoopyJob): string {
+    const uid = sj.metadata.uid!;
+    let last = this.lastTokenSecret;
+    if (last?.uid !== uid) this.lastTokenSecret = last = { uid, name: tokenSecretName({ name: sj.metadata.name, uid }) };
+    return last.name;
+  }
+  private lastTokenSecret: { uid: string; name: string } | undefined;
+
   private request(sj: SnoopyJob, r: ResolvedSpec, target: CaptureTarget, objectName: string, captureId?: string): CaptureRequest {
     return {
       sj: { name: sj.metadata.name, namespace: sj.metadata.namespace, uid: sj.metadata.uid! },
@@ -467,7 +479,7 @@ export class SnoopyJobReconciler {
       ...(r.spec.maxBytes !== undefined ? { maxBytes: r.spec.maxBytes } : {}),
       collector: r.collector!,
       target,
-      tokenSecret: tokenSecretName({ name: sj.metadata.name, uid: sj.metadata.uid! }),
+      tokenSecret: this.tokenSecretOf(sj),
       tokenKey: objectName,
       ...(captureId !== undefined ? { captureId } : {}),
     };

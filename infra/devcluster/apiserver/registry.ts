@@ -693,6 +693,8 @@ export class Registry {
     const old = this.defs.get(def.key);
     if (old) this.schemas.forget(old);
     this.defs.set(def.key, def);
+    // Validators are built when the resource is served, not inside its first create request.
+    for (const v of def.versions) this.schemas.get(def, v.name);
     this.log.info({ crd: o.metadata.name }, 'custom resource served');
   }
 
