@@ -50,8 +50,9 @@ export interface CaptureOutcome {
 const STDERR_TAIL = 64 * 1024;
 /** largest single read from the stdout file */
 const READ_MAX = 4 * 1024 * 1024;
-/** give consumed disk space back every this many bytes */
-const PUNCH_EVERY = 64 * 1024 * 1024;
+/** give consumed disk space back every this many bytes (each time a `fallocate` process: at
+ *  full capture rates, spawning one per 64 MiB cost about a second of CPU per 3 GB) */
+const PUNCH_EVERY = 256 * 1024 * 1024;
 /** how often to look for new output when there was none */
 const IDLE_POLL_MS = 20;
 const STDERR_LOG_LINES = 200;

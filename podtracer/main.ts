@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLIENT_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../lib/heap-tuning.js';
 import { createLogger, type Logger } from '../lib/log.js';
+import { segmentOf } from '../lib/pcap/index.js';
 import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../lib/tool-policy.js';
 import { HELP, UsageError, parseCommandLine, type RunOptions } from './cli.js';
 import { startCapture, type RunningCapture } from './capture.js';
@@ -149,7 +150,7 @@ async function run(o: RunOptions): Promise<number> {
   if (stdoutTemp) await rm(stdoutTemp, { recursive: true, force: true });
   // A capture always ends with a segment flagged `last`, so the collector can announce it as
   // complete: when the tool printed nothing at all, that is an empty text segment.
-  if (sink.accepted === 0) sink.accept({ data: Buffer.alloc(0), format: 'text', records: 0 });
+  if (sink.accepted === 0) sink.accept(segmentOf([], { format: 'text', records: 0 }));
   const stored = await sink.finish();
   if (spoolTemp && stored.unsentSegments === 0) await rm(spoolTemp, { recursive: true, force: true });
 

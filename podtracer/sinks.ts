@@ -8,7 +8,7 @@ import { createCollectorClient, uploadSegment, type CollectorClient } from '../l
 import type { Logger } from '../lib/log.js';
 import type { Segment, StreamFormat } from '../lib/pcap/index.js';
 import type { FormatName, SegmentHeader } from '../lib/proto.js';
-import { Spool, type SpoolEntry } from './spool.js';
+import { Spool, writeAll, type SpoolEntry } from './spool.js';
 
 export interface SinkResult {
   segments: number;
@@ -68,24 +68,24 @@ export class DirectorySink implements SegmentSink {
   accept(segment: Segment): void {
     const sequence = this.accepted++;
     const path = join(this.dir, `${String(sequence).padStart(6, '0')}.${EXTENSION[segment.format]}`);
-    this.pendingWriteBytes += segment.data.length;
+    this.pendingWriteBytes += segment.bytes;
     this.chain = this.chain.then(async () => {
       if (this.error) return;
       try {
         const fh = await open(path, 'w', 0o644);
         try {
-          await fh.writeFile(segment.data);
+          await writeAll(fh, segment.parts);
           await fh.sync();
         } finally {
           await fh.close();
         }
         this.objects.push(path);
-        this.bytes += segment.data.length;
+        this.bytes += segment.bytes;
         this.records += segment.records;
       } catch (err) {
         this.error = `cannot write ${path}: ${(err as Error).message}`;
       } finally {
-        this.pendingWriteBytes -= segment.data.length;
+        this.pendingWriteBytes -= segment.bytes;
       }
     });
   }
@@ -188,12 +188,12 @@ export class UploadSink implements SegmentSink {
 
   accept(segment: Segment): void {
     this.accepted++;
-    const entry = this.spool.add(segment.data, segment.format, segment.records, {
+    const entry = this.spool.add(segment.parts, segment.format, segment.records, {
       header: { ...this.sidecarHeader, format: FORMAT_NAME[segment.format] },
     });
     if (!entry) {
       this.opts.log.error(
-        { bytes: segment.data.length, spoolBytes: this.spool.usedBytes, spoolMaxBytes: this.opts.spoolMaxBytes },
+        { bytes: segment.bytes, spoolBytes: this.spool.usedBytes, spoolMaxBytes: this.opts.spoolMaxBytes },
         'spool full: segment dropped',
       );
     }

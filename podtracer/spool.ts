@@ -2,7 +2,7 @@
 // is uploaded, and removed only after the collector confirmed it. Bounded: a segment that does
 // not fit is dropped at once and counted, so reading the tool's output never waits for storage.
 import { createHash } from 'node:crypto';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StreamFormat } from '../lib/pcap/index.js';
 
@@ -18,10 +18,30 @@ export interface SpoolEntry {
   written: Promise<void>;
 }
 
-async function writeDurably(path: string, data: Buffer | string): Promise<void> {
+/** Writes every byte of `parts` in order (writev, repeated for what a short write left). */
+export async function writeAll(fh: FileHandle, parts: readonly Buffer[]): Promise<void> {
+  let rest = parts.filter((p) => p.length > 0);
+  // bounded: every round writes at least one byte or throws
+  for (let round = 0; rest.length > 0 && round < 1_000_000; round++) {
+    let { bytesWritten } = await fh.writev(rest.slice(0, 1024));
+    while (bytesWritten > 0 && rest.length > 0) {
+      const first = rest[0]!;
+      if (first.length <= bytesWritten) {
+        bytesWritten -= first.length;
+        rest = rest.slice(1);
+      } else {
+        rest = [first.subarray(bytesWritten), ...rest.slice(1)];
+        bytesWritten = 0;
+      }
+    }
+  }
+}
+
+async function writeDurably(path: string, data: readonly Buffer[] | string): Promise<void> {
   const fh = await open(path, 'w', 0o600);
   try {
-    await fh.writeFile(data);
+    if (typeof data === 'string') await fh.writeFile(data);
+    else await writeAll(fh, data);
     await fh.sync();
   } finally {
     await fh.close();
@@ -61,32 +81,36 @@ export class Spool {
    * Takes a segment: assigns the next sequence number and queues its durable write; returns
    * undefined (and counts the loss) when the spool has no room for it.
    */
-  add(data: Buffer, format: StreamFormat, records: number, extra: Record<string, unknown> = {}): SpoolEntry | undefined {
-    if (data.length > 0 && this.used + data.length > this.maxBytes) {
+  add(parts: readonly Buffer[], format: StreamFormat, records: number, extra: Record<string, unknown> = {}): SpoolEntry | undefined {
+    let length = 0;
+    for (const p of parts) length += p.length;
+    if (length > 0 && this.used + length > this.maxBytes) {
       this.droppedSegments++;
-      this.droppedBytes += data.length;
+      this.droppedBytes += length;
       return undefined;
     }
     const sequence = this.nextSequence++;
     const name = String(sequence).padStart(6, '0');
-    const sha256 = createHash('sha256').update(data).digest('hex');
+    const hash = createHash('sha256');
+    for (const p of parts) hash.update(p);
+    const sha256 = hash.digest('hex');
     const dataPath = join(this.dir, `${name}.seg`);
     const metaPath = join(this.dir, `${name}.json`);
     // a header in the sidecar gets its sequence number here, where the number is assigned
     const header = typeof extra.header === 'object' && extra.header !== null ? { ...extra.header, sequence } : undefined;
-    const meta = JSON.stringify({ ...extra, ...(header ? { header } : {}), sequence, format, bytes: data.length, sha256, records });
-    this.used += data.length;
-    this.pendingWriteBytes += data.length;
+    const meta = JSON.stringify({ ...extra, ...(header ? { header } : {}), sequence, format, bytes: length, sha256, records });
+    this.used += length;
+    this.pendingWriteBytes += length;
     // Writes are chained so files appear in sequence order; each waits for the previous one.
     const written = this.chain.then(async () => {
-      await writeDurably(dataPath, data);
+      await writeDurably(dataPath, parts);
       await writeDurably(metaPath, meta);
       await syncDir(this.dir);
     });
     this.chain = written.catch(() => undefined).then(() => {
-      this.pendingWriteBytes -= data.length;
+      this.pendingWriteBytes -= length;
     });
-    const entry: SpoolEntry = { sequence, format, bytes: data.length, sha256, records, dataPath, metaPath, written };
+    const entry: SpoolEntry = { sequence, format, bytes: length, sha256, records, dataPath, metaPath, written };
     this.entries.push(entry);
     return entry;
   }

@@ -8,7 +8,7 @@ import { BlockType, MAX_FRAME_BYTES } from './constants.js';
 import { FrameDecoder, type Frame } from './frame-decoder.js';
 import { sniffFormat } from './sniff.js';
 import type { TimestampScale } from './timestamp.js';
-import type { Segment, StreamFormat } from './types.js';
+import { segmentOf, type Segment, type StreamFormat } from './types.js';
 
 export interface SegmenterOptions {
   /** a segment's data never exceeds this unless one record alone does */
@@ -76,7 +76,10 @@ export class Segmenter {
     return this.segments;
   }
 
-  /** Feed the next chunk; returns the segments the size limit completed (zero or more). */
+  /**
+   * Feed the next chunk; returns the segments the size limit completed (zero or more). Segments
+   * share memory with the chunks (no copy), so a chunk must not be reused or changed afterwards.
+   */
   push(chunk: Buffer): Segment[] {
     if (this.ended) throw new Error('Segmenter: push() after end()');
     const out: Segment[] = [];
@@ -119,7 +122,7 @@ export class Segmenter {
       this.sniffBytes = 0;
       this.fmt = 'text';
       this.segments++;
-      return { segment: { data, format: 'text', records: countLines(data) }, truncatedBytes: 0 };
+      return { segment: segmentOf([data], { format: 'text', records: countLines(data) }), truncatedBytes: 0 };
     }
     if (this.fmt === 'text' || this.damagedReason !== undefined) {
       if (this.q.available > 0) {
@@ -227,18 +230,12 @@ export class Segmenter {
   }
 
   private emit(): Segment {
+    // The segment shares memory with the chunks pushed (no copy of the bulk: at capture rates the
+    // copy, and the page faults of its fresh buffer, cost more than everything else together).
     const parts = this.q.take();
-    let total = this.lead.length;
-    for (const p of parts) total += p.length;
     if (this.lead.length > 0) parts.unshift(this.lead);
-    // always a copy: the input chunks may be reused by whoever handed them to us
-    const data = Buffer.concat(parts, total);
-    if (this.fmt === 'pcapng' && this.damagedReason === undefined && data.length >= 24 && data.readUInt32BE(0) === BlockType.SectionHeader) {
-      // Every segment begins with its section's SHB; a section length written there would
-      // describe the whole original section, so mark it unknown (-1: all ones in either order).
-      data.fill(0xff, 16, 24);
-    }
-    const seg: Segment = { data, format: this.fmt!, records: this.bodyRecords };
+    if (this.fmt === 'pcapng' && this.damagedReason === undefined) markSectionLengthUnknown(parts);
+    const seg: Segment = segmentOf(parts, { format: this.fmt!, records: this.bodyRecords });
     if (this.firstTs !== undefined) seg.firstTimestampNs = this.firstTs;
     if (this.lastScale !== undefined) seg.lastTimestampNs = this.lastScale.toNs(this.lastHigh, this.lastLow);
     if (this.damagedReason !== undefined) seg.damaged = this.damagedReason;
@@ -250,6 +247,34 @@ export class Segmenter {
     this.segments++;
     return seg;
   }
+}
+
+/**
+ * Every pcapng segment begins with its section's SHB, whose section length would describe the
+ * whole original section: it is set to unknown (-1, all ones in either byte order). The SHB's
+ * first 24 bytes are replaced by a patched copy, so the pushed chunks are never written to.
+ */
+function markSectionLengthUnknown(parts: Buffer[]): void {
+  const head = Buffer.alloc(24);
+  let filled = 0;
+  for (const p of parts) {
+    filled += p.copy(head, filled, 0, Math.min(p.length, 24 - filled));
+    if (filled === 24) break;
+  }
+  if (filled < 24 || head.readUInt32BE(0) !== BlockType.SectionHeader) return;
+  head.fill(0xff, 16, 24);
+  let skip = 24;
+  while (skip > 0) {
+    const first = parts[0]!;
+    if (first.length <= skip) {
+      parts.shift();
+      skip -= first.length;
+    } else {
+      parts[0] = first.subarray(skip);
+      skip = 0;
+    }
+  }
+  parts.unshift(head);
 }
 
 function countLines(data: Buffer): number {

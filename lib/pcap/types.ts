@@ -5,8 +5,13 @@ export type StreamFormat = 'pcap' | 'pcapng' | 'text';
 /** A self-contained piece of a capture or of a tool's text output. */
 export interface Segment {
   /** pcap: global header + whole records; pcapng: SHB + the section's IDBs (and DSBs) + whole
-   *  blocks; text: whole lines (the very last line of a stream may lack its newline). */
-  data: Buffer;
+   *  blocks; text: whole lines (the very last line of a stream may lack its newline).
+   *  Joined from `parts` on first use. */
+  readonly data: Buffer;
+  /** The same bytes in pieces, as they came: write these (writev) to avoid joining a copy. */
+  readonly parts: readonly Buffer[];
+  /** Length of the segment in bytes. */
+  readonly bytes: number;
   format: StreamFormat;
   /** packets (EPB/SPB/PB/pcap records) or lines */
   records: number;
@@ -15,6 +20,22 @@ export interface Segment {
   /** Set when the stream stopped being decodable: from then on segments carry the remaining
    *  bytes as they came (cut only by size), so nothing is lost, and this says why. */
   damaged?: string;
+}
+
+/** A segment over `parts` whose contiguous `data` is joined (once) only if someone asks for it. */
+export function segmentOf(parts: readonly Buffer[], fields: { format: StreamFormat; records: number }): Segment {
+  let bytes = 0;
+  for (const p of parts) bytes += p.length;
+  let joined: Buffer | undefined;
+  return {
+    ...fields,
+    parts,
+    bytes,
+    get data(): Buffer {
+      joined ??= parts.length === 1 ? parts[0]! : Buffer.concat(parts as Buffer[], bytes);
+      return joined;
+    },
+  };
 }
 
 export interface Packet {

@@ -2,7 +2,7 @@
 // and (b) podtracer → snoopy-collector → local S3 capture the same interface at the same time.
 // Prints packets captured and dropped by the kernel for both and the ratio (b)/(a), where (b)
 // counts the packets actually stored. Target: ≥ 0.95.
-//   npm run bench:podtracer [-- --seconds 10] [--snaplen 128]
+//   npm run bench:podtracer [-- --seconds 10] [--snaplen 128] [--sink dir|collector] [--spool-max-bytes 8Gi]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,9 @@ async function main(): Promise<void> {
       snaplen: { type: 'string', default: '128' },
       // "dir" isolates podtracer's own cost from the collector's and the S3 server's
       sink: { type: 'string', default: 'collector' },
+      // podtracer's spool bound (its default, 1Gi, unless given): a full-snaplen capture at several
+      // Gbit/s outruns the local storage path, and segments beyond the bound are dropped and counted
+      'spool-max-bytes': { type: 'string' },
     },
   });
   const seconds = Number(values.seconds);
@@ -56,6 +59,7 @@ async function main(): Promise<void> {
         'run', '--pod', 'bench', '-n', 'bench', '--pid', String(net.targetPid),
         ...(toDir ? ['--output-dir', join(work, 'out')] : ['--collector', collector!.address]),
         '--capture-id', 'bench', '--spool-dir', join(work, 'spool'), '--upload-grace', '10m',
+        ...(values['spool-max-bytes'] ? ['--spool-max-bytes', values['spool-max-bytes']] : []),
         '--', 'tcpdump', '-i', net.vethA, '-n', '-s', snaplen, '-w', '-', 'tcp',
       ],
       { env: { SNOOPY_JOB: 'bench', SNOOPY_JOB_NAMESPACE: 'bench', LOG_LEVEL: 'warn' }, terminationLog: term },

@@ -77,7 +77,14 @@ describe('text', () => {
     expect(seg.push(Buffer.from([0x0a]))).toEqual([]);
     expect(seg.format).toBeUndefined();
     expect(seg.pendingBytes).toBe(1);
-    expect(seg.end()).toEqual({ segment: { data: Buffer.from([0x0a]), format: 'text', records: 1 }, truncatedBytes: 0 });
+    const last = seg.end();
+    expect(last.truncatedBytes).toBe(0);
+    expect({ data: last.segment!.data, format: last.segment!.format, records: last.segment!.records, bytes: last.segment!.bytes }).toEqual({
+      data: Buffer.from([0x0a]),
+      format: 'text',
+      records: 1,
+      bytes: 1,
+    });
     expect(new Segmenter({ maxBytes: 100 }).end()).toEqual({ truncatedBytes: 0 });
   });
 
@@ -153,6 +160,12 @@ describe('captures', () => {
     const { segments } = segmentAll(randomChunks(data, 90, 3), { maxBytes: 700 });
     expect(segments.length).toBeGreaterThan(3);
     for (const s of segments) expect(s.data.readBigInt64LE(16)).toBe(-1n);
+    // segments share memory with the pushed chunks, which are never written to
+    expect(data.readBigInt64LE(16)).toBe(BigInt(body.length));
+    for (const s of segments) {
+      expect(Buffer.concat(s.parts as Buffer[]).equals(s.data)).toBe(true);
+      expect(s.bytes).toBe(s.data.length);
+    }
     expect(diffPackets(packetsOf(segments), parseCapture(data).packetList)).toBeUndefined();
     const files: string[] = [];
     for (let i = 0; i < segments.length; i++) files.push(await writeTemp(tmp.dir, `seclen-${i}`, segments[i]!.data));
