@@ -79,7 +79,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorCo
     prefix,
     partSizeBytes: int(env, 'S3_PART_SIZE', 5 * MIB, 5 * MIB, 512 * MIB),
     queueSize: int(env, 'S3_QUEUE_SIZE', 1, 1, 8),
-    uploadBufferBytes: int(env, 'UPLOAD_BUFFER_BYTES', 30 * MIB, 5 * MIB),
+    uploadBufferBytes: int(env, 'UPLOAD_BUFFER_BYTES', 25 * MIB, 5 * MIB),
     sink: env.K_SINK || undefined,
     ceOverrides: env.K_CE_OVERRIDES || undefined,
     tokenKey: env.SNOOPY_TOKEN_KEY || undefined,

@@ -16,7 +16,7 @@ Configured by environment:
   STORAGE_DIR              directory for STORAGE=fs
   S3_ENDPOINT S3_BUCKET S3_PREFIX S3_REGION S3_FORCE_PATH_STYLE  AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
   S3_PART_SIZE (5 MiB)     multipart part size;  S3_QUEUE_SIZE (1) parts in flight per upload
-  UPLOAD_BUFFER_BYTES (30 MiB)  part-buffer memory for all uploads; more uploads wait, paused
+  UPLOAD_BUFFER_BYTES (25 MiB)  part-buffer memory for all uploads; more uploads wait, paused
   K_SINK K_CE_OVERRIDES    CloudEvents destination and extension overrides
   SNOOPY_TOKEN_KEY         HMAC key for capture tokens (unset: no authentication, with a warning)
   MAX_SEGMENT_BYTES (1 GiB)  MAX_MESSAGE_BYTES (4 MiB)  SHUTDOWN_GRACE_SECONDS (25)
