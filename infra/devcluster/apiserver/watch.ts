@@ -1,7 +1,8 @@
 // Watch streams: newline-delimited JSON watch events over a chunked HTTP response, starting from a
 // resourceVersion (replayed from the resource's bounded history; too old ⇒ one ERROR 410 event and
 // the end of the stream, as a real server answers), with BOOKMARKs and timeoutSeconds. Each event
-// line is serialised once and shared by every watcher that receives it.
+// line is serialised once and shared by every watcher that receives it; the events of one turn of
+// the event loop go out in one socket write.
 import type { Response } from 'express';
 import { badRequest, gone } from './errors.js';
 import type { Registry, Selection } from './registry.js';
@@ -99,6 +100,18 @@ export class WatchHub {
       const obj = { kind: def.kind, apiVersion: apiVersionOf(def.group, version), metadata: { resourceVersion: String(registry.store.currentRv()), ...(extra ? { annotations: extra } : {}) } };
       write(`{"type":"BOOKMARK","object":${JSON.stringify(obj)}}\n`);
     };
+    // Events are gathered until the event loop's next turn and written together: under a burst
+    // of changes (many clients writing at once) one socket write carries several events.
+    let pending: string[] = [];
+    let flushScheduled = false;
+    const flush = (): void => {
+      flushScheduled = false;
+      if (closed || pending.length === 0) return;
+      const chunk = pending.length === 1 ? pending[0]! : pending.join('');
+      pending = [];
+      res.write(chunk);
+      if (res.writableLength > this.settings.maxBufferedBytes) close();
+    };
     const close = (): void => {
       if (closed) return;
       closed = true;
@@ -106,12 +119,18 @@ export class WatchHub {
       table.watchers.delete(watcher);
       this.active.delete(close);
       this.byTable.get(table)?.delete(close);
-      res.end();
+      const rest = pending.join('');
+      pending = [];
+      if (rest) res.end(rest);
+      else res.end();
     };
     const write = (s: string): void => {
       if (closed) return;
-      res.write(s);
-      if (res.writableLength > this.settings.maxBufferedBytes) close();
+      pending.push(s);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
     };
     let headersSent = false;
     const line = (ev: ChangeEvent, type: EventType): string => {

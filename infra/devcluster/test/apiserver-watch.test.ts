@@ -44,6 +44,20 @@ describe('watch', () => {
     w.req.abort();
   });
 
+  test('a burst of concurrent creates (events written to the socket together) arrives whole and in resourceVersion order', async () => {
+    const bns = `${ns}-burst`;
+    await f.core.createNamespace({ body: { metadata: { name: bns } } });
+    const list = await f.core.listNamespacedConfigMap({ namespace: bns });
+    const w = await collect(`/api/v1/namespaces/${bns}/configmaps`, { resourceVersion: list.metadata!.resourceVersion! });
+    await Promise.all(Array.from({ length: 60 }, (_, i) => f.core.createNamespacedConfigMap({ namespace: bns, body: { metadata: { name: `b${i}` } } })));
+    await until(() => w.events.length >= 60, 'sixty events');
+    expect(new Set(w.events.map((e) => e.obj.metadata!.name)).size).toBe(60);
+    expect(w.events.every((e) => e.type === 'ADDED')).toBe(true);
+    const rvs = w.events.map((e) => Number(e.obj.metadata!.resourceVersion));
+    expect(rvs).toEqual([...rvs].sort((a, b) => a - b));
+    w.req.abort();
+  });
+
   test('resuming from a resourceVersion replays only later changes', async () => {
     const a = await f.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'r1' } } });
     await f.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'r2' } } });
