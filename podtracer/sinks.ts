@@ -4,11 +4,11 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createCollectorClient, uploadSegment, type CollectorClient } from '../lib/collector-client.js';
+import { DEFAULT_CHUNK_BYTES, createCollectorClient, uploadSegment, type CollectorClient } from '../lib/collector-client.js';
 import type { Logger } from '../lib/log.js';
 import type { Segment, StreamFormat } from '../lib/pcap/index.js';
 import type { FormatName, SegmentHeader } from '../lib/proto.js';
-import { Spool, writeAll, type SpoolEntry } from './spool.js';
+import { Spool, SpoolReadError, writeAll, type SpoolEntry } from './spool.js';
 
 export interface SinkResult {
   segments: number;
@@ -286,7 +286,6 @@ export class UploadSink implements SegmentSink {
   }
 
   private async uploadWithRetries(entry: SpoolEntry): Promise<boolean> {
-    const data = await this.spool.read(entry);
     let backoff = this.opts.initialBackoffMs ?? 250;
     const maxBackoff = this.opts.maxBackoffMs ?? 5000;
     for (let attempt = 1; ; attempt++) {
@@ -294,25 +293,27 @@ export class UploadSink implements SegmentSink {
       const last = this.finished && this.spool.entries.length === 1 && this.spool.entries[0] === entry;
       const header: SegmentHeader = { ...this.opts.header, sequence: entry.sequence, last, format: FORMAT_NAME[entry.format] };
       try {
-        const reply = await uploadSegment(this.client, header, data, {
+        // read from the spool file again on every attempt, a chunk at a time
+        const reply = await uploadSegment(this.client, header, this.spool.readChunks(entry, DEFAULT_CHUNK_BYTES), {
           deadlineMs: this.opts.deadlineMs,
           signal: this.abortController.signal,
         });
         // entry.sha256 was computed from the segment before it was spooled: a reply that matches it
         // proves the stored object is the segment (and that the spool file read back was intact)
-        if (Number(reply.bytes) === data.length && data.length === entry.bytes && reply.sha256 === entry.sha256) {
+        if (Number(reply.bytes) === entry.bytes && reply.sha256 === entry.sha256) {
           this.objects.push(reply.key);
-          this.storedBytes += data.length;
+          this.storedBytes += entry.bytes;
           this.storedRecords += entry.records;
           await this.spool.remove(entry);
-          this.opts.log.info({ sequence: entry.sequence, key: reply.key, bytes: data.length, last, attempt }, 'segment stored');
+          this.opts.log.info({ sequence: entry.sequence, key: reply.key, bytes: entry.bytes, last, attempt }, 'segment stored');
           return true;
         }
         this.opts.log.warn(
-          { sequence: entry.sequence, sent: data.length, sha256: entry.sha256, replyBytes: reply.bytes, replySha256: reply.sha256 },
+          { sequence: entry.sequence, bytes: entry.bytes, sha256: entry.sha256, replyBytes: reply.bytes, replySha256: reply.sha256 },
           'collector reply does not match what was sent: retrying',
         );
       } catch (err) {
+        if (err instanceof SpoolReadError) throw err; // not the collector's fault: retrying cannot help
         if (!isRetryable(err)) {
           this.fatal = `collector refused segment ${entry.sequence}: ${(err as grpc.ServiceError).details ?? String(err)}`;
           this.opts.log.error({ sequence: entry.sequence, code: (err as grpc.ServiceError).code, err: this.fatal }, 'upload refused');

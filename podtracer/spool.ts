@@ -2,7 +2,8 @@
 // is uploaded, and removed only after the collector confirmed it. Bounded: a segment that does
 // not fit is dropped at once and counted, so reading the tool's output never waits for storage.
 import { createHash } from 'node:crypto';
-import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StreamFormat } from '../lib/pcap/index.js';
 
@@ -55,6 +56,10 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+export class SpoolReadError extends Error {
+  override name = 'SpoolReadError';
 }
 
 export class Spool {
@@ -115,8 +120,17 @@ export class Spool {
     return entry;
   }
 
-  read(entry: SpoolEntry): Promise<Buffer> {
-    return readFile(entry.dataPath);
+  /**
+   * The entry's bytes in chunks of `chunkBytes`, read as they are consumed (a whole segment read
+   * at once was a fresh 32 MiB buffer per upload: page faults and garbage at capture rates).
+   * A read failure is thrown as a SpoolReadError.
+   */
+  async *readChunks(entry: SpoolEntry, chunkBytes: number): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of createReadStream(entry.dataPath, { highWaterMark: chunkBytes })) yield chunk as Buffer;
+    } catch (err) {
+      throw new SpoolReadError(`spool file ${entry.dataPath} cannot be read: ${(err as Error).message}`);
+    }
   }
 
   /** Removes a confirmed (or unrecoverable) entry and frees its room. */
