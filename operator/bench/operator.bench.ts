@@ -22,7 +22,7 @@ import { parse } from 'yaml';
 import { repoPath } from '../../lib/repo-root.js';
 import { JOBS, MERGE_PATCH, createObject, makeKube, mapLimit, type Kube } from '../kube/client.js';
 import { loadConfig } from '../config.js';
-import { renderCaptureJob, type CaptureSettings } from '../render/capture.js';
+import { captureSettingsFrom, renderCaptureJob } from '../render/capture.js';
 import { captureJobName, oneShotCaptureId, tokenSecretName } from '../render/names.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 1000);
@@ -239,7 +239,8 @@ async function plainClient(kubeconfigPath: string, namespace: string): Promise<v
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   const kube = makeKube(kc);
-  const settings: CaptureSettings = { namespace, podtracerImage: 'snoopy/podtracer:latest', privileged: false, graceSeconds: 60, ttlSecondsAfterFinished: 3600, backoffLimit: 1, serviceAccount: 'snoopy-capture', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '512Mi' } } };
+  // the operator's own settings (defaults, as the benchmark runs it), so the bodies are the same
+  const settings = captureSettingsFrom({ ...loadConfig({}), namespace });
   const sj = { name: 'bench', namespace: namespace.replace('bench-plain', 'snoopy-operator'), uid: '00000000-0000-4000-8000-000000000000' };
   const bodies = Array.from({ length: PODS }, (_, i) => {
     const target = { pod: `pod-${i}`, namespace: TARGET_NS, uid: `uid-${i}`, node: `node-${i % NODES}`, container: 'app' };

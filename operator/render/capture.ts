@@ -3,6 +3,7 @@
 // same input always gives the same object (and the same template hash).
 import type { V1CronJob, V1EnvVar, V1Job, V1JobSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { ToolPolicy } from '../../lib/tool-policy.js';
+import type { OperatorConfig } from '../config.js';
 import { Annotations, Labels, shortHash, snoopyLabels } from './names.js';
 
 export interface CaptureTarget {
@@ -28,6 +29,21 @@ export interface CaptureSettings {
    * from its environment, so a configured allowlist must reach it or its runs are refused there.
    */
   toolPolicy?: ToolPolicy;
+}
+
+/** The operator configuration's part that shapes every capture workload. */
+export function captureSettingsFrom(c: Pick<OperatorConfig, 'namespace' | 'podtracerImage' | 'privileged' | 'graceSeconds' | 'ttlSecondsAfterFinished' | 'backoffLimit' | 'captureServiceAccount' | 'captureResources' | 'toolPolicy'>): CaptureSettings {
+  return {
+    namespace: c.namespace,
+    podtracerImage: c.podtracerImage,
+    privileged: c.privileged,
+    graceSeconds: c.graceSeconds,
+    ttlSecondsAfterFinished: c.ttlSecondsAfterFinished,
+    backoffLimit: c.backoffLimit,
+    serviceAccount: c.captureServiceAccount,
+    resources: c.captureResources,
+    toolPolicy: c.toolPolicy,
+  };
 }
 
 export interface CaptureRequest {

@@ -29,7 +29,7 @@ import {
 import type { ResilientCache } from '../kube/informer.js';
 import type { EventRecorder } from '../kube/recorder.js';
 import type { OperatorMetrics } from '../metrics.js';
-import { renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings, type CaptureTarget } from '../render/capture.js';
+import { captureSettingsFrom, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings, type CaptureTarget } from '../render/capture.js';
 import { Annotations, FINALIZER, Labels, captureCronJobName, captureJobName, oneShotCaptureId, snoopyLabels, tokenSecretName } from '../render/names.js';
 import { cronTargetToken, jobClaim, oneShotTargetToken, tokenExpiry } from '../tokens.js';
 import { describeProblems, nextScheduleTime, validateSnoopyJob, type ResolvedSpec } from '../validation.js';
@@ -87,18 +87,7 @@ export class SnoopyJobReconciler {
   }
 
   private get settings(): CaptureSettings {
-    const c = this.d.config;
-    return {
-      namespace: c.namespace,
-      podtracerImage: c.podtracerImage,
-      privileged: c.privileged,
-      graceSeconds: c.graceSeconds,
-      ttlSecondsAfterFinished: c.ttlSecondsAfterFinished,
-      backoffLimit: c.backoffLimit,
-      serviceAccount: c.captureServiceAccount,
-      resources: c.captureResources,
-      toolPolicy: c.toolPolicy,
-    };
+    return captureSettingsFrom(this.d.config);
   }
 
   async reconcile(key: string): Promise<Result> {
