@@ -5,7 +5,7 @@
 //     another namespace: the baseline.
 //  2. The operator (its own process) gets a SnoopyJob selecting those pods: time from creating the
 //     SnoopyJob until a watch has seen all 1,000 Jobs (includes the finalizer, the pod cache's LIST
-//     and the token Secret). Steps 1 and 2 are repeated BENCH_ROUNDS (5) times, each with fresh
+//     and the token Secret). Steps 1 and 2 are repeated BENCH_ROUNDS (7) times, each with fresh
 //     processes and namespaces, alternating which goes first; the median ratio is the result.
 //  3. 9,000 more pods in the target namespace (not selected): the operator's RSS with 10,000 pods
 //     cached, from /proc/<pid>/status.
@@ -30,7 +30,7 @@ const CACHED = Number(process.env.BENCH_CACHED_PODS ?? 10_000);
 const NODES = 10;
 const CONCURRENCY = loadConfig({}).writeConcurrency;
 const TARGET_NS = 'bench-targets';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 
 /** CPU seconds (user + system) a process has used so far; clock ticks are 1/100 s on Linux. */
 function cpuSeconds(pid: number): number {
