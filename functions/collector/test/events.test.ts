@@ -126,6 +126,8 @@ describe('collector CloudEvents', () => {
     try {
       await uploadSegment(client, header({ captureId: 'r' }), Buffer.from('x'));
       await waitFor(() => sink.events.length === 1, 'the retried event');
+      // the sink counts the delivery once its answer reached the collector, just after the sink saw it
+      await waitFor(() => collector.sink.stats.sent === 1, 'the delivery counted');
       expect(sink.attempts()).toBe(3);
       expect(sink.events[0]!.headers['ce-type']).toBe(EventType.SegmentStored);
       expect(collector.sink.stats).toMatchObject({ sent: 1, retries: 2, failed: 0 });

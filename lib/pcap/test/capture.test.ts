@@ -214,7 +214,10 @@ describe('damaged real captures', () => {
     const c = cap(name);
     const next = rng(name.length);
     for (let i = 0; i < 4; i++) {
-      const cut = 100 + next(c.data.length - 200);
+      let cut = 100 + next(c.data.length - 200);
+      // a cut that falls exactly between two records leaves a whole capture: one byte more is
+      // inside the next record's header, which is what this test is about
+      if (!parseCapture(c.data.subarray(0, cut)).truncated) cut += 1;
       const part = c.data.subarray(0, cut);
       const r = parseCapture(part);
       const v = await tcpdumpRead(await writeTemp(tmp!.dir, `${name}.cut${i}`, part));
