@@ -12,15 +12,7 @@ const MAX_VLAN_TAGS = 4;
 
 export function ethernet(buf: Buffer, d: Decoded, offset = 0): string {
   if (buf.length < offset + 14) return 'truncated ethernet header';
-  let type = buf.readUInt16BE(offset + 12);
-  let at = offset + 14;
-  for (let tags = 0; isVlan(type); tags++) {
-    if (tags >= MAX_VLAN_TAGS) return 'too many VLAN tags';
-    if (buf.length < at + 4) return 'truncated 802.1Q tag';
-    type = buf.readUInt16BE(at + 2);
-    at += 4;
-  }
-  return found(d, type, at);
+  return vlanAware(buf, d, buf.readUInt16BE(offset + 12), offset + 14);
 }
 
 function found(d: Decoded, etherType: number, offset: number): string {
@@ -46,6 +38,7 @@ export function sll2(buf: Buffer, d: Decoded): string {
   return vlanAware(buf, d, buf.readUInt16BE(0), 20);
 }
 
+/** Follows 802.1Q/QinQ tags from the protocol field `proto`, whose payload starts at `at`. */
 function vlanAware(buf: Buffer, d: Decoded, proto: number, at: number): string {
   let type = proto;
   for (let tags = 0; isVlan(type); tags++) {
