@@ -8,11 +8,12 @@
 // a blocked tcpdump is a kernel that drops packets). podtracer follows the file as it grows and
 // punches out what it has consumed, so the file never holds more than the backlog on disk.
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { Segmenter } from '../lib/pcap/index.js';
+import { processStartTime } from '../lib/proc.js';
 import type { SegmentSink } from './sinks.js';
 import type { StopReason } from './summary.js';
 
@@ -192,14 +193,7 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
 
   // The target is gone when its /proc entry is, or when the PID now names another process
   // (same PID, different start time).
-  const startOf = (): string | undefined => {
-    try {
-      const stat = readFileSync(join(opts.procRoot, String(opts.pid), 'stat'), 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    } catch {
-      return undefined;
-    }
-  };
+  const startOf = (): string | undefined => processStartTime(opts.pid, opts.procRoot);
   const targetStart = startOf();
   const targetDir = join(opts.procRoot, String(opts.pid));
   const targetWatch = setInterval(() => {

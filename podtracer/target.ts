@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { statFields } from '../lib/proc.js';
 
 export class TargetError extends Error {
   override name = 'TargetError';
@@ -55,10 +56,7 @@ export function defaultProcRoot(): string {
 
 async function parentPid(procRoot: string, pid: number): Promise<number | undefined> {
   try {
-    const stat = await readFile(join(procRoot, String(pid), 'stat'), 'utf8');
-    // "pid (comm) state ppid …": comm may contain spaces and parentheses, so split after the last ')'
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(rest[1]);
+    const ppid = Number(statFields(await readFile(join(procRoot, String(pid), 'stat'), 'utf8'))[1]);
     return Number.isInteger(ppid) ? ppid : undefined;
   } catch {
     return undefined;

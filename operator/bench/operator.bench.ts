@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { cpuSeconds, statusKiB } from '../../lib/proc.js';
 import { repoPath } from '../../lib/repo-root.js';
 import { JOBS, MERGE_PATCH, createObject, makeKube, mapLimit, type Kube } from '../kube/client.js';
 import { loadConfig } from '../config.js';
@@ -32,18 +33,13 @@ const CONCURRENCY = loadConfig({}).writeConcurrency;
 const TARGET_NS = 'bench-targets';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 
-/** CPU seconds (user + system) a process has used so far; clock ticks are 1/100 s on Linux. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+/** Each named process's CPU seconds now (the benchmark itself included, by its own pid). */
+const cpuNow = (pids: Record<string, number>) => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+/** "name seconds, …": the CPU each used since `before`. */
 const cpuNote = (before: Record<string, number>, pids: Record<string, number>) =>
-  Object.entries(pids).map(([name, pid]) => `${name} ${(name === 'bench' ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : cpuSeconds(pid)) - before[name]!}`.replace(/(\d+\.\d\d)\d*/, '$1')).join(', ');
-const cpuNow = (pids: Record<string, number>) =>
-  Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, name === 'bench' ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : cpuSeconds(pid)]));
+  Object.entries(pids).map(([name, pid]) => `${name} ${(cpuSeconds(pid) - before[name]!).toFixed(2)}`).join(', ');
 
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const rssMiB = (pid: number) => statusKiB(pid, 'VmRSS') / 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function firstLine(child: ChildProcess): Promise<string> {

@@ -4,7 +4,7 @@
 // collector, direct) so drift on a shared machine hits both sides alike.
 //   node collector.bench.js [--streams 20] [--mib 32] [--rounds 2] [--chunk-kib 64]
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,29 +14,10 @@ import { CLIENT_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../../../lib/
 import { createCollectorClient, uploadSegment, DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES } from '../../../lib/collector-client.js';
 import { startS3Server } from '../../../infra/s3/child.js';
 import { startCollectorChild } from '../child.js';
+import { cpuSeconds, statusKiB } from '../../../lib/proc.js';
 
 const MIB = 1024 * 1024;
 const BUCKET = 'bench';
-
-function memKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far; clock ticks are 1/100 s on Linux. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 async function* chunks(buf: Buffer): AsyncGenerator<Buffer> {
   for (let off = 0; off < buf.length; off += MAX_CHUNK_BYTES) yield buf.subarray(off, off + MAX_CHUNK_BYTES);
@@ -106,8 +87,8 @@ async function main(): Promise<void> {
   // One random buffer shared by every stream: the bench process itself stays small.
   const data = randomBytes(size);
   let peakRssKiB = 0;
-  const sampler = setInterval(() => (peakRssKiB = Math.max(peakRssKiB, memKiB(pid, 'VmRSS'))), 50);
-  const idleRssKiB = memKiB(pid, 'VmRSS');
+  const sampler = setInterval(() => (peakRssKiB = Math.max(peakRssKiB, statusKiB(pid, 'VmRSS'))), 50);
+  const idleRssKiB = statusKiB(pid, 'VmRSS');
 
   const viaCollector = async (round: number) => {
     await Promise.all(
@@ -169,7 +150,7 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(sampler);
   }
-  const hwmKiB = memKiB(pid, 'VmHWM');
+  const hwmKiB = statusKiB(pid, 'VmHWM');
   const rate = (t: { bytes: number; ms: number }) => t.bytes / (t.ms / 1000);
   const viaRate = rate(totals.collector);
   const directRate = rate(totals.direct);

@@ -7,16 +7,7 @@ import { cgroupPids, removeCgroupDirs, signalCgroups } from './cgroups.js';
 import { tryRun } from './host-exec.js';
 import { listRecords, recordsDir, removeRecord, type HostRecord } from './state-records.js';
 import { forgetClusterNetwork } from './network.js';
-
-/** Field 22 of /proc/PID/stat: distinguishes a recorded process from a later one with its PID. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
+import { processStartTime } from '../../../lib/proc.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

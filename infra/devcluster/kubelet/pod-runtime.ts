@@ -20,7 +20,7 @@ import { resolveCommand, type ImageContext } from './images.js';
 import { createPodNetwork, deletePodNetwork, RESERVATION_DIR, type ClusterNetwork, type PodIpam, type PodNetwork } from './network.js';
 import { addRecord, removeRecord } from './state-records.js';
 import { volumeReferences, materializeVolumes } from './volumes.js';
-import { processStartTime } from './cleanup.js';
+import { processStartTime } from '../../../lib/proc.js';
 import { podResolvConf } from './cluster-dns.js';
 import type { EventRecorder } from '../controllers/events.js';
 

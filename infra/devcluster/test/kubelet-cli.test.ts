@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { clusterNetworkFor, listNetns, podNetNames } from '../kubelet/network.js';
 import { listRecords } from '../kubelet/state-records.js';
+import { statFields } from '../../../lib/proc.js';
 import { cgroupLeftovers, suffix, waitFor } from './kubelet-helpers.js';
 
 const run = promisify(execFile);
@@ -70,8 +71,7 @@ function processesOf(uids: string[]): number[] {
     .filter((p) => {
       try {
         // an exited process its (re)parent has not reaped yet is no longer running
-        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-        if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+        if (statFields(readFileSync(`/proc/${p}/stat`, 'utf8'))[0] === 'Z') return false;
         const cg = readFileSync(`/proc/${p}/cgroup`, 'utf8');
         return uids.some((u) => cg.includes(`pod${u}`));
       } catch {
