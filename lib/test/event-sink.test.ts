@@ -1,30 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EventSink } from '../event-sink.js';
 import { createLogger } from '../log.js';
+import { startRecordingSink, type RecordedEvent, type RecordingSink } from '../testing/event-sink-server.js';
 
 // A real HTTP sink on loopback that records the headers and body of every POST.
-const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
-let server: Server;
+let server: RecordingSink;
+let received: RecordedEvent[];
 let url: string;
 const logger = createLogger('event-sink-test', 'silent');
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(202).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  server = await startRecordingSink();
+  received = server.events;
+  url = server.url;
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
 });
 
 describe('EventSink', () => {
@@ -38,7 +30,7 @@ describe('EventSink', () => {
     expect(received[0]!.headers['ce-type']).toBe('io.example.test');
     expect(received[0]!.headers['ce-cluster']).toBe('east');
     expect(received[0]!.headers['ce-node']).toBe('n1');
-    expect(JSON.parse(received[0]!.body)).toEqual({ n: 1 });
+    expect(received[0]!.body).toEqual({ n: 1 });
   });
 
   test('an event CloudEvents refuses is counted as failed, not thrown at the caller', async () => {

@@ -18,14 +18,15 @@ import { ensureClusterNetwork } from '../../infra/devcluster/kubelet/network.js'
 import { DATAENDPOINTS, SNOOPYJOBS, createObject, getObject, makeKube, type Kube } from '../kube/client.js';
 import { Operator } from '../operator.js';
 import type { SnoopyDataEndpoint, SnoopyJob } from '../crd/schema.js';
-import { SEED_SPEC, listJobs, quiet, startSink, testConfig, waitFor } from './helpers.js';
+import { SEED_SPEC, listJobs, quiet, testConfig, waitFor } from './helpers.js';
+import { startRecordingSink } from '../../lib/testing/event-sink-server.js';
 
 const exec = promisify(execFile);
 let stateDir: string;
 let cluster: DevCluster | undefined;
 let kube: Kube;
 let operator: Operator | undefined;
-let sink: Awaited<ReturnType<typeof startSink>>;
+let sink: Awaited<ReturnType<typeof startRecordingSink>>;
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'snoopy-operator-e2e-'));
@@ -39,7 +40,7 @@ beforeAll(async () => {
   await kube.core.createNamespacedServiceAccount({ namespace: 'snoopy-operator', body: { metadata: { name: 'snoopy-capture' } } });
   // the seed's workload, as the repository ships it
   await exec('kubectl', ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-k', repoPath('infra', 'samples', 'workload')]);
-  sink = await startSink();
+  sink = await startRecordingSink();
   operator = new Operator({ kubeConfig: cluster.kubeConfig, config: testConfig({ K_SINK: sink.url }), logger: quiet });
   await operator.start();
 }, 120_000);

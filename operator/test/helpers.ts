@@ -3,7 +3,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type Server } from 'node:http';
 import { KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { createLogger } from '../../lib/log.js';
@@ -183,26 +182,3 @@ export const SEED_SPEC = {
   dataServicePort: '51001',
 };
 
-/** A local CloudEvents sink: records every request's headers and body. */
-export async function startSink(): Promise<{ url: string; events: { headers: Record<string, string>; body: unknown }[]; close(): Promise<void> }> {
-  const events: { headers: Record<string, string>; body: unknown }[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      events.push({ headers: req.headers as Record<string, string>, body: text ? JSON.parse(text) : undefined });
-      res.writeHead(202).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    events,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
-  };
-}

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { LEASES, SNOOPYJOBS, getObject } from '../kube/client.js';
 import type { SnoopyJob } from '../crd/schema.js';
 import { Labels } from '../render/names.js';
-import { SEED_SPEC, createRunningPod, createSnoopyJob, finishJob, listJobs, startSink, startTestCluster, waitFor, type TestCluster } from './helpers.js';
+import { SEED_SPEC, createRunningPod, createSnoopyJob, finishJob, listJobs, startTestCluster, waitFor, type TestCluster } from './helpers.js';
+import { startRecordingSink } from '../../lib/testing/event-sink-server.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const LEASE_SECONDS = 4;
@@ -20,7 +21,7 @@ interface Replica {
 }
 
 let cluster: TestCluster;
-let sink: Awaited<ReturnType<typeof startSink>>;
+let sink: Awaited<ReturnType<typeof startRecordingSink>>;
 const replicas: Replica[] = [];
 
 function startReplica(name: string): Replica {
@@ -75,7 +76,7 @@ async function readyz(r: Replica): Promise<string> {
 
 beforeAll(async () => {
   cluster = await startTestCluster(['snoopy-operator', 'cnf-telco']);
-  sink = await startSink();
+  sink = await startRecordingSink();
 });
 
 afterAll(async () => {

@@ -7,15 +7,16 @@ import { CRONJOBS, JOBS, MERGE_PATCH, SNOOPYJOBS, DATAENDPOINTS, createObject, g
 import { Operator } from '../operator.js';
 import type { SnoopyDataEndpoint, SnoopyJob } from '../crd/schema.js';
 import { Labels, FINALIZER } from '../render/names.js';
-import { SEED_SPEC, createRunningPod, createSnoopyJob, finishJob, listJobs, quiet, startSink, startTestCluster, testConfig, waitFor, type TestCluster } from './helpers.js';
+import { SEED_SPEC, createRunningPod, createSnoopyJob, finishJob, listJobs, quiet, startTestCluster, testConfig, waitFor, type TestCluster } from './helpers.js';
+import { startRecordingSink } from '../../lib/testing/event-sink-server.js';
 
 let cluster: TestCluster;
 let operator: Operator;
-let sink: Awaited<ReturnType<typeof startSink>>;
+let sink: Awaited<ReturnType<typeof startRecordingSink>>;
 
 beforeAll(async () => {
   cluster = await startTestCluster(['snoopy-operator', 'cnf-telco', 'team-a']);
-  sink = await startSink();
+  sink = await startRecordingSink();
   operator = new Operator({ kubeConfig: cluster.kc, config: testConfig({ K_SINK: sink.url }), logger: quiet });
   await operator.start();
 });

@@ -5,11 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CloudEvent, HTTP } from 'cloudevents';
-import express from 'express';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startS3Server, type S3ServerChild } from '../../../infra/s3/child.js';
@@ -19,37 +16,12 @@ import { segmentKey } from '../../../lib/storage-keys.js';
 import { analyzeSources } from '../source.js';
 import type { Summary } from '../summary.js';
 import { createLab, generateTraffic, HTTP_PORT, markEnd, SERVER_IP, startInNs, startServers, stopChild, type Lab } from './lab.js';
+import { startRecordingSink } from '../../../lib/testing/event-sink-server.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const BUCKET = 'captures';
 const ID = { prefix: 'snoopy', snoopyJobNamespace: 'snoopy-operator', snoopyJob: 'tcpdump-job', captureId: 'cap-1', podNamespace: 'shop', pod: 'web-0' };
 
-interface Received {
-  headers: Record<string, string>;
-  body: unknown;
-}
-
-async function startSink(): Promise<{ url: string; events: Received[]; close(): Promise<void> }> {
-  const events: Received[] = [];
-  const app = express();
-  app.use(express.json({ type: '*/*' }));
-  app.post('/', (req, res) => {
-    events.push({ headers: req.headers as Record<string, string>, body: req.body as unknown });
-    res.status(202).end();
-  });
-  const server: Server = await new Promise((r) => {
-    const s = app.listen(0, '127.0.0.1', () => r(s));
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    events,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 interface AnalyzerChild {
   child: ChildProcess;
@@ -198,7 +170,7 @@ test('summarize s3://BUCKET/KEY …: the segments from S3, in the order given, a
 describe('snoopy-analyzer serving CloudEvents', () => {
   test('capture.completed → summary object next to the segments and capture.analyzed to K_SINK', async () => {
     expect(keys.length).toBeGreaterThan(3);
-    const sink = await startSink();
+    const sink = await startRecordingSink();
     const analyzer = await startAnalyzer({ ...s3srv!.env(BUCKET), K_SINK: sink.url });
     try {
       for (const path of ['/health/liveness', '/health/readiness']) expect((await fetch(`${analyzer.url}${path}`)).status).toBe(200);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { createCollectorClient, uploadSegment } from '../../../lib/collector-client.js';
 import { EventType } from '../../../lib/events.js';
 import { startS3Server, type S3ServerChild } from '../../../infra/s3/child.js';
-import { header, sha256, startInProcessCollector, startSink, waitFor } from './helpers.js';
+import { header, sha256, startInProcessCollector, waitFor } from './helpers.js';
+import { startRecordingSink } from '../../../lib/testing/event-sink-server.js';
 
 const BUCKET = 'events';
 
@@ -35,7 +36,7 @@ describe('collector CloudEvents', () => {
   });
 
   test('segment.stored for each segment and capture.completed listing every key of the capture', async () => {
-    const sink = await startSink();
+    const sink = await startRecordingSink();
     const collector = await startInProcessCollector({
       ...s3.env(BUCKET),
       S3_PREFIX: 'ev',
@@ -93,7 +94,7 @@ describe('collector CloudEvents', () => {
   });
 
   test('capture.completed lists segments stored by another collector replica', async () => {
-    const sink = await startSink();
+    const sink = await startRecordingSink();
     const envs = { ...s3.env(BUCKET), S3_PREFIX: 'replicas', K_SINK: sink.url };
     const one = await startInProcessCollector(envs);
     const two = await startInProcessCollector(envs);
@@ -120,7 +121,7 @@ describe('collector CloudEvents', () => {
   });
 
   test('a sink answering 500 twice then 2xx receives the event on retry', async () => {
-    const sink = await startSink(2);
+    const sink = await startRecordingSink({ failFirst: 2 });
     const collector = await startInProcessCollector({ ...s3.env(BUCKET), S3_PREFIX: 'retry', K_SINK: sink.url });
     const client = createCollectorClient(collector.address);
     try {

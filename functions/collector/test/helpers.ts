@@ -3,13 +3,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import express from 'express';
 import { createLogger } from '../../../lib/log.js';
 import { createVethPair, type VethPair } from '../../../lib/testing/veth-pair.js';
 import type { SegmentHeader } from '../../../lib/proto.js';
@@ -99,40 +96,6 @@ export async function startInProcessCollector(env: Record<string, string>): Prom
   return startCollector(config, createLogger('collector-test', process.env.TEST_LOG_LEVEL ?? 'silent'));
 }
 
-export interface RecordedEvent {
-  headers: Record<string, string>;
-  body: unknown;
-}
-
-/** A CloudEvents sink on loopback that records what it receives; `failFirst` requests get 500. */
-export async function startSink(failFirst = 0): Promise<{ url: string; events: RecordedEvent[]; attempts: () => number; close(): Promise<void> }> {
-  const events: RecordedEvent[] = [];
-  let attempts = 0;
-  const app = express();
-  app.use(express.json({ type: '*/*' }));
-  app.post('/', (req, res) => {
-    attempts++;
-    if (attempts <= failFirst) {
-      res.status(500).end();
-      return;
-    }
-    events.push({ headers: req.headers as Record<string, string>, body: req.body as unknown });
-    res.status(202).end();
-  });
-  const server: Server = await new Promise((r) => {
-    const s = app.listen(0, '127.0.0.1', () => r(s));
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    events,
-    attempts: () => attempts,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 /** Two network namespaces joined by a veth pair; ping between them is the traffic to capture. */
 export class NetnsPair {
