@@ -8,19 +8,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createVethPair } from '../../testing/veth-pair.js';
+import { createVethPair, type VethPair } from '../../testing/veth-pair.js';
 
 const run = promisify(execFile);
 
-export interface VethLab {
-  nsA: string;
-  nsB: string;
-  ifA: string;
-  ifB: string;
-  ipA: string;
-  ipB: string;
-  close(): Promise<void>;
-}
+/** The shared veth pair, closed as the other fixtures here are. */
+export type VethLab = Omit<VethPair, 'remove'> & { close(): Promise<void> };
 
 export async function createVethLab(): Promise<VethLab> {
   const pair = await createVethPair({ tag: 'pcap', ipA: '192.0.2.1', ipB: '192.0.2.2' });
