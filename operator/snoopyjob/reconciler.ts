@@ -182,12 +182,13 @@ export class SnoopyJobReconciler {
 
     const fresh = new Map<string, { target: CaptureTarget; req: CaptureRequest }>();
     if (!finished) {
+      const request = this.requestFor(sj, r, captureId);
       for (const pod of pods) {
         const target = this.targetOf(pod, r);
         if (!target) continue;
         const name = captureJobName({ name: sj.metadata.name, uid }, { namespace: target.namespace, name: target.pod });
         if (jobs.has(name) || recorded.has(name) || this.expected.has(name)) continue;
-        fresh.set(name, { target, req: this.request(sj, r, target, name, captureId) });
+        fresh.set(name, { target, req: request(target, name) });
       }
     }
 
@@ -306,11 +307,12 @@ export class SnoopyJobReconciler {
     const existing = this.owned(this.d.caches.cronJobs, uid);
 
     const desired = new Map<string, { target: CaptureTarget; cronJob: V1CronJob }>();
+    const request = this.requestFor(sj, r);
     for (const pod of pods) {
       const target = this.targetOf(pod, r);
       if (!target) continue;
       const name = captureCronJobName({ name: sj.metadata.name, uid }, { namespace: target.namespace, name: target.pod });
-      const req = { ...this.request(sj, r, target, name), schedule: r.schedule!, suspend: r.suspend };
+      const req = { ...request(target, name), schedule: r.schedule!, suspend: r.suspend };
       desired.set(name, { target, cronJob: renderCaptureCronJob(name, req, this.settings) });
     }
 
@@ -449,17 +451,12 @@ export class SnoopyJobReconciler {
     return { pod: pod.metadata!.name!, namespace: pod.metadata!.namespace!, uid: pod.metadata!.uid ?? '', node: pod.spec!.nodeName!, container };
   }
 
-  /** The token Secret's name (a hash of the uid: computed once per reconcile, not once per target). */
-  private tokenSecretOf(sj: SnoopyJob): string {
-    const uid = sj.metadata.uid!;
-    let last = this.lastTokenSecret;
-    if (last?.uid !== uid) this.lastTokenSecret = last = { uid, name: tokenSecretName({ name: sj.metadata.name, uid }) };
-    return last.name;
-  }
-  private lastTokenSecret: { uid: string; name: string } | undefined;
-
-  private request(sj: SnoopyJob, r: ResolvedSpec, target: CaptureTarget, objectName: string, captureId?: string): CaptureRequest {
-    return {
+  /**
+   * Builds each target's capture request. What every target shares (among it the token Secret's
+   * name, a hash) is computed once per reconcile, not once per target.
+   */
+  private requestFor(sj: SnoopyJob, r: ResolvedSpec, captureId?: string): (target: CaptureTarget, objectName: string) => CaptureRequest {
+    const shared = {
       sj: { name: sj.metadata.name, namespace: sj.metadata.namespace, uid: sj.metadata.uid! },
       command: r.command,
       argv: r.argv,
@@ -467,11 +464,10 @@ export class SnoopyJobReconciler {
       timerSeconds: r.timerSeconds,
       ...(r.spec.maxBytes !== undefined ? { maxBytes: r.spec.maxBytes } : {}),
       collector: r.collector!,
-      target,
-      tokenSecret: this.tokenSecretOf(sj),
-      tokenKey: objectName,
+      tokenSecret: tokenSecretName({ name: sj.metadata.name, uid: sj.metadata.uid! }),
       ...(captureId !== undefined ? { captureId } : {}),
     };
+    return (target, objectName) => ({ ...shared, target, tokenKey: objectName });
   }
 
   private owned<T extends V1Job | V1CronJob>(cache: ResilientCache<T>, uid: string): Map<string, T> {
