@@ -32,7 +32,7 @@ export interface CaptureSettings {
 }
 
 /** The operator configuration's part that shapes every capture workload. */
-export function captureSettingsFrom(c: Pick<OperatorConfig, 'namespace' | 'podtracerImage' | 'privileged' | 'graceSeconds' | 'ttlSecondsAfterFinished' | 'backoffLimit' | 'captureServiceAccount' | 'captureResources' | 'toolPolicy'>): CaptureSettings {
+export function captureSettingsFrom(c: OperatorConfig): CaptureSettings {
   return {
     namespace: c.namespace,
     podtracerImage: c.podtracerImage,
