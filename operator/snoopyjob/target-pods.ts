@@ -1,8 +1,8 @@
 // Pod caches for the namespaces SnoopyJobs target, started on first use and stopped when no
 // SnoopyJob targets their namespace any more, so the operator never caches the whole cluster's pods.
-import type { V1Pod, KubeConfig } from '@kubernetes/client-node';
+import type { V1Pod, V1PodList, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
-import { plain, type Kube } from '../kube/client.js';
+import { getJson, type Kube } from '../kube/client.js';
 import { ResilientCache } from '../kube/informer.js';
 
 const SYNC_TIMEOUT_MS = 30_000;
@@ -22,10 +22,11 @@ export class TargetPodCaches {
   async ensure(namespace: string): Promise<ResilientCache<V1Pod>> {
     let cache = this.caches.get(namespace);
     if (!cache) {
+      const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
       cache = new ResilientCache<V1Pod>({
         kc: this.kc,
-        path: `/api/v1/namespaces/${namespace}/pods`,
-        list: async () => plain(await this.kube.core.listNamespacedPod({ namespace })),
+        path,
+        list: () => getJson<V1PodList>(this.kube, path),
         logger: this.logger,
         name: `pods/${namespace}`,
         onChange: (pod) => this.onChange(pod),

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { getObject, makeKube, mapLimit, SNOOPYJOBS } from '../kube/client.js';
+import { errorText, getJson, getObject, makeKube, mapLimit, SNOOPYJOBS, statusCode } from '../kube/client.js';
 
 // A tiny API stand-in that counts TCP connections: client-node alone opens one per request.
 describe('API client connections', () => {
@@ -15,6 +15,15 @@ describe('API client connections', () => {
     server = createServer((req, res) => {
       requests++;
       res.setHeader('Content-Type', 'application/json');
+      if (req.url === '/api/v1/namespaces/ns/pods') {
+        res.end(JSON.stringify({ kind: 'PodList', metadata: { resourceVersion: '7' }, items: [{ metadata: { name: 'p', creationTimestamp: '2026-01-02T03:04:05Z' } }] }));
+        return;
+      }
+      if (req.url === '/api/v1/namespaces/locked/pods') {
+        res.statusCode = 403;
+        res.end(JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'Forbidden', code: 403, message: 'pods is forbidden: no list in "locked"' }));
+        return;
+      }
       res.end(JSON.stringify({ apiVersion: 'job.fennecproject.io/v1alpha1', kind: 'SnoopyJob', metadata: { name: 'x', namespace: 'ns' } }));
     });
     server.on('connection', () => connections++);
@@ -48,5 +57,21 @@ describe('API client connections', () => {
     server.once('request', (req) => (auth = req.headers.authorization));
     await getObject(makeKube(kc), SNOOPYJOBS, 'ns', 'x');
     expect(auth).toBe('Bearer t');
+  });
+
+  test('getJson: a GET parsed once into plain JSON, with the kubeconfig\'s credentials', async () => {
+    let auth: string | undefined;
+    server.once('request', (req) => (auth = req.headers.authorization));
+    const list = await getJson<{ metadata: { resourceVersion: string }; items: { metadata: { name: string; creationTimestamp: unknown } }[] }>(makeKube(kc), '/api/v1/namespaces/ns/pods');
+    expect(auth).toBe('Bearer t');
+    expect(list.metadata.resourceVersion).toBe('7');
+    // plain JSON: the timestamp stays the string the server sent (the typed API makes it a Date)
+    expect(list.items[0]!.metadata).toEqual({ name: 'p', creationTimestamp: '2026-01-02T03:04:05Z' });
+  });
+
+  test('getJson: an error status is an ApiException with the code and the server\'s message', async () => {
+    const err = await getJson(makeKube(kc), '/api/v1/namespaces/locked/pods').catch((e: unknown) => e);
+    expect(statusCode(err)).toBe(403);
+    expect(errorText(err)).toBe('HTTP 403: pods is forbidden: no list in "locked"');
   });
 });
