@@ -1,6 +1,7 @@
 // Thin helpers over @kubernetes/client-node 1.x. Grouped resources (batch, apps, coordination,
 // Knative, our CRs) go through CustomObjectsApi, which takes and returns plain JSON exactly as
-// the API server speaks it; core resources (pods, secrets, services, events) through CoreV1Api.
+// the API server speaks it; core resources (pods, secrets, services, events) through CoreV1Api,
+// except the pod LIST a new SnoopyJob waits for, which getJson parses once as plain JSON.
 // Every patch is a JSON merge patch, set explicitly (client-node's defaults differ per method).
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
