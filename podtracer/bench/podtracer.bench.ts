@@ -6,7 +6,7 @@
 // Several rounds and the ratio of the totals: at full speed on a small machine both captures drop
 // most packets, and how many each keeps depends on where the scheduler puts it, so a single round
 // says little (two identical plain tcpdumps side by side kept 0.92–1.06 times each other's packets,
-// round to round). The capture started first tends to keep more packets, so the rounds alternate
+// round to round). Which capture starts first seemed to matter in some runs, so the rounds alternate
 // which one starts first, and their number is even.
 //   npm run bench:podtracer [-- --rounds 4] [--seconds 10] [--snaplen 0] [--sink dir|collector]
 //                           [--spool-max-bytes 8Gi]
