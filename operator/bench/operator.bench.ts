@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
       await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: parse(readFileSync(repoPath('infra', 'crds', file), 'utf8')) });
     }
-    for (const ns of [TARGET_NS]) await kube.core.createNamespace({ body: { metadata: { name: ns } } });
+    await kube.core.createNamespace({ body: { metadata: { name: TARGET_NS } } });
     await sleep(500);
 
     const t = performance.now();

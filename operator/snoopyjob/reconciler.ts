@@ -197,9 +197,11 @@ export class SnoopyJobReconciler {
       const lifetime = r.timerSeconds + config.graceSeconds;
       const key = this.d.tokenKey();
       const nowSec = Math.floor(now.getTime() / 1000);
-      await this.ensureTokens(sj, Object.fromEntries([...fresh].map(([name, f]) => [name, oneShotTargetToken(key, { captureId, namespace: f.target.namespace, pod: f.target.pod, job: jobClaim(sj) }, lifetime, nowSec).token])), []);
+      const job = jobClaim(sj);
+      await this.ensureTokens(sj, Object.fromEntries([...fresh].map(([name, f]) => [name, oneShotTargetToken(key, { captureId, namespace: f.target.namespace, pod: f.target.pod, job }, lifetime, nowSec).token])), []);
       const entries = [...fresh];
-      const results = await mapLimit(entries, config.writeConcurrency, ([name, f]) => createIfAbsent(this.d.kube, JOBS, config.namespace, renderCaptureJob(name, f.req, this.settings)));
+      const settings = this.settings;
+      const results = await mapLimit(entries, config.writeConcurrency, ([name, f]) => createIfAbsent(this.d.kube, JOBS, config.namespace, renderCaptureJob(name, f.req, settings)));
       let created = 0;
       results.forEach((res, i) => {
         const name = entries[i]![0];
@@ -308,25 +310,27 @@ export class SnoopyJobReconciler {
 
     const desired = new Map<string, { target: CaptureTarget; cronJob: V1CronJob }>();
     const request = this.requestFor(sj, r);
+    const settings = this.settings;
     for (const pod of pods) {
       const target = this.targetOf(pod, r);
       if (!target) continue;
       const name = captureCronJobName({ name: sj.metadata.name, uid }, { namespace: target.namespace, name: target.pod });
       const req = { ...request(target, name), schedule: r.schedule!, suspend: r.suspend };
-      desired.set(name, { target, cronJob: renderCaptureCronJob(name, req, this.settings) });
+      desired.set(name, { target, cronJob: renderCaptureCronJob(name, req, settings) });
     }
 
     // tokens: a prefix claim per CronJob, renewed when a third of its lifetime is left
     const secret = this.d.caches.secrets.get(tokenSecretName({ name: sj.metadata.name, uid }), config.namespace);
     const key = this.d.tokenKey();
     const lifetime = config.cronTokenLifetimeSeconds;
+    const job = jobClaim(sj);
     const add: Record<string, string> = {};
     let renewAt = Infinity;
     for (const [name, { target }] of desired) {
       const current = secret?.data?.[name] ? Buffer.from(secret.data[name]!, 'base64').toString('utf8') : undefined;
       const exp = current ? tokenExpiry(current) : undefined;
       if (exp === undefined || exp - nowSec < lifetime / 3) {
-        add[name] = cronTargetToken(key, { cronJobName: name, namespace: target.namespace, pod: target.pod, job: jobClaim(sj) }, lifetime, nowSec).token;
+        add[name] = cronTargetToken(key, { cronJobName: name, namespace: target.namespace, pod: target.pod, job }, lifetime, nowSec).token;
         renewAt = Math.min(renewAt, nowSec + lifetime - lifetime / 3);
       } else renewAt = Math.min(renewAt, exp - lifetime / 3);
     }

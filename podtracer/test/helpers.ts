@@ -139,7 +139,6 @@ export function waitForLog(p: PodtracerProcess, text: string, timeoutMs = 20_000
   return waitFor(() => p.stderr().includes(text), `podtracer log "${text}"`, timeoutMs).then(() => undefined);
 }
 
-/** Packets in a capture file matching a filter, counted by tcpdump itself. */
 /** Packets in a capture file that match a filter, as `tcpdump -r` reads them (streamed: captures can be large). */
 export async function countPackets(file: string, filter: string): Promise<number> {
   const tcpdump = spawn('tcpdump', ['-r', file, '-nn', '-q', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
