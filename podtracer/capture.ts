@@ -5,15 +5,17 @@
 //
 // The tool's stdout is a file, not a pipe: the tool writes at page-cache speed and never waits
 // for podtracer (a pipe's small buffer makes tcpdump block whenever podtracer is descheduled, and
-// a blocked tcpdump is a kernel that drops packets). podtracer follows the file as it grows and
-// punches out what it has consumed, so the file never holds more than the backlog on disk.
-import { execFile, spawn } from 'node:child_process';
+// a blocked tcpdump is a kernel that drops packets). podtracer follows the file as it grows; the
+// file is also the upload spool (spool.ts), and what no segment needs any more is punched out, so
+// it holds only the unread backlog and the segments not yet confirmed.
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { Segmenter } from '../lib/pcap/index.js';
 import { processStartTime } from '../lib/proc.js';
+import { punchHole } from './hole-punch.js';
 import type { SegmentSink } from './sinks.js';
 import type { StopReason } from './summary.js';
 
@@ -27,8 +29,12 @@ export interface CaptureOptions {
   timerMs?: number;
   maxBytes?: number;
   killGraceMs: number;
-  /** directory for the file that receives the tool's stdout */
-  stdoutDir: string;
+  /** the file that receives the tool's stdout (created here; the caller deletes it once the
+   *  sink has finished, since the sink may read segments back from it) */
+  stdoutFile: string;
+  /** give disk space no segment needs back in steps of this many bytes (each step is a
+   *  `fallocate` process: at full capture rates, one per 64 MiB cost about a second of CPU per 3 GB) */
+  punchEveryBytes: number;
   /** how often to check that the target process still exists */
   targetPollMs?: number;
   log: Logger;
@@ -51,9 +57,6 @@ export interface CaptureOutcome {
 const STDERR_TAIL = 64 * 1024;
 /** largest single read from the stdout file */
 const READ_MAX = 4 * 1024 * 1024;
-/** give consumed disk space back every this many bytes (each time a `fallocate` process: at
- *  full capture rates, spawning one per 64 MiB cost about a second of CPU per 3 GB) */
-const PUNCH_EVERY = 256 * 1024 * 1024;
 /** how often to look for new output when there was none */
 const IDLE_POLL_MS = 20;
 const STDERR_LOG_LINES = 200;
@@ -69,7 +72,7 @@ export interface RunningCapture {
 export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCapture {
   const { log } = opts;
   const nsPath = join(opts.procRoot, String(opts.pid), 'ns', 'net');
-  const stdoutPath = join(opts.stdoutDir, `stdout-${process.pid}-${Date.now()}.raw`);
+  const stdoutPath = opts.stdoutFile;
   const stdoutFd = openSync(stdoutPath, 'w+', 0o600);
   const child = spawn('nsenter', [`--net=${nsPath}`, '--', opts.command, ...opts.argv], {
     stdio: ['ignore', stdoutFd, 'pipe'],
@@ -126,6 +129,15 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     let fh: FileHandle | undefined;
     let pos = 0;
     let punched = 0;
+    // bytes before both the segmenter's buffer and the sink's oldest unconfirmed segment: checked
+    // after every read and while idle, since uploads are confirmed whether or not the tool writes
+    const punchUnneeded = () => {
+      const unneeded = Math.min(segmenter.emittedUpTo, sink.neededFrom());
+      if (unneeded - punched >= opts.punchEveryBytes) {
+        punchHole(stdoutPath, punched, unneeded);
+        punched = unneeded - (unneeded % 4096);
+      }
+    };
     try {
       fh = await open(stdoutPath, 'r');
       for (;;) {
@@ -140,15 +152,12 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
           if (n > 0) {
             pos += n;
             onData(buf.subarray(0, n));
-            if (pos - punched >= PUNCH_EVERY) {
-              const upTo = pos - (pos % 4096);
-              execFile('fallocate', ['--punch-hole', '--offset', String(punched), '--length', String(upTo - punched), stdoutPath], () => undefined);
-              punched = upTo;
-            }
+            punchUnneeded();
             continue;
           }
         }
         if (ended) return;
+        punchUnneeded();
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, IDLE_POLL_MS);
           function done() {
@@ -161,7 +170,6 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
       }
     } finally {
       await fh?.close();
-      await unlink(stdoutPath).catch(() => undefined);
     }
   };
   let readError: string | undefined;

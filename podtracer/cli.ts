@@ -23,6 +23,8 @@ export interface RunOptions {
   segmentSeconds: number;
   spoolDir?: string;
   spoolMaxBytes: number;
+  spoolMemoryBytes: number;
+  spoolPunchBytes: number;
   killGraceMs: number;
   uploadGraceMs: number;
   uploadDeadlineMs: number;
@@ -61,6 +63,8 @@ const OPTIONS: OptionSpec[] = [
   { long: 'segment-seconds', key: 'segmentSeconds' },
   { long: 'spool-dir', key: 'spoolDir' },
   { long: 'spool-max-bytes', key: 'spoolMaxBytes' },
+  { long: 'spool-memory-bytes', key: 'spoolMemoryBytes' },
+  { long: 'spool-punch-bytes', key: 'spoolPunchBytes' },
   { long: 'kill-grace', key: 'killGrace' },
   { long: 'upload-grace', key: 'uploadGrace' },
   { long: 'upload-deadline', key: 'uploadDeadline' },
@@ -78,6 +82,8 @@ export const DEFAULTS = {
   segmentBytes: 32 * MIB,
   segmentSeconds: 60,
   spoolMaxBytes: 1024 * MIB,
+  spoolMemoryBytes: 64 * MIB,
+  spoolPunchBytes: 256 * MIB,
   killGraceMs: 10_000,
   uploadGraceMs: 120_000,
   uploadDeadlineMs: 120_000,
@@ -227,6 +233,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     segmentBytes: raw.segmentBytes !== undefined ? parseSize(raw.segmentBytes, '--segment-bytes') : DEFAULTS.segmentBytes,
     segmentSeconds: raw.segmentSeconds !== undefined ? parseSeconds(raw.segmentSeconds, '--segment-seconds') : DEFAULTS.segmentSeconds,
     spoolMaxBytes: raw.spoolMaxBytes !== undefined ? parseSize(raw.spoolMaxBytes, '--spool-max-bytes') : DEFAULTS.spoolMaxBytes,
+    spoolMemoryBytes:
+      raw.spoolMemoryBytes !== undefined ? parseSize(raw.spoolMemoryBytes, '--spool-memory-bytes') : DEFAULTS.spoolMemoryBytes,
+    spoolPunchBytes: raw.spoolPunchBytes !== undefined ? parseSize(raw.spoolPunchBytes, '--spool-punch-bytes') : DEFAULTS.spoolPunchBytes,
     killGraceMs: raw.killGrace !== undefined ? parseDurationOption(raw.killGrace, '--kill-grace') : DEFAULTS.killGraceMs,
     uploadGraceMs: raw.uploadGrace !== undefined ? parseDurationOption(raw.uploadGrace, '--upload-grace') : DEFAULTS.uploadGraceMs,
     uploadDeadlineMs:
@@ -273,8 +282,11 @@ Output:
   --job NAME, --job-namespace NS  default $SNOOPY_JOB / $SNOOPY_JOB_NAMESPACE
   --segment-bytes N               rotate segments at this size (default 32Mi)
   --segment-seconds S             rotate segments after S seconds (default 60)
-  --spool-dir DIR                 local spool (default: a new temporary directory)
+  --spool-dir DIR                 local spool: the tool's output file, and unsent segments in the end
+                                  (default: a new temporary directory)
   --spool-max-bytes N             spool bound; segments beyond it are dropped and counted (default 1Gi)
+  --spool-memory-bytes N          spooled segments also kept in memory, up to N (default 64Mi)
+  --spool-punch-bytes N           give consumed disk space back in steps of N (default 256Mi)
   --upload-deadline D             deadline of one upload call (default 2m)
   --upload-grace D                how long to keep retrying uploads after the tool ended (default 2m)
 Run:

@@ -79,20 +79,24 @@ async function run(o: RunOptions): Promise<number> {
   let capture: RunningCapture | undefined;
   let spoolTemp: string | undefined;
   let sink: SegmentSink;
-  // the tool's stdout goes to a file here (see capture.ts): the spool, or a private temp dir
-  let stdoutDir: string;
+  // the tool's stdout goes to a file (see capture.ts): in the spool directory, whose spool it is,
+  // or in a private temporary directory
+  let stdoutFile: string;
   let stdoutTemp: string | undefined;
   if (o.outputDir !== undefined) {
     sink = new DirectorySink(o.outputDir);
-    stdoutDir = stdoutTemp = await mkdtemp(join(tmpdir(), 'podtracer-'));
+    stdoutTemp = await mkdtemp(join(tmpdir(), 'podtracer-'));
+    stdoutFile = join(stdoutTemp, 'tool-output');
   } else {
     const spoolDir = o.spoolDir ?? (spoolTemp = await mkdtemp(join(tmpdir(), 'podtracer-spool-')));
     await mkdir(spoolDir, { recursive: true, mode: 0o700 });
-    stdoutDir = spoolDir;
+    stdoutFile = join(spoolDir, `tool-output-${process.pid}-${Date.now()}`);
     sink = new UploadSink({
       collector: o.collector!,
+      outputFile: stdoutFile,
       spoolDir,
       spoolMaxBytes: o.spoolMaxBytes,
+      spoolMemoryBytes: o.spoolMemoryBytes,
       deadlineMs: o.uploadDeadlineMs,
       graceMs: o.uploadGraceMs,
       log,
@@ -124,7 +128,8 @@ async function run(o: RunOptions): Promise<number> {
       segmentBytes: o.segmentBytes,
       segmentSeconds: o.segmentSeconds,
       killGraceMs: o.killGraceMs,
-      stdoutDir,
+      stdoutFile,
+      punchEveryBytes: o.spoolPunchBytes,
       log,
       ...(o.timerMs !== undefined ? { timerMs: o.timerMs } : {}),
       ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
@@ -147,11 +152,11 @@ async function run(o: RunOptions): Promise<number> {
   process.on('SIGINT', onSignal);
 
   const outcome = await capture.done;
-  if (stdoutTemp) await rm(stdoutTemp, { recursive: true, force: true });
   // A capture always ends with a segment flagged `last`, so the collector can announce it as
   // complete: when the tool printed nothing at all, that is an empty text segment.
   if (sink.accepted === 0) sink.accept(segmentOf([], { format: 'text', records: 0 }));
   const stored = await sink.finish();
+  await rm(stdoutTemp ?? stdoutFile, { recursive: true, force: true });
   if (spoolTemp && stored.unsentSegments === 0) await rm(spoolTemp, { recursive: true, force: true });
 
   const stats = o.command === 'tcpdump' ? parseTcpdumpStats(outcome.stderrTail) : {};

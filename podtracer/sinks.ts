@@ -1,14 +1,14 @@
 // Where segments go: to the collector through the spool (UploadSink), or into a directory
 // (DirectorySink, --output-dir). Both take segments without ever blocking the caller, which reads
 // the tool's stdout: a tool like tcpdump drops packets when its output is not read.
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_CHUNK_BYTES, createCollectorClient, uploadSegment, type CollectorClient } from '../lib/collector-client.js';
 import type { Logger } from '../lib/log.js';
 import type { Segment, StreamFormat } from '../lib/pcap/index.js';
 import type { FormatName, SegmentHeader } from '../lib/proto.js';
-import { Spool, SpoolReadError, writeAll, type SpoolEntry } from './spool.js';
+import { Spool, SpoolReadError, type SpoolEntry } from './spool.js';
 
 export interface SinkResult {
   segments: number;
@@ -34,10 +34,32 @@ export interface SegmentSink {
   abort(): void;
   /** Resolves when segments waiting in memory for the disk are below the limit (reading may go on). */
   waitForRoom(): Promise<void>;
+  /** The lowest offset of the tool's output file that a taken segment still needs from the file
+   *  (Infinity: none); the reader punches out what lies before it. */
+  neededFrom(): number;
 }
 
 /** Segments held in memory while their files are written; beyond this the reader waits. */
 export const MAX_PENDING_WRITE_BYTES = 64 * 1024 * 1024;
+
+/** Writes every byte of `parts` in order (writev, repeated for what a short write left). */
+export async function writeAll(fh: FileHandle, parts: readonly Buffer[]): Promise<void> {
+  let rest = parts.filter((p) => p.length > 0);
+  // bounded: every round writes at least one byte or throws
+  for (let round = 0; rest.length > 0 && round < 1_000_000; round++) {
+    let { bytesWritten } = await fh.writev(rest.slice(0, 1024));
+    while (bytesWritten > 0 && rest.length > 0) {
+      const first = rest[0]!;
+      if (first.length <= bytesWritten) {
+        bytesWritten -= first.length;
+        rest = rest.slice(1);
+      } else {
+        rest = [first.subarray(bytesWritten), ...rest.slice(1)];
+        bytesWritten = 0;
+      }
+    }
+  }
+}
 
 async function waitUntil(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 10));
@@ -94,6 +116,11 @@ export class DirectorySink implements SegmentSink {
     return waitUntil(() => this.pendingWriteBytes < MAX_PENDING_WRITE_BYTES);
   }
 
+  /** the segments' bytes are in memory until written: nothing is needed from the output file */
+  neededFrom(): number {
+    return Infinity;
+  }
+
   async finish(): Promise<SinkResult> {
     await this.chain;
     const result: SinkResult = {
@@ -115,8 +142,13 @@ export class DirectorySink implements SegmentSink {
 
 export interface UploadSinkOptions {
   collector: string;
+  /** the tool's output file, which is the spool (see spool.ts) */
+  outputFile: string;
+  /** where segments that could not be uploaded are saved as files in the end */
   spoolDir: string;
   spoolMaxBytes: number;
+  /** spooled segments also kept in memory, up to this many bytes */
+  spoolMemoryBytes: number;
   /** every header field except sequence, last and format */
   header: Omit<SegmentHeader, 'sequence' | 'last' | 'format'>;
   deadlineMs: number;
@@ -164,15 +196,13 @@ export class UploadSink implements SegmentSink {
   private storedRecords = 0;
   private retries = 0;
   private readonly loop: Promise<void>;
-  private spoolReady: Promise<void>;
-  /** the header as the spool's sidecar files record it (the token stays out of files) */
+  /** the header as the sidecar files of unsent segments record it (the token stays out of files) */
   private readonly sidecarHeader: Record<string, unknown>;
 
   constructor(private readonly opts: UploadSinkOptions) {
-    this.spool = new Spool(opts.spoolDir, opts.spoolMaxBytes);
+    this.spool = new Spool(opts.outputFile, opts.spoolMaxBytes, opts.spoolMemoryBytes);
     const { token: _token, ...rest } = opts.header;
     this.sidecarHeader = rest;
-    this.spoolReady = mkdir(opts.spoolDir, { recursive: true, mode: 0o700 }).then(() => undefined);
     this.client = createCollectorClient(opts.collector, {
       // reconnect quickly after a collector restart instead of grpc's default of up to 2 minutes
       'grpc.initial_reconnect_backoff_ms': 200,
@@ -188,16 +218,23 @@ export class UploadSink implements SegmentSink {
 
   accept(segment: Segment): void {
     this.accepted++;
-    const entry = this.spool.add(segment.parts, segment.format, segment.records, {
-      header: { ...this.sidecarHeader, format: FORMAT_NAME[segment.format] },
-    });
+    const entry = this.spool.add(segment);
     if (!entry) {
       this.opts.log.error(
         { bytes: segment.bytes, spoolBytes: this.spool.usedBytes, spoolMaxBytes: this.opts.spoolMaxBytes },
         'spool full: segment dropped',
       );
+    } else {
+      this.opts.log.info(
+        { sequence: entry.sequence, bytes: entry.bytes, records: entry.records, spoolBytes: this.spool.usedBytes, inMemory: entry.parts !== undefined },
+        'segment spooled',
+      );
     }
     this.wake();
+  }
+
+  neededFrom(): number {
+    return this.spool.neededFrom();
   }
 
   async finish(): Promise<SinkResult> {
@@ -207,8 +244,19 @@ export class UploadSink implements SegmentSink {
     this.wake();
     await this.loop;
     clearTimeout(timer);
-    await this.spool.flushed();
     this.client.close();
+    this.spool.close();
+    let saveError: string | undefined;
+    if (this.spool.entries.length > 0) {
+      // the output file goes away with the capture: what was not uploaded is kept as files
+      try {
+        await mkdir(this.opts.spoolDir, { recursive: true, mode: 0o700 });
+        await this.spool.saveUnsent(this.opts.spoolDir, (e) => ({ header: { ...this.sidecarHeader, sequence: e.sequence, format: FORMAT_NAME[e.format] } }));
+        this.opts.log.error({ spoolDir: this.opts.spoolDir, unsent: this.spool.entries.length }, 'segments not stored: saved in the spool directory');
+      } catch (err) {
+        saveError = `unsent segments could not be saved: ${(err as Error).message}`;
+      }
+    }
     const result: SinkResult = {
       segments: this.objects.length,
       bytes: this.storedBytes,
@@ -221,11 +269,13 @@ export class UploadSink implements SegmentSink {
     };
     if (this.fatal) result.error = this.fatal;
     else if (this.spool.entries.length > 0) result.error = `${this.spool.entries.length} segment(s) not stored before giving up`;
+    if (saveError) result.error = `${result.error ?? ''}; ${saveError}`;
     return result;
   }
 
+  /** nothing is written on the way (the output file is the spool): reading never waits */
   waitForRoom(): Promise<void> {
-    return waitUntil(() => this.spool.pendingWriteBytes < MAX_PENDING_WRITE_BYTES);
+    return Promise.resolve();
   }
 
   abort(): void {
@@ -259,7 +309,6 @@ export class UploadSink implements SegmentSink {
   }
 
   private async run(): Promise<void> {
-    await this.spoolReady;
     for (;;) {
       if (this.fatal || this.aborted) return;
       const entry = this.spool.entries[0];
@@ -271,13 +320,6 @@ export class UploadSink implements SegmentSink {
       const newest = this.spool.entries.length === 1;
       if (newest && !this.finished) {
         await this.waitForWork();
-        continue;
-      }
-      try {
-        await entry.written;
-      } catch (err) {
-        this.opts.log.error({ sequence: entry.sequence, err: String(err) }, 'spool write failed: segment lost');
-        await this.spool.lose(entry);
         continue;
       }
       const stored = await this.uploadWithRetries(entry);
@@ -293,18 +335,18 @@ export class UploadSink implements SegmentSink {
       const last = this.finished && this.spool.entries.length === 1 && this.spool.entries[0] === entry;
       const header: SegmentHeader = { ...this.opts.header, sequence: entry.sequence, last, format: FORMAT_NAME[entry.format] };
       try {
-        // read from the spool file again on every attempt, a chunk at a time
+        // from memory, or read from the output file again on every attempt, a chunk at a time
         const reply = await uploadSegment(this.client, header, this.spool.readChunks(entry, DEFAULT_CHUNK_BYTES), {
           deadlineMs: this.opts.deadlineMs,
           signal: this.abortController.signal,
         });
-        // entry.sha256 was computed from the segment before it was spooled: a reply that matches it
-        // proves the stored object is the segment (and that the spool file read back was intact)
+        // entry.sha256 was computed from the segment when it was spooled: a reply that matches it
+        // proves the stored object is the segment (and that the output file read back was intact)
         if (Number(reply.bytes) === entry.bytes && reply.sha256 === entry.sha256) {
           this.objects.push(reply.key);
           this.storedBytes += entry.bytes;
           this.storedRecords += entry.records;
-          await this.spool.remove(entry);
+          this.spool.remove(entry);
           this.opts.log.info({ sequence: entry.sequence, key: reply.key, bytes: entry.bytes, last, attempt }, 'segment stored');
           return true;
         }

@@ -1,5 +1,5 @@
 // Streaming pcap/pcapng reading, writing and segmenting.
-export type { StreamFormat, Segment, Packet, ReadResult } from './types.js';
+export type { StreamFormat, Segment, SegmentSource, Packet, ReadResult } from './types.js';
 export { segmentOf } from './types.js';
 export { sniffFormat } from './sniff.js';
 export { Segmenter, type SegmenterOptions } from './segmenter.js';

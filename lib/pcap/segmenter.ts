@@ -8,7 +8,7 @@ import { BlockType, MAX_FRAME_BYTES } from './constants.js';
 import { FrameDecoder, type Frame } from './frame-decoder.js';
 import { sniffFormat } from './sniff.js';
 import type { TimestampScale } from './timestamp.js';
-import { segmentOf, type Segment, type StreamFormat } from './types.js';
+import { segmentOf, type Segment, type SegmentSource, type StreamFormat } from './types.js';
 
 export interface SegmenterOptions {
   /** a segment's data never exceeds this unless one record alone does */
@@ -43,6 +43,8 @@ export class Segmenter {
   private damagedReason: string | undefined;
   private ended = false;
   private segments = 0;
+  /** stream offset of the queue's first byte: everything before it is in emitted segments */
+  private taken = 0;
 
   constructor(opts: SegmenterOptions) {
     if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 1) {
@@ -74,6 +76,12 @@ export class Segmenter {
   /** segments emitted so far */
   get emitted(): number {
     return this.segments;
+  }
+
+  /** Stream offset up to which every byte is in an emitted segment (or was header-only); the
+   *  bytes from here on are still buffered and will be in future segments. */
+  get emittedUpTo(): number {
+    return this.taken;
   }
 
   /**
@@ -122,7 +130,9 @@ export class Segmenter {
       this.sniffBytes = 0;
       this.fmt = 'text';
       this.segments++;
-      return { segment: segmentOf([data], { format: 'text', records: countLines(data) }), truncatedBytes: 0 };
+      this.taken = data.length;
+      const source: SegmentSource = { head: EMPTY, start: 0, end: data.length };
+      return { segment: segmentOf([data], { format: 'text', records: countLines(data), source }), truncatedBytes: 0 };
     }
     if (this.fmt === 'text' || this.damagedReason !== undefined) {
       if (this.q.available > 0) {
@@ -232,10 +242,17 @@ export class Segmenter {
   private emit(): Segment {
     // The segment shares memory with the chunks pushed (no copy of the bulk: at capture rates the
     // copy, and the page faults of its fresh buffer, cost more than everything else together).
+    const bodyStart = this.taken;
+    const bodyBytes = this.q.cursor;
+    this.taken += bodyBytes;
     const parts = this.q.take();
-    if (this.lead.length > 0) parts.unshift(this.lead);
-    if (this.fmt === 'pcapng' && this.damagedReason === undefined) markSectionLengthUnknown(parts);
-    const seg: Segment = segmentOf(parts, { format: this.fmt!, records: this.bodyRecords });
+    const leadBytes = this.lead.length;
+    if (leadBytes > 0) parts.unshift(this.lead);
+    const patched = this.fmt === 'pcapng' && this.damagedReason === undefined ? markSectionLengthUnknown(parts) : 0;
+    // the head: the lead, or the patched bytes when they reach past it (the first segment's SHB)
+    const headBytes = Math.max(leadBytes, patched);
+    const source: SegmentSource = { head: leading(parts, headBytes), start: bodyStart + headBytes - leadBytes, end: bodyStart + bodyBytes };
+    const seg: Segment = segmentOf(parts, { format: this.fmt!, records: this.bodyRecords, source });
     if (this.firstTs !== undefined) seg.firstTimestampNs = this.firstTs;
     if (this.lastScale !== undefined) seg.lastTimestampNs = this.lastScale.toNs(this.lastHigh, this.lastLow);
     if (this.damagedReason !== undefined) seg.damaged = this.damagedReason;
@@ -253,15 +270,16 @@ export class Segmenter {
  * Every pcapng segment begins with its section's SHB, whose section length would describe the
  * whole original section: it is set to unknown (-1, all ones in either byte order). The SHB's
  * first 24 bytes are replaced by a patched copy, so the pushed chunks are never written to.
+ * Returns how many leading bytes were replaced (24, or 0 when there is no SHB to patch).
  */
-function markSectionLengthUnknown(parts: Buffer[]): void {
+function markSectionLengthUnknown(parts: Buffer[]): number {
   const head = Buffer.alloc(24);
   let filled = 0;
   for (const p of parts) {
     filled += p.copy(head, filled, 0, Math.min(p.length, 24 - filled));
     if (filled === 24) break;
   }
-  if (filled < 24 || head.readUInt32BE(0) !== BlockType.SectionHeader) return;
+  if (filled < 24 || head.readUInt32BE(0) !== BlockType.SectionHeader) return 0;
   head.fill(0xff, 16, 24);
   let skip = 24;
   while (skip > 0) {
@@ -275,6 +293,20 @@ function markSectionLengthUnknown(parts: Buffer[]): void {
     }
   }
   parts.unshift(head);
+  return 24;
+}
+
+/** The first `n` bytes of `parts` as one Buffer (a view when they lie in the first part). */
+function leading(parts: readonly Buffer[], n: number): Buffer {
+  if (n === 0) return EMPTY;
+  if (parts[0]!.length >= n) return parts[0]!.subarray(0, n);
+  const out = Buffer.allocUnsafe(n);
+  let filled = 0;
+  for (const p of parts) {
+    filled += p.copy(out, filled, 0, Math.min(p.length, n - filled));
+    if (filled === n) break;
+  }
+  return out;
 }
 
 function countLines(data: Buffer): number {

@@ -20,10 +20,24 @@ export interface Segment {
   /** Set when the stream stopped being decodable: from then on segments carry the remaining
    *  bytes as they came (cut only by size), so nothing is lost, and this says why. */
   damaged?: string;
+  /** Where the bytes came from, when a Segmenter cut them: see SegmentSource. */
+  source?: SegmentSource;
+}
+
+/**
+ * A segment's bytes as `head` followed by the input stream's bytes [start, end) (offsets count
+ * every byte pushed into the Segmenter). `head` is what the stream does not hold at that place:
+ * the repeated header blocks of a rotated capture segment, or a patched copy of a pcapng SHB. It
+ * lets a reader that keeps the stream itself (a file) re-read a segment instead of keeping it.
+ */
+export interface SegmentSource {
+  head: Buffer;
+  start: number;
+  end: number;
 }
 
 /** A segment over `parts` whose contiguous `data` is joined (once) only if someone asks for it. */
-export function segmentOf(parts: readonly Buffer[], fields: { format: StreamFormat; records: number }): Segment {
+export function segmentOf(parts: readonly Buffer[], fields: { format: StreamFormat; records: number; source?: SegmentSource }): Segment {
   let bytes = 0;
   for (const p of parts) bytes += p.length;
   let joined: Buffer | undefined;

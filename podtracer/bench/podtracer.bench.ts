@@ -1,7 +1,12 @@
 // Benchmark: iperf3 at full speed across a veth pair while (a) a plain `tcpdump -w FILE` and
 // (b) podtracer → snoopy-collector → local S3 capture the same interface at the same time.
-// Prints packets captured and dropped by the kernel for both and the ratio (b)/(a), where (b)
-// counts the packets actually stored. Target: ≥ 0.95.
+// Prints packets captured and dropped by the kernel for both and two ratios (b)/(a): of the
+// packets each tcpdump captured, and of the packets actually stored (in the file for (a), in S3
+// for (b)). Target: ≥ 0.95.
+//
+// The spool is 8Gi unless told otherwise: at full snaplen a round yields about 3 GB in 10 s, and
+// here the collector and the S3 server share the 2 cores with the capture and drain it at about
+// 50 MB/s, so podtracer's default 1Gi spool overflows (the overflow is counted and reported).
 //
 // Several rounds and the ratio of the totals: at full speed on a small machine both captures drop
 // most packets, and how many each keeps depends on where the scheduler puts it, so a single round
@@ -9,7 +14,7 @@
 // round to round). Which capture starts first seemed to matter in some runs, so the rounds alternate
 // which one starts first, and their number is even.
 //   npm run bench:podtracer [-- --rounds 4] [--seconds 10] [--snaplen 0] [--sink dir|collector]
-//                           [--spool-max-bytes 8Gi]
+//                           [--spool-max-bytes 1Gi]
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,7 +29,7 @@ interface Options {
   seconds: number;
   snaplen: string;
   toDir: boolean;
-  spoolMaxBytes: string | undefined;
+  spoolMaxBytes: string;
 }
 
 interface RoundResult {
@@ -58,7 +63,7 @@ async function round(i: number, o: Options, net: TargetNetns, work: string, coll
         'run', '--pod', 'bench', '-n', 'bench', '--pid', String(net.targetPid),
         ...(o.toDir ? ['--output-dir', join(dir, 'out')] : ['--collector', collectorAddress!]),
         '--capture-id', `bench-${i}`, '--spool-dir', join(dir, 'spool'), '--upload-grace', '10m',
-        ...(o.spoolMaxBytes ? ['--spool-max-bytes', o.spoolMaxBytes] : []),
+        '--spool-max-bytes', o.spoolMaxBytes,
         '--', 'tcpdump', '-i', net.vethA, '-n', '-s', o.snaplen, '-w', '-', 'tcp',
       ],
       { env: { SNOOPY_JOB: 'bench', SNOOPY_JOB_NAMESPACE: 'bench', LOG_LEVEL: 'info' }, terminationLog: join(dir, 'podtracer.json') },
@@ -127,9 +132,8 @@ async function main(): Promise<void> {
       snaplen: { type: 'string', default: '0' },
       // "dir" isolates podtracer's own cost from the collector's and the S3 server's
       sink: { type: 'string', default: 'collector' },
-      // podtracer's spool bound (its default, 1Gi, unless given): a full-snaplen capture at several
-      // Gbit/s outruns the local storage path, and segments beyond the bound are dropped and counted
-      'spool-max-bytes': { type: 'string' },
+      // podtracer's spool bound (see the header comment)
+      'spool-max-bytes': { type: 'string', default: '8Gi' },
     },
   });
   const rounds = Number(values.rounds);
@@ -137,7 +141,7 @@ async function main(): Promise<void> {
     seconds: Number(values.seconds),
     snaplen: values.snaplen!,
     toDir: values.sink === 'dir',
-    spoolMaxBytes: values['spool-max-bytes'],
+    spoolMaxBytes: values['spool-max-bytes']!,
   };
   if (!(o.seconds > 0) || !Number.isInteger(rounds) || rounds < 2 || rounds % 2 !== 0 || !/^\d+$/.test(o.snaplen) || !['dir', 'collector'].includes(values.sink!)) {
     process.stderr.write('podtracer bench: --rounds must be even and ≥ 2, --seconds > 0, --snaplen an integer, --sink dir or collector\n');
@@ -155,17 +159,22 @@ async function main(): Promise<void> {
     }
     const sink = o.toDir ? 'podtracer → directory' : 'podtracer → collector → S3';
     process.stdout.write(
-      `podtracer bench: ${rounds} rounds of iperf3 for ${o.seconds} s over a veth, snaplen ${o.snaplen}; (a) plain tcpdump -w file, (b) ${sink}\n`,
+      `podtracer bench: ${rounds} rounds of iperf3 for ${o.seconds} s over a veth, snaplen ${o.snaplen}; (a) plain tcpdump -w file, (b) ${sink}` +
+        `${o.toDir ? '' : `, spool ${o.spoolMaxBytes}`}\n`,
     );
     const col = (cells: string[]) => `  ${cells[0]!.padEnd(7)}${cells.slice(1).map((c) => c.padStart(13)).join('')}\n`;
     process.stdout.write(col(['round', 'Gbit/s', '(a) captured', '(a) dropped', '(a) stored', '(b) captured', '(b) dropped', '(b) stored', 'ratio']));
     let sumA = 0;
     let sumB = 0;
+    let capturedA = 0;
+    let capturedB = 0;
     const ratios: number[] = [];
     for (let i = 1; i <= rounds; i++) {
       const r = await round(i, o, net, work, collector?.address);
       sumA += r.plain.stored;
       sumB += r.podtracer.stored;
+      capturedA += r.plain.captured ?? NaN;
+      capturedB += r.podtracer.captured ?? NaN;
       const ratio = r.plain.stored > 0 ? r.podtracer.stored / r.plain.stored : NaN;
       ratios.push(ratio);
       const first = i % 2 === 1 ? ' (a first)' : ' (b first)';
@@ -184,7 +193,8 @@ async function main(): Promise<void> {
     }
     const total = sumA > 0 ? sumB / sumA : NaN;
     process.stdout.write(
-      `  ratio (b)/(a) packets stored, all rounds: ${total.toFixed(3)} (rounds ${ratios.map((r) => r.toFixed(3)).join(', ')}; target ≥ 0.95)\n`,
+      `  ratio (b)/(a) packets captured by tcpdump, all rounds: ${(capturedB / capturedA).toFixed(3)}\n` +
+        `  ratio (b)/(a) packets stored, all rounds: ${total.toFixed(3)} (rounds ${ratios.map((r) => r.toFixed(3)).join(', ')}; target ≥ 0.95)\n`,
     );
   } finally {
     for (const t of tracers) t.kill('SIGKILL');

@@ -74,9 +74,10 @@ export class TargetNetns {
     return p;
   }
 
-  /** Pings A from B (so the echo requests cross A's veth inbound). */
-  async ping(count: number, interval = '0.05'): Promise<void> {
-    await run('ip', ['netns', 'exec', this.b, 'ping', '-q', '-c', String(count), '-i', interval, '-W', '2', this.ipA]);
+  /** Pings A from B (so the echo requests cross A's veth inbound); `size` is ping's -s. */
+  async ping(count: number, interval = '0.05', size?: number): Promise<void> {
+    const sizeArgs = size !== undefined ? ['-s', String(size)] : [];
+    await run('ip', ['netns', 'exec', this.b, 'ping', '-q', '-c', String(count), '-i', interval, '-W', '2', ...sizeArgs, this.ipA]);
   }
 
   killTarget(): void {

@@ -1,11 +1,16 @@
-// The spool on a real directory: durable files in sequence order, sha256 of the parts as given,
-// bytes read back in chunks, the bound, and a lost file reported as such.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, unlink } from 'node:fs/promises';
+// The spool over a real output file: segments cut by the real Segmenter from pcap and pcapng
+// streams read back byte for byte from memory and from the file, their sha256, the bound (dropped
+// segments counted and their disk space given back), what the reader may punch, a lost file, and
+// unsent segments saved as files of their own.
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { parseCapture, Segmenter, type Segment } from '../../lib/pcap/index.js';
+import { pcapngZoo, pcapPair } from '../../lib/pcap/test/zoo.js';
 import { Spool, SpoolReadError } from '../spool.js';
+import { waitFor } from './helpers.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -15,45 +20,111 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
+async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
   const out: Buffer[] = [];
   for await (const c of chunks) out.push(c);
-  return out;
+  return Buffer.concat(out);
 }
 
+/** The stream written to a file, as the tool writes its stdout, and cut into segments. */
+async function outputFile(stream: Buffer, maxBytes: number): Promise<{ file: string; segments: Segment[] }> {
+  const file = join(dir, 'tool-output');
+  await writeFile(file, stream);
+  const seg = new Segmenter({ maxBytes });
+  const segments: Segment[] = [];
+  for (let off = 0; off < stream.length; off += 777) segments.push(...seg.push(Buffer.from(stream.subarray(off, off + 777))));
+  const end = seg.end();
+  if (end.segment) segments.push(end.segment);
+  return { file, segments };
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
 describe('Spool', () => {
-  test('parts are written in order as one file with their sha256; read back in chunks of the asked size', async () => {
-    const spool = new Spool(dir, 64 * 1024 * 1024);
-    const parts = [randomBytes(1000), randomBytes(300_000), randomBytes(1), randomBytes(70_000)];
-    const whole = Buffer.concat(parts);
-    const entry = spool.add(parts, 'pcap', 12)!;
-    await entry.written;
-    expect(entry.bytes).toBe(whole.length);
-    expect(entry.sha256).toBe(createHash('sha256').update(whole).digest('hex'));
-    expect((await readFile(entry.dataPath)).equals(whole)).toBe(true);
-    const chunks = await collect(spool.readChunks(entry, 64 * 1024));
-    expect(Buffer.concat(chunks).equals(whole)).toBe(true);
-    expect(chunks.slice(0, -1).every((c) => c.length === 64 * 1024)).toBe(true);
-    expect(JSON.parse(await readFile(entry.metaPath, 'utf8'))).toMatchObject({ sequence: 0, format: 'pcap', bytes: whole.length, records: 12 });
+  test.each([
+    ['pcap', pcapPair(false, 60).le, 3000],
+    ['pcapng, two sections', pcapngZoo().data, 300],
+  ])('%s: every segment reads back whole, from memory and from the file, with its sha256', async (_name, stream, maxBytes) => {
+    const { file, segments } = await outputFile(stream, maxBytes);
+    expect(segments.length).toBeGreaterThan(4);
+    // memory budget for the first two segments: the rest is read back from the file
+    const spool = new Spool(file, 1 << 30, segments[0]!.bytes + segments[1]!.bytes);
+    const entries = segments.map((s) => spool.add(s)!);
+    expect(entries.filter((e) => e.parts !== undefined).length).toBe(2);
+    for (let i = 0; i < segments.length; i++) {
+      const back = await collect(spool.readChunks(entries[i]!, 1000));
+      expect(back.equals(segments[i]!.data)).toBe(true);
+      expect(entries[i]!.sha256).toBe(sha256(segments[i]!.data));
+      expect(entries[i]!.sequence).toBe(i);
+      expect(parseCapture(back).errors).toEqual([]);
+    }
   });
 
-  test('a segment that does not fit is dropped and counted; nothing is written for it', async () => {
-    const spool = new Spool(dir, 1000);
-    const kept = spool.add([randomBytes(600)], 'text', 1)!;
-    expect(spool.add([randomBytes(300), randomBytes(200)], 'text', 1)).toBeUndefined();
-    await spool.flushed();
-    expect(spool.droppedSegments).toBe(1);
-    expect(spool.droppedBytes).toBe(500);
-    expect((await readdir(dir)).sort()).toEqual(['000000.json', '000000.seg']);
-    await spool.remove(kept);
+  test('neededFrom: the oldest unconfirmed range; memory is given back on removal', async () => {
+    const { file, segments } = await outputFile(pcapPair(true, 40).le, 4000);
+    const spool = new Spool(file, 1 << 30, 1 << 30);
+    expect(spool.neededFrom()).toBe(Infinity);
+    const [a, b, c] = segments.slice(0, 3).map((s) => spool.add(s)!);
+    expect(spool.neededFrom()).toBe(0);
+    spool.remove(a!);
+    expect(spool.neededFrom()).toBe(b!.start);
+    spool.remove(c!);
+    expect(spool.neededFrom()).toBe(b!.start);
+    spool.remove(b!);
+    expect(spool.neededFrom()).toBe(Infinity);
     expect(spool.usedBytes).toBe(0);
+    expect(spool.memoryBytes).toBe(0);
   });
 
-  test('a spool file lost before it is read back is a SpoolReadError', async () => {
-    const spool = new Spool(dir, 1 << 20);
-    const entry = spool.add([randomBytes(5000)], 'pcap', 1)!;
-    await entry.written;
-    await unlink(entry.dataPath);
+  test('a segment that does not fit is dropped and counted, and its disk space given back', async () => {
+    // 4 MiB of records in 1 MiB segments, room for one
+    const { file, segments } = await outputFile(pcapPair(false, 6000).le, 1 << 20);
+    expect(segments.length).toBeGreaterThanOrEqual(4);
+    const blocksBefore = (await stat(file)).blocks;
+    const spool = new Spool(file, (1 << 20) + 100, 1 << 30);
+    const kept = spool.add(segments[0]!)!;
+    for (const s of segments.slice(1)) expect(spool.add(s)).toBeUndefined();
+    expect(spool.droppedSegments).toBe(segments.length - 1);
+    expect(spool.droppedBytes).toBe(segments.slice(1).reduce((n, s) => n + s.bytes, 0));
+    spool.close();
+    // the dropped ranges (all but the kept first segment) are punched out; the file keeps its size
+    const freedAtLeast = (segments.slice(1).reduce((n, s) => n + s.source!.end - s.source!.start, 0) - 2 * 4096) / 512;
+    await waitFor(async () => (await stat(file)).blocks <= blocksBefore - freedAtLeast, 'the dropped ranges punched out', 5000);
+    expect((await stat(file)).size).toBe(segments[segments.length - 1]!.source!.end);
+    expect((await collect(spool.readChunks({ ...kept, parts: undefined }, 65536))).equals(segments[0]!.data)).toBe(true);
+  });
+
+  test('an output file lost before a segment is read back is a SpoolReadError', async () => {
+    const { file, segments } = await outputFile(pcapPair(false, 30).le, 2000);
+    const spool = new Spool(file, 1 << 20, 0);
+    const entry = spool.add(segments[1]!)!;
+    expect(entry.parts).toBeUndefined();
+    await unlink(file);
     await expect(collect(spool.readChunks(entry, 1024))).rejects.toBeInstanceOf(SpoolReadError);
+  });
+
+  test('unsent segments are saved as files of their own, each a valid capture, with a sidecar', async () => {
+    const { file, segments } = await outputFile(pcapPair(false, 30).le, 2000);
+    const spool = new Spool(file, 1 << 20, 0);
+    for (const s of segments) spool.add(s);
+    spool.remove(spool.entries[0]!);
+    const out = join(dir, 'unsent');
+    await mkdir(out);
+    expect(await spool.saveUnsent(out, (e) => ({ header: { captureId: 'c1', sequence: e.sequence } }))).toBe(segments.length - 1);
+    const files = (await readdir(out)).sort();
+    expect(files.filter((f) => f.endsWith('.seg'))).toHaveLength(segments.length - 1);
+    expect(files[0]).toBe('000001.json');
+    for (let i = 1; i < segments.length; i++) {
+      const name = join(out, String(i).padStart(6, '0'));
+      expect((await readFile(`${name}.seg`)).equals(segments[i]!.data)).toBe(true);
+      expect(JSON.parse(await readFile(`${name}.json`, 'utf8'))).toMatchObject({
+        header: { captureId: 'c1', sequence: i },
+        sequence: i,
+        format: 'pcap',
+        bytes: segments[i]!.bytes,
+        sha256: sha256(segments[i]!.data),
+        records: segments[i]!.records,
+      });
+    }
   });
 });

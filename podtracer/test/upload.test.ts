@@ -2,7 +2,7 @@
 // while the collector is killed and restarted and while storage is down; rotation against a
 // reference capture; iperf3 text output; a refused token keeps the spool.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -173,25 +173,41 @@ describe('podtracer → collector → S3', () => {
     const cid = `restart-${Date.now()}`;
     const term = join(work, `${cid}.json`);
     const spool = join(work, `${cid}-spool`);
+    // nothing kept in memory and disk space given back every 4 KiB: every upload reads its segment
+    // back from the tool's output file, while the bytes before the oldest unsent one are punched out
     const p = startPodtracer(
-      args(cid, ['--segment-seconds', '1', '--spool-dir', spool, '--timer', '60s', '--', 'tcpdump', '-i', net.vethA, '-U', '-n', '-w', '-', 'icmp']),
+      args(cid, [
+        '--segment-seconds', '1', '--spool-dir', spool, '--spool-memory-bytes', '1', '--spool-punch-bytes', '4Ki', '--timer', '60s',
+        '--', 'tcpdump', '-i', net.vethA, '-U', '-n', '-w', '-', 'icmp',
+      ]),
       { env: ENV, terminationLog: term },
     );
     await waitForLog(p, 'listening on');
-    const pinging = net.ping(40, '0.25');
+    const pinging = net.ping(40, '0.25', 1400);
     await sleep(2000);
     const port = collector.address.split(':')[1]!;
     collector.child.kill('SIGKILL');
     await collector.exited;
     // segments keep being cut (every second) and spooled while nothing can be uploaded
-    await waitFor(async () => (await readdir(spool)).filter((f) => f.endsWith('.seg')).length >= 3, 'segments piling up in the spool');
+    const spooled = () => p.stderr().split('"segment spooled"').length - 1;
+    const before = spooled();
+    await waitFor(() => spooled() >= before + 3, 'segments piling up in the spool');
     collector = await startCollectorChild({ ...s3.env(BUCKET), PORT: port });
     await pinging;
+    // the output file (about 120 KB of packets by now) gets most of its blocks punched out once
+    // the uploads caught up
+    const [outputFile] = await readdir(spool);
+    const punched = async () => {
+      const { size, blocks } = await stat(join(spool, outputFile!));
+      return size > 100_000 && blocks * 512 < size / 2;
+    };
+    await waitFor(punched, 'the uploaded part of the output file punched out', 15_000);
     await sleep(2500);
     p.child.kill('SIGTERM');
     const r = await p.result;
     expect(r.code).toBe(0);
     expect(r.summary!.uploadRetries).toBeGreaterThan(0);
+    expect(p.stderr()).toContain('"inMemory":false');
     const keys = await expectExactly40(cid, r.summary!);
     expect(keys.length).toBeGreaterThanOrEqual(4);
     expect(await readdir(spool)).toEqual([]);
@@ -277,7 +293,7 @@ describe('podtracer → collector → S3', () => {
     await waitForLog(p, 'Capturing on');
     await waitFor(async () => {
       await run('ip', ['netns', 'exec', net.b, 'ping', '-q', '-c', '1', '-s', '300', net.ipA]);
-      return (await readdir(spool)).some((f) => f.endsWith('.seg'));
+      return p.stderr().includes('"segment spooled"');
     }, 'the capture to be armed');
     await net.ping(10);
     await sleep(2500);

@@ -20,7 +20,21 @@ function segmentAll(chunks: Buffer[], opts: ConstructorParameters<typeof Segment
   for (const c of chunks) segments.push(...seg.push(c));
   const end = seg.end();
   if (end.segment) segments.push(end.segment);
+  expectSourcesRebuild(segments, Buffer.concat(chunks));
+  expect(seg.emittedUpTo).toBe(Buffer.concat(chunks).length - end.truncatedBytes);
   return { segments, truncatedBytes: end.truncatedBytes, seg };
+}
+
+/** Every segment is its source's head followed by its range of the input, ranges in order. */
+function expectSourcesRebuild(segments: Segment[], input: Buffer): void {
+  let previousEnd = 0;
+  for (const s of segments) {
+    const src = s.source!;
+    expect(src.start).toBeGreaterThanOrEqual(previousEnd);
+    expect(src.end).toBeGreaterThanOrEqual(src.start);
+    expect(Buffer.concat([src.head, input.subarray(src.start, src.end)]).equals(s.data)).toBe(true);
+    previousEnd = src.end;
+  }
 }
 
 describe('text', () => {
@@ -204,6 +218,7 @@ describe('captures', () => {
     seg.push(le.subarray(20, cutAt));
     const first = seg.cut()!;
     expect(first.records).toBe(5);
+    expect(seg.emittedUpTo).toBe(first.data.length);
     expect(seg.pendingBytes).toBe(cutAt - first.data.length);
     const end = seg.end();
     expect(end.segment).toBeUndefined();
