@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { Segmenter } from '../lib/pcap/index.js';
 import { processStartTime } from '../lib/proc.js';
-import { punchHole } from './hole-punch.js';
+import type { HolePuncher } from './hole-punch.js';
 import type { SegmentSink } from './sinks.js';
 import type { StopReason } from './summary.js';
 
@@ -32,9 +32,8 @@ export interface CaptureOptions {
   /** the file that receives the tool's stdout (created here; the caller deletes it once the
    *  sink has finished, since the sink may read segments back from it) */
   stdoutFile: string;
-  /** give disk space no segment needs back in steps of this many bytes (each step is a
-   *  `fallocate` process: at full capture rates, one per 64 MiB cost about a second of CPU per 3 GB) */
-  punchEveryBytes: number;
+  /** punches holes into stdoutFile, in its steps */
+  puncher: HolePuncher;
   /** how often to check that the target process still exists */
   targetPollMs?: number;
   log: Logger;
@@ -133,8 +132,8 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     // after every read and while idle, since uploads are confirmed whether or not the tool writes
     const punchUnneeded = () => {
       const unneeded = Math.min(segmenter.emittedUpTo, sink.neededFrom());
-      if (unneeded - punched >= opts.punchEveryBytes) {
-        punchHole(stdoutPath, punched, unneeded);
+      if (unneeded - punched >= opts.puncher.stepBytes) {
+        opts.puncher.punch(punched, unneeded);
         punched = unneeded - (unneeded % 4096);
       }
     };

@@ -83,7 +83,7 @@ export const DEFAULTS = {
   segmentSeconds: 60,
   spoolMaxBytes: 1024 * MIB,
   spoolMemoryBytes: 64 * MIB,
-  spoolPunchBytes: 256 * MIB,
+  spoolPunchBytes: 1024 * MIB,
   killGraceMs: 10_000,
   uploadGraceMs: 120_000,
   uploadDeadlineMs: 120_000,
@@ -286,7 +286,7 @@ Output:
                                   (default: a new temporary directory)
   --spool-max-bytes N             spool bound; segments beyond it are dropped and counted (default 1Gi)
   --spool-memory-bytes N          spooled segments also kept in memory, up to N (default 64Mi)
-  --spool-punch-bytes N           give consumed disk space back in steps of N (default 256Mi)
+  --spool-punch-bytes N           give consumed disk space back in steps of N (default 1Gi)
   --upload-deadline D             deadline of one upload call (default 2m)
   --upload-grace D                how long to keep retrying uploads after the tool ended (default 2m)
 Run:

@@ -13,6 +13,7 @@ import { segmentOf } from '../lib/pcap/index.js';
 import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../lib/tool-policy.js';
 import { HELP, UsageError, parseCommandLine, type RunOptions } from './cli.js';
 import { startCapture, type RunningCapture } from './capture.js';
+import { HolePuncher } from './hole-punch.js';
 import { DirectorySink, UploadSink, type SegmentSink } from './sinks.js';
 import { EXIT, exitCodeFor, parseTcpdumpStats, writeTerminationLog, type Summary } from './summary.js';
 import { TargetError, defaultProcRoot, lookupPod, resolveContainerPid } from './target.js';
@@ -82,18 +83,21 @@ async function run(o: RunOptions): Promise<number> {
   // the tool's stdout goes to a file (see capture.ts): in the spool directory, whose spool it is,
   // or in a private temporary directory
   let stdoutFile: string;
+  let puncher: HolePuncher;
   let stdoutTemp: string | undefined;
   if (o.outputDir !== undefined) {
     sink = new DirectorySink(o.outputDir);
     stdoutTemp = await mkdtemp(join(tmpdir(), 'podtracer-'));
     stdoutFile = join(stdoutTemp, 'tool-output');
+    puncher = new HolePuncher(stdoutFile, o.spoolPunchBytes);
   } else {
     const spoolDir = o.spoolDir ?? (spoolTemp = await mkdtemp(join(tmpdir(), 'podtracer-spool-')));
     await mkdir(spoolDir, { recursive: true, mode: 0o700 });
     stdoutFile = join(spoolDir, `tool-output-${process.pid}-${Date.now()}`);
+    puncher = new HolePuncher(stdoutFile, o.spoolPunchBytes);
     sink = new UploadSink({
       collector: o.collector!,
-      outputFile: stdoutFile,
+      puncher,
       spoolDir,
       spoolMaxBytes: o.spoolMaxBytes,
       spoolMemoryBytes: o.spoolMemoryBytes,
@@ -129,7 +133,7 @@ async function run(o: RunOptions): Promise<number> {
       segmentSeconds: o.segmentSeconds,
       killGraceMs: o.killGraceMs,
       stdoutFile,
-      punchEveryBytes: o.spoolPunchBytes,
+      puncher,
       log,
       ...(o.timerMs !== undefined ? { timerMs: o.timerMs } : {}),
       ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
@@ -156,6 +160,7 @@ async function run(o: RunOptions): Promise<number> {
   // complete: when the tool printed nothing at all, that is an empty text segment.
   if (sink.accepted === 0) sink.accept(segmentOf([], { format: 'text', records: 0 }));
   const stored = await sink.finish();
+  await puncher.close();
   await rm(stdoutTemp ?? stdoutFile, { recursive: true, force: true });
   if (spoolTemp && stored.unsentSegments === 0) await rm(spoolTemp, { recursive: true, force: true });
 

@@ -8,6 +8,7 @@ import { DEFAULT_CHUNK_BYTES, createCollectorClient, uploadSegment, type Collect
 import type { Logger } from '../lib/log.js';
 import type { Segment, StreamFormat } from '../lib/pcap/index.js';
 import type { FormatName, SegmentHeader } from '../lib/proto.js';
+import type { HolePuncher } from './hole-punch.js';
 import { Spool, SpoolReadError, type SpoolEntry } from './spool.js';
 
 export interface SinkResult {
@@ -142,8 +143,8 @@ export class DirectorySink implements SegmentSink {
 
 export interface UploadSinkOptions {
   collector: string;
-  /** the tool's output file, which is the spool (see spool.ts) */
-  outputFile: string;
+  /** names the tool's output file, which is the spool (see spool.ts), and punches holes into it */
+  puncher: HolePuncher;
   /** where segments that could not be uploaded are saved as files in the end */
   spoolDir: string;
   spoolMaxBytes: number;
@@ -200,7 +201,7 @@ export class UploadSink implements SegmentSink {
   private readonly sidecarHeader: Record<string, unknown>;
 
   constructor(private readonly opts: UploadSinkOptions) {
-    this.spool = new Spool(opts.outputFile, opts.spoolMaxBytes, opts.spoolMemoryBytes);
+    this.spool = new Spool(opts.puncher, opts.spoolMaxBytes, opts.spoolMemoryBytes);
     const { token: _token, ...rest } = opts.header;
     this.sidecarHeader = rest;
     this.client = createCollectorClient(opts.collector, {

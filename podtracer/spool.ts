@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Segment, StreamFormat } from '../lib/pcap/index.js';
-import { punchHole } from './hole-punch.js';
+import type { HolePuncher } from './hole-punch.js';
 
 export interface SpoolEntry {
   sequence: number;
@@ -26,8 +26,6 @@ export interface SpoolEntry {
   parts: readonly Buffer[] | undefined;
 }
 
-/** dropped ranges are punched out in runs of at most this (each punch is a process) */
-const PUNCH_RUN_BYTES = 256 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 export class SpoolReadError extends Error {
@@ -42,16 +40,21 @@ export class Spool {
   private used = 0;
   private inMemory = 0;
   private nextSequence = 0;
-  /** consecutive dropped segments' ranges, punched out together */
+  /** consecutive dropped segments' ranges, punched out together in the puncher's steps */
   private dropRun: { start: number; end: number } | undefined;
 
+  /** the tool's output file, which the segments' ranges refer to */
+  readonly file: string;
+
   constructor(
-    /** the tool's output file, which the segments' ranges refer to */
-    readonly file: string,
+    /** punches holes into the tool's output file (and names it) */
+    private readonly puncher: HolePuncher,
     readonly maxBytes: number,
     /** segments also kept in memory, up to this many bytes, so uploads rarely read the file */
     readonly memoryMaxBytes: number,
-  ) {}
+  ) {
+    this.file = puncher.path;
+  }
 
   get usedBytes(): number {
     return this.used;
@@ -177,17 +180,18 @@ export class Spool {
     // consecutive segments' ranges touch (or are 24 bytes apart, a new pcapng section's SHB,
     // which the next segment carries in its head)
     const run = this.dropRun;
-    if (run && start >= run.end && start - run.end <= 64 && end - run.start <= PUNCH_RUN_BYTES) {
+    if (run && start >= run.end && start - run.end <= 64) {
       run.end = end;
-      return;
+    } else {
+      this.flushDropRun();
+      this.dropRun = { start, end };
     }
-    this.flushDropRun();
-    this.dropRun = { start, end };
+    if (this.dropRun!.end - this.dropRun!.start >= this.puncher.stepBytes) this.flushDropRun();
   }
 
   private flushDropRun(): void {
     if (!this.dropRun) return;
-    punchHole(this.file, this.dropRun.start, this.dropRun.end);
+    this.puncher.punch(this.dropRun.start, this.dropRun.end);
     this.dropRun = undefined;
   }
 }

@@ -14,7 +14,7 @@
 // round to round). Which capture starts first seemed to matter in some runs, so the rounds alternate
 // which one starts first, and their number is even.
 //   npm run bench:podtracer [-- --rounds 4] [--seconds 10] [--snaplen 0] [--sink dir|collector]
-//                           [--spool-max-bytes 1Gi]
+//                           [--spool-max-bytes 1Gi] [--spool-punch-bytes 256Mi]
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,7 @@ interface Options {
   snaplen: string;
   toDir: boolean;
   spoolMaxBytes: string;
+  spoolPunchBytes: string | undefined;
 }
 
 interface RoundResult {
@@ -63,7 +64,7 @@ async function round(i: number, o: Options, net: TargetNetns, work: string, coll
         'run', '--pod', 'bench', '-n', 'bench', '--pid', String(net.targetPid),
         ...(o.toDir ? ['--output-dir', join(dir, 'out')] : ['--collector', collectorAddress!]),
         '--capture-id', `bench-${i}`, '--spool-dir', join(dir, 'spool'), '--upload-grace', '10m',
-        '--spool-max-bytes', o.spoolMaxBytes,
+        '--spool-max-bytes', o.spoolMaxBytes, ...(o.spoolPunchBytes ? ['--spool-punch-bytes', o.spoolPunchBytes] : []),
         '--', 'tcpdump', '-i', net.vethA, '-n', '-s', o.snaplen, '-w', '-', 'tcp',
       ],
       { env: { SNOOPY_JOB: 'bench', SNOOPY_JOB_NAMESPACE: 'bench', LOG_LEVEL: 'info' }, terminationLog: join(dir, 'podtracer.json') },
@@ -134,6 +135,8 @@ async function main(): Promise<void> {
       sink: { type: 'string', default: 'collector' },
       // podtracer's spool bound (see the header comment)
       'spool-max-bytes': { type: 'string', default: '8Gi' },
+      // podtracer's punch step (its default unless given)
+      'spool-punch-bytes': { type: 'string' },
     },
   });
   const rounds = Number(values.rounds);
@@ -142,6 +145,7 @@ async function main(): Promise<void> {
     snaplen: values.snaplen!,
     toDir: values.sink === 'dir',
     spoolMaxBytes: values['spool-max-bytes']!,
+    spoolPunchBytes: values['spool-punch-bytes'],
   };
   if (!(o.seconds > 0) || !Number.isInteger(rounds) || rounds < 2 || rounds % 2 !== 0 || !/^\d+$/.test(o.snaplen) || !['dir', 'collector'].includes(values.sink!)) {
     process.stderr.write('podtracer bench: --rounds must be even and ≥ 2, --seconds > 0, --snaplen an integer, --sink dir or collector\n');
@@ -160,7 +164,7 @@ async function main(): Promise<void> {
     const sink = o.toDir ? 'podtracer → directory' : 'podtracer → collector → S3';
     process.stdout.write(
       `podtracer bench: ${rounds} rounds of iperf3 for ${o.seconds} s over a veth, snaplen ${o.snaplen}; (a) plain tcpdump -w file, (b) ${sink}` +
-        `${o.toDir ? '' : `, spool ${o.spoolMaxBytes}`}\n`,
+        `${o.toDir ? '' : `, spool ${o.spoolMaxBytes}`}${o.spoolPunchBytes ? `, punch step ${o.spoolPunchBytes}` : ''}\n`,
     );
     const col = (cells: string[]) => `  ${cells[0]!.padEnd(7)}${cells.slice(1).map((c) => c.padStart(13)).join('')}\n`;
     process.stdout.write(col(['round', 'Gbit/s', '(a) captured', '(a) dropped', '(a) stored', '(b) captured', '(b) dropped', '(b) stored', 'ratio']));

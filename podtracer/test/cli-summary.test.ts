@@ -28,7 +28,7 @@ describe('command line', () => {
     expect(o).toMatchObject({
       command: 'tcpdump', args: '-i eth0 -U -w -', timerMs: 120_000, collector: 'snoopy-data-svc.snoopy-operator.svc:51001',
       pod: 'web-0', namespace: 'cnf-telco', segmentBytes: DEFAULTS.segmentBytes, segmentSeconds: 60, killGraceMs: 10_000,
-      spoolMaxBytes: 1024 * 1024 * 1024, spoolMemoryBytes: 64 * 1024 * 1024, spoolPunchBytes: 256 * 1024 * 1024,
+      spoolMaxBytes: 1024 * 1024 * 1024, spoolMemoryBytes: 64 * 1024 * 1024, spoolPunchBytes: 1024 * 1024 * 1024,
     });
   });
 
