@@ -99,10 +99,10 @@ export async function findContainerPid(procRoot: string, containerId: string): P
 }
 
 /** Fallback through the CRI: `crictl inspect ID` reports the container's PID (info.pid). */
-export function crictlPid(containerId: string, timeoutMs = 10_000): Promise<number | undefined> {
+export function crictlPid(crictl: string, containerId: string, timeoutMs = 10_000): Promise<number | undefined> {
   const id = normalizeContainerId(containerId);
   return new Promise((resolve) => {
-    execFile('crictl', ['inspect', id], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+    execFile(crictl, ['inspect', id], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
       if (err) return resolve(undefined);
       try {
         const parsed = JSON.parse(stdout) as { info?: { pid?: unknown } };
@@ -115,8 +115,12 @@ export function crictlPid(containerId: string, timeoutMs = 10_000): Promise<numb
   });
 }
 
-export function crictlAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
-  return (env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, 'crictl')));
+/** The crictl executable on PATH, if there is one. */
+export function findCrictl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(':')) {
+    if (dir !== '' && existsSync(join(dir, 'crictl'))) return join(dir, 'crictl');
+  }
+  return undefined;
 }
 
 export interface PodContainerInfo {
@@ -170,8 +174,9 @@ export async function lookupPod(namespace: string, name: string, container?: str
 export async function resolveContainerPid(procRoot: string, containerId: string): Promise<number> {
   const pid = await findContainerPid(procRoot, containerId);
   if (pid !== undefined) return pid;
-  if (crictlAvailable()) {
-    const viaCri = await crictlPid(containerId);
+  const crictl = findCrictl();
+  if (crictl !== undefined) {
+    const viaCri = await crictlPid(crictl, containerId);
     if (viaCri !== undefined) return viaCri;
   }
   throw new TargetError(`no process of container ${normalizeContainerId(containerId)} found under ${procRoot}`);

@@ -60,6 +60,8 @@ class Deadline {
 async function waitFor<T>(what: string, deadline: Deadline, check: () => Promise<T | undefined>, maxMs = Infinity): Promise<T> {
   const until = Date.now() + Math.min(maxMs, Math.max(0, deadline.left()));
   let last = '';
+  // a long wait says what it is waiting for, so a slow step can be told from a hung one
+  let nextNote = Date.now() + 15_000;
   for (let i = 0; i < 100_000; i++) {
     try {
       const v = await check();
@@ -68,6 +70,10 @@ async function waitFor<T>(what: string, deadline: Deadline, check: () => Promise
       last = (err as Error).message.split('\n')[0]!;
     }
     if (Date.now() >= until) break;
+    if (Date.now() >= nextNote) {
+      say(`still waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+      nextNote = Date.now() + 15_000;
+    }
     await sleep(1000);
   }
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
@@ -186,7 +192,11 @@ async function run(stateDir: string, deadline: Deadline, resources: { cluster?: 
   await waitFor('the bucket Job', deadline, async () => {
     const job = await kubectl.getJson<Conditioned>(['job', '-n', OPERATOR_NS, 'minio-create-bucket']);
     if (condition(job, 'Failed')?.status === 'True') throw new Error('the bucket Job failed');
-    return condition(job, 'Complete')?.status === 'True' ? true : undefined;
+    if (condition(job, 'Complete')?.status === 'True') return true;
+    // retried attempts are worth a word while waiting (waitFor shows the last error)
+    const failed = (job as { status?: { failed?: number } }).status?.failed ?? 0;
+    if (failed > 0) throw new Error(`${failed} attempt(s) of the bucket Job failed so far; see kubectl -n ${OPERATOR_NS} logs job/minio-create-bucket`);
+    return undefined;
   });
   await waitFor('the operator', deadline, () => readyPods(kubectl, OPERATOR_NS, 'app.kubernetes.io/name=snoopy-operator', 1));
   const targets = await waitFor('the sample pods', deadline, () => readyPods(kubectl, 'cnf-telco', 'networkMonitor=true', 2));

@@ -1,11 +1,11 @@
 // PID resolution against proc trees written by the test: containerd, CRI-O and Docker IDs,
-// cgroup v1 and v2, cgroupfs and systemd drivers, several containers per pod.
+// cgroup v1 and v2, cgroupfs and systemd drivers, several containers per pod; the crictl fallback.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TargetError, cgroupNamesContainer, containerFromPod, findContainerPid, normalizeContainerId } from '../target.js';
+import { TargetError, cgroupNamesContainer, containerFromPod, findContainerPid, findCrictl, normalizeContainerId, resolveContainerPid } from '../target.js';
 
 const hex = () => randomBytes(32).toString('hex');
 const POD_UID = '0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9';
@@ -120,5 +120,39 @@ describe('picking the container from the pod', () => {
     expect(() => containerFromPod(pod, 'ns/web', 'db')).toThrow('pod ns/web has no container "db" (containers: app, sidecar)');
     const pending = { ...pod, status: { containerStatuses: [{ name: 'app' }] } };
     expect(() => containerFromPod(pending, 'ns/web')).toThrow(/not running yet/);
+  });
+});
+
+// No container runtime runs here, so `crictl` is a stand-in script on PATH that answers
+// `crictl inspect ID` the way crictl does (JSON with info.pid) for one known container only.
+describe('the crictl fallback', () => {
+  const known = hex();
+  let bin: string;
+  let savedPath: string | undefined;
+  beforeAll(async () => {
+    bin = await mkdtemp(join(tmpdir(), 'podtracer-crictl-'));
+    const script = `#!/bin/sh\n[ "$1" = inspect ] && [ "$2" = "${known}" ] || { echo "container not found" >&2; exit 1; }\necho '{"status":{"id":"${known}"},"info":{"pid":4242}}'\n`;
+    await writeFile(join(bin, 'crictl'), script, { mode: 0o755 });
+    savedPath = process.env.PATH;
+  });
+  afterAll(async () => {
+    process.env.PATH = savedPath;
+    await rm(bin, { recursive: true, force: true });
+  });
+
+  test('a container the cgroup scan cannot find is asked of the CRI', async () => {
+    const empty = await mkdtemp(join(root, 'empty-'));
+    process.env.PATH = `${bin}:${savedPath ?? ''}`;
+    expect(findCrictl()).toBe(join(bin, 'crictl'));
+    await expect(resolveContainerPid(empty, `containerd://${known}`)).resolves.toBe(4242);
+    await expect(resolveContainerPid(empty, `cri-o://${hex()}`)).rejects.toThrow(/no process of container/);
+  });
+
+  test('without crictl, the cgroup scan alone decides', async () => {
+    const empty = await mkdtemp(join(root, 'empty-'));
+    process.env.PATH = '/nonexistent';
+    expect(findCrictl()).toBeUndefined();
+    await expect(resolveContainerPid(empty, `containerd://${known}`)).rejects.toBeInstanceOf(TargetError);
+    process.env.PATH = savedPath;
   });
 });
