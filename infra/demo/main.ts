@@ -61,7 +61,7 @@ async function waitFor<T>(what: string, deadline: Deadline, check: () => Promise
   const until = Date.now() + Math.min(maxMs, Math.max(0, deadline.left()));
   let last = '';
   // a long wait says what it is waiting for, so a slow step can be told from a hung one
-  let nextNote = Date.now() + 15_000;
+  let nextNote = Date.now() + 30_000;
   for (let i = 0; i < 100_000; i++) {
     try {
       const v = await check();
@@ -72,7 +72,7 @@ async function waitFor<T>(what: string, deadline: Deadline, check: () => Promise
     if (Date.now() >= until) break;
     if (Date.now() >= nextNote) {
       say(`still waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
-      nextNote = Date.now() + 15_000;
+      nextNote = Date.now() + 30_000;
     }
     await sleep(1000);
   }
