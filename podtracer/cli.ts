@@ -233,8 +233,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     segmentBytes: raw.segmentBytes !== undefined ? parseSize(raw.segmentBytes, '--segment-bytes') : DEFAULTS.segmentBytes,
     segmentSeconds: raw.segmentSeconds !== undefined ? parseSeconds(raw.segmentSeconds, '--segment-seconds') : DEFAULTS.segmentSeconds,
     spoolMaxBytes: raw.spoolMaxBytes !== undefined ? parseSize(raw.spoolMaxBytes, '--spool-max-bytes') : DEFAULTS.spoolMaxBytes,
+    // 0 is allowed here: every upload then reads its segment back from the output file
     spoolMemoryBytes:
-      raw.spoolMemoryBytes !== undefined ? parseSize(raw.spoolMemoryBytes, '--spool-memory-bytes') : DEFAULTS.spoolMemoryBytes,
+      raw.spoolMemoryBytes === undefined ? DEFAULTS.spoolMemoryBytes : raw.spoolMemoryBytes.trim() === '0' ? 0 : parseSize(raw.spoolMemoryBytes, '--spool-memory-bytes'),
     spoolPunchBytes: raw.spoolPunchBytes !== undefined ? parseSize(raw.spoolPunchBytes, '--spool-punch-bytes') : DEFAULTS.spoolPunchBytes,
     killGraceMs: raw.killGrace !== undefined ? parseDurationOption(raw.killGrace, '--kill-grace') : DEFAULTS.killGraceMs,
     uploadGraceMs: raw.uploadGrace !== undefined ? parseDurationOption(raw.uploadGrace, '--upload-grace') : DEFAULTS.uploadGraceMs,
@@ -285,7 +286,7 @@ Output:
   --spool-dir DIR                 local spool: the tool's output file, and unsent segments in the end
                                   (default: a new temporary directory)
   --spool-max-bytes N             spool bound; segments beyond it are dropped and counted (default 1Gi)
-  --spool-memory-bytes N          spooled segments also kept in memory, up to N (default 64Mi)
+  --spool-memory-bytes N          spooled segments also kept in memory, up to N (default 64Mi; 0: none)
   --spool-punch-bytes N           give consumed disk space back in steps of N (default 1Gi)
   --upload-deadline D             deadline of one upload call (default 2m)
   --upload-grace D                how long to keep retrying uploads after the tool ended (default 2m)

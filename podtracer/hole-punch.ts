@@ -10,11 +10,13 @@ const BLOCK = 4096;
 /** how long close() waits for the punches still queued */
 const CLOSE_WAIT_MS = 5000;
 // offsets come from podtracer as plain integers; the path is an argument, never part of the script
-const SCRIPT = 'while read -r off len; do fallocate --punch-hole --offset "$off" --length "$len" -- "$1" 2>/dev/null; done';
+const SCRIPT = 'while read -r off len; do fallocate --punch-hole --offset "$off" --length "$len" -- "$1" || echo "punching $len bytes at $off failed" >&2; done';
 
 export class HolePuncher {
   private helper: ChildProcess | undefined;
   private broken = false;
+  private closing = false;
+  private reported = false;
   /** punches requested (after alignment), for tests and logs */
   requested = 0;
 
@@ -23,6 +25,8 @@ export class HolePuncher {
     /** callers punch in steps of at least this many bytes: every punch briefly blocks the tool's
      *  writes to the file and costs the kernel work, so fewer, larger punches cost fewer packets */
     readonly stepBytes: number,
+    /** told once about the first failure (the file then keeps its space until it is deleted) */
+    private readonly onProblem: (message: string) => void = () => undefined,
   ) {}
 
   /** Punches the whole 4 KiB blocks inside [start, end); never waits. A filesystem that cannot
@@ -39,6 +43,7 @@ export class HolePuncher {
   /** Lets the helper finish what was asked (bounded), then ends it. */
   async close(): Promise<void> {
     const helper = this.helper;
+    this.closing = true;
     if (!helper || helper.exitCode !== null || helper.signalCode !== null) return;
     const closed = new Promise<void>((resolve) => helper.once('close', () => resolve()));
     helper.stdin!.end();
@@ -48,13 +53,22 @@ export class HolePuncher {
   }
 
   private startHelper(): ChildProcess {
-    const child = spawn('sh', ['-c', SCRIPT, 'hole-punch', this.path], { stdio: ['pipe', 'ignore', 'ignore'] });
-    const fail = () => {
+    const child = spawn('sh', ['-c', SCRIPT, 'hole-punch', this.path], { stdio: ['pipe', 'ignore', 'pipe'] });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => this.report(text.trim().split('\n').slice(0, 2).join('; ')));
+    const fail = (why: string) => {
       this.broken = true;
+      if (!this.closing) this.report(why);
     };
-    child.once('error', fail);
-    child.stdin!.on('error', fail);
-    child.once('close', fail);
+    child.once('error', (err) => fail(`cannot run the hole punching helper: ${err.message}`));
+    child.stdin!.on('error', (err) => fail(`the hole punching helper stopped taking requests: ${err.message}`));
+    child.once('close', (code, signal) => fail(`the hole punching helper ended (${signal ?? `exit ${code}`})`));
     return child;
+  }
+
+  private report(message: string): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.onProblem(message);
   }
 }

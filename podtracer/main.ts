@@ -12,9 +12,9 @@ import { createLogger, type Logger } from '../lib/log.js';
 import { segmentOf } from '../lib/pcap/index.js';
 import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../lib/tool-policy.js';
 import { HELP, UsageError, parseCommandLine, type RunOptions } from './cli.js';
-import { startCapture, type RunningCapture } from './capture.js';
+import { startCapture, type CaptureOutcome, type RunningCapture } from './capture.js';
 import { HolePuncher } from './hole-punch.js';
-import { DirectorySink, UploadSink, type SegmentSink } from './sinks.js';
+import { DirectorySink, UploadSink, type SegmentSink, type SinkResult } from './sinks.js';
 import { EXIT, exitCodeFor, parseTcpdumpStats, writeTerminationLog, type Summary } from './summary.js';
 import { TargetError, defaultProcRoot, lookupPod, resolveContainerPid } from './target.js';
 
@@ -84,17 +84,18 @@ async function run(o: RunOptions): Promise<number> {
   // or in a private temporary directory
   let stdoutFile: string;
   let puncher: HolePuncher;
+  const punchProblem = (err: string) => log.warn({ err }, 'hole punching failed: the tool output file keeps its space until the capture ends');
   let stdoutTemp: string | undefined;
   if (o.outputDir !== undefined) {
     sink = new DirectorySink(o.outputDir);
     stdoutTemp = await mkdtemp(join(tmpdir(), 'podtracer-'));
     stdoutFile = join(stdoutTemp, 'tool-output');
-    puncher = new HolePuncher(stdoutFile, o.spoolPunchBytes);
+    puncher = new HolePuncher(stdoutFile, o.spoolPunchBytes, punchProblem);
   } else {
     const spoolDir = o.spoolDir ?? (spoolTemp = await mkdtemp(join(tmpdir(), 'podtracer-spool-')));
     await mkdir(spoolDir, { recursive: true, mode: 0o700 });
     stdoutFile = join(spoolDir, `tool-output-${process.pid}-${Date.now()}`);
-    puncher = new HolePuncher(stdoutFile, o.spoolPunchBytes);
+    puncher = new HolePuncher(stdoutFile, o.spoolPunchBytes, punchProblem);
     sink = new UploadSink({
       collector: o.collector!,
       puncher,
@@ -118,50 +119,58 @@ async function run(o: RunOptions): Promise<number> {
         startedUnixNanos: (BigInt(Date.now()) * 1_000_000n).toString(),
         token: process.env.SNOOPY_CAPTURE_TOKEN ?? '',
       },
-      onFatal: () => capture?.stop('collector-refused'),
+      onFatal: (_message, reason) => capture?.stop(reason),
     });
   }
 
   log.info({ captureId, pid: target.pid, command: o.command, argv, procRoot }, 'starting the tool');
-  capture = startCapture(
-    {
-      procRoot,
-      pid: target.pid,
-      command: o.command,
-      argv,
-      segmentBytes: o.segmentBytes,
-      segmentSeconds: o.segmentSeconds,
-      killGraceMs: o.killGraceMs,
-      stdoutFile,
-      puncher,
-      log,
-      ...(o.timerMs !== undefined ? { timerMs: o.timerMs } : {}),
-      ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
-    },
-    sink,
-  );
+  let outcome: CaptureOutcome;
+  let stored: SinkResult;
+  // the hole punching helper ends on every path (it would also end on its own once its stdin
+  // closes with this process)
+  try {
+    capture = startCapture(
+      {
+        procRoot,
+        pid: target.pid,
+        command: o.command,
+        argv,
+        segmentBytes: o.segmentBytes,
+        segmentSeconds: o.segmentSeconds,
+        killGraceMs: o.killGraceMs,
+        stdoutFile,
+        puncher,
+        log,
+        ...(o.timerMs !== undefined ? { timerMs: o.timerMs } : {}),
+        ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
+      },
+      sink,
+    );
 
-  // First SIGTERM/SIGINT: graceful stop; second: kill the tool and stop retrying uploads.
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    log.info({ signal, count: signals }, 'signal received');
-    if (signals === 1) capture!.stop('signal');
-    else {
-      capture!.kill();
-      sink.abort();
-    }
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+    // First SIGTERM/SIGINT: graceful stop; second: kill the tool and stop retrying uploads.
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      log.info({ signal, count: signals }, 'signal received');
+      if (signals === 1) capture!.stop('signal');
+      else {
+        capture!.kill();
+        sink.abort();
+      }
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
 
-  const outcome = await capture.done;
-  // A capture always ends with a segment flagged `last`, so the collector can announce it as
-  // complete: when the tool printed nothing at all, that is an empty text segment.
-  if (sink.accepted === 0) sink.accept(segmentOf([], { format: 'text', records: 0 }));
-  const stored = await sink.finish();
-  await puncher.close();
-  await rm(stdoutTemp ?? stdoutFile, { recursive: true, force: true });
+    outcome = await capture.done;
+    // A capture always ends with a segment flagged `last`, so the collector can announce it as
+    // complete: when the tool printed nothing at all, that is an empty text segment.
+    if (sink.accepted === 0) sink.accept(segmentOf([], { format: 'text', records: 0 }));
+    stored = await sink.finish();
+  } finally {
+    await puncher.close();
+  }
+  if (stored.keepOutputFile) log.error({ outputFile: stdoutFile }, 'the tool output file is kept: it holds unsent segments that could not be saved otherwise');
+  else await rm(stdoutTemp ?? stdoutFile, { recursive: true, force: true });
   if (spoolTemp && stored.unsentSegments === 0) await rm(spoolTemp, { recursive: true, force: true });
 
   const stats = o.command === 'tcpdump' ? parseTcpdumpStats(outcome.stderrTail) : {};

@@ -22,6 +22,8 @@ export interface SinkResult {
   unsentSegments: number;
   uploadRetries: number;
   error?: string;
+  /** the tool's output file still holds segments that could not be saved otherwise */
+  keepOutputFile?: boolean;
 }
 
 export interface SegmentSink {
@@ -158,8 +160,9 @@ export interface UploadSinkOptions {
   log: Logger;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
-  /** called once when the collector refuses for good (bad token, bad names): stop capturing */
-  onFatal?: (message: string) => void;
+  /** called once when uploading cannot go on: the collector refuses for good (bad token, bad
+   *  names), or the spool cannot be read back; stop capturing */
+  onFatal?: (message: string, reason: 'collector-refused' | 'spool-error') => void;
 }
 
 /** gRPC codes after which a retry cannot help: the request itself is wrong. */
@@ -210,10 +213,10 @@ export class UploadSink implements SegmentSink {
       'grpc.max_reconnect_backoff_ms': 2000,
     });
     this.loop = this.run().catch((err: unknown) => {
-      // e.g. a spool file that cannot be read back: keep what is left and report it
+      // e.g. the output file cannot be read back: keep what is left and report it
       this.fatal = `uploader stopped: ${(err as Error).message}`;
       this.opts.log.error({ err: this.fatal }, 'uploader stopped');
-      this.opts.onFatal?.(this.fatal);
+      this.opts.onFatal?.(this.fatal, 'spool-error');
     });
   }
 
@@ -246,16 +249,23 @@ export class UploadSink implements SegmentSink {
     await this.loop;
     clearTimeout(timer);
     this.client.close();
-    this.spool.close();
     let saveError: string | undefined;
+    let keepOutputFile = false;
     if (this.spool.entries.length > 0) {
       // the output file goes away with the capture: what was not uploaded is kept as files
       try {
         await mkdir(this.opts.spoolDir, { recursive: true, mode: 0o700 });
-        await this.spool.saveUnsent(this.opts.spoolDir, (e) => ({ header: { ...this.sidecarHeader, sequence: e.sequence, format: FORMAT_NAME[e.format] } }));
-        this.opts.log.error({ spoolDir: this.opts.spoolDir, unsent: this.spool.entries.length }, 'segments not stored: saved in the spool directory');
+        const { saved, failed, firstError } = await this.spool.saveUnsent(this.opts.spoolDir, (e) => ({
+          header: { ...this.sidecarHeader, sequence: e.sequence, format: FORMAT_NAME[e.format] },
+        }));
+        this.opts.log.error({ spoolDir: this.opts.spoolDir, unsent: this.spool.entries.length, saved, failed }, 'segments not stored: saved in the spool directory');
+        if (failed > 0) {
+          keepOutputFile = true;
+          saveError = `${failed} unsent segment(s) could not be saved as files (${firstError}); their sidecars say where they are in ${this.opts.puncher.path}, which is kept`;
+        }
       } catch (err) {
-        saveError = `unsent segments could not be saved: ${(err as Error).message}`;
+        keepOutputFile = true;
+        saveError = `unsent segments could not be saved: ${(err as Error).message}; ${this.opts.puncher.path} is kept`;
       }
     }
     const result: SinkResult = {
@@ -271,6 +281,7 @@ export class UploadSink implements SegmentSink {
     if (this.fatal) result.error = this.fatal;
     else if (this.spool.entries.length > 0) result.error = `${this.spool.entries.length} segment(s) not stored before giving up`;
     if (saveError) result.error = `${result.error ?? ''}; ${saveError}`;
+    if (keepOutputFile) result.keepOutputFile = true;
     return result;
   }
 
@@ -360,7 +371,7 @@ export class UploadSink implements SegmentSink {
         if (!isRetryable(err)) {
           this.fatal = `collector refused segment ${entry.sequence}: ${(err as grpc.ServiceError).details ?? String(err)}`;
           this.opts.log.error({ sequence: entry.sequence, code: (err as grpc.ServiceError).code, err: this.fatal }, 'upload refused');
-          this.opts.onFatal?.(this.fatal);
+          this.opts.onFatal?.(this.fatal, 'collector-refused');
           return false;
         }
         this.opts.log.warn(

@@ -1,11 +1,12 @@
 // The local spool is the tool's output file itself: a segment stays there, as a byte range (plus
 // the few header bytes the file does not hold at that place), until the collector confirmed it.
 // Nothing is written to disk a second time: at full capture rates a copy of every byte, written
-// and fsync'd, cost the node as much CPU and disk as the capture itself. The newest segments are
-// also kept in memory up to a budget, so the uploader usually sends them without reading the file.
+// and fsync'd, cost the node as much CPU and disk as the capture itself. Segments are also kept in
+// memory while a budget has room (when uploads keep up, that is all of them), so the uploader
+// usually sends them without reading the file.
 // Bounded: a segment that does not fit is dropped at once, counted, and its range punched out.
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Segment, StreamFormat } from '../lib/pcap/index.js';
 import type { HolePuncher } from './hole-punch.js';
@@ -38,10 +39,14 @@ export class Spool {
   droppedSegments = 0;
   droppedBytes = 0;
   private used = 0;
-  private inMemory = 0;
   private nextSequence = 0;
-  /** consecutive dropped segments' ranges, punched out together in the puncher's steps */
-  private dropRun: { start: number; end: number } | undefined;
+  /** Memory held by kept segments, counted by the buffers their parts are views of (a part may
+   *  be a small view of a 4 MiB read buffer, which stays alive as long as the view does). */
+  private readonly buffers = new Map<ArrayBufferLike, number>();
+  private inMemory = 0;
+  /** dropped segments' ranges not punched yet (adjacent ones merged), punched a step at a time */
+  private pendingDrops: { start: number; end: number }[] = [];
+  private pendingDropBytes = 0;
 
   /** the tool's output file, which the segments' ranges refer to */
   readonly file: string;
@@ -77,10 +82,9 @@ export class Spool {
       this.dropRange(source.start, source.end);
       return undefined;
     }
-    this.flushDropRun();
     const hash = createHash('sha256');
     for (const p of segment.parts) hash.update(p);
-    const keep = source.end === source.start || this.inMemory + segment.bytes <= this.memoryMaxBytes;
+    const keep = source.end === source.start || this.inMemory + this.newBufferBytes(segment.parts) <= this.memoryMaxBytes;
     const entry: SpoolEntry = {
       sequence: this.nextSequence++,
       format: segment.format,
@@ -93,7 +97,7 @@ export class Spool {
       parts: keep ? segment.parts : undefined,
     };
     this.used += entry.bytes;
-    if (keep) this.inMemory += entry.bytes;
+    if (keep) this.hold(segment.parts, 1);
     this.entries.push(entry);
     return entry;
   }
@@ -106,13 +110,16 @@ export class Spool {
 
   /**
    * The entry's bytes: from memory when held, else its head and then its range of the file in
-   * chunks of `chunkBytes`. A read failure is thrown as a SpoolReadError.
+   * chunks of `chunkBytes`. A read failure, or bytes that do not hash to the entry's sha256 (found
+   * after the last chunk, so that an upload fed from here is cancelled, not completed), is thrown
+   * as a SpoolReadError.
    */
   async *readChunks(entry: SpoolEntry, chunkBytes: number): AsyncGenerator<Buffer> {
     if (entry.parts) {
       yield* entry.parts;
       return;
     }
+    const hash = createHash('sha256').update(entry.head);
     if (entry.head.length > 0) yield entry.head;
     let fh: FileHandle | undefined;
     try {
@@ -123,12 +130,17 @@ export class Spool {
         const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
         if (bytesRead === 0) throw new Error(`the file ends at ${pos}, before ${entry.end}`);
         pos += bytesRead;
-        yield buf.subarray(0, bytesRead);
+        const chunk = buf.subarray(0, bytesRead);
+        hash.update(chunk);
+        yield chunk;
       }
     } catch (err) {
       throw new SpoolReadError(`spooled segment ${entry.sequence} cannot be read from ${this.file}: ${(err as Error).message}`);
     } finally {
       await fh?.close();
+    }
+    if (hash.digest('hex') !== entry.sha256) {
+      throw new SpoolReadError(`spooled segment ${entry.sequence} read back from ${this.file} differs from what was spooled`);
     }
   }
 
@@ -139,59 +151,94 @@ export class Spool {
     if (i < 0) return;
     this.entries.splice(i, 1);
     this.used -= entry.bytes;
-    if (entry.parts) this.inMemory -= entry.bytes;
+    if (entry.parts) this.hold(entry.parts, -1);
     entry.parts = undefined;
   }
 
   /**
    * Writes every entry still spooled as a file of its own (`NNNNNN.seg`, a valid capture or text
-   * file) with a JSON sidecar, so that what could not be uploaded outlives the output file.
-   * Returns how many were saved.
+   * file) with a JSON sidecar, so that what could not be uploaded outlives the output file; each
+   * saved range is punched out of the output file at once, so saving needs about one segment of
+   * extra disk. An entry that cannot be saved (no space, say) gets a sidecar that says where its
+   * bytes are in the output file instead, and the output file must then be kept.
    */
-  async saveUnsent(dir: string, sidecar: (entry: SpoolEntry) => Record<string, unknown>): Promise<number> {
+  async saveUnsent(dir: string, sidecar: (entry: SpoolEntry) => Record<string, unknown>): Promise<{ saved: number; failed: number; firstError?: string }> {
+    let saved = 0;
+    let failed = 0;
+    let firstError: string | undefined;
     for (const entry of this.entries) {
       const name = join(dir, String(entry.sequence).padStart(6, '0'));
-      const fh = await open(`${name}.seg`, 'w', 0o600);
+      const fields = { ...sidecar(entry), sequence: entry.sequence, format: entry.format, bytes: entry.bytes, sha256: entry.sha256, records: entry.records };
       try {
-        for await (const chunk of this.readChunks(entry, 1024 * 1024)) await fh.write(chunk);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      const meta = { ...sidecar(entry), sequence: entry.sequence, format: entry.format, bytes: entry.bytes, sha256: entry.sha256, records: entry.records };
-      const mh = await open(`${name}.json`, 'w', 0o600);
-      try {
-        await mh.writeFile(JSON.stringify(meta));
-        await mh.sync();
-      } finally {
-        await mh.close();
+        await writeSynced(`${name}.seg`, this.readChunks(entry, 1024 * 1024));
+        await writeSynced(`${name}.json`, [Buffer.from(JSON.stringify(fields))]);
+        this.puncher.punch(entry.start, entry.end);
+        saved++;
+      } catch (err) {
+        failed++;
+        firstError ??= (err as Error).message;
+        await unlink(`${name}.seg`).catch(() => undefined);
+        const where = { outputFile: this.file, start: entry.start, end: entry.end, headBase64: entry.head.toString('base64') };
+        await writeSynced(`${name}.json`, [Buffer.from(JSON.stringify({ ...fields, notSaved: (err as Error).message, source: where }))]).catch(() => undefined);
       }
     }
-    return this.entries.length;
+    return firstError === undefined ? { saved, failed } : { saved, failed, firstError };
   }
 
-  /** Punches out what dropped segments still hold. */
-  close(): void {
-    this.flushDropRun();
+  /** Bytes of the buffers under `parts` that no kept segment holds yet. */
+  private newBufferBytes(parts: readonly Buffer[]): number {
+    let n = 0;
+    const seen = new Set<ArrayBufferLike>();
+    for (const p of parts) {
+      if (!this.buffers.has(p.buffer) && !seen.has(p.buffer)) n += p.buffer.byteLength;
+      seen.add(p.buffer);
+    }
+    return n;
+  }
+
+  /** Counts (+1) or releases (-1) one kept segment's hold on the buffers under its parts. */
+  private hold(parts: readonly Buffer[], delta: 1 | -1): void {
+    for (const buf of new Set(parts.map((p) => p.buffer))) {
+      const count = (this.buffers.get(buf) ?? 0) + delta;
+      if (count > 0) {
+        if (!this.buffers.has(buf)) this.inMemory += buf.byteLength;
+        this.buffers.set(buf, count);
+      } else {
+        this.buffers.delete(buf);
+        this.inMemory -= buf.byteLength;
+      }
+    }
   }
 
   private dropRange(start: number, end: number): void {
     if (end <= start) return;
-    // consecutive segments' ranges touch (or are 24 bytes apart, a new pcapng section's SHB,
-    // which the next segment carries in its head)
-    const run = this.dropRun;
-    if (run && start >= run.end && start - run.end <= 64) {
-      run.end = end;
-    } else {
-      this.flushDropRun();
-      this.dropRun = { start, end };
+    // consecutive dropped segments' ranges touch (or are 24 bytes apart, a new pcapng section's
+    // SHB, which the next segment carries in its head): merged, they are one punch
+    const last = this.pendingDrops[this.pendingDrops.length - 1];
+    if (last && start >= last.end && start - last.end <= 64) last.end = end;
+    else this.pendingDrops.push({ start, end });
+    this.pendingDropBytes += end - start;
+    // a step at a time, like the reader's punches (each punch briefly blocks the tool's writes)
+    if (this.pendingDropBytes >= this.puncher.stepBytes) {
+      for (const r of this.pendingDrops) this.puncher.punch(r.start, r.end);
+      this.pendingDrops = [];
+      this.pendingDropBytes = 0;
     }
-    if (this.dropRun!.end - this.dropRun!.start >= this.puncher.stepBytes) this.flushDropRun();
   }
+}
 
-  private flushDropRun(): void {
-    if (!this.dropRun) return;
-    this.puncher.punch(this.dropRun.start, this.dropRun.end);
-    this.dropRun = undefined;
+async function writeSynced(path: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
+  const fh = await open(path, 'w', 0o600);
+  try {
+    for await (const chunk of chunks) {
+      for (let off = 0; off < chunk.length; ) {
+        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+        if (bytesWritten === 0) throw new Error(`no progress writing ${path}`);
+        off += bytesWritten;
+      }
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

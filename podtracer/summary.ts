@@ -29,7 +29,7 @@ export function parseTcpdumpStats(stderr: string): TcpdumpStats {
   return stats;
 }
 
-export type StopReason = 'tool-exit' | 'timer' | 'max-bytes' | 'signal' | 'target-gone' | 'collector-refused';
+export type StopReason = 'tool-exit' | 'timer' | 'max-bytes' | 'signal' | 'target-gone' | 'collector-refused' | 'spool-error';
 
 export interface Summary extends TcpdumpStats {
   captureId: string;

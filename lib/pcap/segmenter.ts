@@ -1,8 +1,8 @@
 // Cuts a tool's stdout (a pcap or pcapng stream, or text) into self-contained segments: every
 // segment of a capture is a valid capture file on its own (the section's header blocks are
 // repeated at its start) and holds only whole records; text segments hold whole lines.
-// Work is O(bytes): records are framed in place in a ByteQueue and each byte is copied once,
-// when its segment is emitted.
+// Work is O(bytes): records are framed in place in a ByteQueue, and a segment's parts are views
+// of the pushed chunks (no copy of the bulk).
 import { ByteQueue } from './byte-queue.js';
 import { BlockType, MAX_FRAME_BYTES } from './constants.js';
 import { FrameDecoder, type Frame } from './frame-decoder.js';

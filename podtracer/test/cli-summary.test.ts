@@ -13,12 +13,12 @@ describe('command line', () => {
     const o = runOptions([
       'run', '--pod', 'web-0', '--namespace', 'shop', '--container', 'app', '--timer', '2m', '--max-bytes', '10Mi',
       '--collector', 'collector.snoopy:8080', '--capture-id', 'c1', '--segment-bytes', '1Mi', '--segment-seconds', '5',
-      '--spool-dir', '/spool', '--spool-memory-bytes', '8Mi', '--spool-punch-bytes', '64Mi', '--', 'tcpdump', '-i', 'eth0', '-w', '-', 'port 80',
+      '--spool-dir', '/spool', '--spool-memory-bytes', '0', '--spool-punch-bytes', '64Mi', '--', 'tcpdump', '-i', 'eth0', '-w', '-', 'port 80',
     ]);
     expect(o).toMatchObject({
       pod: 'web-0', namespace: 'shop', container: 'app', timerMs: 120_000, maxBytes: 10 * 1024 * 1024,
       collector: 'collector.snoopy:8080', captureId: 'c1', segmentBytes: 1024 * 1024, segmentSeconds: 5, spoolDir: '/spool',
-      spoolMemoryBytes: 8 * 1024 * 1024, spoolPunchBytes: 64 * 1024 * 1024,
+      spoolMemoryBytes: 0, spoolPunchBytes: 64 * 1024 * 1024,
       command: 'tcpdump', args: ['-i', 'eth0', '-w', '-', 'port 80'],
     });
   });

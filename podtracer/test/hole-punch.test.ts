@@ -36,11 +36,17 @@ test('several punches in one helper: whole blocks inside each range, the rest un
   expect(back.equals(expected)).toBe(true);
 });
 
-test('a missing file or no punch at all is not an error', async () => {
-  const p = new HolePuncher(join(dir, 'missing'), 4096);
+test('a failed punch is reported once, and is not an error; no punch at all starts nothing', async () => {
+  const problems: string[] = [];
+  const p = new HolePuncher(join(dir, 'missing'), 4096, (m) => problems.push(m));
   p.punch(0, 1 << 20);
+  p.punch(1 << 20, 2 << 20);
   await p.close();
-  const idle = new HolePuncher(join(dir, 'idle'), 4096);
+  expect(p.requested).toBe(2);
+  expect(problems).toHaveLength(1);
+  expect(problems[0]).toMatch(/missing|No such file|failed/);
+  const idle = new HolePuncher(join(dir, 'idle'), 4096, (m) => problems.push(m));
   await idle.close();
   expect(idle.requested).toBe(0);
+  expect(problems).toHaveLength(1);
 });

@@ -135,8 +135,12 @@ describe('the crictl fallback', () => {
     await writeFile(join(bin, 'crictl'), script, { mode: 0o755 });
     savedPath = process.env.PATH;
   });
+  const restorePath = () => {
+    if (savedPath === undefined) delete process.env.PATH;
+    else process.env.PATH = savedPath;
+  };
   afterAll(async () => {
-    process.env.PATH = savedPath;
+    restorePath();
     await rm(bin, { recursive: true, force: true });
   });
 
@@ -153,6 +157,6 @@ describe('the crictl fallback', () => {
     process.env.PATH = '/nonexistent';
     expect(findCrictl()).toBeUndefined();
     await expect(resolveContainerPid(empty, `containerd://${known}`)).rejects.toBeInstanceOf(TargetError);
-    process.env.PATH = savedPath;
+    restorePath();
   });
 });

@@ -177,7 +177,7 @@ describe('podtracer → collector → S3', () => {
     // back from the tool's output file, while the bytes before the oldest unsent one are punched out
     const p = startPodtracer(
       args(cid, [
-        '--segment-seconds', '1', '--spool-dir', spool, '--spool-memory-bytes', '1', '--spool-punch-bytes', '4Ki', '--timer', '60s',
+        '--segment-seconds', '1', '--spool-dir', spool, '--spool-memory-bytes', '0', '--spool-punch-bytes', '4Ki', '--timer', '60s',
         '--', 'tcpdump', '-i', net.vethA, '-U', '-n', '-w', '-', 'icmp',
       ]),
       { env: ENV, terminationLog: term },

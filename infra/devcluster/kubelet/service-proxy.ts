@@ -4,7 +4,8 @@
 //   Services: at their endpoints);
 // - an nftables table in the pod's network namespace whose output chain DNATs
 //   ClusterIP:port to a ready endpoint (random choice among several), so replies return straight
-//   to the pod and nothing is changed in the host's network namespace.
+//   to the pod and nothing is changed in the host's network namespace; a port without endpoints
+//   is rejected, as kube-proxy does.
 // Both are rewritten whenever Services or Endpoints change, for pods old and new.
 import type { V1Endpoints, V1Service } from '@kubernetes/client-node';
 
@@ -46,19 +47,28 @@ export function proxyRules(services: ReadonlyArray<V1Service>, endpoints: Readon
   return out;
 }
 
-/** A complete, idempotent nft script (the table is recreated atomically). */
+/**
+ * A complete, idempotent nft script (the table is recreated atomically). A Service port without
+ * endpoints is rejected (ICMP port unreachable, so a client's connect fails at once), as
+ * kube-proxy does: silently dropped, a TCP connect would retry its SYN for about two minutes and
+ * keep failing after the endpoint appears, its conntrack entry having been made without the DNAT.
+ */
 export function renderRuleset(rules: ProxyRule[]): string {
   const lines = [`table ip ${PROXY_TABLE}`, `delete table ip ${PROXY_TABLE}`, `table ip ${PROXY_TABLE} {`, '  chain output {', '    type nat hook output priority -100; policy accept;'];
+  const rejects: string[] = [];
   for (const r of rules) {
     const match = `ip daddr ${r.clusterIP} ${r.protocol} dport ${r.port}`;
-    if (r.backends.length === 0) continue; // no endpoints: the connection goes nowhere, as with kube-proxy's reject
-    if (r.backends.length === 1) lines.push(`    ${match} dnat to ${r.backends[0]!.ip}:${r.backends[0]!.port}`);
+    if (r.backends.length === 0) rejects.push(`    ${match} reject with icmp type port-unreachable`);
+    else if (r.backends.length === 1) lines.push(`    ${match} dnat to ${r.backends[0]!.ip}:${r.backends[0]!.port}`);
     else {
       const map = r.backends.map((b, i) => `${i} : ${b.ip} . ${b.port}`).join(', ');
       lines.push(`    ${match} dnat to numgen random mod ${r.backends.length} map { ${map} }`);
     }
   }
-  lines.push('  }', '}');
+  lines.push('  }');
+  // after the DNAT above (priority 0 > -100): what still goes to a ClusterIP has no endpoint
+  lines.push('  chain no_endpoints {', '    type filter hook output priority 0; policy accept;', ...rejects, '  }');
+  lines.push('}');
   return lines.join('\n') + '\n';
 }
 

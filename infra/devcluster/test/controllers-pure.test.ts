@@ -101,12 +101,13 @@ describe('service proxy', () => {
   const svc = (name: string, ns: string, ip: string, port = 80): V1Service => ({ metadata: { name, namespace: ns }, spec: { clusterIP: ip, ports: [{ name: 'http', port, protocol: 'TCP' }] } });
   const ep = (name: string, ns: string, ips: string[], port = 8080) => ({ metadata: { name, namespace: ns }, subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [{ name: 'http', port, protocol: 'TCP' }] }] });
 
-  test('DNAT rules per ClusterIP port, random choice among endpoints, none without endpoints', () => {
+  test('DNAT rules per ClusterIP port, random choice among endpoints, a reject without endpoints', () => {
     const rules = proxyRules([svc('a', 'x', '10.96.0.10'), svc('b', 'y', '10.96.0.11'), svc('c', 'y', '10.96.0.12')], [ep('a', 'x', ['10.200.1.2']), ep('b', 'y', ['10.200.1.3', '10.200.2.3'])]);
     const text = renderRuleset(rules);
     expect(text).toContain('ip daddr 10.96.0.10 tcp dport 80 dnat to 10.200.1.2:8080\n');
     expect(text).toContain('ip daddr 10.96.0.11 tcp dport 80 dnat to numgen random mod 2 map { 0 : 10.200.1.3 . 8080, 1 : 10.200.2.3 . 8080 }\n');
-    expect(text).not.toContain('10.96.0.12');
+    expect(text).not.toContain('10.96.0.12 tcp dport 80 dnat');
+    expect(text).toContain('    type filter hook output priority 0; policy accept;\n    ip daddr 10.96.0.12 tcp dport 80 reject with icmp type port-unreachable\n');
     expect(text.startsWith('table ip snoopy-svc\ndelete table ip snoopy-svc\n')).toBe(true);
   });
 

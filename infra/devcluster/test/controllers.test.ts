@@ -303,6 +303,21 @@ d('controllers on a two-node dev cluster', () => {
     expect(readFileSync(`${t.stateDir}/logs/default_dig_main.log`, 'utf8')).toBe(`${svcIP}\n${svcIP}\nNXDOMAIN\n`);
     expect(dig.status?.phase).toBe('Succeeded');
 
+    // a Service without endpoints refuses connections at once (curl exit 7), as with kube-proxy,
+    // instead of leaving the SYN unanswered until curl's own timeout (exit 28)
+    await t.kube.create(apiPath('v1', 'services', 'default'), { apiVersion: 'v1', kind: 'Service', metadata: { name: 'void' }, spec: { selector: { app: 'none' }, ports: [{ name: 'http', port: 80 }] } });
+    await t.kube.create(apiPath('v1', 'pods', 'default'), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'refused' },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'nicolaka/netshoot', command: ['sh', '-c', 'for i in $(seq 1 50); do getent hosts void >/dev/null && break; sleep 0.1; done; curl -s --max-time 5 http://void/; echo "curl exit $?"'] }] },
+    });
+    await waitFor('refused done', async () => {
+      const p = await t.kube.get<V1Pod>(apiPath('v1', 'pods', 'default', 'refused'));
+      return ['Succeeded', 'Failed'].includes(p?.status?.phase ?? '') ? p : undefined;
+    });
+    expect(readFileSync(`${t.stateDir}/logs/default_refused_main.log`, 'utf8')).toBe('curl exit 7\n');
+
     const early = await waitFor('early done', async () => {
       const p = await t.kube.get<V1Pod>(apiPath('v1', 'pods', 'default', 'early'));
       return ['Succeeded', 'Failed'].includes(p?.status?.phase ?? '') ? p : undefined;
