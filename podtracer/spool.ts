@@ -47,6 +47,8 @@ export class Spool {
   /** dropped segments' ranges not punched yet (adjacent ones merged), punched a step at a time */
   private pendingDrops: { start: number; end: number }[] = [];
   private pendingDropBytes = 0;
+  /** a segment was kept after the last dropped one: the next drop must not be merged across it */
+  private keptSinceDrop = false;
 
   /** the tool's output file, which the segments' ranges refer to */
   readonly file: string;
@@ -97,6 +99,7 @@ export class Spool {
       parts: keep ? segment.parts : undefined,
     };
     this.used += entry.bytes;
+    this.keptSinceDrop = true;
     if (keep) this.hold(segment.parts, 1);
     this.entries.push(entry);
     return entry;
@@ -215,8 +218,9 @@ export class Spool {
     // consecutive dropped segments' ranges touch (or are 24 bytes apart, a new pcapng section's
     // SHB, which the next segment carries in its head): merged, they are one punch
     const last = this.pendingDrops[this.pendingDrops.length - 1];
-    if (last && start >= last.end && start - last.end <= 64) last.end = end;
+    if (last && !this.keptSinceDrop && start >= last.end && start - last.end <= 64) last.end = end;
     else this.pendingDrops.push({ start, end });
+    this.keptSinceDrop = false;
     this.pendingDropBytes += end - start;
     // a step at a time, like the reader's punches (each punch briefly blocks the tool's writes)
     if (this.pendingDropBytes >= this.puncher.stepBytes) {

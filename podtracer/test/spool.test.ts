@@ -2,7 +2,7 @@
 // streams read back byte for byte from memory and from the file, their sha256, the bound (dropped
 // segments counted and their disk space given back), what the reader may punch, a lost file, and
 // unsent segments saved as files of their own.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,22 @@ describe('Spool', () => {
     expect((await stat(file.path)).blocks).toBeLessThanOrEqual(blocksBefore - freedAtLeast);
     expect((await stat(file.path)).size).toBe(segments[segments.length - 1]!.source!.end);
     expect((await collect(spool.readChunks({ ...kept, parts: undefined }, 65536))).equals(segments[0]!.data)).toBe(true);
+  });
+
+  test('a small kept segment between dropped ones is not punched with them', async () => {
+    const { file } = await outputFile(randomBytes(3 * 8192), 1000, 8192);
+    const data = await readFile(file.path);
+    const seg = (from: number, to: number) =>
+      segmentOf([data.subarray(from, to)], { format: 'text', records: 1, source: { head: Buffer.alloc(0), start: from, end: to } });
+    const spool = new Spool(file, 8192 + 10, 0);
+    expect(spool.add(seg(0, 8192))).toBeDefined(); // fills the spool
+    expect(spool.add(seg(8192, 12_288))).toBeUndefined(); // dropped
+    spool.remove(spool.entries[0]!);
+    const kept = spool.add(seg(12_288, 12_298))!; // 10 bytes, kept
+    expect(spool.add(seg(12_298, 24_576))).toBeUndefined(); // dropped: a step's worth, punched now
+    await file.close();
+    expect(file.requested).toBe(2);
+    expect((await collect(spool.readChunks(kept, 4096))).equals(data.subarray(12_288, 12_298))).toBe(true);
   });
 
   test('memory is counted by the buffers the parts are views of, each once', async () => {
