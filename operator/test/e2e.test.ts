@@ -28,21 +28,34 @@ let kube: Kube;
 let operator: Operator | undefined;
 let sink: Awaited<ReturnType<typeof startRecordingSink>>;
 
+/** Awaits one setup step; one that takes long says so, so a hook timeout shows where it hung. */
+async function step<T>(what: string, work: () => Promise<T>): Promise<T> {
+  const slow = setTimeout(() => process.stderr.write(`e2e setup: ${what} has taken more than 20 s\n`), 20_000);
+  try {
+    return await work();
+  } finally {
+    clearTimeout(slow);
+  }
+}
+
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'snoopy-operator-e2e-'));
-  const net = await ensureClusterNetwork(stateDir);
-  cluster = await startDevCluster({ nodes: ['node-a', 'node-b'], stateDir, host: net.gateway, logger: quiet });
-  kube = makeKube(cluster.kubeConfig);
-  for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
-    await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: parse(readFileSync(repoPath('infra', 'crds', file), 'utf8')) });
-  }
-  await kube.core.createNamespace({ body: { metadata: { name: 'snoopy-operator' } } });
-  await kube.core.createNamespacedServiceAccount({ namespace: 'snoopy-operator', body: { metadata: { name: 'snoopy-capture' } } });
+  const net = await step('the cluster network', () => ensureClusterNetwork(stateDir));
+  cluster = await step('the dev cluster', () => startDevCluster({ nodes: ['node-a', 'node-b'], stateDir, host: net.gateway, logger: quiet }));
+  const c = cluster;
+  kube = makeKube(c.kubeConfig);
+  await step('the CRDs, namespace and service account', async () => {
+    for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
+      await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: parse(readFileSync(repoPath('infra', 'crds', file), 'utf8')) });
+    }
+    await kube.core.createNamespace({ body: { metadata: { name: 'snoopy-operator' } } });
+    await kube.core.createNamespacedServiceAccount({ namespace: 'snoopy-operator', body: { metadata: { name: 'snoopy-capture' } } });
+  });
   // the seed's workload, as the repository ships it
-  await exec('kubectl', ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-k', repoPath('infra', 'samples', 'workload')]);
-  sink = await startRecordingSink();
-  operator = new Operator({ kubeConfig: cluster.kubeConfig, config: testConfig({ K_SINK: sink.url }), logger: quiet });
-  await operator.start();
+  await step('kubectl apply -k infra/samples/workload', () => exec('kubectl', ['--kubeconfig', c.kubeconfigPath, 'apply', '-k', repoPath('infra', 'samples', 'workload')]));
+  sink = await step('the event sink', () => startRecordingSink());
+  operator = new Operator({ kubeConfig: c.kubeConfig, config: testConfig({ K_SINK: sink.url }), logger: quiet });
+  await step('the operator start', () => operator!.start());
 }, 120_000);
 
 afterAll(async () => {
