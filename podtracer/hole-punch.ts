@@ -54,15 +54,24 @@ export class HolePuncher {
 
   private startHelper(): ChildProcess {
     const child = spawn('sh', ['-c', SCRIPT, 'hole-punch', this.path], { stdio: ['pipe', 'ignore', 'pipe'] });
+    // fallocate's complaint may come in pieces: reported once a whole line (or the end) is there
+    let errText = '';
     child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (text: string) => this.report(text.trim().split('\n').slice(0, 2).join('; ')));
+    child.stderr!.on('data', (text: string) => {
+      errText = (errText + text).slice(0, 4096);
+      const nl = errText.indexOf('\n');
+      if (nl >= 0) this.report(errText.slice(0, nl).trim());
+    });
     const fail = (why: string) => {
       this.broken = true;
       if (!this.closing) this.report(why);
     };
     child.once('error', (err) => fail(`cannot run the hole punching helper: ${err.message}`));
     child.stdin!.on('error', (err) => fail(`the hole punching helper stopped taking requests: ${err.message}`));
-    child.once('close', (code, signal) => fail(`the hole punching helper ended (${signal ?? `exit ${code}`})`));
+    child.once('close', (code, signal) => {
+      if (errText.trim() !== '') this.report(errText.trim().split('\n')[0]!);
+      fail(`the hole punching helper ended (${signal ?? `exit ${code}`})`);
+    });
     return child;
   }
 
