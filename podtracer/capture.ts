@@ -132,10 +132,7 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     // after every read and while idle, since uploads are confirmed whether or not the tool writes
     const punchUnneeded = () => {
       const unneeded = Math.min(segmenter.emittedUpTo, sink.neededFrom());
-      if (unneeded - punched >= opts.puncher.stepBytes) {
-        opts.puncher.punch(punched, unneeded);
-        punched = unneeded - (unneeded % 4096);
-      }
+      if (unneeded - punched >= opts.puncher.stepBytes) punched = opts.puncher.punch(punched, unneeded);
     };
     try {
       fh = await open(stdoutPath, 'r');

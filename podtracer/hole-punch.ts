@@ -30,14 +30,17 @@ export class HolePuncher {
   ) {}
 
   /** Punches the whole 4 KiB blocks inside [start, end); never waits. A filesystem that cannot
-   *  punch holes only keeps the space until the file is deleted, so a failure is not an error. */
-  punch(start: number, end: number): void {
+   *  punch holes only keeps the space until the file is deleted, so a failure is not an error.
+   *  Returns where the last whole block inside the range ends (what a caller punching a growing
+   *  prefix goes on from). */
+  punch(start: number, end: number): number {
     const from = Math.ceil(start / BLOCK) * BLOCK;
     const to = Math.floor(end / BLOCK) * BLOCK;
-    if (to <= from || this.broken) return;
+    if (to <= from || this.broken) return Math.max(to, start);
     this.helper ??= this.startHelper();
     this.requested++;
     this.helper.stdin!.write(`${from} ${to - from}\n`);
+    return to;
   }
 
   /** Lets the helper finish what was asked (bounded), then ends it. */

@@ -1,13 +1,14 @@
 // Where segments go: to the collector through the spool (UploadSink), or into a directory
 // (DirectorySink, --output-dir). Both take segments without ever blocking the caller, which reads
 // the tool's stdout: a tool like tcpdump drops packets when its output is not read.
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_CHUNK_BYTES, createCollectorClient, uploadSegment, type CollectorClient } from '../lib/collector-client.js';
 import type { Logger } from '../lib/log.js';
 import type { Segment, StreamFormat } from '../lib/pcap/index.js';
 import type { FormatName, SegmentHeader } from '../lib/proto.js';
+import { writeFileSynced } from './file-write.js';
 import type { HolePuncher } from './hole-punch.js';
 import { Spool, SpoolReadError, type SpoolEntry } from './spool.js';
 
@@ -45,25 +46,6 @@ export interface SegmentSink {
 /** Segments held in memory while their files are written; beyond this the reader waits. */
 export const MAX_PENDING_WRITE_BYTES = 64 * 1024 * 1024;
 
-/** Writes every byte of `parts` in order (writev, repeated for what a short write left). */
-export async function writeAll(fh: FileHandle, parts: readonly Buffer[]): Promise<void> {
-  let rest = parts.filter((p) => p.length > 0);
-  // bounded: every round writes at least one byte or throws
-  for (let round = 0; rest.length > 0 && round < 1_000_000; round++) {
-    let { bytesWritten } = await fh.writev(rest.slice(0, 1024));
-    while (bytesWritten > 0 && rest.length > 0) {
-      const first = rest[0]!;
-      if (first.length <= bytesWritten) {
-        bytesWritten -= first.length;
-        rest = rest.slice(1);
-      } else {
-        rest = [first.subarray(bytesWritten), ...rest.slice(1)];
-        bytesWritten = 0;
-      }
-    }
-  }
-}
-
 async function waitUntil(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 10));
 }
@@ -97,13 +79,7 @@ export class DirectorySink implements SegmentSink {
     this.chain = this.chain.then(async () => {
       if (this.error) return;
       try {
-        const fh = await open(path, 'w', 0o644);
-        try {
-          await writeAll(fh, segment.parts);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
+        await writeFileSynced(path, 0o644, segment.parts);
         this.objects.push(path);
         this.bytes += segment.bytes;
         this.records += segment.records;

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Segment, StreamFormat } from '../lib/pcap/index.js';
+import { writeFileSynced } from './file-write.js';
 import type { HolePuncher } from './hole-punch.js';
 
 export interface SpoolEntry {
@@ -173,8 +174,8 @@ export class Spool {
       const name = join(dir, String(entry.sequence).padStart(6, '0'));
       const fields = { ...sidecar(entry), sequence: entry.sequence, format: entry.format, bytes: entry.bytes, sha256: entry.sha256, records: entry.records };
       try {
-        await writeSynced(`${name}.seg`, this.readChunks(entry, 1024 * 1024));
-        await writeSynced(`${name}.json`, [Buffer.from(JSON.stringify(fields))]);
+        await writeFileSynced(`${name}.seg`, 0o600, this.readChunks(entry, 1024 * 1024));
+        await writeFileSynced(`${name}.json`, 0o600, [Buffer.from(JSON.stringify(fields))]);
         this.puncher.punch(entry.start, entry.end);
         saved++;
       } catch (err) {
@@ -182,7 +183,7 @@ export class Spool {
         firstError ??= (err as Error).message;
         await unlink(`${name}.seg`).catch(() => undefined);
         const where = { outputFile: this.file, start: entry.start, end: entry.end, headBase64: entry.head.toString('base64') };
-        await writeSynced(`${name}.json`, [Buffer.from(JSON.stringify({ ...fields, notSaved: (err as Error).message, source: where }))]).catch(() => undefined);
+        await writeFileSynced(`${name}.json`, 0o600, [Buffer.from(JSON.stringify({ ...fields, notSaved: (err as Error).message, source: where }))]).catch(() => undefined);
       }
     }
     return firstError === undefined ? { saved, failed } : { saved, failed, firstError };
@@ -228,21 +229,5 @@ export class Spool {
       this.pendingDrops = [];
       this.pendingDropBytes = 0;
     }
-  }
-}
-
-async function writeSynced(path: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
-  const fh = await open(path, 'w', 0o600);
-  try {
-    for await (const chunk of chunks) {
-      for (let off = 0; off < chunk.length; ) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-        if (bytesWritten === 0) throw new Error(`no progress writing ${path}`);
-        off += bytesWritten;
-      }
-    }
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

@@ -4,19 +4,17 @@
 // own process (`snoopy-devcluster up --api-only`) so its RSS is its own.
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
+import { statusKiB } from '../../../lib/proc.js';
 
 const N = Number(process.env.BENCH_PODS ?? 2000);
 const CONCURRENCY = 16;
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
+const rssMiB = (pid: number): number => statusKiB(pid, 'VmRSS') / 1024;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
