@@ -1,7 +1,7 @@
-// Runs the tool inside the target's network namespace (`nsenter --net=… -- TOOL ARGV…`, never a
-// shell) and feeds its stdout, cut into segments, to a sink. Stops it on the timer, the byte
-// limit, a signal or the target's disappearance: SIGINT first (tcpdump flushes and prints its
-// statistics), SIGKILL after the grace period.
+// Runs the tool inside the target's network namespace, in the sandbox of sandbox.ts (never
+// through a shell that sees its argv), and feeds its stdout, cut into segments, to a sink. Stops
+// it on the timer, the byte limit, a signal or the target's disappearance: SIGINT to its process
+// group first (tcpdump flushes and prints its statistics), SIGKILL after the grace period.
 //
 // The tool's stdout is a file, not a pipe: the tool writes at page-cache speed and never waits
 // for podtracer (a pipe's small buffer makes tcpdump block whenever podtracer is descheduled, and
@@ -16,6 +16,7 @@ import type { Logger } from '../lib/log.js';
 import { Segmenter } from '../lib/pcap/index.js';
 import { processStartTime } from '../lib/proc.js';
 import type { HolePuncher } from './hole-punch.js';
+import { SANDBOX_ERROR_PREFIX, SANDBOX_SETUP_FAILED, sandboxArgv, toolEnd } from './sandbox.js';
 import type { SegmentSink } from './sinks.js';
 import type { StopReason } from './summary.js';
 
@@ -24,6 +25,8 @@ export interface CaptureOptions {
   pid: number;
   command: string;
   argv: readonly string[];
+  /** mutating tools allowed: the tool keeps NET_ADMIN (sandbox.ts) */
+  allowMutating: boolean;
   segmentBytes: number;
   segmentSeconds: number;
   timerMs?: number;
@@ -49,7 +52,7 @@ export interface CaptureOutcome {
   truncatedBytes: number;
   /** the last 64 KiB of the tool's stderr */
   stderrTail: string;
-  /** nsenter could not be started, or the output could not be read */
+  /** nsenter could not be started, the sandbox could not be set up, or the output could not be read */
   error?: string;
 }
 
@@ -68,14 +71,40 @@ export interface RunningCapture {
   done: Promise<CaptureOutcome>;
 }
 
+/** The environment the tool gets: the search path and the locale, nothing of podtracer's own. */
+export function toolEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = { PATH: env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+  for (const k of ['LANG', 'LC_ALL', 'TZ']) if (env[k] !== undefined) out[k] = env[k]!;
+  return out;
+}
+
 export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCapture {
   const { log } = opts;
   const nsPath = join(opts.procRoot, String(opts.pid), 'ns', 'net');
   const stdoutPath = opts.stdoutFile;
   const stdoutFd = openSync(stdoutPath, 'w+', 0o600);
-  const child = spawn('nsenter', [`--net=${nsPath}`, '--', opts.command, ...opts.argv], {
-    stdio: ['ignore', stdoutFd, 'pipe'],
+  const [bin, ...args] = sandboxArgv({
+    procRoot: opts.procRoot,
+    netnsPath: nsPath,
+    command: opts.command,
+    argv: opts.argv,
+    allowMutating: opts.allowMutating,
+    ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
   });
+  // its own process group (and session), whose signals reach the tool; only what the tool needs
+  // of the environment: podtracer's (the capture token above all) stays here
+  const child = spawn(bin!, args, {
+    stdio: ['ignore', stdoutFd, 'pipe'],
+    detached: true,
+    env: toolEnv(process.env),
+  });
+  const signalTool = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // the group is gone: everything in it ended
+    }
+  };
   // the child has its own copy of the descriptor now
   closeSync(stdoutFd);
   const segmenter = new Segmenter({ maxBytes: opts.segmentBytes, format: 'auto' });
@@ -93,12 +122,12 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     if (stopReason !== undefined || child.exitCode !== null || child.signalCode !== null) return;
     stopReason = reason;
     log.info({ reason, pid: child.pid }, 'stopping the tool (SIGINT)');
-    child.kill('SIGINT');
+    signalTool('SIGINT');
     killTimer = setTimeout(() => {
       if (child.exitCode === null && child.signalCode === null) {
         killed = true;
         log.warn({ graceMs: opts.killGraceMs }, 'the tool did not stop after SIGINT: SIGKILL');
-        child.kill('SIGKILL');
+        signalTool('SIGKILL');
       }
     }, opts.killGraceMs);
   };
@@ -213,8 +242,15 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
       log.error({ err: spawnError }, 'spawn failed');
     });
     // 'close' comes after the process exited and stderr ended; then read the rest of its output
-    child.once('close', async (code, signal) => {
+    child.once('close', async (rawCode, rawSignal) => {
       toolEnded = true;
+      const { code, signal } = toolEnd(rawCode, rawSignal);
+      if (rawCode === SANDBOX_SETUP_FAILED) {
+        const line = stderrTail.split('\n').find((l) => l.startsWith(SANDBOX_ERROR_PREFIX));
+        if (line !== undefined) spawnError = `the sandbox could not be set up, nothing was run: ${line.slice(SANDBOX_ERROR_PREFIX.length).trim()}`;
+      }
+      // RLIMIT_FSIZE is --max-bytes plus a margin (sandbox.ts): the tool wrote past --max-bytes
+      if (signal === 'SIGXFSZ' && opts.maxBytes !== undefined && stopReason === undefined) stopReason = 'max-bytes';
       wakeReader?.();
       await reading;
       clearInterval(rotation);
@@ -244,7 +280,7 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     stop,
     kill: () => {
       killed = true;
-      child.kill('SIGKILL');
+      signalTool('SIGKILL');
     },
     done,
   };

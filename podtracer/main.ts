@@ -17,6 +17,7 @@ import { HolePuncher } from './hole-punch.js';
 import { DirectorySink, UploadSink, type SegmentSink, type SinkResult } from './sinks.js';
 import { EXIT, exitCodeFor, parseTcpdumpStats, writeTerminationLog, type Summary } from './summary.js';
 import { TargetError, defaultProcRoot, lookupPod, resolveContainerPid } from './target.js';
+import { TEST_POLICY_BYPASS_ENV, testPolicyBypass } from './test-bypass.js';
 
 const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
 
@@ -56,9 +57,21 @@ async function run(o: RunOptions): Promise<number> {
   const startTime = new Date().toISOString();
 
   // The policy comes first: a refused invocation runs nothing, not even the target lookup.
+  const policy = toolPolicyFromEnv();
   let argv: string[];
+  let bypass: boolean;
   try {
-    ({ argv } = parseToolInvocation(o.command, o.args, toolPolicyFromEnv()));
+    bypass = testPolicyBypass(process.env);
+  } catch (err) {
+    return fail(EXIT.usage, (err as Error).message, terminationLog);
+  }
+  try {
+    if (bypass) {
+      // tests only (test-bypass.ts): the sandbox's own test runs what the policy would refuse
+      if (typeof o.args === 'string') return fail(EXIT.usage, `${TEST_POLICY_BYPASS_ENV} takes the tool after "--" only`, terminationLog);
+      argv = [...o.args];
+      log.warn({ env: TEST_POLICY_BYPASS_ENV, command: o.command, argv }, 'the tool policy is bypassed (test run)');
+    } else ({ argv } = parseToolInvocation(o.command, o.args, policy));
   } catch (err) {
     if (err instanceof ToolPolicyError) return fail(EXIT.usage, `refused by the tool policy: ${err.message}`, terminationLog);
     throw err;
@@ -135,6 +148,7 @@ async function run(o: RunOptions): Promise<number> {
         pid: target.pid,
         command: o.command,
         argv,
+        allowMutating: policy.allowMutating,
         segmentBytes: o.segmentBytes,
         segmentSeconds: o.segmentSeconds,
         killGraceMs: o.killGraceMs,
