@@ -131,6 +131,9 @@ mount -n --move /tmp/.dev /dev || die "cannot move /dev"
 mount -n -o remount,bind,ro /dev || die "cannot make /dev read-only"
 rmdir /tmp/.dev
 cd /
+# sh -c catches SIGINT and would exit 130 once its child ended, whatever the child's status; a
+# trap that does nothing keeps the child's status (and, unlike an ignored signal, is not inherited)
+trap : INT
 set +e
 setpriv --ruid="$uid" --bounding-set="$caps" --inh-caps=-all --ambient-caps=-all --no-new-privs -- \\
   prlimit --nproc="$nproc" --fsize="$fsize" --core=0 -- "$@"

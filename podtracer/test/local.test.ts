@@ -18,7 +18,10 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'podtracer-local-'));
 });
 
+let afterStubborn: (() => Promise<void>) | undefined;
+
 afterAll(async () => {
+  await afterStubborn?.();
   await net?.destroy();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -109,8 +112,9 @@ describe('podtracer --output-dir', () => {
 
   test('a tool that ignores SIGINT is killed after --kill-grace; text output is kept', async () => {
     // an allowlisted (by configuration) tool that ignores SIGINT and keeps printing
-    const bin = join(work, 'bin');
-    await mkdir(bin);
+    // not under /tmp: the tool's sandbox has a /tmp of its own
+    const bin = await mkdtemp(join('/var/tmp', 'podtracer-bin-'));
+    afterStubborn = () => rm(bin, { recursive: true, force: true });
     await writeFile(join(bin, 'stubborn'), '#!/bin/bash\ntrap "" INT\nfor i in $(seq 1 400); do echo "tick $i"; sleep 0.05; done\n');
     await chmod(join(bin, 'stubborn'), 0o755);
     const out = join(work, 'stubborn-out');
