@@ -17,6 +17,7 @@ demo: build
 bench: build
 	npm run bench:collector
 	npm run bench:podtracer
+	npm run bench:sandbox
 	npm run bench:devcluster
 	npm run bench:operator
 	npm run bench:analyzer

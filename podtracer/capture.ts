@@ -16,7 +16,7 @@ import type { Logger } from '../lib/log.js';
 import { Segmenter } from '../lib/pcap/index.js';
 import { processStartTime } from '../lib/proc.js';
 import type { HolePuncher } from './hole-punch.js';
-import { SANDBOX_ERROR_PREFIX, SANDBOX_SETUP_FAILED, sandboxArgv, toolEnd } from './sandbox.js';
+import { SANDBOX_ERROR_PREFIX, SANDBOX_READY_LINE, SANDBOX_SETUP_FAILED, sandboxArgv, toolEnd } from './sandbox.js';
 import type { SegmentSink } from './sinks.js';
 import type { StopReason } from './summary.js';
 
@@ -118,11 +118,17 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
   let spawnError: string | undefined;
   let killTimer: NodeJS.Timeout | undefined;
 
+  let toolStarted = false;
+  let sigintPending = false;
+  let timer: NodeJS.Timeout | undefined;
   const stop = (reason: StopReason) => {
     if (stopReason !== undefined || child.exitCode !== null || child.signalCode !== null) return;
     stopReason = reason;
     log.info({ reason, pid: child.pid }, 'stopping the tool (SIGINT)');
-    signalTool('SIGINT');
+    // before the tool runs, the sandbox's init would only note the signal: it goes out once the
+    // sandbox is ready (SIGKILL after the grace period either way)
+    if (toolStarted) signalTool('SIGINT');
+    else sigintPending = true;
     killTimer = setTimeout(() => {
       if (child.exitCode === null && child.signalCode === null) {
         killed = true;
@@ -205,8 +211,7 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     stop('signal');
   });
 
-  child.stderr!.on('data', (chunk: Buffer) => {
-    const text = chunk.toString('utf8');
+  const onStderr = (text: string) => {
     stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
     stderrPartial += text;
     const lines = stderrPartial.split('\n');
@@ -215,6 +220,31 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
       if (stderrLines++ < STDERR_LOG_LINES && line.trim() !== '') log.info({ tool: opts.command, stderr: line }, 'tool stderr');
     }
     if (stderrPartial.length > 4096) stderrPartial = '';
+  };
+  // The sandbox says on stderr when it is set up and the tool starts: the timer counts from there,
+  // and a stop asked for before is carried out then. What precedes the line is the sandbox's.
+  let beforeStart = '';
+  const onToolStart = () => {
+    toolStarted = true;
+    log.debug('sandbox ready, the tool starts');
+    if (opts.timerMs !== undefined) timer = setTimeout(() => stop('timer'), opts.timerMs);
+    if (sigintPending) signalTool('SIGINT');
+  };
+  child.stderr!.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    if (toolStarted) return onStderr(text);
+    beforeStart += text;
+    const at = beforeStart.indexOf(SANDBOX_READY_LINE);
+    if (at >= 0) {
+      const rest = beforeStart.slice(at + SANDBOX_READY_LINE.length);
+      if (at > 0) onStderr(beforeStart.slice(0, at));
+      beforeStart = '';
+      onToolStart();
+      if (rest !== '') onStderr(rest);
+    } else if (beforeStart.length > STDERR_TAIL) {
+      onStderr(beforeStart);
+      beforeStart = '';
+    }
   });
 
   const rotation = setInterval(() => {
@@ -222,7 +252,6 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     if (seg) sink.accept(seg);
   }, opts.segmentSeconds * 1000);
 
-  const timer = opts.timerMs !== undefined ? setTimeout(() => stop('timer'), opts.timerMs) : undefined;
 
   // The target is gone when its /proc entry is, or when the PID now names another process
   // (same PID, different start time).
@@ -244,6 +273,7 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     // 'close' comes after the process exited and stderr ended; then read the rest of its output
     child.once('close', async (rawCode, rawSignal) => {
       toolEnded = true;
+      if (beforeStart !== '') onStderr(beforeStart);
       const { code, signal } = toolEnd(rawCode, rawSignal);
       if (rawCode === SANDBOX_SETUP_FAILED) {
         const line = stderrTail.split('\n').find((l) => l.startsWith(SANDBOX_ERROR_PREFIX));

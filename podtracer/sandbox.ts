@@ -56,6 +56,17 @@ export function toolCapabilities(command: string, allowMutating: boolean): Capab
  * is per capture. 256 leaves room for iperf3's thread per stream (-P is at most 128).
  */
 export const SANDBOX_NPROC = 256;
+/**
+ * Tools that change behaviour when their real uid is not 0, and so keep real uid 0 (RLIMIT_NPROC
+ * is then not enforced for them; the PID namespace still bounds their lifetime):
+ *   - ping: iputils allows intervals under 2 ms (and -f) only to real uid 0 ("cannot flood;
+ *     minimal interval allowed for user is 2ms");
+ *   - tshark (not allowlisted by default, the usual pcapng tool when configured): Wireshark takes
+ *     differing real and effective uids for a setuid start and drops to the real uid, after which
+ *     dumpcap cannot capture.
+ */
+export const TOOLS_WITH_REAL_ROOT: ReadonlySet<string> = new Set(['ping', 'tshark']);
+
 /** Range of the per-capture real uid: above the ranges clusters hand out to pods. */
 export const SANDBOX_UID_MIN = 2_000_000_000;
 export const SANDBOX_UID_MAX = 2_147_000_000;
@@ -73,6 +84,8 @@ export const SCRATCH_BYTES = 256 * 1024 * 1024;
 /** Exit code of the sandbox script when it could not set the sandbox up (nothing was run). */
 export const SANDBOX_SETUP_FAILED = 125;
 export const SANDBOX_ERROR_PREFIX = 'podtracer-sandbox:';
+/** What the sandbox prints on stderr once it is set up, right before the tool starts. */
+export const SANDBOX_READY_LINE = `${SANDBOX_ERROR_PREFIX} ready\n`;
 
 /**
  * Runs as init (PID 1) of the tool's PID namespace, in its mount namespace, with full
@@ -83,6 +96,10 @@ export const SANDBOX_ERROR_PREFIX = 'podtracer-sandbox:';
  * Arguments: uid, bounding set, nproc, fsize, scratch size, procRoot, then the tool's argv.
  */
 export const SANDBOX_SCRIPT = `set -eu
+# sh -c catches SIGINT and would exit 130 at once, or once its child ended whatever the child's
+# status; a trap that does nothing keeps the setup going and the child's status (and, unlike an
+# ignored signal, it is not inherited by the tool)
+trap : INT
 die() { echo "${SANDBOX_ERROR_PREFIX} $*" >&2; exit ${SANDBOX_SETUP_FAILED}; }
 uid=$1 caps=$2 nproc=$3 fsize=$4 scratch=$5 proc_root=$6
 shift 6
@@ -131,9 +148,7 @@ mount -n --move /tmp/.dev /dev || die "cannot move /dev"
 mount -n -o remount,bind,ro /dev || die "cannot make /dev read-only"
 rmdir /tmp/.dev
 cd /
-# sh -c catches SIGINT and would exit 130 once its child ended, whatever the child's status; a
-# trap that does nothing keeps the child's status (and, unlike an ignored signal, is not inherited)
-trap : INT
+echo "${SANDBOX_ERROR_PREFIX} ready" >&2
 set +e
 setpriv --ruid="$uid" --bounding-set="$caps" --inh-caps=-all --ambient-caps=-all --no-new-privs -- \\
   prlimit --nproc="$nproc" --fsize="$fsize" --core=0 -- "$@"
@@ -155,7 +170,7 @@ export interface SandboxOptions {
 
 /** The argv that runs the tool in the target's network namespace, in the sandbox. */
 export function sandboxArgv(o: SandboxOptions): string[] {
-  const uid = o.uid ?? randomInt(SANDBOX_UID_MIN, SANDBOX_UID_MAX);
+  const uid = TOOLS_WITH_REAL_ROOT.has(o.command) ? 0 : (o.uid ?? randomInt(SANDBOX_UID_MIN, SANDBOX_UID_MAX));
   const caps = ['-all', ...toolCapabilities(o.command, o.allowMutating).map((c) => `+${c}`)].join(',');
   const fsize = o.maxBytes === undefined ? 'unlimited' : String(o.maxBytes + FSIZE_SLACK_BYTES);
   return [

@@ -120,7 +120,12 @@ export function capturePodTemplate(req: CaptureRequest, settings: CaptureSetting
   return {
     metadata: {
       labels: { ...labels, [Labels.component]: 'capture' },
-      annotations: { [Annotations.jobName]: req.sj.name, [Annotations.targetPod]: `${req.target.namespace}/${req.target.pod}` },
+      annotations: {
+        [Annotations.jobName]: req.sj.name,
+        [Annotations.targetPod]: `${req.target.namespace}/${req.target.pod}`,
+        // the field below, for clusters older than 1.30
+        'container.apparmor.security.beta.kubernetes.io/podtracer': 'unconfined',
+      },
     },
     spec: {
       restartPolicy: 'Never',
@@ -147,6 +152,9 @@ export function capturePodTemplate(req: CaptureRequest, settings: CaptureSetting
             privileged: settings.privileged,
             allowPrivilegeEscalation: settings.privileged,
             capabilities: { add: [...CAPTURE_CAPABILITIES], drop: ['ALL'] },
+            // podtracer builds the tool's sandbox with mount(2) (podtracer/sandbox.ts), which the
+            // runtimes' default AppArmor profile denies; the tool itself runs far more confined
+            appArmorProfile: { type: 'Unconfined' },
           },
           resources: { requests: { ...settings.resources.requests }, limits: { ...settings.resources.limits } },
           terminationMessagePath: '/dev/termination-log',

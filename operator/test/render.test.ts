@@ -88,6 +88,9 @@ describe('capture Job rendering', () => {
     ]);
     expect(c.securityContext!.capabilities!.add).toEqual(['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE']);
     expect(c.securityContext!.privileged).toBe(false);
+    // podtracer mounts the tool's sandbox, which the runtimes' default AppArmor profile forbids
+    expect(c.securityContext!.appArmorProfile).toEqual({ type: 'Unconfined' });
+    expect(job.spec!.template.metadata!.annotations!['container.apparmor.security.beta.kubernetes.io/podtracer']).toBe('unconfined');
     expect(c.volumeMounts).toEqual([{ name: 'host-proc', mountPath: '/host/proc', readOnly: true }]);
     expect(pod.volumes).toEqual([{ name: 'host-proc', hostPath: { path: '/proc', type: 'Directory' } }]);
     const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
@@ -99,6 +102,8 @@ describe('capture Job rendering', () => {
       POD_UID: 'pod-uid-1',
       SNOOPY_CAPTURE_TOKEN: { secretKeyRef: { name: tokenSecretName(sj), key: 'k' } },
     });
+    // podtracer's test-only policy bypass (podtracer/test-bypass.ts) is never rendered
+    expect(Object.keys(env).filter((k) => k === 'NODE_ENV' || k.startsWith('PODTRACER_TEST_'))).toEqual([]);
     expect(renderCaptureJob('job-1', request(), settings)).toEqual(job);
     expect(renderCaptureJob('job-1', request(), { ...settings, privileged: true }).spec!.template.spec!.containers[0]!.securityContext!.privileged).toBe(true);
   });

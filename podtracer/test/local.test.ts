@@ -112,8 +112,10 @@ describe('podtracer --output-dir', () => {
 
   test('a tool that ignores SIGINT is killed after --kill-grace; text output is kept', async () => {
     // an allowlisted (by configuration) tool that ignores SIGINT and keeps printing
-    // not under /tmp: the tool's sandbox has a /tmp of its own
+    // not under /tmp: the tool's sandbox has a /tmp of its own; readable by all, since bash sets
+    // its effective uid to the sandbox's real uid before it reads the script
     const bin = await mkdtemp(join('/var/tmp', 'podtracer-bin-'));
+    await chmod(bin, 0o755);
     afterStubborn = () => rm(bin, { recursive: true, force: true });
     await writeFile(join(bin, 'stubborn'), '#!/bin/bash\ntrap "" INT\nfor i in $(seq 1 400); do echo "tick $i"; sleep 0.05; done\n');
     await chmod(join(bin, 'stubborn'), 0o755);
