@@ -108,45 +108,46 @@ shift 6
 mount -n -t tmpfs -o nosuid,nodev,noexec,mode=1777,size="$scratch" podtracer-scratch /tmp || die "cannot mount /tmp"
 # Every mount read-only, in one mount(8) run: remount,bind changes the mount, never the
 # filesystem, so nothing outside this mount namespace is touched. Skipped: what is already
-# read-only, and what is covered below (/proc, below /dev, /tmp, the host's /proc). procfs mounts
-# other than /proc (views of other PID namespaces) are listed to be hidden.
+# read-only, and what is covered below (/proc, below /dev, /tmp, the host's /proc). A second list
+# mounts the fresh /proc, hides every other procfs mount (views of other PID namespaces) and the
+# host's /proc under an empty read-only tmpfs, and builds the new /dev. Both lists keep
+# mountinfo's escapes, which fstab shares.
 awk -v pr="$proc_root" '
   function under(p, d) { return p == d || index(p, d "/") == 1 }
+  BEGIN { hide[pr] = 1 }
   { mp = $5; split($0, halves, " - "); split(halves[2], post, " ")
-    if (post[1] == "proc" && mp != "/proc") print mp > "/tmp/.hide"
+    if (post[1] == "proc") hide[mp] = 1
     if (mp == "/" || under(mp, "/proc") || index(mp, "/dev/") == 1 || under(mp, "/tmp") || under(mp, pr)) next
     if ($6 ~ /^ro(,|$)/) next
-    print "none", mp, "none", "remount,bind,ro", 0, 0 > "/tmp/.fstab" }' /proc/self/mountinfo
+    print "none", mp, "none", "remount,bind,ro", 0, 0 > "/tmp/.fstab" }
+  END {
+    print "podtracer-proc /proc proc ro,nosuid,nodev,noexec 0 0" > "/tmp/.fstab2"
+    for (mp in hide) if (mp != "/proc") print "podtracer-hidden", mp, "tmpfs", "ro,nosuid,nodev,noexec,size=4k,mode=0555", 0, 0 > "/tmp/.fstab2"
+    n = split("null zero full random urandom", devs, " ")
+    for (i = 1; i <= n; i++) print "/dev/" devs[i], "/tmp/.dev/" devs[i], "none", "bind", 0, 0 > "/tmp/.fstab2"
+  }' /proc/self/mountinfo
 mount -n -o remount,bind,ro / || die "cannot make / read-only"
 [ ! -s /tmp/.fstab ] || mount -n -a -T /tmp/.fstab 2>/dev/null || :
 # what mount -a left writable: gone meanwhile (a network namespace deleted elsewhere), covered by
 # another mount, or an error
 while read -r _ _ _ _ mp opts _; do
   case $opts in ro|ro,*) continue ;; esac
-  mp=$(printf '%b.' "$mp"); mp=\${mp%.}
   case $mp in /proc|/proc/*|/dev/*|/tmp|/tmp/*) continue ;; esac
   case $mp in "$proc_root"|"$proc_root"/*) continue ;; esac
+  mp=$(printf '%b.' "$mp"); mp=\${mp%.}
   mount -n -o remount,bind,ro -- "$mp" 2>/dev/null && continue
   [ -e "$mp" ] || continue
   case $(findmnt -n -o VFS-OPTIONS -T "$mp") in ro|ro,*) ;; *) die "cannot make $mp read-only" ;; esac
 done < /proc/self/mountinfo
-mount -n -t proc -o ro,nosuid,nodev,noexec proc /proc || die "cannot mount /proc"
-{ [ "$proc_root" = /proc ] || printf '%s\\n' "$proc_root"; [ ! -f /tmp/.hide ] || cat /tmp/.hide; } | while IFS= read -r mp; do
-  mp=$(printf '%b.' "$mp"); mp=\${mp%.}
-  [ "$mp" = /proc ] || [ ! -d "$mp" ] || mount -n -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0555 podtracer-hidden "$mp" || die "cannot hide $mp"
-done
-rm -f /tmp/.fstab /tmp/.hide
 # /dev: the harmless devices only, bound from the read-only /dev (a privileged pod's /dev holds the node's disks)
 mkdir /tmp/.dev
 mount -n -t tmpfs -o nosuid,noexec,mode=0755,size=64k podtracer-dev /tmp/.dev || die "cannot mount /dev"
-for d in null zero full random urandom; do
-  : > "/tmp/.dev/$d"
-  mount -n --bind "/dev/$d" "/tmp/.dev/$d" || die "cannot bind /dev/$d"
-done
+for d in null zero full random urandom; do : > "/tmp/.dev/$d"; done
+mount -n -a -T /tmp/.fstab2 || die "cannot mount /proc, hide the host's /proc or build /dev"
 ln -s /proc/self/fd /tmp/.dev/fd
 mount -n --move /tmp/.dev /dev || die "cannot move /dev"
 mount -n -o remount,bind,ro /dev || die "cannot make /dev read-only"
-rmdir /tmp/.dev
+rm -rf /tmp/.dev /tmp/.fstab /tmp/.fstab2
 cd /
 echo "${SANDBOX_ERROR_PREFIX} ready" >&2
 set +e

@@ -131,7 +131,7 @@ describe('a tool past the policy, in the sandbox', () => {
     process.kill(outside[0]!, 'SIGKILL');
   });
 
-  test('runs with the cut bounding set, no_new_privs and a real uid of its own (tcpdump, read while it runs)', async () => {
+  test('runs with the cut bounding set and no_new_privs, in its own PID namespace (tcpdump, read while it runs)', async () => {
     const port = String(20000 + Math.floor(Math.random() * 20000));
     const out = join(work, `out-${suffix()}`);
     const p = startPodtracer(args(out, ['tcpdump', '-i', net.vethA, '-U', '-w', '-', 'udp', 'port', port], ['--timer', '60s']), {
