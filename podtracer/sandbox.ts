@@ -122,7 +122,12 @@ awk -v pr="$proc_root" '
     print "none", mp, "none", "remount,bind,ro", 0, 0 > "/tmp/.fstab" }
   END {
     print "podtracer-proc /proc proc ro,nosuid,nodev,noexec 0 0" > "/tmp/.fstab2"
-    for (mp in hide) if (mp != "/proc") print "podtracer-hidden", mp, "tmpfs", "ro,nosuid,nodev,noexec,size=4k,mode=0555", 0, 0 > "/tmp/.fstab2"
+    for (mp in hide) {
+      if (under(mp, "/proc")) continue
+      # what lies below another hidden mount is hidden with it (and has no mount point any more)
+      nested = 0; for (h in hide) if (h != mp && under(mp, h)) nested = 1
+      if (!nested) print "podtracer-hidden", mp, "tmpfs", "ro,nosuid,nodev,noexec,size=4k,mode=0555", 0, 0 > "/tmp/.fstab2"
+    }
     n = split("null zero full random urandom", devs, " ")
     for (i = 1; i <= n; i++) print "/dev/" devs[i], "/tmp/.dev/" devs[i], "none", "bind", 0, 0 > "/tmp/.fstab2"
   }' /proc/self/mountinfo
