@@ -97,9 +97,9 @@ export const SANDBOX_READY_LINE = `${SANDBOX_ERROR_PREFIX} ready\n`;
  */
 export const SANDBOX_SCRIPT = `set -eu
 # sh -c catches SIGINT and would exit 130 at once, or once its child ended whatever the child's
-# status; a trap that does nothing keeps the setup going and the child's status (and, unlike an
-# ignored signal, it is not inherited by the tool)
-trap : INT
+# status; a trap keeps the setup going and the child's status (and, unlike an ignored signal, it
+# is not inherited by the tool). A SIGINT that arrives before the tool runs means: do not run it.
+trap 'stopped=1' INT
 die() { echo "${SANDBOX_ERROR_PREFIX} $*" >&2; exit ${SANDBOX_SETUP_FAILED}; }
 uid=$1 caps=$2 nproc=$3 fsize=$4 scratch=$5 proc_root=$6
 shift 6
@@ -155,6 +155,7 @@ mount -n -o remount,bind,ro /dev || die "cannot make /dev read-only"
 rm -rf /tmp/.dev /tmp/.fstab /tmp/.fstab2
 cd /
 echo "${SANDBOX_ERROR_PREFIX} ready" >&2
+[ -z "\${stopped-}" ] || exit 130
 set +e
 setpriv --ruid="$uid" --bounding-set="$caps" --inh-caps=-all --ambient-caps=-all --no-new-privs -- \\
   prlimit --nproc="$nproc" --fsize="$fsize" --core=0 -- "$@"
