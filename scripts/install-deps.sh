@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 declare -A pkgs=(
   [tcpdump]=tcpdump [ip]=iproute2 [ping]=iputils-ping [iperf3]=iperf3 [nsenter]=util-linux
   [tshark]=tshark [dig]=dnsutils [nft]=nftables [ss]=iproute2 [ps]=procps [curl]=curl
-  [tracepath]=iputils-tracepath [script]=bsdutils [ethtool]=ethtool [conntrack]=conntrack
-  [unshare]=util-linux [setpriv]=util-linux [prlimit]=util-linux [findmnt]=util-linux [mount]=mount
+  [tracepath]=iputils-tracepath [traceroute]=traceroute [iperf]=iperf [script]=bsdutils [ethtool]=ethtool [conntrack]=conntrack
+  [strace]=strace [unshare]=util-linux [setpriv]=util-linux [prlimit]=util-linux [findmnt]=util-linux [mount]=mount
   [awk]=mawk [setsid]=util-linux
 )
 missing=()
