@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { substitute, assertContained, type RunPlaces } from './contain.js';
-import { createNetns, killNetnsProcesses, netnsExists, netnsPids, processGroup, removeNetns, uniqueName } from './netns.js';
+import { createNetns, netnsExists, netnsPids, processGroup, removeNetns, uniqueName } from './netns.js';
 import { parseStrace } from './strace-parse.js';
 import { judge, TRACED_SYSCALLS, type Finding } from './verdict.js';
 
@@ -16,6 +16,35 @@ export interface RunOptions {
   timeoutMs: number;
   /** the argv was allowed by the read-only policy (allowMutating=false) */
   readOnly: boolean;
+  /** a namespace with its peers already running, shared by consecutive runs (see openSharedEnv) */
+  shared?: SharedEnv;
+}
+
+/**
+ * A namespace kept across runs of a tool that changes no namespace state and needs a peer that
+ * is slow to start (curl, dig and nslookup talk to companion.ts, a Node process).
+ */
+export interface SharedEnv {
+  ns: string;
+  peers: ChildProcess[];
+}
+
+/** Tools whose runs may share one namespace and peer (they are never given a write to do). */
+export const SHARED_ENV_TOOLS: ReadonlySet<string> = new Set(['curl', 'dig', 'nslookup']);
+
+export async function openSharedEnv(tool: string, toolPath: string): Promise<SharedEnv> {
+  const ns = await createNetns();
+  try {
+    return { ns: ns.name, peers: await startCompanions(tool, ns.name, toolPath) };
+  } catch (err) {
+    await removeNetns(ns.name);
+    throw err;
+  }
+}
+
+export async function closeSharedEnv(env: SharedEnv): Promise<void> {
+  for (const c of env.peers) killGroup(c.pid, 'SIGKILL');
+  await removeNetns(env.ns);
 }
 
 export interface RunResult {
@@ -129,9 +158,9 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
   const places: RunPlaces = { tmp, decoyNs: uniqueName('snp-diff-decoy') };
   const argv = substitute(generated, places);
   assertContained(tool, argv, places);
-  const ns = await createNetns();
+  const ns = opts.shared ? { name: opts.shared.ns } : await createNetns();
   const findings: Finding[] = [];
-  let peers: ChildProcess[] = [];
+  let peers: ChildProcess[] = opts.shared ? opts.shared.peers : [];
   let child: ChildProcess | undefined;
   let timedOut = false;
   let exitCode: number | null = null;
@@ -139,7 +168,7 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
   const traceFile = path.join(base, 'strace.out');
   try {
     if (tool === 'conntrack') await seedConntrack(ns.name);
-    peers = await startCompanions(tool, ns.name, toolPath);
+    if (!opts.shared) peers = await startCompanions(tool, ns.name, toolPath);
     child = spawn(
       'ip',
       [
@@ -183,7 +212,7 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
           // gone
         }
       }
-      const term = await Promise.race([exited.then(() => true), sleep(400).then(() => false)]);
+      const term = await Promise.race([exited.then(() => true), sleep(300).then(() => false)]);
       if (!term) {
         killGroup(tracer, 'SIGKILL');
         for (const p of pids) {
@@ -196,22 +225,32 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
       }
     }
     exitCode = await exited;
-    for (const c of peers) killGroup(c.pid, 'SIGKILL');
+    if (!opts.shared) for (const c of peers) killGroup(c.pid, 'SIGKILL');
     // anything of the tool's still in the namespace now escaped both the tracer and the group
     for (const p of await netnsPids(ns.name)) {
       const pg = await processGroup(p);
       if (peers.some((c) => c.pid === pg)) continue;
       if (!findings.some((f) => f.rule === 'outlived')) findings.push({ rule: 'outlived', line: `pid ${p} (group ${pg}) still running after the tool was stopped`, target: `pid ${p}` });
     }
-    await killNetnsProcesses(ns.name);
+    for (const p of await netnsPids(ns.name)) {
+      const pg = await processGroup(p);
+      if (peers.some((c) => c.pid === pg || c.pid === p)) continue;
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
     const text = await readFile(traceFile, 'utf8').catch(() => '');
     const { calls, unparsed } = parseStrace(text);
     findings.push(...judge(calls, { toolPath, home: path.join(tmp, 'home'), readOnly: opts.readOnly }));
     return { argv, findings, unparsed, timedOut, exitCode, stderrHead, ms: Date.now() - started };
   } finally {
     if (child?.exitCode === null && child.signalCode === null) killGroup(child.pid, 'SIGKILL');
-    for (const c of peers) killGroup(c.pid, 'SIGKILL');
-    await removeNetns(ns.name);
+    if (!opts.shared) {
+      for (const c of peers) killGroup(c.pid, 'SIGKILL');
+      await removeNetns(ns.name);
+    }
     if (await netnsExists(places.decoyNs)) await removeNetns(places.decoyNs);
     // a daemon chdir()s to "/" before it writes a relative file; that one name is the generator's
     await rm('/snpdiff-rel.out', { force: true });

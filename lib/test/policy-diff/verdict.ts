@@ -55,6 +55,7 @@ const READ_ALLOWED: ReadonlyArray<[RegExp, string]> = [
   [/^\/etc\/locale\.alias$/, 'locale alias table (where /usr/share/locale/locale.alias points)'],
   [/^\/run\/systemd\/userdb\/?$/, 'nss-systemd looking for its user database during a user lookup, as nsswitch.conf says (its sockets are not allowed)'],
   [/^\/etc\/(iproute2|terminfo)\//, 'iproute2 name tables, terminfo'],
+  [/^\/etc\/xtables\/connlabel\.conf$/, 'conntrack\'s label names (--label)'],
   [/^\/etc\/ssl\/(openssl\.cnf|certs\/.*|certs)$/, 'OpenSSL configuration and the public CA bundle (never /etc/ssl/private)'],
   [/^\/etc\/bind\/bind\.keys$/, 'dig\'s built-in trust anchors'],
   // the kernel's view of the tool itself and of its own network namespace
@@ -69,6 +70,7 @@ const READ_ALLOWED: ReadonlyArray<[RegExp, string]> = [
   [/^\/sys\/kernel\/mm\/transparent_hugepage\/.*$/, 'the allocator sizing itself'],
   [/^\/sys\/fs\/cgroup\/(cpu\.max|cgroup\.controllers)$/, 'thread pools sizing themselves'],
   [/^\/dev\/(null|urandom|random|zero|tty)$/, 'device files without state'],
+  [/^\/dev\/?$/, 'the device directory, listed by libpcap looking for usbmon capture devices (names only)'],
 ];
 
 /** Files a tool may open for writing: ones that are not files at all. */
@@ -127,12 +129,37 @@ function unixPath(sockaddr: string | undefined): string | undefined {
   return `${m[1]}${decodeCString(m[2]!) ?? m[2]}`;
 }
 
+/**
+ * iperf3 backs each stream's buffer with a file it makes with mkstemp("/tmp/iperf3.XXXXXX") and
+ * unlinks at once: a name the tool picks, never one the argv names, gone before any data is in
+ * it. Both calls are allowed for exactly that pattern (created O_EXCL, then unlinked).
+ */
+const SCRATCH_FILE = /^\/tmp\/iperf3\.[A-Za-z0-9]{6}$/;
+
+function scratchFiles(calls: readonly Syscall[]): Set<string> {
+  const created = new Set<string>();
+  const out = new Set<string>();
+  for (const c of calls) {
+    if (c.name === 'openat' && /\bO_EXCL\b/.test(c.args[2] ?? '') && /\bO_CREAT\b/.test(c.args[2] ?? '')) {
+      const p = decodeCString(c.args[1] ?? '');
+      if (p !== undefined && SCRATCH_FILE.test(p)) created.add(p);
+    }
+    if (c.name === 'unlink') {
+      const p = decodeCString(c.args[0] ?? '');
+      if (p !== undefined && created.has(p)) out.add(p);
+    }
+  }
+  return out;
+}
+
 /** Applies the rules to one run's syscalls. */
 export function judge(calls: readonly Syscall[], ctx: VerdictContext): Finding[] {
   const findings: Finding[] = [];
+  const scratch = scratchFiles(calls);
   const pids = new Set(calls.map((c) => c.pid));
   let toolExecSeen = false;
   const add = (rule: Rule, c: Syscall, target: string): void => {
+    if ((rule === 'write-open' || rule === 'file-change') && scratch.has(target)) return;
     findings.push({ rule, line: c.line, target });
   };
   for (const c of calls) {
