@@ -7,8 +7,8 @@ import { DIFF_TOOLS, type DiffTool } from './generate.js';
 import { removeAllNetns } from './netns.js';
 import { renderHoles, renderSummary } from './report.js';
 import { runDiff } from './run-diff.js';
+import { DEFAULT_SEED } from './seed.js';
 
-export const DEFAULT_SEED = 16;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -34,6 +34,8 @@ export interface ToolSummary {
   generated: number;
   allowedReadOnly: number;
   allowedMutating: number;
+  /** allowed by either policy: the lists that run */
+  allowedAny: number;
   ran: number;
   timedOut: number;
   findings: number;
@@ -98,13 +100,14 @@ export async function runDiff(opts: DiffOptions): Promise<DiffReport> {
     const toolPath = await whichTool(tool);
     const list = generateArgvs(tool, opts.perTool, opts.seed);
     const summary: ToolSummary = {
-      tool, installed: toolPath !== undefined, generated: list.length, allowedReadOnly: 0, allowedMutating: 0, ran: 0, timedOut: 0, findings: 0, ms: 0,
+      tool, installed: toolPath !== undefined, generated: list.length, allowedReadOnly: 0, allowedMutating: 0, allowedAny: 0, ran: 0, timedOut: 0, findings: 0, ms: 0,
     };
     const toRun = list
       .map((g) => ({ g, v: policyVerdict(tool, g.argv) }))
       .filter(({ v }) => {
         if (v.readOnly) summary.allowedReadOnly++;
         if (v.mutating) summary.allowedMutating++;
+        if (v.readOnly || v.mutating) summary.allowedAny++;
         return v.readOnly || v.mutating;
       });
     if (toolPath !== undefined) {

@@ -29,13 +29,19 @@ export interface SharedEnv {
   peers: ChildProcess[];
 }
 
-/** Tools whose runs may share one namespace and peer (they are never given a write to do). */
-export const SHARED_ENV_TOOLS: ReadonlySet<string> = new Set(['curl', 'dig', 'nslookup']);
+/**
+ * Tools whose runs may share a namespace (one per worker, one run at a time): they have no way to
+ * change the namespace's state that the policy means to allow. ip, tc, ethtool, conntrack and ss
+ * (-K) do, so each of their runs gets a fresh namespace.
+ */
+export const SHARED_ENV_TOOLS: ReadonlySet<string> = new Set([
+  'curl', 'dig', 'nslookup', 'tcpdump', 'iperf3', 'iperf', 'ping', 'tracepath', 'traceroute', 'nstat',
+]);
 
 export async function openSharedEnv(tool: string, toolPath: string): Promise<SharedEnv> {
   const ns = await createNetns();
   try {
-    return { ns: ns.name, peers: await startCompanions(tool, ns.name, toolPath) };
+    return { ns: ns.name, peers: await startEnvPeers(tool, ns.name) };
   } catch (err) {
     await removeNetns(ns.name);
     throw err;
@@ -112,7 +118,7 @@ function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
 }
 
 /** Starts the peers a tool needs to show what it does with a connection (see companion.ts). */
-async function startCompanions(tool: string, ns: string, toolPath: string): Promise<ChildProcess[]> {
+async function startEnvPeers(tool: string, ns: string): Promise<ChildProcess[]> {
   const peers: ChildProcess[] = [];
   if (tool === 'curl' || tool === 'dig' || tool === 'nslookup') {
     const c = spawn('ip', ['netns', 'exec', ns, process.execPath, path.join(here, 'companion.js'), '20000'], {
@@ -134,6 +140,12 @@ async function startCompanions(tool: string, ns: string, toolPath: string): Prom
       });
     });
   }
+  return peers;
+}
+
+/** Peers started with every run: a client for a tool that serves. */
+function startRunPeers(tool: string, ns: string, toolPath: string): ChildProcess[] {
+  const peers: ChildProcess[] = [];
   if (tool === 'iperf3' || tool === 'iperf') {
     // a client for a tool that serves: iperf3 opens -F/--logfile… only when a test starts
     const args = tool === 'iperf3' ? ['-c', '127.0.0.1', '-n', '64K', '--connect-timeout', '300'] : ['-c', '127.0.0.1', '-t', '1'];
@@ -168,7 +180,9 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
   const traceFile = path.join(base, 'strace.out');
   try {
     if (tool === 'conntrack') await seedConntrack(ns.name);
-    if (!opts.shared) peers = await startCompanions(tool, ns.name, toolPath);
+    if (!opts.shared) peers = await startEnvPeers(tool, ns.name);
+    const runPeers = startRunPeers(tool, ns.name, toolPath);
+    peers = [...peers, ...runPeers];
     child = spawn(
       'ip',
       [
@@ -225,11 +239,13 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
       }
     }
     exitCode = await exited;
-    if (!opts.shared) for (const c of peers) killGroup(c.pid, 'SIGKILL');
+    for (const c of opts.shared ? runPeers : peers) killGroup(c.pid, 'SIGKILL');
+    // a peer of this run that is still starting is not the tool's: give its group the time to go
+    await Promise.all(runPeers.map((c) => waitExit(c)));
     // anything of the tool's still in the namespace now escaped both the tracer and the group
     for (const p of await netnsPids(ns.name)) {
       const pg = await processGroup(p);
-      if (peers.some((c) => c.pid === pg)) continue;
+      if (pg === undefined || peers.some((c) => c.pid === pg)) continue; // gone meanwhile, or a peer
       if (!findings.some((f) => f.rule === 'outlived')) findings.push({ rule: 'outlived', line: `pid ${p} (group ${pg}) still running after the tool was stopped`, target: `pid ${p}` });
     }
     for (const p of await netnsPids(ns.name)) {
@@ -250,6 +266,8 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
     if (!opts.shared) {
       for (const c of peers) killGroup(c.pid, 'SIGKILL');
       await removeNetns(ns.name);
+    } else {
+      for (const c of peers) if (!opts.shared.peers.includes(c)) killGroup(c.pid, 'SIGKILL');
     }
     if (await netnsExists(places.decoyNs)) await removeNetns(places.decoyNs);
     // a daemon chdir()s to "/" before it writes a relative file; that one name is the generator's

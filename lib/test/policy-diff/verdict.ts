@@ -65,6 +65,7 @@ const READ_ALLOWED: ReadonlyArray<[RegExp, string]> = [
   [/^\/proc\/sys\/kernel\/(ngroups_max|osrelease|hostname|random\/.*)$/, 'libc and libraries sizing themselves'],
   [/^\/proc\/sys\/vm\/overcommit_memory$/, 'the allocator sizing itself'],
   [/^\/proc\/(filesystems|cpuinfo|stat|meminfo)$/, 'libraries sizing themselves (libselinux, thread pools)'],
+  [/^\/proc\/uptime$/, 'nstat dating its counters'],
   [/^\/sys\/class\/net(\/.*)?$/, 'interfaces of the namespace (sysfs as mounted for the namespace)'],
   [/^\/sys\/devices\/(virtual\/net\/.*|system\/cpu\/(online|possible|present))$/, 'interfaces of the namespace, CPU count'],
   [/^\/sys\/kernel\/mm\/transparent_hugepage\/.*$/, 'the allocator sizing itself'],
@@ -232,7 +233,7 @@ export function judge(calls: readonly Syscall[], ctx: VerdictContext): Finding[]
       case 'sendto':
       case 'sendmsg': {
         if (!ctx.readOnly) break;
-        const w = netlinkWrite(c.argsText);
+        const w = netlinkWrite(c.name, c.argsText);
         if (w !== undefined) add('netlink-write', c, w);
         break;
       }
@@ -255,14 +256,49 @@ const NETLINK_WRITE_TYPE = /^(RTM_(NEW|DEL|SET)\w+|NFNL_SUBSYS_CTNETLINK\w*<<8\|
 const ETHTOOL_GENL_WRITES = new Set([3, 5, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 27, 30, 35, 37, 40, 43, 44]);
 const IOCTL_WRITE = /\b(SIOCS\w+|SIOCADD\w*|SIOCDEL\w*|SIOCBR\w+|SIOCBOND\w+|TUNSETIFF|TUNSETPERSIST)\b|\bSIOCETHTOOL\b.*?\bcmd=ETHTOOL_(S[A-Z]+|FLASHDEV|RESET|PHYS_ID|TEST)\b/;
 
-function netlinkWrite(args: string): string | undefined {
-  for (const m of args.matchAll(/nlmsg_type=([^,]+), nlmsg_flags=[^}]*\}, ("(?:[^"\\]|\\.)*")?/g)) {
-    const type = m[1]!.trim();
-    if (NETLINK_WRITE_TYPE.test(type)) return type;
-    if (type === 'ethtool' && m[2] !== undefined) {
-      const cmd = decodeCString(m[2])?.charCodeAt(0);
-      if (cmd !== undefined && ETHTOOL_GENL_WRITES.has(cmd)) return `ethtool netlink command ${cmd}`;
+/** A netlink header as strace decodes it, and the payload string after it when strace left it undecoded. */
+const NL_HEADER = /\{nlmsg_len=(\d+), nlmsg_type=([^,]+), nlmsg_flags=[^}]*\}(?:, ("(?:[^"\\]|\\.)*"))?/g;
+
+function writeType(type: string, payload: string | undefined): string | undefined {
+  if (NETLINK_WRITE_TYPE.test(type)) return type;
+  if (type === 'ethtool' && payload !== undefined) {
+    const cmd = decodeCString(payload)?.charCodeAt(0);
+    if (cmd !== undefined && ETHTOOL_GENL_WRITES.has(cmd)) return `ethtool netlink command ${cmd}`;
+  }
+  return undefined;
+}
+
+/**
+ * The state-changing netlink request in a sendto/sendmsg, if any. strace decodes every iovec of a
+ * sendmsg as if it began with a netlink header, but a message may continue over several iovecs
+ * (iproute2 sends the header and the body apart): an iovec inside a message's length is body, not
+ * a header. A header shorter than a header (nlmsg_len < 16) is such a misread, too.
+ */
+function netlinkWrite(name: string, args: string): string | undefined {
+  if (name === 'sendmsg') {
+    let remaining = 0;
+    for (const iov of args.matchAll(/\{iov_base=(.*?), iov_len=(\d+)\}/gs)) {
+      const len = Number(iov[2]);
+      if (remaining > 0) {
+        remaining -= len;
+        continue;
+      }
+      const headers = [...iov[1]!.matchAll(NL_HEADER)];
+      const first = headers[0];
+      if (first === undefined) continue;
+      remaining = Math.max(0, Number(first[1]) - len);
+      for (const h of headers) {
+        if (Number(h[1]) < 16) continue;
+        const w = writeType(h[2]!.trim(), h[3]);
+        if (w !== undefined) return w;
+      }
     }
+    return undefined;
+  }
+  for (const h of args.matchAll(NL_HEADER)) {
+    if (Number(h[1]) < 16) continue;
+    const w = writeType(h[2]!.trim(), h[3]);
+    if (w !== undefined) return w;
   }
   return undefined;
 }
