@@ -27,7 +27,8 @@ describe(`tool policy against the real tools (seed ${SEED}, ${PER_TOOL} lists pe
       const report = await runDiff({ tools: [tool], perTool: PER_TOOL, seed: SEED, concurrency: 4, timeoutMs: 1000 });
       const s = report.summaries[0]!;
       expect(s.generated).toBe(PER_TOOL);
-      expect(s.allowedAny).toBeGreaterThan(0);
+      // with the default 100 lists, every tool has lists the policy allows (a smaller sample may not)
+      if (PER_TOOL >= 100) expect(s.allowedAny).toBeGreaterThan(0);
       expect(s.ran).toBe(s.allowedAny);
       const holes = renderHoles(report);
       expect(holes).toBe('');
