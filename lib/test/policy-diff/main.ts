@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DIFF_TOOLS, type DiffTool } from './generate.js';
 import { removeAllNetns } from './netns.js';
-import { renderHoles, renderSummary } from './report.js';
+import { renderHoles, renderSummary, renderSummaryRow, SUMMARY_HEADER } from './report.js';
 import { runDiff } from './run-diff.js';
 import { DEFAULT_SEED } from './seed.js';
 
@@ -16,7 +16,7 @@ async function main(): Promise<number> {
       'per-tool': { type: 'string', default: '1000' },
       seed: { type: 'string', default: process.env.POLICY_DIFF_SEED ?? String(DEFAULT_SEED) },
       tools: { type: 'string' },
-      concurrency: { type: 'string', default: '4' },
+      concurrency: { type: 'string', default: '6' },
       'timeout-ms': { type: 'string', default: '1000' },
       'holes-file': { type: 'string' },
     },
@@ -36,6 +36,11 @@ async function main(): Promise<number> {
     timeoutMs: num('timeout-ms', values['timeout-ms']!),
     onRun: (tool, done, total) => {
       if (done % 50 === 0 || done === total) process.stderr.write(`policy-diff: ${tool} ${done}/${total}\n`);
+    },
+    onTool: (summary, soFar) => {
+      // each tool's row and holes as soon as it is done (stderr; the full report follows on stdout)
+      const holes = renderHoles({ ...soFar, summaries: [summary], findings: soFar.findings.filter((f) => f.tool === summary.tool), unparsed: soFar.unparsed.filter((u) => u.tool === summary.tool) });
+      process.stderr.write(`${SUMMARY_HEADER}\n${renderSummaryRow(summary)}\n${holes}${holes ? '\n' : ''}`);
     },
   });
   const holes = renderHoles(report);

@@ -1,20 +1,21 @@
 // Renders a differential-test report: a summary table per tool and every distinct hole with the
 // argv lists that showed it (as generated, so the seed and index reproduce them, and as run).
-import { groupHoles, type DiffReport } from './run-diff.js';
+import { groupHoles, type DiffReport, type ToolSummary } from './run-diff.js';
 import { RULE_TEXT } from './verdict.js';
 
 function quote(argv: readonly string[]): string {
   return argv.map((w) => (/^[A-Za-z0-9_@%+=:,./{}-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
+export const SUMMARY_HEADER = 'tool        installed generated allowed(ro) allowed(rw)   ran timedout findings  seconds';
+
+export function renderSummaryRow(s: ToolSummary): string {
+  return `${s.tool.padEnd(11)} ${String(s.installed).padEnd(9)} ${String(s.generated).padStart(9)} ${String(s.allowedReadOnly).padStart(11)} ${String(s.allowedMutating).padStart(11)} ${String(s.ran).padStart(5)} ${String(s.timedOut).padStart(8)} ${String(s.findings).padStart(8)} ${(s.ms / 1000).toFixed(1).padStart(8)}`;
+}
+
 export function renderSummary(r: DiffReport): string {
-  const lines = [`policy-diff: seed ${r.seed}, ${r.perTool} argument lists per tool`];
-  lines.push('tool        installed generated allowed(ro) allowed(rw)   ran timedout findings  seconds');
-  for (const s of r.summaries) {
-    lines.push(
-      `${s.tool.padEnd(11)} ${String(s.installed).padEnd(9)} ${String(s.generated).padStart(9)} ${String(s.allowedReadOnly).padStart(11)} ${String(s.allowedMutating).padStart(11)} ${String(s.ran).padStart(5)} ${String(s.timedOut).padStart(8)} ${String(s.findings).padStart(8)} ${(s.ms / 1000).toFixed(1).padStart(8)}`,
-    );
-  }
+  const lines = [`policy-diff: seed ${r.seed}, ${r.perTool} argument lists per tool`, SUMMARY_HEADER];
+  for (const s of r.summaries) lines.push(renderSummaryRow(s));
   const holes = groupHoles(r.findings);
   lines.push(`distinct holes: ${holes.size}; findings: ${r.findings.length}; unparsed strace lines: ${r.unparsed.length}`);
   return lines.join('\n');

@@ -15,6 +15,8 @@ export interface DiffOptions {
   timeoutMs: number;
   /** called after every run (progress output) */
   onRun?: (tool: DiffTool, done: number, total: number) => void;
+  /** called when a tool is done, with the report so far (so that a long run shows results as it goes) */
+  onTool?: (summary: ToolSummary, report: DiffReport) => void;
 }
 
 export interface DiffFinding extends Finding {
@@ -134,6 +136,7 @@ export async function runDiff(opts: DiffOptions): Promise<DiffReport> {
     }
     summary.ms = Date.now() - started;
     report.summaries.push(summary);
+    opts.onTool?.(summary, report);
   }
   return report;
 }
