@@ -169,7 +169,12 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
   const { base, tmp } = await makeTmp();
   const places: RunPlaces = { tmp, decoyNs: uniqueName('snp-diff-decoy') };
   const argv = substitute(generated, places);
-  assertContained(tool, argv, places);
+  try {
+    assertContained(tool, argv, places);
+  } catch (err) {
+    await rm(base, { recursive: true, force: true });
+    throw err;
+  }
   const ns = opts.shared ? { name: opts.shared.ns } : await createNetns();
   const findings: Finding[] = [];
   let peers: ChildProcess[] = opts.shared ? opts.shared.peers : [];
