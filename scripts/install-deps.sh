@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 declare -A pkgs=(
   [tcpdump]=tcpdump [ip]=iproute2 [ping]=iputils-ping [iperf3]=iperf3 [nsenter]=util-linux
   [tshark]=tshark [dig]=dnsutils [nft]=nftables [ss]=iproute2 [ps]=procps [curl]=curl
-  [tracepath]=iputils-tracepath [script]=bsdutils [ethtool]=ethtool [conntrack]=conntrack
-  [iperf]=iperf [traceroute]=traceroute [strace]=strace
+  [tracepath]=iputils-tracepath [traceroute]=traceroute [iperf]=iperf [script]=bsdutils [ethtool]=ethtool [conntrack]=conntrack
+  [strace]=strace
 )
 missing=()
 for bin in "${!pkgs[@]}"; do

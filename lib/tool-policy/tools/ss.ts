@@ -1,0 +1,38 @@
+// ss (iproute2 6.x): getopt_long with GNU permutation; the filter follows the options. Option
+// table checked against the installed ss. -F reads a filter file, -D writes a dump file, -N
+// switches namespace (reading /var/run/netns), -K kills sockets (a write).
+
+import type { ToolPolicy } from '../config.js';
+import { checkWithModel, mutating, opt, refuse, type OptionModel } from '../getopt.js';
+import { NONE, type ToolRule } from '../options.js';
+
+const flags: Array<[string | undefined, string]> = [
+  ['h', 'help'], ['V', 'version'], ['n', 'numeric'], ['r', 'resolve'], ['a', 'all'], ['l', 'listening'],
+  ['o', 'options'], ['e', 'extended'], ['m', 'memory'], ['p', 'processes'], ['T', 'threads'], ['i', 'info'],
+  [undefined, 'tipcinfo'], ['s', 'summary'], [undefined, 'tos'], [undefined, 'cgroup'], ['b', 'bpf'],
+  ['E', 'events'], ['Z', 'context'], ['z', 'contexts'], ['4', 'ipv4'], ['6', 'ipv6'], ['0', 'packet'],
+  ['t', 'tcp'], ['M', 'mptcp'], ['S', 'sctp'], ['u', 'udp'], ['d', 'dccp'], ['w', 'raw'], ['x', 'unix'],
+  [undefined, 'tipc'], [undefined, 'vsock'], [undefined, 'xdp'], ['H', 'no-header'], ['O', 'oneline'],
+  [undefined, 'inet-sockopt'],
+];
+
+export const SS_MODEL: OptionModel = {
+  tool: 'ss',
+  permute: true,
+  abbreviate: true,
+  options: [
+    ...flags.map(([s, l]) => opt(s, [l], 'none')),
+    opt('v', [], 'none'),
+    opt('f', ['family'], 'required'),
+    opt('A', ['query', 'socket'], 'required'),
+    opt('K', ['kill'], 'none', mutating('kills sockets')),
+    opt('D', ['diag'], 'required', refuse('writes a dump file')),
+    opt('F', ['filter'], 'required', refuse('reads a filter file')),
+    opt('N', ['net'], 'required', refuse('switches to another network namespace')),
+  ],
+};
+
+export const ssRule: ToolRule = (argv, policy: ToolPolicy) => {
+  checkWithModel(argv, SS_MODEL, policy);
+  return NONE;
+};
