@@ -9,6 +9,7 @@ declare -A pkgs=(
   [tcpdump]=tcpdump [ip]=iproute2 [ping]=iputils-ping [iperf3]=iperf3 [nsenter]=util-linux
   [tshark]=tshark [dig]=dnsutils [nft]=nftables [ss]=iproute2 [ps]=procps [curl]=curl
   [tracepath]=iputils-tracepath [script]=bsdutils [ethtool]=ethtool [conntrack]=conntrack
+  [strace]=strace
 )
 missing=()
 for bin in "${!pkgs[@]}"; do
