@@ -114,7 +114,7 @@ describe('ip and tc: the policy reads abbreviations as the installed tools do', 
     ['ip', ['a', 'a', '10.9.0.1/24', 'dev', 'v1']], ['ip', ['a', 'chg', '10.9.0.1/24', 'dev', 'v1']],
     ['ip', ['a', 'r', '10.9.0.1/24', 'dev', 'v1']], ['ip', ['r', 't', '10.7.0.0/16', 'dev', 'v1']],
     ['ip', ['ne', 'a', '10.9.0.2', 'lladdr', '00:11:22:33:44:55', 'dev', 'v1']],
-    ['ip', ['x', 's', 'f']], ['ip', ['x', 'p', 'f']],
+    ['ip', ['x', 's', 'f']], ['ip', ['x', 'p', 'f']], ['ip', ['l', 'a', 'l', 'v1', 'name', 'snpvlan', 'type', 'vlan', 'id', '10']],
   ];
   test.each(writes)('%s %j writes, and the policy needs SNOOPY_ALLOW_MUTATING_TOOLS for it', async (tool, argv) => {
     expect([allowed(tool, argv), allowed(tool, argv, MUTATING)]).toEqual([false, true]);

@@ -468,7 +468,13 @@ describe('holes of the security review stay closed', () => {
       ['ip', 'route add 10.0.0.0/8 encap bpf in obj prog.o dev eth0', 'BPF'],
       ['ip', 'link set dev eth0 xdp pinned /sys/fs/bpf/p', 'BPF'],
       ['ip', 'link add x0 type ../../tmp/evil', 'file path'],
-      ['ip', 'link set eth0 netns /proc/1/ns/net', 'file path'],
+      ['ip', 'link set eth0 netns /proc/1/ns/net', 'another network namespace'],
+      ['ip', 'link set eth0 netns 1', 'another network namespace'],
+      ['ip', 'link add v0 type veth peer name v1 netns 1', 'another network namespace'],
+      ['ip', 'link add t0 type vxlan id 1 link-netns other', 'another network namespace'],
+      ['ip', 'link add t0 type vxlan id 1 link-netnsi 3', 'another network namespace'],
+      ['ip', 'link add t0 type vxlan id 1 link- other', 'another network namespace'],
+      ['ip', 'link set eth0 netns other', 'another network namespace'],
       ['ip', 'netns exec other sh', 'runs a command'],
       ['ip', '-all netns exec sh', 'runs a command'],
       ['ip', 'vrf exec red sh', 'runs a command'],
@@ -498,6 +504,12 @@ describe('holes of the security review stay closed', () => {
     expect(errorOf('tc', 'actions get action gact index 1 delete action gact index 1')).toContain('"delete"');
     expect(errorOf('tc', 'actions get action gact index 1 f action gact')).toContain('"f"');
     expect(allowed('tc', 'actions get action gact index 1 delete action gact index 1', MUTATING)).toBe(true);
+  });
+
+  test('object and command words are names, not arguments', () => {
+    expect(allowed('ip', 'netns list')).toBe(true);
+    expect(allowed('ip', 'link add link eth0 name eth0.10 type vlan id 10', MUTATING)).toBe(true);
+    expect(allowed('ip', 'l a l eth0 name eth0.10 type vlan id 10', MUTATING)).toBe(true);
   });
 
   test('ip monitor dev NAME: NAME is a device even when it looks like "file"', () => {

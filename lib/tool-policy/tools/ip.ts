@@ -180,15 +180,21 @@ export const IP_COMMANDS: Level = {
 };
 
 /**
- * Words that load a BPF object wherever ip reads them (all compared with strcmp): the XDP modes
- * of `ip link set` and `encap bpf` of `ip route`.
+ * Arguments refused whatever the command: the XDP modes of `ip link set` and `encap bpf` of
+ * `ip route` load a BPF object (all compared with strcmp); `netns NAME|PID` of `ip link add|set`
+ * moves the device into another network namespace (PID 1's is the node's), and `link-netns` /
+ * `link-netnsid` (matched by prefix after "link", which takes l, li, lin, link) put a tunnel's
+ * underlay there.
  */
-const IP_FILE_WORDS: ReadonlyMap<string, string> = new Map([
-  ...['xdp', 'xdpgeneric', 'xdpdrv', 'xdpoffload'].map((w): [string, string] => [w, 'loads a BPF program (from a file or a pinned path)']),
-  ['bpf', 'loads a BPF program from a file (route encap bpf)'],
-]);
+function ipRefusedWord(w: string): string | undefined {
+  if (['xdp', 'xdpgeneric', 'xdpdrv', 'xdpoffload'].includes(w)) return 'loads a BPF program (from a file or a pinned path)';
+  if (w === 'bpf') return 'loads a BPF program from a file (route encap bpf)';
+  if (w === 'netns') return 'moves a device into another network namespace';
+  if (w.startsWith('link-') && 'link-netnsid'.startsWith(w)) return 'refers to another network namespace';
+  return undefined;
+}
 
 export const ipRule: ToolRule = (argv, policy) => {
-  checkIproute('ip', argv, policy, IP_GLOBALS, IP_COMMANDS, IP_FILE_WORDS);
+  checkIproute('ip', argv, policy, IP_GLOBALS, IP_COMMANDS, ipRefusedWord);
   return NONE;
 };

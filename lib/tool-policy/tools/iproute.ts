@@ -163,8 +163,8 @@ export function monitorFileArgs(rest: readonly string[], valueWords: readonly st
 }
 
 /**
- * Checks one ip/tc command line: options, then the command as the tool reads it, then the words
- * that name files or programs anywhere in it.
+ * Checks one ip/tc command line: options, then the command as the tool reads it, then the
+ * arguments that name files, programs or other namespaces.
  */
 export function checkIproute(
   tool: string,
@@ -172,7 +172,8 @@ export function checkIproute(
   policy: ToolPolicy,
   g: Globals,
   top: Level,
-  fileWords: ReadonlyMap<string, string>,
+  /** why an argument word is refused whatever the command (a BPF object, another namespace), if it is */
+  refusedWord: (word: string) => string | undefined,
 ): void {
   const start = scanGlobals(tool, argv, g);
   const rest = argv.slice(start);
@@ -185,8 +186,8 @@ export function checkIproute(
   }
   if (r.effect.kind === 'refused') refuseArg(tool, typed + meaning, r.effect.why);
   if (r.argsRefused) refuseArg(tool, typed + meaning, `with ${r.argsRefused}`);
-  for (const w of rest) {
-    const why = fileWords.get(w);
+  for (const w of rest.slice(r.consumed)) {
+    const why = refusedWord(w);
     if (why) refuseArg(tool, `"${w}"`, why);
   }
   refusePathLike(tool, rest);

@@ -72,10 +72,12 @@ export const TC_COMMANDS: Level = {
   ],
 };
 
-/** `bpf` (filter and action kinds, compared whole) loads a BPF object file or a pinned program. */
-const TC_FILE_WORDS: ReadonlyMap<string, string> = new Map([['bpf', 'loads a BPF program from a file']]);
+/** `bpf` (the filter and action kind, compared whole) loads a BPF object file or a pinned program. */
+function tcRefusedWord(w: string): string | undefined {
+  return w === 'bpf' ? 'loads a BPF program from a file' : undefined;
+}
 
 export const tcRule: ToolRule = (argv, policy) => {
-  checkIproute('tc', argv, policy, TC_GLOBALS, TC_COMMANDS, TC_FILE_WORDS);
+  checkIproute('tc', argv, policy, TC_GLOBALS, TC_COMMANDS, tcRefusedWord);
   return NONE;
 };
