@@ -399,6 +399,7 @@ describe('abbreviations are read in the tool\'s own order', () => {
     ['ip', 'i', 'ila', 'read'],
     ['ip', 'io namespace show', 'ioam namespace show', 'read'],
     ['ip', 'h', 'help', 'read'],
+    ['ip', 'moo', 'moo', 'read'],
     ['ip', 'nex b', 'nexthop bucket', 'read'],
     // ioam and stats compare whole words
     ['ip', 'io names show', '', 'unknown'],

@@ -1,4 +1,4 @@
-// ip (iproute2 6.1): the options of ip/ip.c main(), the objects of its cmds[] table and each
+// ip (iproute2 6.1, as Debian builds it): the options of ip/ip.c main(), the objects of its cmds[] table and each
 // object's commands, every list in the order the tool tries it (see iproute.ts). Reads are
 // allowed; writes need SNOOPY_ALLOW_MUTATING_TOOLS; commands that read command files, run
 // programs, load BPF objects, join or create other network namespaces are always refused.
@@ -176,6 +176,8 @@ export const IP_COMMANDS: Level = {
     { name: 'stats', then: { bare: READ, words: [
       { name: 'help', exact: true, then: READ }, { name: 'show', exact: true, then: READ }, { name: 'set', exact: true, then: WRITE },
     ] } },
+    // Debian's patch to ip.c adds an object that prints a cow
+    { name: 'moo', then: READ },
   ],
 };
 
