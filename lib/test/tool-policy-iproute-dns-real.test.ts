@@ -6,13 +6,16 @@
 //   - a line it always refuses really opens the named file, joins another namespace or runs a program.
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_TOOL_POLICY, checkToolInvocation, ToolPolicyError, type ToolPolicy } from '../tool-policy.js';
+import { resolveCommand, type Level } from '../tool-policy/tools/iproute.js';
+import { IP_COMMANDS } from '../tool-policy/tools/ip.js';
+import { TC_COMMANDS } from '../tool-policy/tools/tc.js';
 
 const run = promisify(execFile);
 const MUTATING: ToolPolicy = { ...DEFAULT_TOOL_POLICY, allowMutating: true };
@@ -48,11 +51,30 @@ let ns = '';
 let dir = '';
 let traceSeq = 0;
 
+/**
+ * Runs argv inside the test's namespace with standard input on /dev/null (as in a capture pod);
+ * resolves with its output whatever the exit status. A run is killed after 15 s (a bound, not a
+ * check: no sample is expected to take more than a fraction of a second).
+ */
+function runInNs(argv: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 15000);
+    p.on('error', reject);
+    p.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
+}
+
 async function observe(tool: string, argv: readonly string[]): Promise<Observed> {
   const trace = join(dir, `trace-${traceSeq++}`);
-  await run('ip', ['netns', 'exec', ns, 'strace', '-f', '-qq', '-e', 'trace=sendto,sendmsg,openat,setns,execve', '-o', trace, tool, ...argv], {
-    timeout: 15000,
-  }).catch(() => undefined); // many samples fail on purpose (a missing device, a refused connection)
+  // many samples fail on purpose (a missing device, a refused connection): only the trace counts
+  await runInNs(['strace', '-f', '-qq', '-e', 'trace=sendto,sendmsg,openat,setns,execve', '-o', trace, tool, ...argv]);
   const text = await readFile(trace, 'utf8');
   return {
     // the first header of each send: strace decodes further iovecs of a sendmsg as headers too
@@ -183,4 +205,73 @@ describe('dig: the policy refuses exactly the forms that make dig open a file', 
       expect([extra, allowed('dig', argv, MUTATING)]).toEqual([extra, !opens]);
     }
   });
+});
+
+/** Runs fn over items, three at a time (the samples are independent reads). */
+async function threeAtATime<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async (): Promise<void> => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  };
+  await Promise.all([worker(), worker(), worker()]);
+}
+
+/** Every prefix of every name the policy's table has at every level, typed after the full names above it. */
+function everyPrefix(level: Level, above: readonly string[] = []): string[][] {
+  const out: string[][] = [];
+  for (const w of level.words) {
+    const lengths = w.exact ? [w.name.length] : [...Array(w.name.length).keys()].map((i) => i + 1);
+    for (const n of lengths) out.push([...above, w.name.slice(0, n)]);
+    if (!('kind' in w.then)) out.push(...everyPrefix(w.then, [...above, w.name]));
+  }
+  return out;
+}
+
+describe('every abbreviation in the tables, against the installed tools', () => {
+  test.each([
+    ['ip', IP_COMMANDS, ['amt', 'foo', 'xf0', 'ipx']],
+    ['tc', TC_COMMANDS, ['foo', 'qdiscs', 'x']],
+  ] as const)('%s OBJECT help prints the help of the object the policy reads OBJECT as', async (tool, top, unknown) => {
+    const objects = [...everyPrefix(top).filter((w) => w.length === 1).map((w) => w[0]!), ...unknown];
+    const helpOf = new Map<string, string>();
+    await threeAtATime(top.words.map((w) => w.name), async (full) => {
+      helpOf.set(full, await runInNs([tool, full, 'help']));
+    });
+    await threeAtATime(objects, async (typed) => {
+      const r = resolveCommand(top, [typed]);
+      const text = await runInNs([tool, typed, 'help']);
+      if (r.effect === undefined && r.path.length === 0) {
+        expect([typed, text]).toEqual([typed, expect.stringContaining(`Object "${typed}" is unknown`)]);
+      } else {
+        expect([typed, r.path[0], text]).toEqual([typed, r.path[0], helpOf.get(r.path[0]!)]);
+      }
+    });
+    expect(new Set(helpOf.values()).size).toBeGreaterThan(tool === 'ip' ? 25 : 6);
+  }, 600000);
+
+  test('ip xfrm SUB help prints the help of the sub-object the policy reads SUB as', async () => {
+    for (const typed of ['s', 'st', 'sta', 'stat', 'state', 'sa', 'p', 'pol', 'policy', 'm', 'monitor']) {
+      const r = resolveCommand(IP_COMMANDS, ['xfrm', typed]);
+      const full = r.path[1]!;
+      expect([typed, await runInNs(['ip', 'xfrm', typed, 'help'])]).toEqual([typed, await runInNs(['ip', 'xfrm', full, 'help'])]);
+    }
+  });
+
+  test.each(['ip', 'tc'] as const)('%s: the shortest abbreviation of every reading command sends no netlink write', async (tool) => {
+    const top = tool === 'ip' ? IP_COMMANDS : TC_COMMANDS;
+    // prefixes come shortest first: keep the first that the policy reads as each reading command
+    // (`tc qdisc lis` for list, since l and li are link), where a wrong table order would show
+    const samples = new Map<string, string[]>();
+    for (const words of everyPrefix(top)) {
+      const r = resolveCommand(top, words);
+      // monitors wait for events; writes and refused lines are not run
+      if (r.effect?.kind !== 'read' || r.path.includes('monitor')) continue;
+      if (!samples.has(r.path.join(' '))) samples.set(r.path.join(' '), words);
+    }
+    expect(samples.size).toBeGreaterThan(tool === 'ip' ? 150 : 25);
+    await threeAtATime([...samples.values()], async (words) => {
+      const o = await observe(tool, words);
+      expect([words, o.netlinkTypes.filter((t) => WRITE_TYPE.test(t))]).toEqual([words, []]);
+    });
+  }, 600000);
 });
