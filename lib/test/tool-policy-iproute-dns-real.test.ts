@@ -109,6 +109,13 @@ afterAll(async () => {
 
 const TBF = ['root', 'tbf', 'rate', '2mbit', 'burst', '32kbit', 'latency', '400ms'];
 
+test('the installed tools are the versions whose tables the policy copies', async () => {
+  // another version may order its names differently: rerun tool-options/capture-iproute-dns.sh and review the tables
+  expect((await run('ip', ['-V'])).stdout).toContain('iproute2-6.1.0');
+  expect((await run('tc', ['-V'])).stdout).toContain('iproute2-6.1.0');
+  expect((await run('dig', ['-v'])).stderr).toContain('DiG 9.18.');
+});
+
 describe('ip and tc: the policy reads abbreviations as the installed tools do', () => {
   const reads: Array<[string, string[]]> = [
     ['ip', ['x', 's', 'l']], ['ip', ['x', 's']], ['ip', ['x', 's', 'c']], ['ip', ['x', 'p', 'l']], ['ip', ['x', 'p', 's']],

@@ -179,7 +179,8 @@ export function checkIproute(
   const rest = argv.slice(start);
   const r = resolveCommand(top, rest);
   const typed = `"${rest.slice(0, r.consumed).join(' ')}"`;
-  const meaning = r.path.length > 0 ? ` (${tool} reads it as "${r.path.join(' ')}")` : '';
+  const full = r.path.join(' ');
+  const meaning = full !== '' && full !== rest.slice(0, r.consumed).join(' ') ? ` (${tool} reads it as "${full}")` : '';
   if (r.effect === undefined) {
     const after = r.path.length > 0 ? ` after ${typed}${meaning}` : '';
     refuseArg(tool, `"${r.unknown}"${after}`, `is not a command ${tool} knows (${tool} would refuse it too)`);
