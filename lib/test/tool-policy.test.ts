@@ -324,7 +324,9 @@ const cases: Case[] = [
   ['conntrack', '-I -s 1.1.1.1', false, true],
   ['conntrack', '-U -m 1', false, true],
   ['conntrack', '-L -z', false, true],
-  ['conntrack', '-Lz', false, true],
+  // "-Lz": -L takes an optional value (getopt "L::"), so z is its (ignored) table name, not -z
+  ['conntrack', '-Lz', true, true],
+  ['conntrack', '-zL', false, true],
   ['conntrack', '-R /x', false, false],
   ['conntrack', '--load-file /x', false, false],
   // dig, nslookup

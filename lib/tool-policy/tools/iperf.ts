@@ -1,21 +1,111 @@
-import { refuseArg } from '../errors.js';
-import { NONE, describe, refusedByLongTable, scanOptions, type OptionTable, type ToolRule } from '../options.js';
+// iperf 2 (2.1): a bundled copy of GNU getopt_long (permutation, abbreviations) with optstring
+// "146b:c:def:hi:l:mn:o:p:rst:uvw:x:y:zAB:CDF:H:IL:M:NP:RS:T:UVWXZ:" and a long option table that
+// includes undocumented names; both were checked against the installed iperf (each long name
+// found in the binary was tried with "=x" and alone to learn whether it takes a value).
+// -o writes a file, -F/-I read input, -D detaches, --tap-dev/--tun-dev create devices: refused.
 
-// iperf (2): -o writes an output file, -F/-I read input from a file or stdin, -D daemonises.
-const IPERF2_TABLE: OptionTable = {
-  shortWithValue: 'bcfilnoptwxyBFHLMPSTZ',
-  longWithValue: ['bandwidth', 'format', 'interval', 'len', 'output', 'port', 'window', 'bind', 'mss', 'time', 'num',
-    'parallel', 'listenport', 'ttl', 'fileinput', 'tos', 'linux-congestion', 'client', 'reportexclude', 'reportstyle'],
+import type { ToolPolicy } from '../config.js';
+import { check, checkWithModel, opt, refuse, type OptionModel } from '../getopt.js';
+import { NONE, type ToolRule } from '../options.js';
+import { checkTrafficTarget } from '../traffic.js';
+
+const target = check((v, ctx) => checkTrafficTarget(ctx.tool, ctx.spelled, v!, ctx.policy));
+
+export const IPERF_MODEL: OptionModel = {
+  tool: 'iperf',
+  permute: true,
+  abbreviate: true,
+  options: [
+    opt('1', ['singleclient'], 'none'),
+    opt('4', [], 'none'),
+    opt('6', [], 'none'),
+    opt('A', [], 'none'),
+    opt('b', ['bandwidth'], 'required'),
+    opt('c', ['client'], 'required', target),
+    opt('d', ['dualtest'], 'none'),
+    opt('e', ['enhanced'], 'none'),
+    opt('f', ['format'], 'required'),
+    opt('h', ['help'], 'none'),
+    opt('i', ['interval'], 'required'),
+    opt('l', ['len'], 'required'),
+    opt('m', ['print_mss'], 'none'),
+    opt('n', ['num'], 'required'),
+    opt('o', ['output'], 'required', refuse('writes an output file')),
+    opt('p', ['port'], 'required'),
+    opt('r', ['tradeoff'], 'none'),
+    opt('s', ['server'], 'none'),
+    opt('t', ['time'], 'required'),
+    opt('u', ['udp'], 'none'),
+    opt('v', ['version'], 'none'),
+    opt('w', ['window'], 'required'),
+    opt('x', ['reportexclude'], 'required'),
+    opt('y', ['reportstyle'], 'required'),
+    opt('z', ['realtime'], 'none'),
+    opt('B', ['bind'], 'required'),
+    opt('C', ['compatibility'], 'none'),
+    opt('D', ['daemon'], 'none', refuse('detaches into a daemon that outlives the capture')),
+    opt('F', ['file_input'], 'required', refuse('reads a file')),
+    opt('H', ['ssm-host'], 'required'),
+    opt('I', ['stdin_input', 'stdin'], 'none', refuse('reads standard input as the data to send')),
+    opt('L', ['listenport'], 'required'),
+    opt('M', ['mss'], 'required'),
+    opt('N', ['nodelay'], 'none'),
+    opt('P', ['parallel'], 'required'),
+    opt('R', ['reverse'], 'none'),
+    opt('S', ['tos'], 'required'),
+    opt('T', ['ttl'], 'required'),
+    opt('U', ['single_udp'], 'none'),
+    opt('V', ['ipv6_domain'], 'none'),
+    opt('W', ['suggest_win_size'], 'none'),
+    opt('X', ['peer-detect'], 'none'),
+    opt('Z', ['tcp-congestion'], 'required'),
+    opt(undefined, ['awdl'], 'none'),
+    opt(undefined, ['bounceback'], 'optional'),
+    opt(undefined, ['bounceback-congest'], 'optional'),
+    opt(undefined, ['bounceback-hold'], 'required'),
+    opt(undefined, ['bounceback-no-quickack'], 'none'),
+    opt(undefined, ['bounceback-period'], 'required'),
+    opt(undefined, ['bounceback-txdelay'], 'required'),
+    opt(undefined, ['burst-period'], 'required'),
+    opt(undefined, ['burst-size'], 'required'),
+    opt(undefined, ['connect-only'], 'optional'),
+    opt(undefined, ['connect-retries'], 'required'),
+    opt(undefined, ['fq-rate'], 'required'),
+    opt(undefined, ['full-duplex'], 'none'),
+    opt(undefined, ['hide-ips'], 'none'),
+    opt(undefined, ['histograms'], 'optional'),
+    opt(undefined, ['incr-dstip'], 'none'),
+    opt(undefined, ['incr-dstport'], 'none'),
+    opt(undefined, ['incr-srcip'], 'none'),
+    opt(undefined, ['incr-srcport'], 'none'),
+    opt(undefined, ['ipg'], 'required'),
+    opt(undefined, ['isochronous'], 'optional'),
+    opt(undefined, ['l2checks'], 'none'),
+    opt(undefined, ['listen'], 'required'),
+    opt(undefined, ['local-only'], 'optional'),
+    opt(undefined, ['near-congestion'], 'optional'),
+    opt(undefined, ['no-connect-sync'], 'none'),
+    opt(undefined, ['no-udp-fin'], 'none'),
+    opt(undefined, ['permit-key'], 'optional'),
+    opt(undefined, ['permit-key-timeout'], 'required'),
+    opt(undefined, ['sum-dstip'], 'none'),
+    opt(undefined, ['sum-only'], 'none'),
+    opt(undefined, ['tap-dev'], 'optional', refuse('creates a TAP device')),
+    opt(undefined, ['tun-dev'], 'optional', refuse('creates a TUN device')),
+    opt(undefined, ['tcp-quickack'], 'none'),
+    opt(undefined, ['tcp-rx-window-clamp'], 'required'),
+    opt(undefined, ['tcp-write-prefetch'], 'required'),
+    opt(undefined, ['tcp-write-times'], 'none'),
+    opt(undefined, ['tos-override'], 'required'),
+    opt(undefined, ['trip-times'], 'none'),
+    opt(undefined, ['txdelay-time'], 'required'),
+    opt(undefined, ['txstart-time'], 'required'),
+    opt(undefined, ['udp-histograms'], 'optional'),
+    opt(undefined, ['NUM_REPORT_STRUCTS'], 'required'),
+  ],
 };
-const IPERF2_REFUSED: Record<string, string> = {
-  '-o': 'writes an output file', '-F': 'reads a file', '-I': 'reads standard input', '-D': 'detaches into a daemon',
-  output: 'writes an output file', fileinput: 'reads a file', stdin: 'reads standard input', daemon: 'detaches into a daemon',
-};
-export const iperfRule: ToolRule = (argv) => {
-  const { opts } = scanOptions(argv, IPERF2_TABLE);
-  for (const o of opts) {
-    if (o.long) refusedByLongTable('iperf', o, IPERF2_REFUSED);
-    else if (IPERF2_REFUSED[o.name]) refuseArg('iperf', describe(o), IPERF2_REFUSED[o.name]!);
-  }
+
+export const iperfRule: ToolRule = (argv, policy: ToolPolicy) => {
+  checkWithModel(argv, IPERF_MODEL, policy);
   return NONE;
 };

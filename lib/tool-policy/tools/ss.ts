@@ -1,19 +1,38 @@
-import { refuseArg } from '../errors.js';
-import { NONE, describe, longMeans, scanOptions, type ToolRule } from '../options.js';
+// ss (iproute2 6.x): getopt_long with GNU permutation; the filter follows the options. Option
+// table checked against the installed ss. -F reads a filter file, -D writes a dump file, -N
+// switches namespace (reading /var/run/netns), -K kills sockets (a write).
 
-// ss: -F reads a filter file, -D writes a dump file, -N switches namespace, -K kills sockets.
-export const ssRule: ToolRule = (argv, policy) => {
-  const { opts } = scanOptions(argv, {
-    shortWithValue: 'fAFDN',
-    longWithValue: ['family', 'query', 'socket', 'filter', 'diag', 'net'],
-  });
-  for (const o of opts) {
-    if (o.name === '-F' || (o.long && longMeans(o.name, 'filter'))) refuseArg('ss', describe(o), 'reads a filter file');
-    if (o.name === '-D' || (o.long && longMeans(o.name, 'diag'))) refuseArg('ss', describe(o), 'writes a dump file');
-    if (o.name === '-N' || (o.long && longMeans(o.name, 'net'))) refuseArg('ss', describe(o), 'switches to another network namespace');
-    if (!policy.allowMutating && (o.name === '-K' || (o.long && longMeans(o.name, 'kill')))) {
-      refuseArg('ss', describe(o), 'kills sockets; writes need SNOOPY_ALLOW_MUTATING_TOOLS');
-    }
-  }
+import type { ToolPolicy } from '../config.js';
+import { checkWithModel, mutating, opt, refuse, type OptionModel } from '../getopt.js';
+import { NONE, type ToolRule } from '../options.js';
+
+const flags: Array<[string | undefined, string]> = [
+  ['h', 'help'], ['V', 'version'], ['n', 'numeric'], ['r', 'resolve'], ['a', 'all'], ['l', 'listening'],
+  ['o', 'options'], ['e', 'extended'], ['m', 'memory'], ['p', 'processes'], ['T', 'threads'], ['i', 'info'],
+  [undefined, 'tipcinfo'], ['s', 'summary'], [undefined, 'tos'], [undefined, 'cgroup'], ['b', 'bpf'],
+  ['E', 'events'], ['Z', 'context'], ['z', 'contexts'], ['4', 'ipv4'], ['6', 'ipv6'], ['0', 'packet'],
+  ['t', 'tcp'], ['M', 'mptcp'], ['S', 'sctp'], ['u', 'udp'], ['d', 'dccp'], ['w', 'raw'], ['x', 'unix'],
+  [undefined, 'tipc'], [undefined, 'vsock'], [undefined, 'xdp'], ['H', 'no-header'], ['O', 'oneline'],
+  [undefined, 'inet-sockopt'],
+];
+
+export const SS_MODEL: OptionModel = {
+  tool: 'ss',
+  permute: true,
+  abbreviate: true,
+  options: [
+    ...flags.map(([s, l]) => opt(s, [l], 'none')),
+    opt('v', [], 'none'),
+    opt('f', ['family'], 'required'),
+    opt('A', ['query', 'socket'], 'required'),
+    opt('K', ['kill'], 'none', mutating('kills sockets')),
+    opt('D', ['diag'], 'required', refuse('writes a dump file')),
+    opt('F', ['filter'], 'required', refuse('reads a filter file')),
+    opt('N', ['net'], 'required', refuse('switches to another network namespace')),
+  ],
+};
+
+export const ssRule: ToolRule = (argv, policy: ToolPolicy) => {
+  checkWithModel(argv, SS_MODEL, policy);
   return NONE;
 };

@@ -1,62 +1,85 @@
+// tcpdump (4.99): getopt_long with GNU permutation, optstring
+// "aAbB:c:C:dDeE:fF:G:hHi:Ij:JKlLm:M:nNOpqQ:r:s:StT:uUvV:w:W:xXy:Yz:Z:#" and its long options
+// (checked against the installed tcpdump). Packets go to standard output only ("-w -"); every
+// option that reads or writes a file, runs a command or changes the user is refused.
+
+import type { ToolPolicy } from '../config.js';
 import { refuseArg } from '../errors.js';
-import { describe, longCandidates, scanOptions, type OptionTable, type ToolRule } from '../options.js';
+import { check, checkWithModel, opt, refuse, type OptionModel } from '../getopt.js';
+import type { ToolRule } from '../options.js';
 
-// tcpdump: an allowlist of options (getopt string of tcpdump 4.99 plus its long options).
-const TCPDUMP_TABLE: OptionTable = {
-  shortWithValue: 'BcCEFGijmMQrsTVwWyzZ',
-  longWithValue: [
-    'buffer-size', 'direction', 'interface', 'linktype', 'relinquish-privileges', 'snapshot-length',
-    'time-stamp-type', 'time-stamp-precision', 'print-sampling', 'skip',
+const ROTATES = 'rotates into files (only "-w -" is allowed)';
+
+export const TCPDUMP_MODEL: OptionModel = {
+  tool: 'tcpdump',
+  permute: true,
+  abbreviate: true,
+  options: [
+    opt('a', [], 'none'),
+    opt('A', [], 'none'),
+    opt('b', [], 'none'),
+    opt('B', ['buffer-size'], 'required'),
+    opt('c', [], 'required'),
+    opt(undefined, ['count'], 'none'),
+    opt('C', [], 'required', refuse(ROTATES)),
+    opt('d', [], 'none'),
+    opt('D', ['list-interfaces'], 'none'),
+    opt('e', [], 'none'),
+    opt('E', [], 'required', refuse('may read the ESP secrets from a file')),
+    opt('f', [], 'none'),
+    opt('F', [], 'required', refuse('reads the filter from a file')),
+    opt('G', [], 'required', refuse(ROTATES)),
+    opt('h', ['help'], 'none'),
+    opt(undefined, ['version'], 'none'),
+    opt('H', [], 'none'),
+    opt('i', ['interface'], 'required'),
+    opt('I', ['monitor-mode'], 'none'),
+    opt(undefined, ['immediate-mode'], 'none'),
+    opt('j', ['time-stamp-type'], 'required'),
+    opt('J', ['list-time-stamp-types'], 'none'),
+    opt(undefined, ['time-stamp-precision'], 'required'),
+    opt(undefined, ['micro'], 'none'),
+    opt(undefined, ['nano'], 'none'),
+    opt('K', ['dont-verify-checksums'], 'none'),
+    opt('l', [], 'none'),
+    opt('L', ['list-data-link-types'], 'none'),
+    opt('m', [], 'required', refuse('loads a MIB file')),
+    opt('M', [], 'required'),
+    opt('n', [], 'none'),
+    opt('N', [], 'none'),
+    opt('#', ['number'], 'none'),
+    opt('O', ['no-optimize'], 'none'),
+    opt('p', ['no-promiscuous-mode'], 'none'),
+    opt(undefined, ['print'], 'none'),
+    opt('Q', ['direction'], 'required'),
+    opt('q', [], 'none'),
+    opt('r', [], 'required', refuse('reads a capture file')),
+    opt('S', ['absolute-tcp-sequence-numbers'], 'none'),
+    opt('s', ['snapshot-length'], 'required'),
+    opt('T', [], 'required'),
+    opt('t', [], 'none'),
+    opt('u', [], 'none'),
+    opt('U', ['packet-buffered'], 'none'),
+    opt('v', [], 'none'),
+    opt('V', [], 'required', refuse('reads a list of capture files')),
+    opt('w', [], 'required', check((v, ctx) => {
+      if (v !== '-') refuseArg(ctx.tool, ctx.spelled, 'writes a file; only "-w -" (standard output) is allowed');
+    })),
+    opt('W', [], 'required', refuse(ROTATES)),
+    opt('x', [], 'none'),
+    opt('X', [], 'none'),
+    opt('y', ['linktype'], 'required'),
+    opt('Y', [], 'none'),
+    opt('z', [], 'required', refuse('runs a command on every rotated file')),
+    opt('Z', ['relinquish-privileges'], 'required', refuse('changes the user (and with it which files are written)')),
+    opt(undefined, ['fp-type'], 'none'),
   ],
-  longFlags: ['print', 'count', 'number', 'micro', 'nano', 'version', 'help', 'lengths'],
-};
-const TCPDUMP_SHORT_OK = new Set('AbBcdDefhHiIjJKlLMnNOpqQsStTuUvxXyY#w'.split('').map((c) => `-${c}`));
-const TCPDUMP_LONG_OK = [
-  'buffer-size', 'count', 'direction', 'interface', 'linktype', 'snapshot-length', 'time-stamp-type',
-  'time-stamp-precision', 'print-sampling', 'skip', 'immediate-mode', 'monitor-mode', 'list-interfaces',
-  'list-data-link-types', 'list-time-stamp-types', 'no-optimize', 'no-promiscuous-mode', 'number',
-  'packet-buffered', 'version', 'help', 'print', 'lengths', 'micro', 'nano', 'fp-type',
-];
-const TCPDUMP_REFUSED: Record<string, string> = {
-  '-z': 'runs a command on every rotated file',
-  '-Z': 'changes the user (and with it which files are written)',
-  '-r': 'reads a capture file',
-  '-V': 'reads a list of capture files',
-  '-F': 'reads the filter from a file',
-  '-C': 'rotates into files',
-  '-G': 'rotates into files',
-  '-W': 'limits rotated files',
-  '-E': 'may read the ESP secrets from a file',
-  '-m': 'loads a MIB file',
-  '--relinquish-privileges': 'changes the user (and with it which files are written)',
 };
 
-export const tcpdumpRule: ToolRule = (argv) => {
-  const { opts } = scanOptions(argv, TCPDUMP_TABLE);
-  let toStdout = false;
-  let prints = false;
-  for (const o of opts) {
-    if (o.long) {
-      const cands = longCandidates(o.name.slice(2), [...TCPDUMP_LONG_OK, 'relinquish-privileges', 'write']);
-      if (cands.length === 0) refuseArg('tcpdump', `option "${o.name}"`, 'is not a known read-only tcpdump option');
-      if (cands.some((c) => c === 'relinquish-privileges')) refuseArg('tcpdump', describe(o), TCPDUMP_REFUSED['--relinquish-privileges']!);
-      if (cands.includes('write')) refuseArg('tcpdump', describe(o), 'writes a file');
-      if (cands.length > 1) refuseArg('tcpdump', `option "${o.name}"`, `is ambiguous (${cands.join(', ')})`);
-      if (cands[0] === 'print') prints = true;
-      continue;
-    }
-    const why = TCPDUMP_REFUSED[o.name];
-    if (why) refuseArg('tcpdump', describe(o), why);
-    if (o.name === '-w') {
-      if (o.value !== '-') refuseArg('tcpdump', describe(o), 'writes a file; only "-w -" (standard output) is allowed');
-      toStdout = true;
-      continue;
-    }
-    if (!TCPDUMP_SHORT_OK.has(o.name)) refuseArg('tcpdump', `option "${o.name}"`, 'is not a known read-only tcpdump option');
-    if (o.value === undefined && TCPDUMP_TABLE.shortWithValue.includes(o.name[1]!)) {
-      refuseArg('tcpdump', `option "${o.name}"`, 'needs a value');
-    }
-  }
-  if (toStdout && prints) refuseArg('tcpdump', '"--print"', 'together with "-w -" would mix text into the pcap stream');
+export const tcpdumpRule: ToolRule = (argv, policy: ToolPolicy) => {
+  const { options } = checkWithModel(argv, TCPDUMP_MODEL, policy);
+  const toStdout = options.some((o) => o.name === '-w');
+  const print = options.find((o) => o.name === '--print');
+  if (toStdout && print) refuseArg('tcpdump', `"${print.spelled}"`, 'together with "-w -" would mix text into the pcap stream');
   return { writesPcapToStdout: toStdout };
 };
