@@ -24,7 +24,9 @@ export function renderSummary(r: DiffReport): string {
 /** Every distinct hole: rule, target, up to `examples` argv lists and the syscall line of the first. */
 export function renderHoles(r: DiffReport, examples = 3): string {
   const out: string[] = [];
-  for (const [key, fs] of [...groupHoles(r.findings)].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [key, all] of [...groupHoles(r.findings)].sort(([a], [b]) => a.localeCompare(b))) {
+    // one example per argv (a run may break the same rule several times)
+    const fs = all.filter((f, i) => all.findIndex((g) => g.index === f.index) === i);
     const first = fs[0]!;
     out.push(`- ${key} (${fs.length} argv${fs.length === 1 ? '' : 's'}) — ${RULE_TEXT[first.rule]}`);
     for (const f of fs.slice(0, examples)) {
