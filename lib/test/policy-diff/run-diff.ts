@@ -144,7 +144,9 @@ export async function runDiff(opts: DiffOptions): Promise<DiffReport> {
 /** A finding's kind, for grouping: the rule and its target with run-specific parts replaced. */
 export function holeKey(f: DiffFinding): string {
   const tmp = /\/tmp\/snp-diff-[A-Za-z0-9]{6}\/t/g;
-  const target = f.target.replace(tmp, '{{T}}').replace(/snp-diff-decoy-[0-9a-f]{8}/g, '{{NS}}').replace(/\bpid \d+/g, 'pid N').replace(/\/proc\/\d+\//g, '/proc/<pid>/').replace(/^\/tmp\/iperf3\.\w+/, '/tmp/iperf3.XXXXXX');
+  const target = f.target.replace(tmp, '{{T}}').replace(/snp-diff-decoy-[0-9a-f]{8}/g, '{{NS}}').replace(/\bpid \d+/g, 'pid N').replace(/\/proc\/\d+\//g, '/proc/<pid>/').replace(/^\/tmp\/iperf3\.\w+/, '/tmp/iperf3.XXXXXX')
+    .replace(/^\/run\/netns\/[^ ]+/, '/run/netns/<name>')
+    .replace(/net:\[\d+\]/g, 'net:[N]');
   return `${f.tool} | ${f.rule} | ${target}`;
 }
 
