@@ -208,6 +208,9 @@ describe('flood knobs', () => {
     expect(refusal('curl', "'http://h/[1-101]'")).toMatch(/expands to 101 URLs/);
     expect(refusal('curl', "'http://h/[1-1000000]' '--url' 'http://h/'")).toMatch(/SNOOPY_MAX_CURL_URLS/);
     expect(() => parseToolInvocation('curl', "-g 'http://h/[1-1000000]'")).not.toThrow();
+    expect(() => parseToolInvocation('curl', "'http://h/[1-1000000]' --no-globoff -g")).not.toThrow();
+    expect(refusal('curl', "-g 'http://h/[1-1000000]' -g --globoff --no-globoff")).toMatch(/expands to 1000000 URLs/);
+    expect(refusal('curl', "-g http://a/ --next 'http://h/[1-1000000]'")).toMatch(/expands to 1000000 URLs/);
     const small = toolPolicyFromEnv({ SNOOPY_MAX_CURL_URLS: '5' });
     expect(refusal('curl', "'http://h/{a,b,c}/[1-2]'", small)).toMatch(/expands to 6 URLs/);
   });
