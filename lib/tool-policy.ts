@@ -7,7 +7,15 @@
 // This file is the public entry; the parts live in tool-policy/ (tokenizer, option scanner,
 // configuration, errors, dispatcher, and one rule per tool under tool-policy/tools/).
 
-export { DEFAULT_ALLOWED_TOOLS, DEFAULT_TOOL_POLICY, toolPolicyFromEnv, type ToolPolicy } from './tool-policy/config.js';
+export {
+  DEFAULT_ALLOWED_TOOLS,
+  DEFAULT_MAX_CURL_URLS,
+  DEFAULT_TOOL_POLICY,
+  ToolPolicyConfigError,
+  toolPolicyEnv,
+  toolPolicyFromEnv,
+  type ToolPolicy,
+} from './tool-policy/config.js';
 export { ToolPolicyError } from './tool-policy/errors.js';
 export { tokenizeArgs } from './tool-policy/tokenize.js';
 export { checkToolInvocation, parseToolInvocation } from './tool-policy/check.js';

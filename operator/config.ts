@@ -1,6 +1,6 @@
 // Operator configuration: environment variables (DESIGN §2), optionally overlaid by a ConfigMap's
 // data with the same keys (read once at start). Pure: the caller passes the env / data map.
-import { toolPolicyFromEnv, type ToolPolicy } from '../lib/tool-policy.js';
+import { ToolPolicyConfigError, toolPolicyFromEnv, type ToolPolicy } from '../lib/tool-policy.js';
 
 export interface OperatorConfig {
   /** Where capture Jobs, token Secrets, the Lease and (by default) the collector live. */
@@ -51,6 +51,16 @@ function int(value: string | undefined, name: string, dflt: number, min = 0): nu
   return Number(value);
 }
 
+/** The shared tool policy; a malformed setting is a configuration error like any other. */
+function toolPolicy(env: Record<string, string | undefined>): ToolPolicy {
+  try {
+    return toolPolicyFromEnv(env);
+  } catch (err) {
+    if (err instanceof ToolPolicyConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
 export function loadConfig(env: Record<string, string | undefined>, hostname = 'snoopy-operator'): OperatorConfig {
   const leaseDurationSeconds = int(env.SNOOPY_LEASE_DURATION_SECONDS, 'SNOOPY_LEASE_DURATION_SECONDS', 15, 2);
   const renewDeadlineSeconds = int(env.SNOOPY_RENEW_DEADLINE_SECONDS, 'SNOOPY_RENEW_DEADLINE_SECONDS', Math.max(1, Math.floor((leaseDurationSeconds * 2) / 3)), 1);
@@ -60,7 +70,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostname = '
     namespace: env.SNOOPY_NAMESPACE || 'snoopy-operator',
     podtracerImage: env.SNOOPY_PODTRACER_IMAGE || 'snoopy/podtracer:latest',
     collectorImage: env.SNOOPY_COLLECTOR_IMAGE || 'snoopy/collector:latest',
-    toolPolicy: toolPolicyFromEnv(env),
+    toolPolicy: toolPolicy(env),
     allowCrossNamespace: bool(env.SNOOPY_ALLOW_CROSS_NAMESPACE, 'SNOOPY_ALLOW_CROSS_NAMESPACE', false),
     privileged: bool(env.SNOOPY_PRIVILEGED, 'SNOOPY_PRIVILEGED', false),
     ...(env.K_SINK ? { sink: env.K_SINK } : {}),

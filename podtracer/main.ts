@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CLIENT_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../lib/heap-tuning.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { segmentOf } from '../lib/pcap/index.js';
-import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../lib/tool-policy.js';
+import { ToolPolicyConfigError, ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../lib/tool-policy.js';
 import { HELP, UsageError, parseCommandLine, type RunOptions } from './cli.js';
 import { startCapture, type CaptureOutcome, type RunningCapture } from './capture.js';
 import { HolePuncher } from './hole-punch.js';
@@ -61,6 +61,7 @@ async function run(o: RunOptions): Promise<number> {
     ({ argv } = parseToolInvocation(o.command, o.args, toolPolicyFromEnv()));
   } catch (err) {
     if (err instanceof ToolPolicyError) return fail(EXIT.usage, `refused by the tool policy: ${err.message}`, terminationLog);
+    if (err instanceof ToolPolicyConfigError) return fail(EXIT.usage, `bad tool policy configuration: ${err.message}`, terminationLog);
     throw err;
   }
 

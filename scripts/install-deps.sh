@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 declare -A pkgs=(
   [tcpdump]=tcpdump [ip]=iproute2 [ping]=iputils-ping [iperf3]=iperf3 [nsenter]=util-linux
   [tshark]=tshark [dig]=dnsutils [nft]=nftables [ss]=iproute2 [ps]=procps [curl]=curl
-  [tracepath]=iputils-tracepath [script]=bsdutils [ethtool]=ethtool [conntrack]=conntrack
+  [tracepath]=iputils-tracepath [traceroute]=traceroute [iperf]=iperf [script]=bsdutils [ethtool]=ethtool [conntrack]=conntrack
   [strace]=strace
 )
 missing=()

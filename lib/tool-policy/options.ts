@@ -1,4 +1,5 @@
-// Option scanning shared by the per-tool rules.
+// The rule signature shared by every tool, and the older getopt-ish scanner (scanOptions and its
+// helpers), kept for the rules that still use it; the per-tool option models live in getopt.ts.
 
 import type { ToolPolicy } from './config.js';
 import { refuseArg } from './errors.js';

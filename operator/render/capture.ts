@@ -2,7 +2,7 @@
 // SnoopyJobs, a CronJob for scheduled ones. Everything the reconciler decides is an input, so the
 // same input always gives the same object (and the same template hash).
 import type { V1CronJob, V1EnvVar, V1Job, V1JobSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
-import type { ToolPolicy } from '../../lib/tool-policy.js';
+import { toolPolicyEnv, type ToolPolicy } from '../../lib/tool-policy.js';
 import type { OperatorConfig } from '../config.js';
 import { Annotations, Labels, shortHash, snoopyLabels } from './names.js';
 
@@ -106,12 +106,8 @@ function env(req: CaptureRequest, settings: CaptureSettings): V1EnvVar[] {
     { name: 'NODE_NAME', value: req.target.node },
     { name: 'POD_UID', value: req.target.uid },
     { name: 'SNOOPY_CAPTURE_TOKEN', valueFrom: { secretKeyRef: { name: req.tokenSecret, key: req.tokenKey } } },
-    ...(policy
-      ? [
-          { name: 'SNOOPY_ALLOWED_TOOLS', value: policy.allowedTools.join(',') },
-          { name: 'SNOOPY_ALLOW_MUTATING_TOOLS', value: String(policy.allowMutating) },
-        ]
-      : []),
+    // the operator's whole tool policy (allowlist, writes, flood knobs), which podtracer applies again
+    ...(policy ? toolPolicyEnv(policy) : []),
   ];
 }
 

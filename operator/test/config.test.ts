@@ -28,6 +28,13 @@ describe('operator configuration', () => {
     expect(() => loadConfig({ SNOOPY_LEASE_DURATION_SECONDS: '5', SNOOPY_RENEW_DEADLINE_SECONDS: '5' })).toThrow('must be shorter');
   });
 
+  test('the flood knobs reach the tool policy; a malformed one is a ConfigError', () => {
+    const c = loadConfig({ SNOOPY_MIN_PING_INTERVAL: '0.2', SNOOPY_TRAFFIC_CIDRS: '10.0.0.0/8 fd00::/8', SNOOPY_MAX_CURL_URLS: '10' });
+    expect(c.toolPolicy).toMatchObject({ minPingIntervalSeconds: 0.2, trafficCidrs: ['10.0.0.0/8', 'fd00::/8'], maxCurlUrls: 10 });
+    expect(() => loadConfig({ SNOOPY_TRAFFIC_CIDRS: '10.0.0.0/99' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SNOOPY_MIN_PING_INTERVAL: '-1' })).toThrow('SNOOPY_MIN_PING_INTERVAL');
+  });
+
   test('a ConfigMap supplies what the environment does not set', () => {
     const merged = mergeConfigMap({ SNOOPY_NAMESPACE: 'from-env', K_SINK: '' }, { SNOOPY_NAMESPACE: 'from-cm', K_SINK: 'http://cm-sink/', SNOOPY_PRIVILEGED: 'true' });
     expect(loadConfig(merged)).toMatchObject({ namespace: 'from-env', sink: 'http://cm-sink/', privileged: true });

@@ -17,7 +17,7 @@ let sink: Awaited<ReturnType<typeof startRecordingSink>>;
 beforeAll(async () => {
   cluster = await startTestCluster(['snoopy-operator', 'cnf-telco', 'team-a']);
   sink = await startRecordingSink();
-  operator = new Operator({ kubeConfig: cluster.kc, config: testConfig({ K_SINK: sink.url }), logger: quiet });
+  operator = new Operator({ kubeConfig: cluster.kc, config: testConfig({ K_SINK: sink.url, SNOOPY_MIN_PING_INTERVAL: '0.2' }), logger: quiet });
   await operator.start();
 });
 
@@ -267,6 +267,8 @@ describe('invalid specs', () => {
   const cases: [string, Record<string, unknown>, string, string][] = [
     ['tool', { command: 'bash' }, 'ToolNotAllowed', 'spec.command'],
     ['args', { args: '-i eth0 -w /etc/passwd' }, 'ArgsRefused', '-w'],
+    ['iperf3-file', { command: 'iperf3', args: '--server -F /host/proc/1/root/etc/x -1' }, 'ArgsRefused', '"-F /host/proc/1/root/etc/x" reads or writes a file'],
+    ['ping-flood', { command: 'ping', args: '-i 0.01 10.0.0.1' }, 'ArgsRefused', 'SNOOPY_MIN_PING_INTERVAL (0.2 s)'],
     ['timer', { timer: '0s' }, 'InvalidTimer', 'spec.timer "0s" must be longer than zero'],
     ['cron', { schedule: '99 * * * *' }, 'InvalidSchedule', 'spec.schedule "99 * * * *" is not a valid cron expression'],
     ['cross', { targetNamespace: 'cnf-telco' }, 'CrossNamespaceNotAllowed', 'spec.targetNamespace "cnf-telco" differs from the SnoopyJob\'s namespace "team-a"'],

@@ -481,7 +481,9 @@ export const curlRule: ToolRule = (argv, policy: ToolPolicy) => {
   const urls = [...parsed.operands, ...parsed.options.filter((o) => o.name === '--url').map((o) => o.value!)];
   for (const u of parsed.operands) checkCurlUrl(u, policy);
   // URL globbing: curl fetches every combination unless -g/--globoff (the last one given wins).
-  const globoff = parsed.options.filter((o) => o.name === '--globoff').map((o) => !parsed.negated.has(o)).at(-1) ?? false;
+  // -:/--next starts a new set of options, -g included: with it, every URL counts.
+  const next = parsed.options.some((o) => o.name === '--next');
+  const globoff = !next && (parsed.options.filter((o) => o.name === '--globoff').map((o) => !parsed.negated.has(o)).at(-1) ?? false);
   if (!globoff) {
     const max = policy.maxCurlUrls ?? DEFAULT_MAX_CURL_URLS;
     for (const u of urls) {
