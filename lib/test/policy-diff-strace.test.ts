@@ -159,6 +159,14 @@ describe('rules', () => {
     expect(rulesOf(text, { ...CTX, toolPath: '/usr/sbin/tc' })).toEqual([]);
   });
 
+  test("iproute2's RTM_NEWLINK support probe (no device, no attribute) is not a write; a real RTM_NEWLINK is", () => {
+    const probe = '16166 sendto(3<socket:[1014942]>, [{nlmsg_len=32, nlmsg_type=RTM_NEWLINK, nlmsg_flags=NLM_F_REQUEST|NLM_F_ACK, nlmsg_seq=0, nlmsg_pid=0}, {ifi_family=AF_UNSPEC, ifi_type=ARPHRD_NETROM, ifi_index=0, ifi_flags=0, ifi_change=0}], 32, 0, NULL, 0) = 32\n';
+    const real = '16167 sendto(3<socket:[1014942]>, [{nlmsg_len=40, nlmsg_type=RTM_NEWLINK, nlmsg_flags=NLM_F_REQUEST|NLM_F_ACK, nlmsg_seq=1, nlmsg_pid=0}, {ifi_family=AF_UNSPEC, ifi_type=ARPHRD_NETROM, ifi_index=1, ifi_flags=0, ifi_change=0}, [{nla_len=8, nla_type=IFLA_MTU}, 1400]], 40, 0, NULL, 0) = 40\n';
+    const exec = '1  execve("/usr/sbin/ip", ["ip"], 0x5 /* 1 var */) = 0\n';
+    expect(rulesOf(exec + probe, { ...CTX, toolPath: '/usr/sbin/ip' })).toEqual([]);
+    expect(rulesOf(exec + real, { ...CTX, toolPath: '/usr/sbin/ip' })).toEqual([['netlink-write', 'RTM_NEWLINK']]);
+  });
+
   test("iperf3's mkstemp scratch buffer passes, another file in /tmp does not", () => {
     const text = '1  execve("/usr/bin/iperf3", ["iperf3", "-s"], 0x5 /* 1 var */) = 0\n' + [
       '16521 openat(AT_FDCWD</tmp/t/cwd>, "/tmp/iperf3.EfScOf", O_RDWR|O_CREAT|O_EXCL, 0600) = 6</tmp/iperf3.EfScOf>',

@@ -259,6 +259,15 @@ const IOCTL_WRITE = /\b(SIOCS\w+|SIOCADD\w*|SIOCDEL\w*|SIOCBR\w+|SIOCBOND\w+|TUN
 /** A netlink header as strace decodes it, and the payload string after it when strace left it undecoded. */
 const NL_HEADER = /\{nlmsg_len=(\d+), nlmsg_type=([^,]+), nlmsg_flags=[^}]*\}(?:, ("(?:[^"\\]|\\.)*"))?/g;
 
+/**
+ * iproute2's probe for RTM_NEWLINK support (iplink_have_newlink, sent by `ip link help` and
+ * others): a bare header and ifinfomsg naming no device (index 0) and no attribute, which the
+ * kernel refuses without changing anything.
+ */
+function isNewlinkProbe(type: string, len: number, rest: string): boolean {
+  return type === 'RTM_NEWLINK' && len === 32 && /^\s*\{ifi_family=AF_UNSPEC, [^}]*ifi_index=0, ifi_flags=0, ifi_change=0\}\]/.test(rest);
+}
+
 function writeType(type: string, payload: string | undefined): string | undefined {
   if (NETLINK_WRITE_TYPE.test(type)) return type;
   if (type === 'ethtool' && payload !== undefined) {
@@ -297,6 +306,7 @@ function netlinkWrite(name: string, args: string): string | undefined {
   }
   for (const h of args.matchAll(NL_HEADER)) {
     if (Number(h[1]) < 16) continue;
+    if (isNewlinkProbe(h[2]!.trim(), Number(h[1]), args.slice(h.index! + h[0].length).replace(/^,/, ''))) continue;
     const w = writeType(h[2]!.trim(), h[3]);
     if (w !== undefined) return w;
   }
