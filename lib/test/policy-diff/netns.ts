@@ -36,8 +36,11 @@ function runWithInput(cmd: string, args: string[], input: string): Promise<void>
 
 export async function createNetns(): Promise<Netns> {
   const name = uniqueName('snp-diff');
-  await run('ip', ['netns', 'add', name]);
-  live.add(name);
+  live.add(name); // before it exists, so that an exit while it is being made still removes it
+  await run('ip', ['netns', 'add', name]).catch(async (err: unknown) => {
+    live.delete(name);
+    throw err;
+  });
   const ns: Netns = { name, remove: () => removeNetns(name) };
   try {
     await runWithInput('ip', ['-n', name, '-batch', '-'], [
