@@ -18,6 +18,8 @@ export interface Netns {
 
 /** Names of namespaces created by this process and not yet removed (removed on exit, too). */
 const live = new Set<string>();
+/** Set once removeAllNetns() ran: a namespace still being made then is removed as soon as it exists. */
+let closing = false;
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -42,6 +44,10 @@ export async function createNetns(): Promise<Netns> {
     throw err;
   });
   const ns: Netns = { name, remove: () => removeNetns(name) };
+  if (closing) {
+    await ns.remove();
+    throw new Error('policy-diff: shutting down');
+  }
   try {
     await runWithInput('ip', ['-n', name, '-batch', '-'], [
       'link set lo up',
@@ -113,6 +119,7 @@ export async function removeNetns(name: string): Promise<void> {
 
 /** Removes every namespace this process created and still holds (for exit and signal handlers). */
 export async function removeAllNetns(): Promise<void> {
+  closing = true;
   await Promise.all([...live].map((n) => removeNetns(n)));
 }
 
