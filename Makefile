@@ -1,6 +1,6 @@
 # Every target installs what it needs first (Debian tools when missing, npm packages when the
 # lock file changed), so a fresh machine needs nothing but `make demo` or `make test`.
-.PHONY: deps build test demo bench clean images deploy
+.PHONY: deps build test test-policy-diff demo bench clean images deploy
 
 deps:
 	bash scripts/install-deps.sh
@@ -10,6 +10,12 @@ build: deps
 
 test: build
 	npm test
+
+# The tool policy against the real tools: 1,000 generated argument lists per tool, each one the
+# policy allows run under strace in a throwaway network namespace (README, "Security model").
+# POLICY_DIFF_SEED, POLICY_DIFF_PER_TOOL and POLICY_DIFF_ARGS (e.g. --tools curl,dig) adjust it.
+test-policy-diff: build
+	node dist/lib/test/policy-diff/main.js --per-tool $${POLICY_DIFF_PER_TOOL:-1000} $${POLICY_DIFF_ARGS:-}
 
 demo: build
 	node dist/infra/demo/main.js
