@@ -63,9 +63,12 @@ export const SANDBOX_NPROC = 256;
  *     minimal interval allowed for user is 2ms");
  *   - tshark (not allowlisted by default, the usual pcapng tool when configured): Wireshark takes
  *     differing real and effective uids for a setuid start and drops to the real uid, after which
- *     dumpcap cannot capture.
+ *     dumpcap cannot capture;
+ *   - nstat: it refuses a history file whose owner is not its real uid ("something is so wrong
+ *     with history file"), and the file it creates is owned by its effective uid 0. The file lies
+ *     in the sandbox's private /tmp and is gone with the capture.
  */
-export const TOOLS_WITH_REAL_ROOT: ReadonlySet<string> = new Set(['ping', 'tshark']);
+export const TOOLS_WITH_REAL_ROOT: ReadonlySet<string> = new Set(['ping', 'tshark', 'nstat']);
 
 /** Range of the per-capture real uid: above the ranges clusters hand out to pods. */
 export const SANDBOX_UID_MIN = 2_000_000_000;

@@ -49,7 +49,7 @@ const EXPECTED: Record<string, { models: OptionModel[]; notAllowed: Record<strin
     },
   },
   iperf: { models: [IPERF_MODEL], notAllowed: { ...r('-o --output -F -I --stdin -D --daemon --tap-dev'), ...c('-c --client') } },
-  ss: { models: [SS_MODEL], notAllowed: { ...m('-K --kill'), ...r('-D --diag -F --filter -N --net') } },
+  ss: { models: [SS_MODEL], notAllowed: { ...m('-K --kill'), ...r('-D --diag -F --filter -N --net -p --processes -T --threads -Z --context -z --contexts -r --resolve') } },
   ping: { models: [PING_MODEL], notAllowed: c('-f -A -i -l') },
   tracepath: { models: [TRACEPATH_MODEL], notAllowed: {} },
   traceroute: { models: [TRACEROUTE_MODEL], notAllowed: {} },

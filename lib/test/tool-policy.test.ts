@@ -337,7 +337,11 @@ const cases: Case[] = [
   ['dig', '-k /etc/key svc', false, false],
   ['nslookup', 'kubernetes.default 10.96.0.10', true, true],
   // ss, nstat
-  ['ss', '-tanp', true, true],
+  ['ss', '-tan', true, true],
+  ['ss', '-tanp', false, false],
+  ['ss', '--proc', false, false],
+  ['ss', '-tanr', false, false],
+  ['ss', '-tZ', false, false],
   ['ss', '-s', true, true],
   ['ss', '-tan state established', true, true],
   ['ss', '-F /x', false, false],

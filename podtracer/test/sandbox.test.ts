@@ -202,3 +202,17 @@ describe('a tool past the policy, in the sandbox', () => {
     expect(limits.text).toMatch(/^Max core file size\s+0\s+0\s/m);
   });
 });
+
+describe('allowlisted tools inside the sandbox, policy in force', () => {
+  test('nstat -s reads the target namespace counters (its history file lives in the private /tmp)', async () => {
+    const out = join(work, `out-${suffix()}`);
+    const term = join(work, `term-${suffix()}.json`);
+    const r = await runPodtracer(args(out, ['nstat', '-saz'], ['--timer', '20s']), { terminationLog: term });
+    expect(r.code).toBe(0);
+    const files = existsSync(out) ? await readdir(out) : [];
+    const text = files.length > 0 ? await readFile(join(out, files.sort()[0]!), 'utf8') : '';
+    expect(text).toMatch(/^#kernel$/m);
+    expect(text).toMatch(/^IpInReceives\s+\d+/m);
+    expect(stderrLines(r).join('')).not.toMatch(/something is so wrong/);
+  });
+});

@@ -169,6 +169,7 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
   const { base, tmp } = await makeTmp();
   const places: RunPlaces = { tmp, decoyNs: uniqueName('snp-diff-decoy') };
   const argv = substitute(generated, places);
+  const nstatHistory = path.join(tmp, 'nstat.history');
   try {
     assertContained(tool, argv, places);
   } catch (err) {
@@ -199,7 +200,7 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
         cwd: path.join(tmp, 'cwd'),
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true, // its own process group, killed as one
-        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: path.join(tmp, 'home'), LANG: 'C.UTF-8', NSTAT_HISTORY: path.join(tmp, 'nstat.history') },
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: path.join(tmp, 'home'), LANG: 'C.UTF-8', NSTAT_HISTORY: nstatHistory },
       },
     );
     child.stdout!.resume();
@@ -264,7 +265,7 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
     }
     const text = await readFile(traceFile, 'utf8').catch(() => '');
     const { calls, unparsed } = parseStrace(text);
-    findings.push(...judge(calls, { toolPath, home: path.join(tmp, 'home'), readOnly: opts.readOnly }));
+    findings.push(...judge(calls, { toolPath, tool, home: path.join(tmp, 'home'), readOnly: opts.readOnly, stateFiles: [nstatHistory] }));
     return { argv, findings, unparsed, timedOut, exitCode, stderrHead, ms: Date.now() - started };
   } finally {
     if (child?.exitCode === null && child.signalCode === null) killGroup(child.pid, 'SIGKILL');

@@ -37,6 +37,14 @@ export interface VerdictContext {
    * either (conntrack -D, tc qdisc replace, ip link set, ethtool -s, ss -K).
    */
   readOnly: boolean;
+  /**
+   * Files the runner named as the tool's own state (nstat's NSTAT_HISTORY, which nstat opens
+   * read-write on every run, even with --noupdate): a path the runner chose, never one from the
+   * argv. In a capture it lies in the sandbox's private /tmp.
+   */
+  stateFiles?: readonly string[];
+  /** The tool's name (argv[0] of the capture), for the per-tool allowances below. */
+  tool?: string;
 }
 
 /**
@@ -87,6 +95,18 @@ const WRITE_ALLOWED: readonly RegExp[] = [
  * (a container runtime's, systemd's, a SOCKS or HTTP proxy on a path) is a finding.
  */
 const UNIX_CONNECT_ALLOWED = new Set(['/var/run/nscd/socket', '/run/nscd/socket']);
+
+/**
+ * Abstract Unix sockets a given tool may connect to. Abstract names belong to the network
+ * namespace, so these reach only a daemon of the target's own namespace: nstat asks a running
+ * `nstat -d` there (@nstat0) for its counters before reading /proc/net itself.
+ */
+const ABSTRACT_CONNECT_ALLOWED: Readonly<Record<string, readonly string[]>> = { nstat: ['@nstat0'] };
+
+function unixConnectAllowed(p: string, ctx: VerdictContext): boolean {
+  if (UNIX_CONNECT_ALLOWED.has(p)) return true;
+  return ctx.tool !== undefined && (ABSTRACT_CONNECT_ALLOWED[ctx.tool] ?? []).includes(p);
+}
 
 function readAllowed(p: string, ctx: VerdictContext, pids: ReadonlySet<number>): boolean {
   if (READ_ALLOWED.some(([re]) => re.test(p))) return true;
@@ -160,7 +180,7 @@ export function judge(calls: readonly Syscall[], ctx: VerdictContext): Finding[]
   const pids = new Set(calls.map((c) => c.pid));
   let toolExecSeen = false;
   const add = (rule: Rule, c: Syscall, target: string): void => {
-    if ((rule === 'write-open' || rule === 'file-change') && scratch.has(target)) return;
+    if ((rule === 'write-open' || rule === 'file-change') && (scratch.has(target) || (ctx.stateFiles ?? []).includes(target))) return;
     findings.push({ rule, line: c.line, target });
   };
   for (const c of calls) {
@@ -222,7 +242,7 @@ export function judge(calls: readonly Syscall[], ctx: VerdictContext): Finding[]
         break;
       case 'connect': {
         const p = unixPath(c.args[1]);
-        if (p !== undefined && !UNIX_CONNECT_ALLOWED.has(p)) add('unix-socket', c, p);
+        if (p !== undefined && !unixConnectAllowed(p, ctx)) add('unix-socket', c, p);
         break;
       }
       case 'bind': {
