@@ -7,7 +7,8 @@ import { HTTP, type CloudEvent } from 'cloudevents';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { EventSink } from '../../lib/event-sink.js';
 import type { Logger } from '../../lib/log.js';
-import { createS3Client, s3SettingsFromEnv } from '../../lib/s3.js';
+import { s3SettingsFromEnv } from '../../lib/s3.js';
+import { parseTrustedEndpoints, StorageClients } from './storage-location.js';
 import type { AnalyzerOptions } from './analysis.js';
 import { createHandler, InvalidEventError } from './handle.js';
 import { AnalyzerMetrics } from './metrics.js';
@@ -16,6 +17,8 @@ export interface ServerOptions {
   port: number;
   host?: string;
   s3: S3Client;
+  /** clients for the storage an event names (trusted endpoints only); default: `s3` for all */
+  storage?: StorageClients;
   sink: EventSink;
   log: Logger;
   concurrency?: number;
@@ -48,7 +51,7 @@ class Limiter {
 
 export async function startServer(opts: ServerOptions): Promise<AnalyzerServer> {
   const metrics = new AnalyzerMetrics();
-  const handle = createHandler({ s3: opts.s3, sink: opts.sink, log: opts.log, metrics, ...(opts.analyzer ? { analyzer: opts.analyzer } : {}) });
+  const handle = createHandler({ s3: opts.s3, ...(opts.storage ? { storage: opts.storage } : {}), sink: opts.sink, log: opts.log, metrics, ...(opts.analyzer ? { analyzer: opts.analyzer } : {}) });
   const limiter = new Limiter(opts.concurrency ?? 2);
   let shuttingDown = false;
   const app = express();
@@ -110,10 +113,17 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Serve
   const concurrency = intEnv(env, 'ANALYZER_CONCURRENCY', 2, 1, 64);
   const maxFlows = intEnv(env, 'ANALYZER_MAX_FLOWS', 50_000, 10, 10_000_000);
   const listFlows = intEnv(env, 'ANALYZER_LIST_FLOWS', 1000, 0, 1_000_000);
+  let storage: StorageClients;
+  try {
+    storage = new StorageClients(s3SettingsFromEnv(env), parseTrustedEndpoints(env.S3_TRUSTED_ENDPOINTS));
+  } catch (err) {
+    throw new ConfigError(`S3_TRUSTED_ENDPOINTS / S3_ENDPOINT: ${(err as Error).message}`);
+  }
   return {
     port,
     ...(env.HOST ? { host: env.HOST } : {}),
-    s3: createS3Client(s3SettingsFromEnv(env)),
+    s3: storage.defaultClient,
+    storage,
     sink: new EventSink({ ...(env.K_SINK ? { sink: env.K_SINK } : {}), ...(env.K_CE_OVERRIDES ? { overrides: env.K_CE_OVERRIDES } : {}), logger: log }),
     log,
     concurrency,
