@@ -23,6 +23,14 @@ export interface ServerOptions {
   log: Logger;
   concurrency?: number;
   analyzer?: AnalyzerOptions;
+  /** bucket POST /dead-letter keeps undeliverable events in (DEAD_LETTER_BUCKET) */
+  deadLetterBucket?: string;
+}
+
+/** Where a dead-lettered event is kept: one JSON object per event, by type and id. */
+export function deadLetterKey(type: string, id: string): string {
+  const safe = (t: string) => t.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 200) || '_';
+  return `dead-letters/${safe(type)}/${safe(id)}.json`;
 }
 
 export interface AnalyzerServer {
@@ -63,6 +71,31 @@ export async function startServer(opts: ServerOptions): Promise<AnalyzerServer> 
   });
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  // The Broker's and Triggers' dead-letter sink (knative/eventing): an event that could not be
+  // delivered is kept in S3 with its attributes, so nothing is dropped silently.
+  app.post('/dead-letter', express.raw({ type: () => true, limit: '4mb' }), async (req: Request, res: Response) => {
+    let event: CloudEvent<unknown>;
+    try {
+      const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+      const parsed = HTTP.toEvent({ headers: req.headers as Record<string, string>, body });
+      if (Array.isArray(parsed)) throw new Error('batched CloudEvents are not supported');
+      event = parsed as CloudEvent<unknown>;
+    } catch (err) {
+      res.status(400).json({ error: `not a CloudEvent: ${(err as Error).message}` });
+      return;
+    }
+    const key = deadLetterKey(event.type, event.id);
+    try {
+      const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+      await opts.s3.send(new PutObjectCommand({ Bucket: opts.deadLetterBucket ?? 'snoopy', Key: key, Body: JSON.stringify(event.toJSON(), null, 2), ContentType: 'application/json' }));
+    } catch (err) {
+      opts.log.error({ eventId: event.id, type: event.type, err: (err as Error).message }, 'dead letter not stored');
+      res.status(500).json({ error: (err as Error).message });
+      return;
+    }
+    opts.log.warn({ eventId: event.id, type: event.type, key }, 'dead letter stored');
+    res.status(204).end();
   });
   app.post('/', express.raw({ type: () => true, limit: '4mb' }), async (req: Request, res: Response) => {
     let event: CloudEvent<unknown>;
@@ -128,6 +161,7 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Serve
     log,
     concurrency,
     analyzer: { maxFlows, listFlows },
+    deadLetterBucket: env.DEAD_LETTER_BUCKET || 'snoopy',
   };
 }
 
