@@ -86,6 +86,9 @@ export async function startControllers(o: ControllersOptions): Promise<Controlle
       else ctx.expectations.observedCreate(`rs:${rs}`, p.metadata!.name!);
       queues.replicaset.add(rs);
     }
+    // the Knative stand-in reports a revision whose container fails
+    const ksvc = p.metadata?.labels?.['serving.knative.dev/service'];
+    if (ksvc) queues.knative.add(`${ns}/${ksvc}`);
     for (const s of informers.services.list(ns)) {
       const sel = s.spec?.selector;
       const labels = p.metadata?.labels ?? {};
