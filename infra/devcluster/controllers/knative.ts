@@ -87,7 +87,12 @@ export function containerFailure(pods: V1Pod[]): string | undefined {
   for (const p of pods) {
     for (const cs of p.status?.containerStatuses ?? []) {
       const t = cs.state?.terminated ?? cs.lastState?.terminated;
-      if (!cs.ready && t && (t.exitCode ?? 0) !== 0) return `Container failed with: ${(t.message ?? t.reason ?? `exit code ${t.exitCode}`).trim().split('\n').slice(-3).join(' ')} (container ${cs.name}, exit code ${t.exitCode})`;
+      if (!cs.ready && t && (t.exitCode ?? 0) !== 0) {
+        // the termination message is the log's tail (FallbackToLogsOnError): its error line says most
+        const lines = (t.message ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+        const text = lines.find((l) => /error|cannot|refused|EADDRINUSE/i.test(l)) ?? (lines.slice(-3).join(' ') || t.reason || `exit code ${t.exitCode}`);
+        return `Container failed with: ${text} (container ${cs.name}, exit code ${t.exitCode})`;
+      }
     }
   }
   return undefined;
@@ -110,6 +115,7 @@ export function knativeChildren(ks: KnativeService): { deployment: Record<string
     c.ports = [{ name: h2c ? 'h2c' : 'http1', containerPort: port, protocol: 'TCP' }];
     // the model types IntOrString as an object; the API takes the number
     c.readinessProbe ??= { tcpSocket: { port }, periodSeconds: 1, initialDelaySeconds: 0 } as unknown as V1Container['readinessProbe'];
+    c.terminationMessagePolicy ??= 'FallbackToLogsOnError'; // Knative's default for the user container
     const t = revisionTimeouts(ks);
     containers.push({
       name: 'queue-proxy',
@@ -123,6 +129,7 @@ export function knativeChildren(ks: KnativeService): { deployment: Record<string
       ],
       ports: [{ name: 'http-queueadm', containerPort: QUEUE_PROXY_PORTS.admin, protocol: 'TCP' }, { name: 'queue-port', containerPort: QUEUE_PROXY_PORTS.http, protocol: 'TCP' }],
       readinessProbe: { tcpSocket: { port: QUEUE_PROXY_PORTS.http }, periodSeconds: 1, initialDelaySeconds: 0 } as unknown as V1Container['readinessProbe'],
+      terminationMessagePolicy: 'FallbackToLogsOnError',
     });
   }
   const owner = [ownerReference(ks as never, KSVC_API, 'Service')];
