@@ -123,6 +123,8 @@ export async function startControllers(o: ControllersOptions): Promise<Controlle
       queues.endpoints.add(keyOf(s));
       const ks = ownerKey(s, 'Service');
       if (ks) queues.knative.add(ks);
+      // a Knative Service waiting for its name to be free
+      else if (ksvcs?.get(s.metadata!.name!, s.metadata?.namespace)) queues.knative.add(keyOf(s));
     });
     informers.endpoints.on(v, (e) => queues.endpoints.add(keyOf(e)));
   }

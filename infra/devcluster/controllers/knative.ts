@@ -227,10 +227,12 @@ export async function reconcileKnative(ctx: ControllerContext, ksvcs: { get(name
     } catch (e) {
       if (!(e instanceof KubeError && e.code === 409)) throw e;
     }
-  } else if (svc.spec?.ports?.[0]?.targetPort !== QUEUE_PROXY_PORTS.http) {
+  } else if (svc.metadata?.ownerReferences?.some((r) => r.uid === ks.metadata?.uid) && svc.spec?.ports?.[0]?.targetPort !== QUEUE_PROXY_PORTS.http) {
     await ctx.kube.mergePatch(apiPath('v1', 'services', ns, name), { spec: { ports: (service.spec as V1Service['spec'])!.ports } });
   }
   const pods = ctx.pods.list(ns).filter((p) => p.metadata?.labels?.['serving.knative.dev/revision'] === revision && !p.metadata?.deletionTimestamp);
-  const ready = (existing?.status?.readyReplicas ?? 0) >= 1 && !!svc;
+  // a Service of that name that is someone else's (e.g. on its way out): not routed yet
+  const routed = !!svc && !svc.metadata?.deletionTimestamp && !!svc.metadata?.ownerReferences?.some((r) => r.uid === ks.metadata?.uid);
+  const ready = (existing?.status?.readyReplicas ?? 0) >= 1 && routed;
   await writeStatus(ready, ready ? undefined : containerFailure(pods));
 }
