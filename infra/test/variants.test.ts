@@ -5,9 +5,10 @@
 //    a Deployment + Service, the sample SnoopyJob captures through it;
 // 2. Knative installed (the Knative Service CRD, so the dev cluster's Knative stand-in runs, with
 //    its queue-proxy, timeouts, port-80 front door and tag resolution), the operator restarted: the
-//    same sample endpoint becomes a Knative Service on port 80 and the sample SnoopyJob, which
-//    names it by dataEndpointRef, captures through it; the kubectl-managed knative/collector
-//    Service takes a capture addressed to it directly on port 80;
+//    same sample endpoint becomes a Knative Service on port 80 only (the seed's :51001 is gone) and
+//    the sample SnoopyJob, which names it by dataEndpointRef, captures through it; the
+//    kubectl-managed knative/collector Service fails as `snoopy/collector:latest` (tag resolution)
+//    and, named under kind.local, takes a capture addressed to it directly on port 80;
 // 3. a SnoopyDataEndpoint in another namespace (team-a, with the RoleBinding the README gives and
 //    its own credentials Secret) runs its collector there and stores under its own prefix.
 // Needs root (the dev cluster's kubelets); skipped otherwise.
@@ -162,8 +163,19 @@ d('install variants on the dev cluster, each with a capture in S3', () => {
     expect(sample.phase).toBe('Completed');
     expect(sample.keys.length).toBeGreaterThanOrEqual(2);
 
-    // knative/collector as `make deploy` applies it (its image from the same overlay's images:)
+    // the seed's fixed address no longer fits: a Knative Service is served on port 80 only
+    const svc = await kubectl.getJson<{ spec: { ports: { port: number }[] } }>(['service', '-n', NS, 'snoopy-data-svc']);
+    expect(svc.spec.ports.map((p) => p.port)).toEqual([80]);
+
+    // knative/collector as kubectl applies it without a registry: Knative cannot resolve the tag
     const collector = parseObjects(await kubectl.run(['kustomize', repoPath('knative/collector')]), 'knative/collector')[0]!;
+    await kubectl.apply(stringify(collector));
+    const failed = await waitFor('knative/collector RevisionFailed', async () => {
+      const ready = cond(await kubectl.getJson<Conditioned>(['services.serving.knative.dev', '-n', NS, 'snoopy-collector']), 'Ready');
+      return ready?.reason === 'RevisionFailed' ? ready : undefined;
+    });
+    expect(failed.message).toMatch(/Unable to fetch image "snoopy\/collector:latest"/);
+    // as `make deploy REGISTRY=kind.local TAG=dev` applies it
     const spec = (collector as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec;
     spec.containers[0]!.image = 'kind.local/snoopy/collector:dev';
     await kubectl.apply(stringify(collector));
@@ -181,8 +193,17 @@ d('install variants on the dev cluster, each with a capture in S3', () => {
 
   test('a SnoopyDataEndpoint in another namespace runs its collector there and stores under its prefix', async () => {
     await kubectl.run(['create', 'namespace', TEAM]);
-    // what the README tells a cluster admin to do (the dev cluster does not enforce RBAC)
-    await kubectl.run(['create', 'rolebinding', 'snoopy-operator-endpoint', '-n', TEAM, '--clusterrole=snoopy-operator-endpoint-workloads', `--serviceaccount=${NS}:snoopy-operator`]);
+    // what the README's `kubectl create rolebinding` makes (applied as YAML: the dev API server
+    // takes RBAC objects as JSON only; it stores them but does not enforce RBAC)
+    await kubectl.apply(
+      stringify({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'snoopy-operator-endpoint', namespace: TEAM },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'snoopy-operator-endpoint-workloads' },
+        subjects: [{ kind: 'ServiceAccount', name: 'snoopy-operator', namespace: NS }],
+      }),
+    );
     await kubectl.run(['create', 'secret', 'generic', 'team-s3', '-n', TEAM, `--from-literal=AWS_ACCESS_KEY_ID=${s3Creds.AWS_ACCESS_KEY_ID}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${s3Creds.AWS_SECRET_ACCESS_KEY}`]);
     await kubectl.apply(
       stringify({
