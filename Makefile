@@ -32,7 +32,8 @@ clean:
 	rm -rf dist .state
 
 # Container images (needs a container engine) and a deployment to the current kubectl context.
-# REGISTRY is prefixed to the image names (snoopy/operator, ...); empty means no registry.
+# REGISTRY is prefixed to the image names (snoopy/operator, ...); empty means no registry, and
+# kind.local (ko.local, dev.local) names images for `kind load` that Knative does not resolve.
 REGISTRY ?=
 TAG ?= latest
 IMAGE_PREFIX = $(if $(REGISTRY),$(patsubst %/,%,$(REGISTRY))/,)
@@ -43,7 +44,9 @@ images:
 	for image in $(IMAGES); do \
 	  docker build -f images/Dockerfile --target $$image -t $(IMAGE_PREFIX)snoopy/$$image:$(TAG) . || exit 1; \
 	done
-	@if [ -n "$(REGISTRY)" ]; then for image in $(IMAGES); do docker push $(IMAGE_PREFIX)snoopy/$$image:$(TAG) || exit 1; done; fi
+	@# kind.local, ko.local, dev.local: local names Knative does not resolve (kind load, not push)
+	@case "$(REGISTRY)" in ''|kind.local|kind.local/|ko.local|ko.local/|dev.local|dev.local/) ;; \
+	  *) for image in $(IMAGES); do docker push $(IMAGE_PREFIX)snoopy/$$image:$(TAG) || exit 1; done;; esac
 
 deploy:
 	bash infra/deploy.sh "$(REGISTRY)" "$(TAG)"

@@ -27,6 +27,17 @@ if [ -z "$with_knative" ]; then
   fi
 fi
 
+# Knative resolves image tags to digests by asking the registry, except for registries listed in
+# its config-deployment registries-skipping-tag-resolving (default kind.local, ko.local, dev.local).
+# Images loaded into kind without a registry must carry one of those prefixes.
+if [ "$with_knative" = true ]; then
+  case "${prefix%%/*}" in
+    (kind.local|ko.local|dev.local) ;;
+    ('') echo "deploy: warning: no REGISTRY with Knative: Knative will look up snoopy/collector:$tag and snoopy/analyzer:$tag on Docker Hub and the revisions fail; with kind use REGISTRY=kind.local (kind load docker-image kind.local/snoopy/...)" >&2 ;;
+    (*) ;;
+  esac
+fi
+
 {
   echo "# Written by infra/deploy.sh; regenerated on every run."
   echo "apiVersion: kustomize.config.k8s.io/v1beta1"

@@ -4,6 +4,7 @@
 // node's util.parseArgs refuses option values that begin with "-" in strict mode, which the seed
 // syntax needs (`-a "-i eth0 -U -w -"`), so this is a small table-driven parser. Pure.
 import { parseDuration } from '../lib/duration.js';
+import { UPLOAD_DEADLINE_MS } from '../lib/knative-serving.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -86,7 +87,8 @@ export const DEFAULTS = {
   spoolPunchBytes: 1024 * MIB,
   killGraceMs: 10_000,
   uploadGraceMs: 120_000,
-  uploadDeadlineMs: 120_000,
+  // below the collector's Knative request timeout, so podtracer gives up first (lib/knative-serving)
+  uploadDeadlineMs: UPLOAD_DEADLINE_MS,
 };
 
 /** Sizes: plain bytes or with a binary suffix (K, Ki, KiB, M, MiB, G, GiB; k/KB = 1000). */
@@ -288,7 +290,8 @@ Output:
   --spool-max-bytes N             spool bound; segments beyond it are dropped and counted (default 1Gi)
   --spool-memory-bytes N          spooled segments also kept in memory, up to N (default 64Mi; 0: none)
   --spool-punch-bytes N           give consumed disk space back in steps of N (default 1Gi)
-  --upload-deadline D             deadline of one upload call (default 2m)
+  --upload-deadline D             deadline of one upload call (default 9m: below the collector's
+                                  600 s Knative request timeout)
   --upload-grace D                how long to keep retrying uploads after the tool ended (default 2m)
 Run:
   -t/--timer D                    stop the tool after D (Go duration, plus "d"); default: run until it exits

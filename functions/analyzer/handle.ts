@@ -8,7 +8,8 @@ import type { CloudEvent } from 'cloudevents';
 import { EventSink } from '../../lib/event-sink.js';
 import { EventType, snoopyJobSource, targetSubject } from '../../lib/events.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { createS3Client, s3SettingsFromEnv, s3Uri } from '../../lib/s3.js';
+import { s3SettingsFromEnv, s3Uri } from '../../lib/s3.js';
+import { parseStorageLocation, parseTrustedEndpoints, StorageClients, type StorageLocation } from './storage-location.js';
 import { captureTargetPrefix, parseSegmentKey, summaryKey } from '../../lib/storage-keys.js';
 import type { AnalyzerOptions } from './analysis.js';
 import type { AnalyzerMetrics } from './metrics.js';
@@ -21,7 +22,10 @@ export interface Context {
 }
 
 export interface HandlerDeps {
+  /** the analyzer's own storage; also used when `storage` is not given */
   s3: S3Client;
+  /** clients by the event's storage location, trusted endpoints only (storage-location.ts) */
+  storage?: StorageClients;
   sink: EventSink;
   log: Logger;
   metrics?: AnalyzerMetrics;
@@ -36,6 +40,8 @@ export class InvalidEventError extends Error {
 /** capture.completed data, as the collector sends it (functions/collector/events.ts). */
 export interface CaptureCompletedData {
   bucket: string;
+  /** where the bucket lives (the collector's S3 endpoint, region, path style) */
+  storage?: StorageLocation;
   keys: string[];
   prefix?: string;
   captureId?: string;
@@ -63,6 +69,12 @@ export function parseCaptureCompleted(data: unknown): CaptureCompletedData {
   }
   const str = (k: string) => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined);
   const out: CaptureCompletedData = { bucket: o.bucket, keys: o.keys as string[] };
+  try {
+    const storage = parseStorageLocation(o.storage);
+    if (storage) out.storage = storage;
+  } catch (err) {
+    throw new InvalidEventError(`capture.completed: ${(err as Error).message}`);
+  }
   for (const k of ['prefix', 'captureId', 'pod', 'podNamespace', 'node', 'snoopyJob', 'snoopyJobNamespace'] as const) {
     const v = str(k);
     if (v !== undefined) out[k] = v;
@@ -140,12 +152,19 @@ export function createHandler(deps: HandlerDeps) {
       deps.metrics?.captures.inc({ result: 'skipped' });
       return undefined;
     }
+    let s3: S3Client;
+    try {
+      s3 = deps.storage ? deps.storage.clientFor(data.storage) : deps.s3;
+    } catch (err) {
+      deps.metrics?.captures.inc({ result: 'invalid' });
+      throw new InvalidEventError(`capture.completed: ${(err as Error).message}`);
+    }
     const key = summaryKeyFor(data);
     const timer = deps.metrics?.duration.startTimer();
     const sources: CaptureSource[] = keys.map((k) => ({ kind: 's3', bucket: data.bucket, key: k }));
-    const summary = await analyzeSources(sources, { ...deps.analyzer, s3: deps.s3 });
+    const summary = await analyzeSources(sources, { ...deps.analyzer, s3 });
     try {
-      await deps.s3.send(
+      await s3.send(
         new PutObjectCommand({
           Bucket: data.bucket,
           Key: key,
@@ -208,8 +227,10 @@ export function handle(context: Context, event: CloudEvent<unknown>): Promise<Cl
   if (!fromEnv) {
     const log = createLogger('snoopy-analyzer');
     const env = process.env;
+    const storage = new StorageClients(s3SettingsFromEnv(env), parseTrustedEndpoints(env.S3_TRUSTED_ENDPOINTS));
     fromEnv = createHandler({
-      s3: createS3Client(s3SettingsFromEnv(env)),
+      s3: storage.defaultClient,
+      storage,
       sink: new EventSink({ ...(env.K_SINK ? { sink: env.K_SINK } : {}), ...(env.K_CE_OVERRIDES ? { overrides: env.K_CE_OVERRIDES } : {}), logger: log }),
       log,
     });

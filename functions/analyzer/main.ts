@@ -19,6 +19,10 @@ all could be read.
 Environment:
   PORT (8080)  HOST (0.0.0.0)       HTTP: POST / (CloudEvents), /health/liveness, /health/readiness, /metrics
   S3_ENDPOINT S3_REGION S3_FORCE_PATH_STYLE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+  S3_TRUSTED_ENDPOINTS             other S3 endpoints (URLs, "aws") an event's data.storage may name;
+                                   read with the same credentials; any other is refused (400)
+  DEAD_LETTER_BUCKET (snoopy)      POST /dead-letter keeps undeliverable events there as
+                                   dead-letters/<type>/<id>.json
   K_SINK K_CE_OVERRIDES            where capture.analyzed goes (unset: it is the HTTP reply)
   ANALYZER_CONCURRENCY (2)         analyses at once
   ANALYZER_MAX_FLOWS (50000)       flows held in memory; older ones are folded into totals

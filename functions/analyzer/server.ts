@@ -7,7 +7,8 @@ import { HTTP, type CloudEvent } from 'cloudevents';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { EventSink } from '../../lib/event-sink.js';
 import type { Logger } from '../../lib/log.js';
-import { createS3Client, s3SettingsFromEnv } from '../../lib/s3.js';
+import { s3SettingsFromEnv } from '../../lib/s3.js';
+import { parseTrustedEndpoints, StorageClients } from './storage-location.js';
 import type { AnalyzerOptions } from './analysis.js';
 import { createHandler, InvalidEventError } from './handle.js';
 import { AnalyzerMetrics } from './metrics.js';
@@ -16,10 +17,20 @@ export interface ServerOptions {
   port: number;
   host?: string;
   s3: S3Client;
+  /** clients for the storage an event names (trusted endpoints only); default: `s3` for all */
+  storage?: StorageClients;
   sink: EventSink;
   log: Logger;
   concurrency?: number;
   analyzer?: AnalyzerOptions;
+  /** bucket POST /dead-letter keeps undeliverable events in (DEAD_LETTER_BUCKET) */
+  deadLetterBucket?: string;
+}
+
+/** Where a dead-lettered event is kept: one JSON object per event, by type and id. */
+export function deadLetterKey(type: string, id: string): string {
+  const safe = (t: string) => t.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 200) || '_';
+  return `dead-letters/${safe(type)}/${safe(id)}.json`;
 }
 
 export interface AnalyzerServer {
@@ -48,7 +59,7 @@ class Limiter {
 
 export async function startServer(opts: ServerOptions): Promise<AnalyzerServer> {
   const metrics = new AnalyzerMetrics();
-  const handle = createHandler({ s3: opts.s3, sink: opts.sink, log: opts.log, metrics, ...(opts.analyzer ? { analyzer: opts.analyzer } : {}) });
+  const handle = createHandler({ s3: opts.s3, ...(opts.storage ? { storage: opts.storage } : {}), sink: opts.sink, log: opts.log, metrics, ...(opts.analyzer ? { analyzer: opts.analyzer } : {}) });
   const limiter = new Limiter(opts.concurrency ?? 2);
   let shuttingDown = false;
   const app = express();
@@ -60,6 +71,31 @@ export async function startServer(opts: ServerOptions): Promise<AnalyzerServer> 
   });
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  // The Broker's and Triggers' dead-letter sink (knative/eventing): an event that could not be
+  // delivered is kept in S3 with its attributes, so nothing is dropped silently.
+  app.post('/dead-letter', express.raw({ type: () => true, limit: '4mb' }), async (req: Request, res: Response) => {
+    let event: CloudEvent<unknown>;
+    try {
+      const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+      const parsed = HTTP.toEvent({ headers: req.headers as Record<string, string>, body });
+      if (Array.isArray(parsed)) throw new Error('batched CloudEvents are not supported');
+      event = parsed as CloudEvent<unknown>;
+    } catch (err) {
+      res.status(400).json({ error: `not a CloudEvent: ${(err as Error).message}` });
+      return;
+    }
+    const key = deadLetterKey(event.type, event.id);
+    try {
+      const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+      await opts.s3.send(new PutObjectCommand({ Bucket: opts.deadLetterBucket ?? 'snoopy', Key: key, Body: JSON.stringify(event.toJSON(), null, 2), ContentType: 'application/json' }));
+    } catch (err) {
+      opts.log.error({ eventId: event.id, type: event.type, err: (err as Error).message }, 'dead letter not stored');
+      res.status(500).json({ error: (err as Error).message });
+      return;
+    }
+    opts.log.warn({ eventId: event.id, type: event.type, key }, 'dead letter stored');
+    res.status(204).end();
   });
   app.post('/', express.raw({ type: () => true, limit: '4mb' }), async (req: Request, res: Response) => {
     let event: CloudEvent<unknown>;
@@ -110,14 +146,22 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Serve
   const concurrency = intEnv(env, 'ANALYZER_CONCURRENCY', 2, 1, 64);
   const maxFlows = intEnv(env, 'ANALYZER_MAX_FLOWS', 50_000, 10, 10_000_000);
   const listFlows = intEnv(env, 'ANALYZER_LIST_FLOWS', 1000, 0, 1_000_000);
+  let storage: StorageClients;
+  try {
+    storage = new StorageClients(s3SettingsFromEnv(env), parseTrustedEndpoints(env.S3_TRUSTED_ENDPOINTS));
+  } catch (err) {
+    throw new ConfigError(`S3_TRUSTED_ENDPOINTS / S3_ENDPOINT: ${(err as Error).message}`);
+  }
   return {
     port,
     ...(env.HOST ? { host: env.HOST } : {}),
-    s3: createS3Client(s3SettingsFromEnv(env)),
+    s3: storage.defaultClient,
+    storage,
     sink: new EventSink({ ...(env.K_SINK ? { sink: env.K_SINK } : {}), ...(env.K_CE_OVERRIDES ? { overrides: env.K_CE_OVERRIDES } : {}), logger: log }),
     log,
     concurrency,
     analyzer: { maxFlows, listFlows },
+    deadLetterBucket: env.DEAD_LETTER_BUCKET || 'snoopy',
   };
 }
 

@@ -1,6 +1,7 @@
 // Collector configuration from the environment (DESIGN §6). Pure: env in, settings out; a bad
 // value is a ConfigError naming the variable.
 import { normalizePrefix } from '../../lib/storage-keys.js';
+import { isReservedPort, RESERVED_PORTS } from '../../lib/knative-serving.js';
 import { s3SettingsFromEnv, type S3Settings } from '../../lib/s3.js';
 
 export type StorageKind = 's3' | 'fs';
@@ -38,6 +39,9 @@ export class ConfigError extends Error {
 
 const MIB = 1024 * 1024;
 
+/** Not 9090: that is queue-proxy's metrics port in every Knative pod (lib/knative-serving). */
+export const DEFAULT_METRICS_PORT = 9095;
+
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
@@ -68,9 +72,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorCo
     throw new ConfigError(`S3_PREFIX: ${(err as Error).message}`);
   }
   const maxMessageBytes = int(env, 'MAX_MESSAGE_BYTES', 4 * MIB, 64 * 1024, 64 * MIB);
+  const metricsPort = int(env, 'METRICS_PORT', DEFAULT_METRICS_PORT, 0, 65535);
+  // In a Knative pod (K_SERVICE is set by Knative) queue-proxy holds these ports: binding one would
+  // fail the revision, so say so plainly instead of EADDRINUSE.
+  if (env.K_SERVICE && isReservedPort(metricsPort)) {
+    throw new ConfigError(`METRICS_PORT ${metricsPort} is held by Knative's queue-proxy in this pod (reserved: ${RESERVED_PORTS.join(', ')})`);
+  }
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
-    metricsPort: int(env, 'METRICS_PORT', 9090, 0, 65535),
+    metricsPort,
     host: env.HOST || '0.0.0.0',
     storage,
     storageDir,

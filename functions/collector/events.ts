@@ -8,12 +8,26 @@ import type { SegmentHeader, UploadResponse } from '../../lib/proto.js';
 import { captureTargetPrefix, parseSegmentKey } from '../../lib/storage-keys.js';
 import type { SegmentStore } from './storage/store.js';
 
+/**
+ * Where the bucket lives, so a consumer (the analyzer) can read the objects of a collector with
+ * other storage than its own. Never credentials: the consumer uses its own, and only for
+ * endpoints it trusts.
+ */
+export interface StorageLocation {
+  /** S3 endpoint URL; absent for AWS S3 */
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+}
+
 export class CollectorEvents {
   constructor(
     private readonly sink: EventSink,
     private readonly store: SegmentStore,
     private readonly prefix: string,
     private readonly log: Logger,
+    /** S3 storage only; a local directory has no location worth sending */
+    private readonly location?: StorageLocation,
   ) {}
 
   private envelope(h: SegmentHeader) {
@@ -36,6 +50,7 @@ export class CollectorEvents {
       ...this.envelope(h),
       data: {
         bucket: reply.bucket,
+        ...(this.location ? { storage: this.location } : {}),
         key: reply.key,
         uri: reply.uri,
         bytes: Number(reply.bytes),
@@ -78,6 +93,7 @@ export class CollectorEvents {
       ...this.envelope(h),
       data: {
         bucket: this.store.bucket,
+        ...(this.location ? { storage: this.location } : {}),
         prefix,
         keys,
         uris: keys.map((k) => this.store.uri(k)),

@@ -11,7 +11,8 @@ Receives capture segments over gRPC (snoopy.v1.Collector/UploadSegment, the lega
 protobuf.DataEndpoint/ExportPodData, grpc.health.v1.Health) and stores each as one object.
 Configured by environment:
   PORT (8080)              gRPC port (h2c)
-  METRICS_PORT (9090)      HTTP: /metrics, /healthz, /readyz
+  METRICS_PORT (9095)      HTTP: /metrics, /healthz, /readyz (not 8012, 8013, 8022, 9090,
+                           9091 under Knative: queue-proxy's)
   STORAGE (s3)             s3 | fs
   STORAGE_DIR              directory for STORAGE=fs
   S3_ENDPOINT S3_BUCKET S3_PREFIX S3_REGION S3_FORCE_PATH_STYLE  AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY

@@ -64,7 +64,9 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
   const sink = new EventSink({ sink: config.sink, overrides: config.ceOverrides, logger: log.child({ part: 'events' }) });
   const metrics = new CollectorMetrics(() => sink.stats, budget);
   const inflight = new InflightCalls();
-  const events = new CollectorEvents(sink, store, config.prefix, log);
+  const location =
+    config.storage === 's3' ? { ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}), region: config.s3.region ?? 'us-east-1', forcePathStyle: config.s3.forcePathStyle ?? Boolean(config.s3.endpoint) } : undefined;
+  const events = new CollectorEvents(sink, store, config.prefix, log, location);
   const protos = loadCollectorProtos();
 
   const server = new grpc.Server({

@@ -47,6 +47,10 @@ export function limitReadAhead(call: NodeJS.ReadableStream): void {
 export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClientStreamingCall<UploadRequest, UploadResponse> {
   return (call, callback) => {
     limitReadAhead(call);
+    // Response headers at once: behind Knative's queue-proxy this is the response start, so its
+    // response-start timeout measures how soon the collector takes a call, not how long the whole
+    // upload lasts (lib/knative-serving: the upload timeout chain).
+    call.sendMetadata(new grpc.Metadata());
     const started = process.hrtime.bigint();
     const hash = createHash('sha256');
     let state: State = 'header';

@@ -41,7 +41,7 @@ function images(objs: K8sObject[]): string[] {
 describe('infra/deploy.sh', () => {
   test('with Knative: every Snoopy image from the registry and tag, operator told the same, all valid', async () => {
     const objs = await render(true, 'registry.example:5000/team/', 'v0.1.0');
-    const snoopy = images(objs).filter((i) => i.includes('snoopy/'));
+    const snoopy = [...new Set(images(objs).filter((i) => i.includes('snoopy/')))];
     expect(snoopy.sort()).toEqual(['registry.example:5000/team/snoopy/analyzer:v0.1.0', 'registry.example:5000/team/snoopy/collector:v0.1.0', 'registry.example:5000/team/snoopy/operator:v0.1.0']);
     const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('snoopy-operator-config')) as K8sObject & { data: Record<string, string> };
     expect(cm.data.SNOOPY_PODTRACER_IMAGE).toBe('registry.example:5000/team/snoopy/podtracer:v0.1.0');

@@ -3,6 +3,8 @@
 // fits the gRPC upload contract, Triggers on DESIGN §8 event types and seed samples kept as they were.
 import { describe, expect, test } from '@jest/globals';
 import { EventType } from '../../lib/events.js';
+import { COLLECTOR_TIMEOUTS, RESERVED_PORTS, uploadTimeoutProblems } from '../../lib/knative-serving.js';
+import { DEFAULT_METRICS_PORT } from '../../functions/collector/config.js';
 import { kustomize } from '../install/bundle.js';
 import { readYaml } from '../validate/manifests.js';
 
@@ -125,11 +127,20 @@ describe('Knative', () => {
     expect(spec.containers).toHaveLength(1);
     expect(c.ports).toEqual([{ name: 'h2c', containerPort: 8080 }]);
     expect(c.image).toMatch(/^snoopy\/collector:/);
-    // 32 MiB at 1 Mbit/s takes ~270 s; the reply starts only after the whole upload is stored.
+    // 32 MiB at 1 Mbit/s takes ~270 s; the reply comes only after the whole upload is stored,
+    // and the collector writes nothing between its early headers and that reply.
     const slowUploadSeconds = (32 * 1024 * 1024 * 8) / 1_000_000;
     expect(spec.timeoutSeconds).toBeGreaterThan(slowUploadSeconds);
-    expect(spec.responseStartTimeoutSeconds).toBeGreaterThan(slowUploadSeconds);
-    expect(spec.responseStartTimeoutSeconds).toBeLessThanOrEqual(spec.timeoutSeconds);
+    expect(spec.idleTimeoutSeconds).toBeGreaterThan(slowUploadSeconds);
+    // the same chain as the operator renders, and podtracer's deadline below it
+    expect(uploadTimeoutProblems(spec)).toEqual([]);
+    expect({ timeoutSeconds: spec.timeoutSeconds, responseStartTimeoutSeconds: spec.responseStartTimeoutSeconds, idleTimeoutSeconds: spec.idleTimeoutSeconds }).toEqual(COLLECTOR_TIMEOUTS);
+    // the manifest before the fix (idle 120 s, response start 600 s) breaks the chain
+    expect(uploadTimeoutProblems({ timeoutSeconds: 600, responseStartTimeoutSeconds: 600, idleTimeoutSeconds: 120 })).toEqual([expect.stringMatching(/^idleTimeoutSeconds 120 is below timeoutSeconds 600/)]);
+    // and no container port queue-proxy holds (nor the collector's metrics port)
+    for (const p of c.ports ?? []) expect(RESERVED_PORTS).not.toContain(p.containerPort);
+    const metricsPort = Number(((c.env ?? []) as { name: string; value?: string }[]).find((e) => e.name === 'METRICS_PORT')?.value ?? DEFAULT_METRICS_PORT);
+    expect(RESERVED_PORTS).not.toContain(metricsPort);
     expect(spec.containerConcurrency).toBeGreaterThan(0);
     const ann = svc.spec.template.metadata.annotations;
     expect(Number(ann['autoscaling.knative.dev/min-scale'])).toBeGreaterThanOrEqual(1);
@@ -168,7 +179,7 @@ describe('Knative', () => {
 });
 
 describe('samples', () => {
-  test("the seed's CRs are kept as the seed wrote them", async () => {
+  test("the seed's CRs are kept as the seed wrote them (the kustomization patches them)", async () => {
     const [endpoint] = await objectsOf('infra/samples/snoopy/data_v1alpha1_snoopydataendpoint.yaml');
     expect(endpoint).toEqual({
       apiVersion: 'data.fennecproject.io/v1alpha1',
@@ -212,5 +223,69 @@ describe('samples', () => {
 
   test('the CRs are created in the operator namespace (the only one allowed to target another)', async () => {
     for (const o of await kustomize('infra/samples/snoopy')) expect(o.metadata.namespace).toBe('snoopy-operator');
+  });
+
+  test('every sample SnoopyJob names its collector by dataEndpointRef (right in both endpoint modes)', async () => {
+    const objs = (await kustomize('infra/samples/snoopy')) as unknown as Any[];
+    const jobs = objs.filter((o) => o.kind === 'SnoopyJob');
+    expect(jobs.length).toBe(3);
+    for (const j of jobs) {
+      expect(j.spec.dataServiceIP).toBeUndefined();
+      expect(j.spec.dataServicePort).toBeUndefined();
+      expect(find(objs, 'SnoopyDataEndpoint', j.spec.dataEndpointRef.name).metadata.namespace).toBe(j.spec.dataEndpointRef.namespace);
+    }
+  });
+});
+
+describe('Knative eventing delivery', () => {
+  test('the Broker and the analyzer Trigger dead-letter to a Service that exists, with per-attempt timeouts', async () => {
+    const services = new Set((await kustomize('knative')).filter((o) => o.kind === 'Service').map((o) => o.metadata.name));
+    const broker = find(await objectsOf('knative/eventing/broker.yaml'), 'Broker', 'default');
+    const trigger = find(await objectsOf('knative/eventing/triggers.yaml'), 'Trigger', 'snoopy-analyze-captures');
+    for (const d of [broker.spec.delivery, trigger.spec.delivery]) {
+      expect(d.timeout).toMatch(/^PT\d+S$/);
+      expect(d.deadLetterSink.ref).toMatchObject({ apiVersion: 'serving.knative.dev/v1', kind: 'Service' });
+      expect(services).toContain(d.deadLetterSink.ref.name);
+      expect(d.deadLetterSink.uri).toBe('/dead-letter');
+    }
+    // an attempt may last as long as the analyzer's request timeout, not longer
+    const analyzer = find(await objectsOf('knative/analyzer/service.yaml'), 'Service', 'snoopy-analyzer');
+    expect(Number(/^PT(\d+)S$/.exec(trigger.spec.delivery.timeout)![1])).toBe(analyzer.spec.template.spec.timeoutSeconds);
+  });
+});
+
+describe('func.yaml', () => {
+  test('describes the same Service as knative/analyzer/service.yaml', async () => {
+    const [func] = await objectsOf('knative/analyzer/func.yaml');
+    const svc = find(await objectsOf('knative/analyzer/service.yaml'), 'Service', 'snoopy-analyzer');
+    const spec = svc.spec.template.spec;
+    const c = spec.containers[0] as Container & { env: { name: string; value?: string }[] };
+    expect(func.name).toBe(svc.metadata.name);
+    expect(func.namespace).toBe(svc.metadata.namespace);
+    expect(func.deploy.namespace).toBe(svc.metadata.namespace);
+    expect(func.image).toBe(c.image);
+    expect(func.deploy.serviceAccountName).toBe(spec.serviceAccountName);
+    expect(func.deploy.options.resources.limits.concurrency).toBe(spec.containerConcurrency);
+    expect(func.deploy.options.resources.requests).toEqual(c.resources?.requests);
+    expect({ cpu: func.deploy.options.resources.limits.cpu, memory: func.deploy.options.resources.limits.memory }).toEqual(c.resources?.limits);
+    const ann = svc.spec.template.metadata.annotations;
+    expect(func.deploy.options.scale).toEqual({ min: Number(ann['autoscaling.knative.dev/min-scale']), max: Number(ann['autoscaling.knative.dev/max-scale']) });
+    // func.yaml cannot set a request timeout: the Service must use Knative's default, 300 s
+    expect(spec.timeoutSeconds).toBe(300);
+    expect(func.run.envs.map((e: { name: string }) => e.name).sort()).toEqual(c.env.map((e) => e.name).sort());
+    // no file the comment names is missing
+    expect(JSON.stringify(func)).not.toMatch(/Dockerfile/);
+  });
+});
+
+describe('SnoopyDataEndpoint namespaces', () => {
+  test('the endpoint-workloads ClusterRole is granted per namespace only, and covers what the reconciler creates', async () => {
+    const objs = (await kustomize('infra/rbac')) as unknown as Any[];
+    const role = find(objs, 'ClusterRole', 'snoopy-operator-endpoint-workloads');
+    const resources = (role.rules as Rule[]).flatMap((r) => r.resources.map((res) => `${r.apiGroups[0]}/${res}`)).sort();
+    expect(resources).toEqual(['/secrets', '/services', 'apps/deployments', 'serving.knative.dev/services'].sort());
+    for (const r of role.rules as Rule[]) expect(r.verbs).toEqual(expect.arrayContaining(['get', 'create', 'patch', 'delete']));
+    // never bound cluster-wide by the install: a cluster admin binds it in chosen namespaces
+    for (const b of objs.filter((o) => o.kind === 'ClusterRoleBinding')) expect(b.roleRef.name).not.toBe('snoopy-operator-endpoint-workloads');
   });
 });

@@ -52,9 +52,41 @@ export function unknownFieldsByProbe(Model: ModelCtor, obj: unknown): FieldProbl
   return problems;
 }
 
+/**
+ * Fields Knative defines that the shipped validators predate, checked here instead: the per-attempt
+ * `timeout` of an Eventing DeliverySpec (Broker, Trigger, Channel, Subscription), an ISO 8601
+ * duration greater than 0 (delivery-timeout feature of Knative Eventing).
+ */
+const NEWER_FIELDS: Array<{ kinds: string[]; path: RegExp; check: (v: unknown) => string | undefined }> = [
+  {
+    kinds: ['Broker', 'Trigger', 'Channel', 'InMemoryChannel', 'Subscription'],
+    path: /^spec\.delivery\.timeout$/,
+    check: (v) =>
+      typeof v === 'string' && /^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/.test(v) && !/^PT?0+(\.0+)?[DHMS]?$/.test(v)
+        ? undefined
+        : 'must be an ISO 8601 duration greater than 0 (e.g. PT30S)',
+  },
+];
+
+function valueAt(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const p of path.split('.')) cur = (cur as Record<string, unknown> | undefined)?.[p];
+  return cur;
+}
+
 /** Full check of a Knative object; undefined when the package does not know the kind. */
 export async function validateKnative(obj: { apiVersion: string; kind: string }): Promise<FieldProblem[] | undefined> {
   const Model = await kubernetesModel(obj.apiVersion, obj.kind, '@kubernetes-models/knative');
   if (!Model) return undefined;
-  return [...schemaProblems(Model, obj), ...unknownFieldsByProbe(Model, obj)];
+  const problems: FieldProblem[] = [...schemaProblems(Model, obj)];
+  for (const p of unknownFieldsByProbe(Model, obj)) {
+    const newer = NEWER_FIELDS.find((f) => f.kinds.includes(obj.kind) && f.path.test(p.path));
+    if (!newer) {
+      problems.push(p);
+      continue;
+    }
+    const message = newer.check(valueAt(obj, p.path));
+    if (message) problems.push({ path: p.path, message });
+  }
+  return problems;
 }

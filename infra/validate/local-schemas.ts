@@ -1,19 +1,10 @@
 // Two file formats no schema package covers: kind's cluster configuration and the Knative
 // Functions func.yaml. These schemas are written here from the formats' documented fields
-// (kind v1alpha4 Cluster; func.yaml spec 0.3x) and close every object, so a misspelled key fails.
-// They cover the fields those formats define as far as this project can use them.
+// (kind v1alpha4 Cluster) or, for func.yaml, after the schema Knative Functions publishes, and
+// close every object, so a misspelled key fails.
 
 const str = { type: 'string' };
 const strMap = { type: 'object', additionalProperties: { type: 'string' } };
-const envList = {
-  type: 'array',
-  items: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: str, value: str } },
-};
-const quantityLimits = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { cpu: str, memory: str, concurrency: { type: 'integer', minimum: 0 } },
-};
 
 export const kindClusterSchema = {
   type: 'object',
@@ -88,88 +79,87 @@ export const kindClusterSchema = {
   },
 };
 
-export const funcYamlSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['specVersion', 'name', 'runtime'],
-  properties: {
-    specVersion: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+$' },
-    name: { type: 'string', pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$' },
-    runtime: { enum: ['go', 'node', 'typescript', 'python', 'quarkus', 'rust', 'springboot'] },
-    registry: str,
-    image: str,
-    imageDigest: str,
-    namespace: str,
-    created: str,
-    invoke: { enum: ['http', 'cloudevent'] },
-    build: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        builder: { enum: ['pack', 's2i', 'host'] },
-        buildEnvs: envList,
-        buildpacks: { type: 'array', items: str },
-        pvcSize: str,
-        baseImage: str,
-        git: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { url: str, revision: str, contextDir: str },
-        },
-      },
-    },
-    run: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        envs: envList,
-        volumes: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            properties: { secret: str, configMap: str, path: str },
-          },
-        },
-      },
-    },
-    deploy: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        namespace: str,
-        remote: { type: 'boolean' },
-        image: str,
-        serviceAccountName: str,
-        annotations: strMap,
-        labels: {
-          type: 'array',
-          items: { type: 'object', additionalProperties: false, required: ['key'], properties: { key: str, value: str } },
-        },
-        healthEndpoints: { type: 'object', additionalProperties: false, properties: { liveness: str, readiness: str } },
-        options: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            scale: {
-              type: 'object',
-              additionalProperties: false,
-              properties: {
-                min: { type: 'integer', minimum: 0 },
-                max: { type: 'integer', minimum: 0 },
-                metric: { enum: ['concurrency', 'rps'] },
-                target: { type: 'number', minimum: 0.01 },
-                utilization: { type: 'number', minimum: 1, maximum: 100 },
-              },
-            },
-            resources: {
-              type: 'object',
-              additionalProperties: false,
-              properties: { requests: quantityLimits, limits: quantityLimits },
-            },
-          },
-        },
-      },
-    },
-  },
+// func.yaml as Knative Functions' own schema (schema/func_yaml-schema.json of knative/func) defines
+// it: every object closed, `specVersion` and `created` required, fields it does not know (such as
+// imageDigest, deploy.remote, build.baseImage, builder "host") refused.
+const quantity = { type: 'string', pattern: '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' };
+const funcEnvList = {
+  type: 'array',
+  items: { type: 'object', additionalProperties: false, properties: { name: { type: 'string', pattern: '^[-._a-zA-Z][-._a-zA-Z0-9]*$' }, value: str } },
 };
+const closed = (properties: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: 'object', additionalProperties: false, properties, ...extra });
+
+export const funcYamlSchema = closed(
+  {
+    specVersion: str,
+    name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+    domain: str,
+    runtime: str,
+    registry: str,
+    registryInsecure: { type: 'boolean' },
+    image: str,
+    namespace: str,
+    // RFC 3339 date-time, as func writes it
+    created: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$' },
+    invoke: { enum: ['http', 'cloudevent'] },
+    build: closed({
+      git: closed({ url: str, revision: str, contextDir: str }),
+      builderImages: strMap,
+      buildpacks: { type: 'array', items: str },
+      builder: { enum: ['pack', 's2i'] },
+      buildEnvs: funcEnvList,
+      pvcSize: str,
+      remoteStorageClass: str,
+    }),
+    run: closed({
+      volumes: {
+        type: 'array',
+        items: closed(
+          {
+            secret: str,
+            configMap: str,
+            persistentVolumeClaim: closed({ claimName: str, readOnly: { type: 'boolean' } }),
+            emptyDir: closed({ medium: str, sizeLimit: str }),
+            path: str,
+          },
+          { oneOf: ['secret', 'configMap', 'persistentVolumeClaim', 'emptyDir'].map((k) => ({ required: [k], properties: { [k]: true } })) },
+        ),
+      },
+      envs: funcEnvList,
+      podSecurityContext: closed({ RunAsUser: { type: 'integer' }, RunAsGroup: { type: 'integer' }, RunAsNonRoot: { type: 'boolean' }, FSGroup: { type: 'integer' } }),
+      startTimeout: { type: 'integer' },
+    }),
+    deploy: closed({
+      namespace: str,
+      image: str,
+      annotations: strMap,
+      options: closed({
+        scale: closed({
+          min: { type: 'integer', minimum: 0 },
+          max: { type: 'integer', minimum: 0 },
+          metric: { enum: ['concurrency', 'rps'] },
+          target: { type: 'number', minimum: 0 },
+          utilization: { type: 'number', minimum: 1, maximum: 100 },
+        }),
+        resources: closed({
+          requests: closed({ cpu: quantity, memory: quantity }),
+          limits: closed({ cpu: quantity, memory: quantity, concurrency: { type: 'integer', minimum: 0 } }),
+        }),
+      }),
+      labels: {
+        type: 'array',
+        items: closed(
+          {
+            key: { type: 'string', pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$' },
+            value: { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$' },
+          },
+          { required: ['key'] },
+        ),
+      },
+      healthEndpoints: closed({ liveness: str, readiness: str }),
+      serviceAccountName: str,
+      subscriptions: { type: 'array', items: closed({ source: str, filters: strMap }, { required: ['source'] }) },
+    }),
+  },
+  { required: ['specVersion', 'created'] },
+);

@@ -119,7 +119,7 @@ export type StorageSpec = Static<typeof StorageSpec>;
 
 export const DATA_ENDPOINT_MODES = ['auto', 'knative', 'deployment'] as const;
 export const SnoopyDataEndpointSpec = Type.Object({
-  serviceName: Type.Optional(Type.String({ default: 'snoopy-collector', maxLength: 63, pattern: DNS_LABEL, description: 'Name of the Service (and its port) fronting the collector.' })),
+  serviceName: Type.Optional(Type.String({ maxLength: 63, pattern: DNS_LABEL, description: 'Name of the Service fronting the collector; default "<endpoint name>-collector". The operator never takes over an object of this name that it did not create.' })),
   servicePort: Type.Optional(Type.Integer({ default: 8080, minimum: 1, maximum: 65535 })),
   storage: Type.Optional(StorageSpec),
   mode: Type.Optional(StringEnum(DATA_ENDPOINT_MODES, { default: 'auto' })),

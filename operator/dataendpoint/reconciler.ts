@@ -1,14 +1,19 @@
 // The SnoopyDataEndpoint reconciler: keeps the collector workload (Knative Service when Knative
 // serves its API and the mode allows, else Deployment + Service) as rendered, removes the other
-// mode's objects, and reports address, url, mode and readiness.
+// mode's objects, and reports address, url, mode and readiness. The workload lives in the
+// endpoint's own namespace (a secretKeyRef and the storage credentials cannot cross namespaces);
+// outside the operator's namespace that needs the opt-in RoleBinding of ClusterRole
+// snoopy-operator-endpoint-workloads (infra/rbac/operator-endpoint-cluster-role.yaml); a 403
+// becomes a Forbidden condition saying so. An object of the collector's name that the
+// endpoint does not own is never adopted or changed: the endpoint reports NameInUse instead.
 import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
 import type { OperatorConfig } from '../config.js';
 import type { SnoopyDataEndpoint, SnoopyDataEndpointStatus } from '../crd/schema.js';
-import { DATAENDPOINTS, DEPLOYMENTS, KSERVICES, MERGE_PATCH, createObject, deleteObject, getObject, isConflict, isNotFound, patchObject, patchStatus, type Kube } from '../kube/client.js';
+import { DATAENDPOINTS, DEPLOYMENTS, KSERVICES, MERGE_PATCH, createObject, deleteObject, errorText, getObject, isConflict, isNotFound, patchObject, patchStatus, statusCode, type Kube } from '../kube/client.js';
 import type { ResilientCache } from '../kube/informer.js';
 import type { EventRecorder } from '../kube/recorder.js';
-import { collectorAddress, ownerReference, renderCollectorDeployment, renderKnativeService, type KnativeService } from '../render/collector.js';
+import { collectorAddress, collectorServiceName, ownerReference, renderCollectorDeployment, renderKnativeService, type KnativeService } from '../render/collector.js';
 import { Annotations } from '../render/names.js';
 import { jsonEqual, setCondition } from '../snoopyjob/status.js';
 import { TOKEN_KEY_FIELD, TOKEN_KEY_SECRET } from '../tokens.js';
@@ -23,6 +28,22 @@ export interface DataEndpointDeps {
 }
 
 const KNATIVE_CHECK_MS = 60_000;
+/** The ClusterRole an admin binds in a namespace to allow SnoopyDataEndpoints there (infra/rbac). */
+export const ENDPOINT_WORKLOADS_ROLE = 'snoopy-operator-endpoint-workloads';
+
+/** An object of the collector's name exists and the endpoint does not own it. */
+export class NameInUseError extends Error {
+  override name = 'NameInUseError';
+}
+
+const ownedBy = (o: { metadata?: object } | undefined, de: SnoopyDataEndpoint) =>
+  !!(o?.metadata as { ownerReferences?: Array<{ uid?: string }> } | undefined)?.ownerReferences?.some((r) => r.uid === de.metadata.uid);
+
+function kindName(r: typeof DEPLOYMENTS | 'services' | 'secrets'): string {
+  if (r === 'services') return 'Service';
+  if (r === 'secrets') return 'Secret';
+  return r === KSERVICES ? 'Knative Service' : 'Deployment';
+}
 
 export class DataEndpointReconciler {
   private knative: { served: boolean; at: number } | undefined;
@@ -55,15 +76,39 @@ export class DataEndpointReconciler {
       return { requeueAfterMs: KNATIVE_CHECK_MS };
     }
     const mode: 'knative' | 'deployment' = want === 'deployment' ? 'deployment' : served ? 'knative' : 'deployment';
+    try {
+      return await this.reconcileWorkload(de, status, mode, nowIso);
+    } catch (err) {
+      const forbidden = statusCode(err) === 403;
+      if (!(err instanceof NameInUseError) && !forbidden) throw err;
+      const message = forbidden
+        ? `the operator may not manage the collector in namespace ${namespace} (${errorText(err)}); a cluster admin allows it with: kubectl create rolebinding snoopy-operator-endpoint -n ${namespace} --clusterrole=${ENDPOINT_WORKLOADS_ROLE} --serviceaccount=${this.d.config.namespace}:snoopy-operator`
+        : (err as Error).message;
+      const reason = forbidden ? 'Forbidden' : 'NameInUse';
+      // no address to send captures to while the collector is not ours
+      delete status.address;
+      delete status.url;
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason, message, ...gen }, nowIso);
+      const was = de.status?.conditions?.find((c) => c.type === 'Ready');
+      if (was?.reason !== reason) this.d.recorder.emit(de, 'Warning', reason, message);
+      await this.writeStatus(de, status);
+      return { requeueAfterMs: KNATIVE_CHECK_MS };
+    }
+  }
+
+  private async reconcileWorkload(de: SnoopyDataEndpoint, status: SnoopyDataEndpointStatus, mode: 'knative' | 'deployment', nowIso: string): Promise<{ requeueAfterMs?: number } | void> {
+    const namespace = de.metadata.namespace;
+    const spec = de.spec ?? {};
+    const gen = de.metadata.generation !== undefined ? { observedGeneration: de.metadata.generation } : {};
     const tokenKeySecret = await this.ensureTokenKeyIn(de);
     const settings = { image: this.d.config.collectorImage, ...(this.d.config.sink ? { sink: this.d.config.sink } : {}), tokenKeySecret, tokenKeyField: TOKEN_KEY_FIELD };
-    const svcName = spec.serviceName ?? 'snoopy-collector';
+    const svcName = collectorServiceName(de);
     let ready = false;
     let readyMessage = '';
     let url: string | undefined;
     if (mode === 'knative') {
       const ksvc = renderKnativeService(de, settings);
-      const live = await this.apply(KSERVICES, ksvc);
+      const live = await this.apply(KSERVICES, ksvc, de);
       await this.removeOwned(DEPLOYMENTS, namespace, svcName, de);
       await this.removeOwnedService(namespace, svcName, de);
       const ksStatus = (live as KnativeService).status;
@@ -73,8 +118,8 @@ export class DataEndpointReconciler {
       url = ksStatus?.url ?? `http://${svcName}.${namespace}.svc.cluster.local`;
     } else {
       const { deployment, service } = renderCollectorDeployment(de, settings);
-      const live = (await this.apply(DEPLOYMENTS, deployment)) as V1Deployment;
-      await this.applyService(service);
+      const live = (await this.apply(DEPLOYMENTS, deployment, de)) as V1Deployment;
+      await this.applyService(service, de);
       await this.removeOwned(KSERVICES, namespace, svcName, de);
       const available = live.status?.availableReplicas ?? live.status?.readyReplicas ?? 0;
       ready = available > 0;
@@ -92,10 +137,14 @@ export class DataEndpointReconciler {
     return ready ? undefined : { requeueAfterMs: 3_000 };
   }
 
-  /** Creates, or merge-patches when the rendered template changed; returns the live object. */
+  /**
+   * Creates, or merge-patches when the rendered template changed; returns the live object. A live
+   * object the endpoint does not own is left alone (NameInUseError).
+   */
   private async apply<T extends { metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> }; spec?: unknown }>(
     r: typeof DEPLOYMENTS,
     obj: T,
+    de: SnoopyDataEndpoint,
   ): Promise<T> {
     const ns = obj.metadata!.namespace!;
     const name = obj.metadata!.name!;
@@ -105,19 +154,23 @@ export class DataEndpointReconciler {
         return (await createObject(this.d.kube, r, ns, obj as T & { apiVersion: string; kind: string })) as T;
       } catch (err) {
         if (!isConflict(err)) throw err;
-        return (await getObject(this.d.kube, r, ns, name)) as T;
+        const raced = await getObject<T & { apiVersion: string; kind: string }>(this.d.kube, r, ns, name);
+        if (!ownedBy(raced, de)) throw nameInUse(r, ns, name);
+        return raced as T;
       }
     }
+    if (!ownedBy(live, de)) throw nameInUse(r, ns, name);
     if (live.metadata?.annotations?.[Annotations.templateHash] === obj.metadata!.annotations![Annotations.templateHash]) return live;
     return (await patchObject(this.d.kube, r, ns, name, { metadata: obj.metadata, spec: obj.spec })) as T;
   }
 
-  private async applyService(svc: ReturnType<typeof renderCollectorDeployment>['service']): Promise<void> {
+  private async applyService(svc: ReturnType<typeof renderCollectorDeployment>['service'], de: SnoopyDataEndpoint): Promise<void> {
     const { core } = this.d.kube;
     const ns = svc.metadata!.namespace!;
     const name = svc.metadata!.name!;
     try {
       const live = await core.readNamespacedService({ namespace: ns, name });
+      if (!ownedBy(live, de)) throw nameInUse('services', ns, name);
       if (live.metadata?.annotations?.[Annotations.templateHash] === svc.metadata!.annotations![Annotations.templateHash]) return;
       await core.patchNamespacedService({ namespace: ns, name, body: { metadata: svc.metadata, spec: svc.spec } }, MERGE_PATCH);
     } catch (err) {
@@ -126,6 +179,7 @@ export class DataEndpointReconciler {
         await core.createNamespacedService({ namespace: ns, body: svc });
       } catch (e) {
         if (!isConflict(e)) throw e;
+        if (!ownedBy(await core.readNamespacedService({ namespace: ns, name }), de)) throw nameInUse('services', ns, name);
       }
     }
   }
@@ -156,6 +210,7 @@ export class DataEndpointReconciler {
     const data = { [TOKEN_KEY_FIELD]: Buffer.from(this.d.tokenKey()).toString('base64') };
     try {
       const live = await this.d.kube.core.readNamespacedSecret({ namespace: ns, name });
+      if (!ownedBy(live, de)) throw nameInUse('secrets', ns, name);
       if (live.data?.[TOKEN_KEY_FIELD] !== data[TOKEN_KEY_FIELD]) await this.d.kube.core.patchNamespacedSecret({ namespace: ns, name, body: { data } }, MERGE_PATCH);
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -171,4 +226,8 @@ export class DataEndpointReconciler {
     if (jsonEqual(de.status ?? {}, status)) return;
     await patchStatus(this.d.kube, DATAENDPOINTS, de.metadata.namespace, de.metadata.name, status);
   }
+}
+
+function nameInUse(r: typeof DEPLOYMENTS | 'services' | 'secrets', ns: string, name: string): NameInUseError {
+  return new NameInUseError(`${kindName(r)} ${ns}/${name} exists and was not created for this endpoint; it is left alone: set spec.serviceName to a free name, or remove that object`);
 }

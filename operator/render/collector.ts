@@ -2,7 +2,8 @@
 // timeouts sized for segment uploads, autoscaling bounds) or a Deployment + Service.
 import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Service } from '@kubernetes/client-node';
 import type { SnoopyDataEndpoint } from '../crd/schema.js';
-import { LABEL_PREFIX } from './names.js';
+import { COLLECTOR_TIMEOUTS, KNATIVE_SERVICE_PORT } from '../../lib/knative-serving.js';
+import { LABEL_PREFIX, shortHash } from './names.js';
 import { templateHash } from './capture.js';
 
 export interface CollectorSettings {
@@ -15,9 +16,22 @@ export interface CollectorSettings {
 
 /** The collector listens on this port inside its container (Knative's default). */
 export const COLLECTOR_CONTAINER_PORT = 8080;
-/** A 32 MiB segment over a slow link plus S3 latency: generous, below Knative's 600 s maximum. */
-export const UPLOAD_TIMEOUT_SECONDS = 300;
 export const CONTAINER_CONCURRENCY = 50;
+const MAX_NAME = 63;
+
+/**
+ * The collector's Service (or Knative Service) name: spec.serviceName, else "<endpoint>-collector"
+ * (cut to a DNS label with a hash), so that two endpoints, or an endpoint and the kubectl-managed
+ * knative/collector Service ("snoopy-collector"), do not share a default.
+ */
+export function collectorServiceName(de: SnoopyDataEndpoint): string {
+  if (de.spec.serviceName) return de.spec.serviceName;
+  const base = de.metadata.name.replace(/\./g, '-'); // a Service name is a DNS label: no dots
+  const name = `${base}-collector`;
+  if (name.length <= MAX_NAME) return name;
+  const hash = shortHash(de.metadata.namespace, de.metadata.name);
+  return `${base.slice(0, MAX_NAME - hash.length - 1).replace(/-+$/, '')}-${hash}`;
+}
 
 export interface KnativeService {
   apiVersion: 'serving.knative.dev/v1';
@@ -59,7 +73,7 @@ export function collectorEnv(de: SnoopyDataEndpoint, settings: CollectorSettings
 }
 
 export function renderKnativeService(de: SnoopyDataEndpoint, settings: CollectorSettings): KnativeService {
-  const name = de.spec.serviceName ?? 'snoopy-collector';
+  const name = collectorServiceName(de);
   const min = de.spec.scale?.min ?? 1;
   const max = de.spec.scale?.max ?? 10;
   const spec = {
@@ -70,8 +84,9 @@ export function renderKnativeService(de: SnoopyDataEndpoint, settings: Collector
       },
       spec: {
         containerConcurrency: CONTAINER_CONCURRENCY,
-        timeoutSeconds: UPLOAD_TIMEOUT_SECONDS,
-        responseStartTimeoutSeconds: UPLOAD_TIMEOUT_SECONDS,
+        // the upload timeout chain (lib/knative-serving): early response headers, no idle cut
+        // before the request timeout, podtracer's deadline below it
+        ...COLLECTOR_TIMEOUTS,
         containers: [
           {
             image: settings.image,
@@ -93,7 +108,7 @@ export function renderKnativeService(de: SnoopyDataEndpoint, settings: Collector
 }
 
 export function renderCollectorDeployment(de: SnoopyDataEndpoint, settings: CollectorSettings): { deployment: V1Deployment; service: V1Service } {
-  const name = de.spec.serviceName ?? 'snoopy-collector';
+  const name = collectorServiceName(de);
   const port = de.spec.servicePort ?? 8080;
   const labels = collectorLabels(de);
   const spec = {
@@ -134,7 +149,7 @@ export function renderCollectorDeployment(de: SnoopyDataEndpoint, settings: Coll
 
 /** host:port podtracers send to. Knative serves every Service on port 80 of its cluster-local name. */
 export function collectorAddress(de: SnoopyDataEndpoint, mode: 'knative' | 'deployment'): string {
-  const name = de.spec.serviceName ?? 'snoopy-collector';
+  const name = collectorServiceName(de);
   const host = `${name}.${de.metadata.namespace}.svc.cluster.local`;
-  return mode === 'knative' ? `${host}:80` : `${host}:${de.spec.servicePort ?? 8080}`;
+  return mode === 'knative' ? `${host}:${KNATIVE_SERVICE_PORT}` : `${host}:${de.spec.servicePort ?? 8080}`;
 }

@@ -270,3 +270,53 @@ describe('snoopy-analyzer serving CloudEvents', () => {
     }
   });
 });
+
+describe('storage named by the event (data.storage)', () => {
+  test('a trusted endpoint is read and written with the analyzer\'s credentials; an untrusted one is refused (400) and nothing is written', async () => {
+    const other = await startS3Server({ dir: join(lab!.dir, 's3-other'), buckets: [BUCKET] });
+    const analyzer = await startAnalyzer({ ...s3srv!.env(BUCKET), K_SINK: '', S3_TRUSTED_ENDPOINTS: `${other.endpoint}/` });
+    try {
+      const otherS3 = other.client();
+      const id = { ...ID, captureId: 'cap-7' };
+      const otherKeys: string[] = [];
+      for (const [sequence, key] of keys.entries()) {
+        const body = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray();
+        const k = segmentKey({ ...id, sequence, format: 'pcap' });
+        await otherS3.send(new PutObjectCommand({ Bucket: BUCKET, Key: k, Body: body }));
+        otherKeys.push(k);
+      }
+      const prefix = 'snoopy/snoopy-operator/tcpdump-job/cap-7/shop/web-0/';
+      const summaryKey = 'snoopy/snoopy-operator/tcpdump-job/cap-7/shop/web-0.summary.json';
+      const storage = { endpoint: other.endpoint, region: 'us-east-1', forcePathStyle: true };
+      const res = await post(analyzer.url, completedEvent(eventData({ captureId: 'cap-7', prefix, keys: otherKeys, storage })));
+      expect(res.status).toBe(200); // no K_SINK: capture.analyzed is the reply
+      expect(await getJson(otherS3, summaryKey)).toEqual(local);
+      expect(await exists(s3, summaryKey)).toBe(false);
+
+      const untrusted = await post(analyzer.url, completedEvent(eventData({ captureId: 'cap-8', prefix: prefix.replace('cap-7', 'cap-8'), storage: { endpoint: 'http://127.0.0.1:1', forcePathStyle: true } })));
+      expect(untrusted.status).toBe(400);
+      expect(((await untrusted.json()) as { error: string }).error).toMatch(/storage endpoint http:\/\/127\.0\.0\.1:1 is not trusted/);
+      const malformed = await post(analyzer.url, completedEvent(eventData({ storage: { endpoint: 'http://user:pw@127.0.0.1:9/x' } })));
+      expect(malformed.status).toBe(400);
+      for (const client of [s3, otherS3]) expect(await exists(client, summaryKey.replace('cap-7', 'cap-8'))).toBe(false);
+      otherS3.destroy();
+    } finally {
+      await stopChild(analyzer.child, 'SIGTERM');
+      await other.stop();
+    }
+  });
+
+  test('POST /dead-letter keeps an undeliverable event in S3', async () => {
+    const analyzer = await startAnalyzer({ ...s3srv!.env(BUCKET), K_SINK: '', DEAD_LETTER_BUCKET: BUCKET });
+    try {
+      const event = completedEvent(eventData({ captureId: 'cap-dead' }));
+      const msg = HTTP.binary(event);
+      const res = await fetch(`${analyzer.url}/dead-letter`, { method: 'POST', headers: msg.headers as Record<string, string>, body: msg.body as string });
+      expect(res.status).toBe(204);
+      const kept = (await getJson(s3, `dead-letters/${EventType.CaptureCompleted}/${event.id}.json`)) as { id: string; type: string; data: { captureId: string } };
+      expect(kept).toMatchObject({ id: event.id, type: EventType.CaptureCompleted, data: { captureId: 'cap-dead' } });
+    } finally {
+      await stopChild(analyzer.child, 'SIGTERM');
+    }
+  });
+});

@@ -86,6 +86,10 @@ describe('collector CloudEvents', () => {
         }),
       );
       expect(completed[0]!.body).toMatchObject({ bucket: BUCKET, keys, segments: 3, captureId: 'ev-cap', pod: 'web-0' });
+      // where the bucket lives, for the analyzer; never credentials
+      const storage = { endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true };
+      for (const e of sink.events) expect((e.body as { storage: unknown }).storage).toEqual(storage);
+      expect(JSON.stringify(sink.events.map((e) => e.body))).not.toContain(s3.secretAccessKey);
     } finally {
       client.close();
       await collector.shutdown(1000);

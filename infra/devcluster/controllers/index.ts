@@ -86,6 +86,9 @@ export async function startControllers(o: ControllersOptions): Promise<Controlle
       else ctx.expectations.observedCreate(`rs:${rs}`, p.metadata!.name!);
       queues.replicaset.add(rs);
     }
+    // the Knative stand-in reports a revision whose container fails
+    const ksvc = p.metadata?.labels?.['serving.knative.dev/service'];
+    if (ksvc) queues.knative.add(`${ns}/${ksvc}`);
     for (const s of informers.services.list(ns)) {
       const sel = s.spec?.selector;
       const labels = p.metadata?.labels ?? {};
@@ -120,6 +123,8 @@ export async function startControllers(o: ControllersOptions): Promise<Controlle
       queues.endpoints.add(keyOf(s));
       const ks = ownerKey(s, 'Service');
       if (ks) queues.knative.add(ks);
+      // a Knative Service waiting for its name to be free
+      else if (ksvcs?.get(s.metadata!.name!, s.metadata?.namespace)) queues.knative.add(keyOf(s));
     });
     informers.endpoints.on(v, (e) => queues.endpoints.add(keyOf(e)));
   }

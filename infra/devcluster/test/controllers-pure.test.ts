@@ -6,7 +6,7 @@ import type { V1Container, V1Node, V1Pod, V1Service } from '@kubernetes/client-n
 import { cronJobName, parseSchedule } from '../controllers/cronjob.js';
 import { podTemplateHash } from '../controllers/deployment.js';
 import { endpointSubsets } from '../controllers/endpoints.js';
-import { knativeChildren } from '../controllers/knative.js';
+import { containerFailure, knativeChildren, revisionFailure } from '../controllers/knative.js';
 import { WorkQueue } from '../controllers/runtime.js';
 import { schedule, unfitReason } from '../controllers/scheduler.js';
 import { EnvError, expandRefs, resolveEnv } from '../kubelet/env.js';
@@ -93,7 +93,25 @@ describe('workloads', () => {
     expect(c.name).toBe('user-container');
     expect(c.env!.filter((e) => e.name === 'PORT')).toEqual([{ name: 'PORT', value: '8080' }]);
     expect(c.env!.find((e) => e.name === 'K_REVISION')!.value).toBe('collector-00002');
-    expect((k.service.spec as { ports: unknown[] }).ports[0]).toEqual({ name: 'http2', port: 80, targetPort: 8080, protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' });
+    // port 80 leads to queue-proxy's 8012, which forwards to the container's 8080
+    expect((k.service.spec as { ports: unknown[] }).ports).toEqual([{ name: 'http2', port: 80, targetPort: 8012, protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' }]);
+    const qp = (k.deployment.spec as { template: { spec: { containers: V1Container[] } } }).template.spec.containers[1]!;
+    expect(qp.name).toBe('queue-proxy');
+    expect(Object.fromEntries(qp.env!.map((e) => [e.name, e.value]))).toEqual({ USER_PORT: '8080', SERVING_PROTOCOL: 'h2c', TIMEOUT_SECONDS: '300', RESPONSE_START_TIMEOUT_SECONDS: '300', IDLE_TIMEOUT_SECONDS: '0' });
+  });
+
+  test('Knative revision failures: reserved ports, timeouts over the maximum, unresolvable tags, exited containers', () => {
+    const ks = (image: string, extra: Record<string, unknown> = {}, port = 8080) => ({ metadata: { name: 'c', namespace: 'n' }, spec: { template: { spec: { containers: [{ name: 'c', image, ports: [{ containerPort: port }] } as V1Container], ...extra } } } });
+    expect(revisionFailure(ks('kind.local/snoopy/collector:dev'))).toBeUndefined();
+    expect(revisionFailure(ks('snoopy/collector:latest'))).toMatch(/^Unable to fetch image "snoopy\/collector:latest": failed to resolve image to digest/);
+    expect(revisionFailure(ks('registry.example/snoopy/collector:v1'), ['registry.example'])).toBeUndefined();
+    expect(revisionFailure(ks('dev.local/x', {}, 9090))).toMatch(/port 9090 is reserved/);
+    expect(revisionFailure(ks('dev.local/x', { idleTimeoutSeconds: 900 }))).toBe('expected 0 <= 900 <= 600: spec.template.spec.idleTimeoutSeconds');
+    const pod = (exitCode: number, message: string) => ({ status: { containerStatuses: [{ name: 'queue-proxy', ready: false, restartCount: 1, image: 'x', imageID: '', lastState: { terminated: { exitCode, message } } }] } }) as unknown as V1Pod;
+    expect(containerFailure([pod(1, 'snoopy-queue-proxy: queue-proxy cannot hold its port: listen EADDRINUSE: address already in use 0.0.0.0:9090\n')])).toBe(
+      'Container failed with: snoopy-queue-proxy: queue-proxy cannot hold its port: listen EADDRINUSE: address already in use 0.0.0.0:9090 (container queue-proxy, exit code 1)',
+    );
+    expect(containerFailure([pod(0, '')])).toBeUndefined();
   });
 });
 

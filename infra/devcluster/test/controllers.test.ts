@@ -28,6 +28,13 @@ d('controllers on a two-node dev cluster', () => {
     metadata: { name },
     spec: { template: { spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'busybox', command }] } }, ...spec },
   });
+  const ksvcPath = (name?: string) => apiPath('serving.knative.dev/v1', 'services', 'default', name);
+  type KS = { status?: { url?: string; address?: { url?: string }; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> } };
+  const ksvc = (name: string, container: Record<string, unknown>) => ({ apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name }, spec: { template: { spec: { containers: [container] } } } });
+  const readyCondition = async (name: string, status: string, reason?: string) => {
+    const c = (await t.kube.get<KS>(ksvcPath(name)))?.status?.conditions?.find((x) => x.type === 'Ready');
+    return c?.status === status && (!reason || c.reason === reason) ? c : undefined;
+  };
   const getJob = (name: string) => t.kube.get<V1Job>(apiPath('batch/v1', 'jobs', 'default', name));
   const cond = (j: V1Job | undefined, type: string) => j?.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 
@@ -326,7 +333,7 @@ d('controllers on a two-node dev cluster', () => {
     expect(readFileSync(`${t.stateDir}/logs/default_early_main.log`, 'utf8')).toBe(`hello from ${rolled.metadata!.name}`);
   });
 
-  test('a Knative Service runs one pod, gets a ClusterIP Service on port 80 and a Ready status with its URL', async () => {
+  test('a Knative Service runs one pod with a queue-proxy, gets a ClusterIP Service on port 80 (to queue-proxy) and a Ready status with its URL', async () => {
     await t.kube.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
@@ -338,15 +345,8 @@ d('controllers on a two-node dev cluster', () => {
         versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
       },
     });
-    const ksvcPath = (name?: string) => apiPath('serving.knative.dev/v1', 'services', 'default', name);
     await waitFor('knative API served', async () => (await t.kube.get('/apis/serving.knative.dev/v1')) !== undefined);
-    await t.kube.create(ksvcPath(), {
-      apiVersion: 'serving.knative.dev/v1',
-      kind: 'Service',
-      metadata: { name: 'hello' },
-      spec: { template: { spec: { containers: [{ image: 'busybox', command: ['node', '-e', NODE_SERVER], ports: [{ name: 'h2c', containerPort: 9090 }] }] } } },
-    });
-    type KS = { status?: { url?: string; address?: { url?: string }; conditions?: Array<{ type: string; status: string }> } };
+    await t.kube.create(ksvcPath(), ksvc('hello', { image: 'dev.local/busybox', command: ['node', '-e', NODE_SERVER], ports: [{ name: 'h2c', containerPort: 8081 }] }));
     const ks = await waitFor('ksvc Ready', async () => {
       const k = await t.kube.get<KS>(ksvcPath('hello'));
       return k?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True') ? k : undefined;
@@ -355,9 +355,34 @@ d('controllers on a two-node dev cluster', () => {
     expect(ks.status?.address?.url).toBe('http://hello.default.svc.cluster.local');
     for (const c of ['ConfigurationsReady', 'RoutesReady']) expect(ks.status?.conditions?.find((x) => x.type === c)?.status).toBe('True');
     const svc = await t.kube.get<{ spec: { ports: Array<{ port: number; targetPort: number }> } }>(apiPath('v1', 'services', 'default', 'hello'));
-    expect(svc?.spec.ports[0]).toMatchObject({ port: 80, targetPort: 9090 });
+    // one port, 80, to queue-proxy's 8012: the user container's port is not reachable by Service
+    expect(svc?.spec.ports).toHaveLength(1);
+    expect(svc?.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8012 });
     const pods = (await t.kube.list<V1Pod>(apiPath('v1', 'pods', 'default'), { labelSelector: 'serving.knative.dev/service=hello' })).items;
     expect(pods).toHaveLength(1);
-    expect(pods[0]!.spec?.containers[0]?.env?.find((e) => e.name === 'PORT')?.value).toBe('9090');
+    expect(pods[0]!.spec?.containers.map((c) => c.name)).toEqual(['user-container', 'queue-proxy']);
+    expect(pods[0]!.spec?.containers[0]?.env?.find((e) => e.name === 'PORT')?.value).toBe('8081');
+  });
+
+  test('tag resolution: an image of no skipped registry fails the revision as Knative does; kind.local runs', async () => {
+    await t.kube.create(ksvcPath(), ksvc('tagged', { image: 'busybox', command: ['node', '-e', NODE_SERVER], ports: [{ containerPort: 8081 }] }));
+    const failed = await waitFor('RevisionFailed', async () => readyCondition('tagged', 'False'), 60);
+    expect(failed).toMatchObject({ reason: 'RevisionFailed' });
+    expect(failed.message).toMatch(/^Revision "tagged-00001" failed with message: Unable to fetch image "busybox": failed to resolve image to digest/);
+    // no pod for a revision whose image cannot be resolved
+    expect((await t.kube.list<V1Pod>(apiPath('v1', 'pods', 'default'), { labelSelector: 'serving.knative.dev/service=tagged' })).items).toEqual([]);
+    await t.kube.mergePatch(ksvcPath('tagged'), { spec: { template: { spec: { containers: [{ image: 'kind.local/busybox', command: ['node', '-e', NODE_SERVER], ports: [{ containerPort: 8081 }] }] } } } });
+    await waitFor('Ready with kind.local', async () => readyCondition('tagged', 'True'), 300);
+  });
+
+  test("queue-proxy's ports: a user container binding 9090 fails the revision; a reserved containerPort is refused", async () => {
+    // the collector before the fix: gRPC on PORT and metrics on 9090
+    const twoPorts = `${NODE_SERVER};require('http').createServer((q,r)=>r.end('metrics')).listen(9090)`;
+    await t.kube.create(ksvcPath(), ksvc('metrics9090', { image: 'dev.local/busybox', command: ['node', '-e', twoPorts], ports: [{ name: 'h2c', containerPort: 8081 }] }));
+    const failed = await waitFor('RevisionFailed', async () => readyCondition('metrics9090', 'False', 'RevisionFailed'), 300);
+    expect(failed.message).toMatch(/Container failed with: .*(9090|EADDRINUSE)/);
+    await t.kube.create(ksvcPath(), ksvc('reserved', { image: 'dev.local/busybox', command: ['node', '-e', NODE_SERVER], ports: [{ containerPort: 8012 }] }));
+    const refused = await waitFor('RevisionFailed', async () => readyCondition('reserved', 'False', 'RevisionFailed'), 60);
+    expect(refused.message).toMatch(/port 8012 is reserved/);
   });
 });
