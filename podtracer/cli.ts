@@ -143,6 +143,18 @@ function findSpec(word: string): { spec: OptionSpec; inline?: string } | undefin
   return spec ? { spec } : undefined;
 }
 
+/** Where Kubernetes reads a container's termination message unless the pod says otherwise. */
+export const POD_TERMINATION_LOG = '/dev/termination-log';
+
+/**
+ * The termination log written when none is given: the pod's, only inside a pod (every container
+ * Kubernetes starts has KUBERNETES_SERVICE_HOST). Run by hand on a host, podtracer writes none,
+ * so it leaves no /dev/termination-log behind.
+ */
+export function defaultTerminationLog(env: NodeJS.ProcessEnv): string | undefined {
+  return env.KUBERNETES_SERVICE_HOST ? POD_TERMINATION_LOG : undefined;
+}
+
 /** Parses argv after the program name. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ParsedCommand {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { kind: 'help' };
@@ -254,7 +266,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const captureId = raw.captureId ?? env.SNOOPY_CAPTURE_ID;
   if (captureId) options.captureId = captureId;
   if (raw.spoolDir !== undefined) options.spoolDir = raw.spoolDir;
-  const terminationLog = raw.terminationLog ?? env.PODTRACER_TERMINATION_LOG;
+  const terminationLog = raw.terminationLog ?? env.PODTRACER_TERMINATION_LOG ?? defaultTerminationLog(env);
   if (terminationLog) options.terminationLog = terminationLog;
   if (raw.procRoot !== undefined) options.procRoot = raw.procRoot;
   const job = raw.job ?? env.SNOOPY_JOB;
@@ -294,7 +306,8 @@ Run:
   -t/--timer D                    stop the tool after D (Go duration, plus "d"); default: run until it exits
   --max-bytes N                   stop the tool once N bytes of output were read (nothing beyond N is kept)
   --kill-grace D                  SIGKILL this long after SIGINT (default 10s)
-  --termination-log PATH          summary file (default $PODTRACER_TERMINATION_LOG, else /dev/termination-log)
+  --termination-log PATH          summary file (default $PODTRACER_TERMINATION_LOG, else
+                                  /dev/termination-log inside a pod, else none)
   -a/--args "ARGS"                the tool's arguments as one shell-like string (seed syntax)
 
 Environment: SNOOPY_CAPTURE_TOKEN, SNOOPY_JOB, SNOOPY_JOB_NAMESPACE, SNOOPY_CAPTURE_ID, NODE_NAME,

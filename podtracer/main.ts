@@ -18,8 +18,6 @@ import { DirectorySink, UploadSink, type SegmentSink, type SinkResult } from './
 import { EXIT, exitCodeFor, parseTcpdumpStats, writeTerminationLog, type Summary } from './summary.js';
 import { TargetError, defaultProcRoot, lookupPod, resolveContainerPid } from './target.js';
 
-const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
-
 function fail(code: number, message: string, terminationLog: string | undefined): Promise<never> {
   process.stderr.write(`podtracer: ${message}\n`);
   const write = terminationLog ? writeTerminationLog(terminationLog, { error: message, exitCode: code }).catch(() => undefined) : Promise.resolve();
@@ -52,7 +50,7 @@ async function resolveTarget(o: RunOptions, procRoot: string, log: Logger): Prom
 async function run(o: RunOptions): Promise<number> {
   tuneHeapForStreaming(CLIENT_HEAP_GROWING_PERCENT);
   const log = createLogger('podtracer');
-  const terminationLog = o.terminationLog ?? DEFAULT_TERMINATION_LOG;
+  const terminationLog = o.terminationLog;
   const startTime = new Date().toISOString();
 
   // The policy comes first: a refused invocation runs nothing, not even the target lookup.
@@ -208,10 +206,12 @@ async function run(o: RunOptions): Promise<number> {
   if (!(spoolTemp && stored.unsentSegments === 0) && stored.unsentSegments > 0) {
     log.error({ spoolDir: o.spoolDir ?? spoolTemp, unsent: stored.unsentSegments }, 'segments left in the spool');
   }
-  try {
-    await writeTerminationLog(terminationLog, summary);
-  } catch (err) {
-    log.warn({ path: terminationLog, err: String(err) }, 'cannot write the termination log');
+  if (terminationLog) {
+    try {
+      await writeTerminationLog(terminationLog, summary);
+    } catch (err) {
+      log.warn({ path: terminationLog, err: String(err) }, 'cannot write the termination log');
+    }
   }
   log.info({ summary }, 'summary');
   return summary.exitCode;

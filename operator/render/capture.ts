@@ -76,6 +76,12 @@ export function uploadGraceSeconds(graceSeconds: number): number {
   return Math.max(5, graceSeconds - KILL_GRACE_SECONDS - 10);
 }
 
+/**
+ * Where the capture container's summary goes: its terminationMessagePath, given to podtracer
+ * explicitly (podtracer writes none by default outside a pod, and a pod need not tell it is one).
+ */
+export const TERMINATION_LOG = '/dev/termination-log';
+
 /** `podtracer run …` arguments (the image's entrypoint is podtracer). */
 export function podtracerArgs(req: CaptureRequest, graceSeconds: number): string[] {
   return [
@@ -88,6 +94,7 @@ export function podtracerArgs(req: CaptureRequest, graceSeconds: number): string
     '--upload-grace', `${uploadGraceSeconds(graceSeconds)}s`,
     ...(req.maxBytes !== undefined ? ['--max-bytes', String(req.maxBytes)] : []),
     '--collector', req.collector,
+    '--termination-log', TERMINATION_LOG,
     '--',
     req.command,
     ...req.argv,
@@ -149,7 +156,7 @@ export function capturePodTemplate(req: CaptureRequest, settings: CaptureSetting
             capabilities: { add: [...CAPTURE_CAPABILITIES], drop: ['ALL'] },
           },
           resources: { requests: { ...settings.resources.requests }, limits: { ...settings.resources.limits } },
-          terminationMessagePath: '/dev/termination-log',
+          terminationMessagePath: TERMINATION_LOG,
           terminationMessagePolicy: 'File',
         },
       ],

@@ -84,8 +84,10 @@ describe('capture Job rendering', () => {
     expect(c.args).toEqual([
       'run', '--pod', 'cnf-example-pod-7d9f-abcde', '--namespace', 'cnf-telco', '--container', 'ping', '--timer', '2m',
       '--kill-grace', '10s', '--upload-grace', '40s',
-      '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--', 'tcpdump', '-i', 'eth0', '-U', '-w', '-',
+      '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--termination-log', '/dev/termination-log',
+      '--', 'tcpdump', '-i', 'eth0', '-U', '-w', '-',
     ]);
+    expect(c.terminationMessagePath).toBe('/dev/termination-log');
     expect(c.securityContext!.capabilities!.add).toEqual(['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE']);
     expect(c.securityContext!.privileged).toBe(false);
     expect(c.volumeMounts).toEqual([{ name: 'host-proc', mountPath: '/host/proc', readOnly: true }]);
@@ -116,7 +118,7 @@ describe('capture Job rendering', () => {
   });
 
   test('max bytes and arguments with spaces pass through as single argv elements', () => {
-    expect(podtracerArgs(request({ maxBytes: 1000, command: 'ping', argv: ['-c', '3', 'a b'] }), 60).slice(-8)).toEqual(['--max-bytes', '1000', '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--', 'ping', '-c', '3', 'a b'].slice(-8));
+    expect(podtracerArgs(request({ maxBytes: 1000, command: 'ping', argv: ['-c', '3', 'a b'] }), 60).slice(-8)).toEqual(['--max-bytes', '1000', '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--termination-log', '/dev/termination-log', '--', 'ping', '-c', '3', 'a b'].slice(-8));
   });
 
   test('CronJob: schedule, Forbid, per-run capture id from the Job name, hash changes with the node', () => {

@@ -40,6 +40,14 @@ describe('command line', () => {
     expect(runOptions(['run', '--pod', 'p', '-n', 'ns', '--output-dir', '/o', '--capture-id', 'flag', '--', 'ss'], { SNOOPY_CAPTURE_ID: 'env' }).captureId).toBe('flag');
   });
 
+  test('termination log: the pod\'s only inside a pod, else none unless given', () => {
+    const argv = ['run', '--pod', 'p', '-n', 'ns', '--output-dir', '/o', '--', 'ss'];
+    expect(runOptions(argv, {}).terminationLog).toBeUndefined();
+    expect(runOptions(argv, { KUBERNETES_SERVICE_HOST: '10.96.0.1' }).terminationLog).toBe('/dev/termination-log');
+    expect(runOptions(argv, { KUBERNETES_SERVICE_HOST: '10.96.0.1', PODTRACER_TERMINATION_LOG: '/t' }).terminationLog).toBe('/t');
+    expect(runOptions(['run', '--termination-log', '/f', ...argv.slice(1)], {}).terminationLog).toBe('/f');
+  });
+
   test('the longest durations still accepted: 24d', () => {
     expect(runOptions(['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--timer', '24d', '--', 'ss']).timerMs).toBe(24 * 86_400_000);
     expect(runOptions(['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--segment-seconds', '7d', '--', 'ss']).segmentSeconds).toBe(7 * 86_400);
