@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PodtracerEnv } from '../lib/contracts/podtracer-invocation.js';
 import { CLIENT_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../lib/heap-tuning.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { segmentOf } from '../lib/pcap/index.js';
@@ -39,12 +40,12 @@ interface Target {
 async function resolveTarget(o: RunOptions, procRoot: string, log: Logger): Promise<Target> {
   const env = process.env;
   if (o.pid !== undefined) {
-    return { pid: o.pid, container: o.container ?? '', podUid: env.POD_UID ?? '', node: env.NODE_NAME ?? '' };
+    return { pid: o.pid, container: o.container ?? '', podUid: env[PodtracerEnv.podUid] ?? '', node: env[PodtracerEnv.nodeName] ?? '' };
   }
   const info = await lookupPod(o.namespace, o.pod, o.container);
   const pid = await resolveContainerPid(procRoot, info.containerId);
   log.info({ containerId: info.containerId, container: info.container, pid }, 'target container found');
-  return { pid, container: info.container, podUid: env.POD_UID || info.podUid || '', node: env.NODE_NAME || info.node || '' };
+  return { pid, container: info.container, podUid: env[PodtracerEnv.podUid] || info.podUid || '', node: env[PodtracerEnv.nodeName] || info.node || '' };
 }
 
 async function run(o: RunOptions): Promise<number> {
@@ -115,7 +116,7 @@ async function run(o: RunOptions): Promise<number> {
         command: o.command,
         args: argv,
         startedUnixNanos: (BigInt(Date.now()) * 1_000_000n).toString(),
-        token: process.env.SNOOPY_CAPTURE_TOKEN ?? '',
+        token: process.env[PodtracerEnv.captureToken] ?? '',
       },
       onFatal: (_message, reason) => capture?.stop(reason),
     });
