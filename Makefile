@@ -8,7 +8,9 @@ deps:
 build: deps
 	npm run build
 
+# the part boundaries (.dependency-cruiser.cjs) first: a few seconds, before minutes of tests
 test: build
+	npm run check:boundaries
 	npm test
 
 demo: build

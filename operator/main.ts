@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../lib/log.js';
 import { stopOnSignals } from '../lib/shutdown.js';
 import { ConfigError, loadConfig, mergeConfigMap } from './config.js';
-import { errorText, isNotFound, makeKube } from './kube/client.js';
+import { errorText, isNotFound, makeKube } from '../lib/kube/client.js';
 import { Operator } from './operator.js';
 import { startProbeServer } from './server.js';
 

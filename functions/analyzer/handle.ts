@@ -13,7 +13,7 @@ import { captureTargetPrefix, parseSegmentKey, summaryKey } from '../../lib/stor
 import type { AnalyzerOptions } from './analysis.js';
 import type { AnalyzerMetrics } from './metrics.js';
 import { analyzeSources, type CaptureSource } from './source.js';
-import type { Summary } from './summary.js';
+import type { Summary } from '../../lib/api/analysis-summary.js';
 
 /** The part of faas-js-runtime's Context the function uses. */
 export interface Context {

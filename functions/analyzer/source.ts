@@ -7,7 +7,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { PacketParser, readPackets, type ReadResult } from '../../lib/pcap/index.js';
 import { Analyzer, type AnalyzerOptions } from './analysis.js';
-import type { Summary } from './summary.js';
+import type { Summary } from '../../lib/api/analysis-summary.js';
 
 export type CaptureSource = { kind: 'file'; path: string } | { kind: 's3'; bucket: string; key: string };
 

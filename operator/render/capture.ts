@@ -5,7 +5,7 @@ import type { V1CronJob, V1EnvVar, V1Job, V1JobSpec, V1PodTemplateSpec } from '@
 import { POD_TERMINATION_LOG, PodtracerEnv, toArgs, toolPolicyEnv } from '../../lib/contracts/podtracer-invocation.js';
 import type { ToolPolicy } from '../../lib/tool-policy.js';
 import type { OperatorConfig } from '../config.js';
-import { Annotations, Labels, shortHash, snoopyLabels } from './names.js';
+import { Annotations, Labels, shortHash, snoopyLabels } from '../../lib/api/names.js';
 
 export interface CaptureTarget {
   pod: string;

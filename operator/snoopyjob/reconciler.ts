@@ -8,7 +8,7 @@ import type { EventSink } from '../../lib/event-sink.js';
 import { EventType, snoopyJobSource, targetSubject } from '../../lib/events.js';
 import type { Logger } from '../../lib/log.js';
 import type { OperatorConfig } from '../config.js';
-import type { SnoopyDataEndpoint, SnoopyJob, SnoopyJobStatus, TargetStatus } from '../crd/schema.js';
+import type { SnoopyDataEndpoint, SnoopyJob, SnoopyJobStatus, TargetStatus } from '../../lib/api/schema.js';
 import {
   CRONJOBS,
   JOBS,
@@ -25,14 +25,14 @@ import {
   patchStatus,
   retryOnConflict,
   type Kube,
-} from '../kube/client.js';
+} from '../../lib/kube/client.js';
 import type { ResilientCache } from '../kube/informer.js';
 import type { EventRecorder } from '../kube/recorder.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { captureSettingsFrom, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings, type CaptureTarget } from '../render/capture.js';
-import { Annotations, FINALIZER, Labels, captureCronJobName, captureJobName, oneShotCaptureId, snoopyLabels, tokenSecretName } from '../render/names.js';
+import { Annotations, FINALIZER, Labels, captureCronJobName, captureJobName, oneShotCaptureId, snoopyLabels, tokenSecretName } from '../../lib/api/names.js';
 import { cronTargetToken, jobClaim, oneShotTargetToken, tokenExpiry } from '../tokens.js';
-import { describeProblems, nextScheduleTime, validateSnoopyJob, type ResolvedSpec } from '../validation.js';
+import { describeProblems, nextScheduleTime, validateSnoopyJob, type ResolvedSpec } from '../../lib/api/validation.js';
 import { getCondition, isTerminal, jsonEqual, setCondition, targetFromJob } from './status.js';
 import { TargetPodCaches, isCapturable, selectorMatches } from './target-pods.js';
 

@@ -2,7 +2,7 @@
 // SnoopyJob targets their namespace any more, so the operator never caches the whole cluster's pods.
 import type { V1Pod, V1PodList, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
-import { getJson, type Kube } from '../kube/client.js';
+import { getJson, type Kube } from '../../lib/kube/client.js';
 import { ResilientCache } from '../kube/informer.js';
 
 const SYNC_TIMEOUT_MS = 30_000;

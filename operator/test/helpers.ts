@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
-import { createLogger } from '../../lib/log.js';
 import { repoPath } from '../../lib/repo-root.js';
-import { startApiServer, type ApiServer } from '../../infra/devcluster/apiserver/index.js';
-import { JOBS, MERGE_PATCH, createObject, makeKube, plain, type Kube } from '../kube/client.js';
+import { quiet } from '../../lib/testing/quiet-logger.js';
+import { waitFor } from '../../lib/testing/wait-for.js';
+import { startApiServer, type ApiServer } from '../../infra/devcluster/harness.js';
+import { JOBS, MERGE_PATCH, createObject, makeKube, plain, type Kube } from '../../lib/kube/client.js';
 import { loadConfig, type OperatorConfig } from '../config.js';
 
-export const quiet = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+export { quiet, waitFor };
 
 export interface TestCluster {
   api: ApiServer;
@@ -75,25 +76,7 @@ async function prepare(api: ApiServer, dir: string, namespaces: string[]): Promi
   };
 }
 
-/** Polls `check` until it returns a truthy value; bounded by `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-export function testConfig(over: Record<string, string> = {}): OperatorConfig {
-  return loadConfig({ SNOOPY_LEADER_ELECTION: 'false', SNOOPY_RESYNC_SECONDS: '5', ...over });
-}
+export { testConfig } from '../harness.js';
 
 /** A running pod bound to `node`, as a kubelet would report it. */
 export async function createRunningPod(kube: Kube, ns: string, name: string, labels: Record<string, string>, node: string): Promise<V1Pod> {

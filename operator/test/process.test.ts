@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { LEASES, SNOOPYJOBS, getObject } from '../kube/client.js';
-import type { SnoopyJob } from '../crd/schema.js';
-import { Labels } from '../render/names.js';
+import { LEASES, SNOOPYJOBS, getObject } from '../../lib/kube/client.js';
+import type { SnoopyJob } from '../../lib/api/schema.js';
+import { Labels } from '../../lib/api/names.js';
 import { SEED_SPEC, createRunningPod, createSnoopyJob, finishJob, listJobs, startTestCluster, waitFor, type TestCluster } from './helpers.js';
 import { startRecordingSink } from '../../lib/testing/event-sink-server.js';
 

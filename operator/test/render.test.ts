@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { verifyToken } from '../../lib/token.js';
 import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../../lib/tool-policy.js';
-import { captureCronJobName, captureJobName, labelValue, MAX_CRONJOB_NAME, MAX_JOB_NAME, oneShotCaptureId, tokenSecretName, Labels } from '../render/names.js';
+import { captureCronJobName, captureJobName, labelValue, MAX_CRONJOB_NAME, MAX_JOB_NAME, oneShotCaptureId, tokenSecretName, Labels } from '../../lib/api/names.js';
 import { fromArgs } from '../../lib/contracts/podtracer-invocation.js';
 import { KILL_GRACE_SECONDS, podtracerArgs, uploadGraceSeconds, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings } from '../render/capture.js';
 import { cronTargetToken, oneShotTargetToken } from '../tokens.js';

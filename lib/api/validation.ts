@@ -4,10 +4,10 @@
 // each naming its field, or the resolved values a capture needs.
 import { CronExpressionParser } from 'cron-parser';
 import { Value } from '@sinclair/typebox/value';
-import { parseDuration, DurationError } from '../lib/duration.js';
-import { parseToolInvocation, ToolPolicyError, type ToolPolicy } from '../lib/tool-policy.js';
-import { checkAgainstSchema } from './crd/definitions.js';
-import { SnoopyJobSpec, type SnoopyJob } from './crd/schema.js';
+import { parseDuration, DurationError } from '../duration.js';
+import { parseToolInvocation, ToolPolicyError, type ToolPolicy } from '../tool-policy.js';
+import { checkAgainstSchema } from './crd-definitions.js';
+import { SnoopyJobSpec, type SnoopyJob } from './schema.js';
 
 export interface ValidationContext {
   operatorNamespace: string;
