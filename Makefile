@@ -8,8 +8,9 @@ deps:
 build: deps
 	npm run build
 
-# the part boundaries (.dependency-cruiser.cjs) first: a few seconds, before minutes of tests
+# lint and the part boundaries (.dependency-cruiser.cjs) first, before minutes of tests
 test: build
+	npm run lint
 	npm run check:boundaries
 	npm test
 

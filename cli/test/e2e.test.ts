@@ -158,6 +158,7 @@ describe('kubectl-snoopy on the dev cluster', () => {
     // on a pseudo-terminal: the bar is drawn on stderr (script merges both streams)
     const ttyDir = join(work, 'tty');
     const { stdout: tty } = await exec('script', ['-qfec', `${process.execPath} ${CLI_MAIN} download pings -o ${ttyDir} --kubeconfig ${kubeconfig}`, '/dev/null'], { env: cleanEnv() });
+    // eslint-disable-next-line no-control-regex -- the progress bar's terminal escape is what is checked
     expect(tty).toMatch(/\r\x1b\[2Kdownloading pings \[#+-*\]\s+\d+%/);
     expect(tty).toContain('100%');
     expect(tty).toMatch(/\d+ segments, .* verified into /);

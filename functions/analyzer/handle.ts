@@ -155,7 +155,7 @@ export function createHandler(deps: HandlerDeps) {
       );
     } catch (err) {
       deps.metrics?.captures.inc({ result: 'failed' });
-      throw new Error(`storing the summary s3://${data.bucket}/${key} failed: ${(err as Error).message}`);
+      throw new Error(`storing the summary s3://${data.bucket}/${key} failed: ${(err as Error).message}`, { cause: err });
     }
     timer?.();
     deps.metrics?.captures.inc({ result: 'analyzed' });

@@ -103,7 +103,7 @@ function errorText(err: unknown): string {
     const e = err as { name?: string; message?: string; code?: string };
     if (e.code === 'ENOENT') return 'no such file';
     if (e.name === 'NoSuchKey') return 'no such object';
-    return e.message || e.name || String(err);
+    return e.message || e.name || JSON.stringify(err);
   }
   return String(err);
 }

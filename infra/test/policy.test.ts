@@ -23,7 +23,7 @@ interface Container {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[] } };
 }
-// any: parsed YAML of many kinds, navigated freely by the assertions below
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML of many kinds, navigated freely by the assertions below
 type Any = Record<string, any>;
 
 async function objectsOf(path: string): Promise<Any[]> {

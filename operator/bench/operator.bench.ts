@@ -46,7 +46,7 @@ function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
-      out += d;
+      out += d.toString();
       if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
     });
     child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));

@@ -58,8 +58,8 @@ export class DataEndpointReconciler {
     const tokenKeySecret = await this.ensureTokenKeyIn(de);
     const settings = { image: this.d.config.collectorImage, ...(this.d.config.sink ? { sink: this.d.config.sink } : {}), tokenKeySecret, tokenKeyField: TOKEN_KEY_FIELD };
     const svcName = spec.serviceName ?? 'snoopy-collector';
-    let ready = false;
-    let readyMessage = '';
+    let ready: boolean;
+    let readyMessage: string;
     let url: string | undefined;
     if (mode === 'knative') {
       const ksvc = renderKnativeService(de, settings);

@@ -293,7 +293,7 @@ export class SnoopyJobReconciler {
       }
     }
     await this.writeStatus(sj, status);
-    if (createError) throw createError;
+    if (createError) throw createError instanceof Error ? createError : new Error(JSON.stringify(createError));
     return undefined;
   }
 
@@ -394,7 +394,7 @@ export class SnoopyJobReconciler {
       status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: r.suspend ? 'Suspended' : 'Scheduled', message: `${targets.length} CronJob(s) on "${r.schedule}"${r.suspend ? ' (suspended)' : ''}`, ...gen }, nowIso);
     }
     await this.writeStatus(sj, status);
-    if (firstError) throw firstError;
+    if (firstError) throw firstError instanceof Error ? firstError : new Error(JSON.stringify(firstError));
     // come back to refresh next/last schedule times and to renew tokens in time
     const untilNext = next ? Date.parse(next) - now.getTime() + 2_000 : Infinity;
     const untilRenew = Number.isFinite(renewAt) ? renewAt * 1000 - now.getTime() : Infinity;

@@ -39,7 +39,8 @@ export class TargetPodCaches {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const why = cache!.lastError instanceof Error ? cache!.lastError.message : String(cache!.lastError ?? 'no answer');
+        const last: unknown = cache!.lastError;
+        const why = last instanceof Error ? last.message : last === undefined ? 'no answer' : JSON.stringify(last);
         reject(new Error(`the pods of namespace "${namespace}" could not be listed: ${why}`));
       }, SYNC_TIMEOUT_MS);
     });

@@ -13,7 +13,7 @@ describe('CRDs generated from the schema source', () => {
   });
 
   test('SnoopyJob CRD: names, short name, status subresource, printer columns, structural spec', () => {
-    // any: walking a plain, untyped YAML tree
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking a plain, untyped YAML tree
     const crd = customResourceDefinition(SNOOPYJOB) as any;
     expect(crd.metadata.name).toBe('snoopyjobs.job.fennecproject.io');
     expect(crd.spec.names.shortNames).toEqual(['sj']);

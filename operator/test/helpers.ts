@@ -10,7 +10,6 @@ import { quiet } from '../../lib/testing/quiet-logger.js';
 import { waitFor } from '../../lib/testing/wait-for.js';
 import { startApiServer, type ApiServer } from '../../infra/devcluster/harness.js';
 import { JOBS, MERGE_PATCH, createObject, makeKube, plain, type Kube } from '../../lib/kube/client.js';
-import { loadConfig, type OperatorConfig } from '../config.js';
 
 export { quiet, waitFor };
 

@@ -93,8 +93,8 @@ describe('snoopy-operator processes', () => {
         const c = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH } });
         let out = '';
         let err = '';
-        c.stdout.on('data', (d: Buffer) => (out += d));
-        c.stderr.on('data', (d: Buffer) => (err += d));
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (err += d.toString()));
         c.on('exit', (code) => resolve({ code, out, err }));
       });
     const help = await run(['--help']);

@@ -1,9 +1,7 @@
 // Test fixtures for the kubelet and controllers: a real dev cluster API server, a kubeconfig for
 // it, and polling helpers with bounded loops.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hierarchies } from '../kubelet/cgroups.js';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../../../lib/log.js';
 import type { ApiServer } from '../apiserver/index.js';

@@ -84,7 +84,10 @@ d('podtracer in a capture Job on the dev cluster', () => {
     expect(summary.segments).toBeGreaterThanOrEqual(1);
     const files: string[] = [];
     const walk = (dir: string) => {
-      for (const e of readdirSync(dir, { withFileTypes: true })) (e.isDirectory() ? walk(join(dir, e.name)) : files.push(join(dir, e.name)));
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(dir, e.name));
+        else files.push(join(dir, e.name));
+      }
     };
     walk(out);
     const text = files.map((f) => readFileSync(f, 'utf8')).join('');
