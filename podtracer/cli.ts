@@ -1,4 +1,4 @@
-// Command-line parsing for `podtracer run`, in both syntaxes (DESIGN §5):
+// Command-line parsing for `podtracer run`, in both syntaxes (podtracer/README.md):
 //   podtracer run --pod P --namespace NS [options] -- TOOL [ARGS...]
 //   podtracer run TOOL -a "ARGS" [-t 2m] [-d HOST -p PORT] --pod P -n NS      (the seed's syntax)
 // The words are read by the operator → podtracer contract (lib/contracts/podtracer-invocation.ts);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // podtracer: runs one allowed network tool inside a pod's network namespace and ships its output
-// (DESIGN §5). Exit codes: 0 done and stored, 1 the tool failed, 2 usage/policy, 3 no target,
+// (podtracer/README.md). Exit codes: 0 done and stored, 1 the tool failed, 2 usage/policy, 3 no target,
 // 4 output lost or not stored.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -159,7 +159,7 @@ export class Flow {
     return this.synNs >= 0n && this.synAckNs >= this.synNs ? this.synAckNs - this.synNs : undefined;
   }
 
-  /** The connection's outcome, per DESIGN: established|refused|unanswered|closed|reset|n/a. */
+  /** The connection's outcome, per docs/design.md "Summary JSON": established|refused|unanswered|closed|reset|n/a. */
   get state(): FlowState {
     if (this.protocol !== 'tcp') return 'n/a';
     const opened = this.handshake || this.midstream;

@@ -1,4 +1,5 @@
-// The summary JSON (DESIGN §6 "Summary JSON"), documented field by field in README.md.
+// The analyzer's summary JSON (docs/design.md "Summary JSON"), documented field by field in
+// functions/analyzer/README.md. Shared: the analyzer writes it, `kubectl snoopy summary` reads it.
 
 /** A flow's protocol, as the summary names it. */
 export type FlowProtocol = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'other';

@@ -1,4 +1,4 @@
-// Semantic validation of a SnoopyJob: what its schema cannot say (DESIGN §3, §7). One pure
+// Semantic validation of a SnoopyJob: what its schema cannot say (docs/design.md "Custom resources", "Security rules"). One pure
 // function, used by the reconciler and usable by a CLI: the caller supplies the context (policy,
 // operator namespace, the referenced endpoint as it was found) and gets either every problem,
 // each naming its field, or the resolved values a capture needs.

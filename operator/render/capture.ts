@@ -1,4 +1,4 @@
-// Pure rendering of the capture workload for one target pod (DESIGN §4): a Job for one-shot
+// Pure rendering of the capture workload for one target pod (docs/design.md "What the operator creates"): a Job for one-shot
 // SnoopyJobs, a CronJob for scheduled ones. Everything the reconciler decides is an input, so the
 // same input always gives the same object (and the same template hash).
 import type { V1CronJob, V1EnvVar, V1Job, V1JobSpec, V1PodTemplateSpec } from '@kubernetes/client-node';

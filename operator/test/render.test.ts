@@ -63,7 +63,7 @@ describe('names', () => {
 });
 
 describe('capture Job rendering', () => {
-  test('the seed sample renders the DESIGN §4 pod on the target node with podtracer args', () => {
+  test('the seed sample renders the capture pod on the target node with podtracer args', () => {
     const req = request();
     const job = renderCaptureJob('job-1', req, settings);
     expect(job.metadata!.namespace).toBe('snoopy-operator');
