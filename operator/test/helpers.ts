@@ -1,14 +1,12 @@
 // Test fixtures: the dev cluster's API server over real HTTP, CRDs applied from infra/crds, and
 // pods/Jobs driven the way kubelets and the Job controller would drive them.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
+import { readFileSync } from 'node:fs';
+import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { repoPath } from '../../lib/repo-root.js';
 import { quiet } from '../../lib/testing/quiet-logger.js';
 import { waitFor } from '../../lib/testing/wait-for.js';
-import { startApiServer, type ApiServer } from '../../infra/devcluster/harness.js';
+import { startApiServerWithKubeconfig, type ApiServer, type ApiServerWithKubeconfig } from '../../infra/devcluster/harness.js';
 import { JOBS, MERGE_PATCH, createObject, makeKube, plain, type Kube } from '../../lib/kube/client.js';
 
 export { quiet, waitFor };
@@ -23,32 +21,18 @@ export interface TestCluster {
 }
 
 export async function startTestCluster(namespaces: string[] = ['snoopy-operator', 'cnf-telco']): Promise<TestCluster> {
-  const api = await startApiServer({ port: 0, logger: quiet });
-  const dir = mkdtempSync(join(tmpdir(), 'snoopy-operator-test-'));
+  const t = await startApiServerWithKubeconfig('snoopy-operator-test-', quiet);
   try {
-    return await prepare(api, dir, namespaces);
+    return await prepare(t, namespaces);
   } catch (err) {
     // a failed setup leaves nothing behind either
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await t.stop();
     throw err;
   }
 }
 
-async function prepare(api: ApiServer, dir: string, namespaces: string[]): Promise<TestCluster> {
-  const kubeconfig = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'snoopy-dev', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'dev', user: { token: 'dev-token' } }],
-    contexts: [{ name: 'snoopy-dev', context: { cluster: 'snoopy-dev', user: 'dev' } }],
-    'current-context': 'snoopy-dev',
-  };
-  const kubeconfigPath = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfigPath, stringify(kubeconfig));
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  const kube = makeKube(kc);
+async function prepare(t: ApiServerWithKubeconfig, namespaces: string[]): Promise<TestCluster> {
+  const kube = makeKube(t.kc);
   for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
     const crd = parse(readFileSync(repoPath('infra', 'crds', file), 'utf8'));
     await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: crd });
@@ -62,17 +46,7 @@ async function prepare(api: ApiServer, dir: string, namespaces: string[]): Promi
       return false;
     }
   });
-  return {
-    api,
-    kc,
-    kube,
-    dir,
-    kubeconfigPath,
-    async stop() {
-      await api.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { api: t.api, kc: t.kc, kube, dir: t.stateDir, kubeconfigPath: t.kubeconfigPath, stop: () => t.stop() };
 }
 
 export { testConfig } from '../harness.js';
