@@ -8,7 +8,10 @@ deps:
 build: deps
 	npm run build
 
+# lint and the part boundaries (.dependency-cruiser.cjs) first, before minutes of tests
 test: build
+	npm run lint
+	npm run check:boundaries
 	npm test
 
 # The tool policy against the real tools: 1,000 generated argument lists per tool, each one the

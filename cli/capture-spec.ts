@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { quote } from 'shell-quote';
 import { DEFAULT_TOOL_POLICY, tokenizeArgs, type ToolPolicy } from '../lib/tool-policy.js';
-import { SNOOPYJOB, type SnoopyJob, type SnoopyJobSpec } from '../operator/crd/schema.js';
-import { validateSnoopyJob } from '../operator/validation.js';
+import { SNOOPYJOB, type SnoopyJob, type SnoopyJobSpec } from '../lib/api/schema.js';
+import { validateSnoopyJob } from '../lib/api/validation.js';
 import { CliError } from './errors.js';
 
 export interface CaptureOptions {

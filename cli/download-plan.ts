@@ -2,7 +2,7 @@
 // ordered by sequence; what the SnoopyJob's status lists but storage lacks.
 import { parseSegmentKey, type ParsedSegmentKey } from '../lib/storage-keys.js';
 import { parseS3Uri } from '../lib/s3.js';
-import type { SnoopyJob } from '../operator/crd/schema.js';
+import type { SnoopyJob } from '../lib/api/schema.js';
 import type { ListedObject } from './storage.js';
 
 export interface TargetDownload {

@@ -1,7 +1,7 @@
 // The cluster connection, resolved the way kubectl resolves it: --kubeconfig, else KUBECONFIG,
 // else ~/.kube/config; --context, else the current context; -n, else the context's namespace.
 import { KubeConfig } from '@kubernetes/client-node';
-import { makeKube, type Kube } from '../operator/kube/client.js';
+import { makeKube, type Kube } from '../lib/kube/client.js';
 import { CliError } from './errors.js';
 
 export interface Connection {

@@ -16,7 +16,7 @@ export const GLOBAL_OPTIONS = {
 } as const;
 
 /** SnoopyJobs are created and looked up in the operator's namespace unless told otherwise:
- *  there (DESIGN §7) a SnoopyJob may target any namespace, which -n then names. */
+ *  there (docs/design.md "Security rules") a SnoopyJob may target any namespace, which -n then names. */
 export function jobNamespace(o: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
   return o['job-namespace'] || env.SNOOPY_NAMESPACE || 'snoopy-operator';
 }

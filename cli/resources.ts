@@ -1,7 +1,7 @@
 // SnoopyJob access for the commands, each call's failure turned into one line (missing CRD,
 // missing object, no permission, unreachable API server).
-import { DATAENDPOINTS, SNOOPYJOBS, type Kube } from '../operator/kube/client.js';
-import type { SnoopyDataEndpoint, SnoopyJob } from '../operator/crd/schema.js';
+import { DATAENDPOINTS, SNOOPYJOBS, type Kube } from '../lib/kube/client.js';
+import type { SnoopyDataEndpoint, SnoopyJob } from '../lib/api/schema.js';
 import { CliError, apiError, isStatus } from './errors.js';
 
 /** Fails with a clear message when the API server does not serve SnoopyJobs (CRD not installed). */

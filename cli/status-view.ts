@@ -1,5 +1,5 @@
 // What `list` and `status` print, from a SnoopyJob as the API returns it (pure).
-import type { SnoopyJob } from '../operator/crd/schema.js';
+import type { SnoopyJob } from '../lib/api/schema.js';
 import { age, humanBytes, table } from './output.js';
 import { selectorString } from './capture-spec.js';
 

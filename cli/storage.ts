@@ -4,8 +4,8 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client, s3SettingsFromEnv, type S3Settings } from '../lib/s3.js';
 import { snoopyJobPrefix } from '../lib/storage-keys.js';
-import type { Kube } from '../operator/kube/client.js';
-import type { SnoopyJob } from '../operator/crd/schema.js';
+import type { Kube } from '../lib/kube/client.js';
+import type { SnoopyJob } from '../lib/api/schema.js';
 import { CliError, apiError, networkCode } from './errors.js';
 import { getDataEndpoint } from './resources.js';
 

@@ -1,5 +1,5 @@
 // The analyzer's summaries (functions/analyzer/README.md) as tables (pure).
-import type { Summary } from '../functions/analyzer/summary.js';
+import type { Summary } from '../lib/api/analysis-summary.js';
 import { humanBytes, table } from './output.js';
 
 export interface TargetSummary {

@@ -1,4 +1,4 @@
-// Typed client for the collector's UploadSegment call (DESIGN §6): one header message, then the
+// Typed client for the collector's UploadSegment call (docs/design.md "podtracer → collector"): one header message, then the
 // segment's bytes in chunks of at most 1 MiB, then half-close; resolves with the collector's reply
 // once the object is durably stored, rejects with the grpc ServiceError (code + details) otherwise.
 import * as grpc from '@grpc/grpc-js';

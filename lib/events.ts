@@ -1,4 +1,4 @@
-// CloudEvents contract (DESIGN §8): event types, the extension attributes Triggers filter on,
+// CloudEvents contract (docs/design.md "Events"): event types, the extension attributes Triggers filter on,
 // and the `source` paths of the emitting objects.
 
 export const EVENT_PREFIX = 'io.fennecproject.snoopy';

@@ -1,4 +1,4 @@
-// Object keys for stored segments (DESIGN "Storage keys"):
+// Object keys for stored segments (docs/design.md "Storage keys"):
 //   [<prefix>/]<jobNamespace>/<job>/<captureId>/<podNamespace>/<pod>/<sequence:6>.<ext>
 // Every element is reduced to [A-Za-z0-9._-] and may not be "." or "..", so no name a client
 // sends can escape its place in the layout.

@@ -1,4 +1,4 @@
-// Per-target capture tokens (DESIGN §7): base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload))),
+// Per-target capture tokens (docs/design.md "Security rules"): base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload))),
 // payload {"cid","ns","pod","exp"} plus, from this operator, "job": "<namespace>/<name>" of the
 // SnoopyJob, which picks the first elements of the storage key. The operator signs one per target;
 // the collector verifies it against the segment header.

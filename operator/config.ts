@@ -1,4 +1,4 @@
-// Operator configuration: environment variables (DESIGN §2), optionally overlaid by a ConfigMap's
+// Operator configuration: environment variables (operator/README.md), optionally overlaid by a ConfigMap's
 // data with the same keys (read once at start). Pure: the caller passes the env / data map.
 import { ToolPolicyConfigError, toolPolicyFromEnv, type ToolPolicy } from '../lib/tool-policy.js';
 

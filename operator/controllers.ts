@@ -4,15 +4,15 @@ import type { V1CronJob, V1Job, V1Pod, V1Secret, KubeConfig, KubernetesListObjec
 import type { EventSink } from '../lib/event-sink.js';
 import type { Logger } from '../lib/log.js';
 import type { OperatorConfig } from './config.js';
-import { compileSpecValidators } from './crd/definitions.js';
-import type { SnoopyDataEndpoint, SnoopyJob } from './crd/schema.js';
+import { compileSpecValidators } from '../lib/api/crd-definitions.js';
+import type { SnoopyDataEndpoint, SnoopyJob } from '../lib/api/schema.js';
 import { DataEndpointReconciler } from './dataendpoint/reconciler.js';
-import { CRONJOBS, DATAENDPOINTS, JOBS, SNOOPYJOBS, deleteObject, deleteSecret, errorText, plain, resourcePath, type GroupResource, type Kube } from './kube/client.js';
+import { CRONJOBS, DATAENDPOINTS, JOBS, SNOOPYJOBS, deleteObject, deleteSecret, errorText, plain, resourcePath, type GroupResource, type Kube } from '../lib/kube/client.js';
 import { ResilientCache } from './kube/informer.js';
 import { EventRecorder } from './kube/recorder.js';
 import { WorkQueue } from './kube/workqueue.js';
 import type { OperatorMetrics } from './metrics.js';
-import { Labels } from './render/names.js';
+import { Labels } from '../lib/api/names.js';
 import { SnoopyJobReconciler, targetNamespaceOf } from './snoopyjob/reconciler.js';
 import { TargetPodCaches } from './snoopyjob/target-pods.js';
 

@@ -2,12 +2,12 @@
 // snoopy-operator: reconciles SnoopyJobs and SnoopyDataEndpoints. Cluster from KUBECONFIG or the
 // in-cluster service account; configuration from the environment (see operator/README.md).
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { exitWithError, parseCommandLine } from '../lib/command-line.js';
 import { createLogger } from '../lib/log.js';
 import { stopOnSignals } from '../lib/shutdown.js';
 import { ConfigError, loadConfig, mergeConfigMap } from './config.js';
-import { errorText, isNotFound, makeKube } from './kube/client.js';
+import { errorText, isNotFound, makeKube } from '../lib/kube/client.js';
 import { Operator } from './operator.js';
 import { startProbeServer } from './server.js';
 
@@ -25,30 +25,18 @@ SNOOPY_PRIVILEGED, K_SINK, METRICS_PORT (default 8081) and more, see the README.
 `;
 
 function fail(message: string): never {
-  process.stderr.write(`snoopy-operator: ${message}\n`);
-  process.exit(2);
+  return exitWithError('snoopy-operator', message);
 }
 
 async function main(): Promise<void> {
-  let values: { 'metrics-port'?: string; namespace?: string; 'config-map'?: string; 'no-leader-elect'?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      options: {
-        'metrics-port': { type: 'string' },
-        namespace: { type: 'string' },
-        'config-map': { type: 'string' },
-        'no-leader-elect': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
+  const parsed = parseCommandLine('snoopy-operator', HELP, {
+    'metrics-port': { type: 'string' },
+    namespace: { type: 'string' },
+    'config-map': { type: 'string' },
+    'no-leader-elect': { type: 'boolean' },
+  });
+  if (!parsed) return;
+  const { values } = parsed;
   const env: Record<string, string | undefined> = { ...process.env };
   if (values['metrics-port'] !== undefined) env.METRICS_PORT = values['metrics-port'];
   if (values.namespace !== undefined) env.SNOOPY_NAMESPACE = values.namespace;

@@ -5,7 +5,7 @@ import { EventSink } from '../lib/event-sink.js';
 import type { Logger } from '../lib/log.js';
 import type { OperatorConfig } from './config.js';
 import { Controllers } from './controllers.js';
-import { errorText, isConflict, isNotFound, makeKube, type Kube } from './kube/client.js';
+import { errorText, isConflict, isNotFound, makeKube, type Kube } from '../lib/kube/client.js';
 import { LeaderElector } from './kube/leader.js';
 import { OperatorMetrics } from './metrics.js';
 import { TOKEN_KEY_FIELD, TOKEN_KEY_SECRET, newTokenKey } from './tokens.js';

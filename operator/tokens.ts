@@ -1,4 +1,4 @@
-// Capture tokens (DESIGN §7, lib/token.ts) as the operator issues them. One-shot targets get a
+// Capture tokens (docs/design.md "Security rules", lib/token.ts) as the operator issues them. One-shot targets get a
 // token for exactly their run's capture id that expires with the Job's deadline. A CronJob's pod
 // template is fixed while every run has its own capture id (the run's Job name,
 // "<cronjob>-<minutes>"), so scheduled targets get a prefix claim "<cronjob>-*" with a long

@@ -1,8 +1,15 @@
-// Command-line parsing for `podtracer run`, in both syntaxes (DESIGN §5):
+// Command-line parsing for `podtracer run`, in both syntaxes (podtracer/README.md):
 //   podtracer run --pod P --namespace NS [options] -- TOOL [ARGS...]
 //   podtracer run TOOL -a "ARGS" [-t 2m] [-d HOST -p PORT] --pod P -n NS      (the seed's syntax)
-// node's util.parseArgs refuses option values that begin with "-" in strict mode, which the seed
-// syntax needs (`-a "-i eth0 -U -w -"`), so this is a small table-driven parser. Pure.
+// The words are read by the operator → podtracer contract (lib/contracts/podtracer-invocation.ts);
+// this gives them their meaning: units, defaults from the environment, checks. Pure.
+import {
+  InvocationSyntaxError,
+  PodtracerEnv,
+  defaultTerminationLog,
+  fromArgs,
+  type PodtracerInvocation,
+} from '../lib/contracts/podtracer-invocation.js';
 import { parseDuration } from '../lib/duration.js';
 import { UPLOAD_DEADLINE_MS } from '../lib/knative-serving.js';
 
@@ -39,43 +46,6 @@ export interface RunOptions {
 }
 
 export type ParsedCommand = { kind: 'help'; topic?: string } | { kind: 'version' } | { kind: 'run'; options: RunOptions };
-
-interface OptionSpec {
-  long: string;
-  short?: string;
-  /** the key in the raw value map */
-  key: string;
-  flag?: boolean;
-}
-
-const OPTIONS: OptionSpec[] = [
-  { long: 'pod', key: 'pod' },
-  { long: 'namespace', short: 'n', key: 'namespace' },
-  { long: 'container', short: 'c', key: 'container' },
-  { long: 'pid', key: 'pid' },
-  { long: 'timer', short: 't', key: 'timer' },
-  { long: 'max-bytes', key: 'maxBytes' },
-  { long: 'collector', key: 'collector' },
-  { long: 'data-host', short: 'd', key: 'dataHost' },
-  { long: 'data-port', short: 'p', key: 'dataPort' },
-  { long: 'output-dir', key: 'outputDir' },
-  { long: 'capture-id', key: 'captureId' },
-  { long: 'segment-bytes', key: 'segmentBytes' },
-  { long: 'segment-seconds', key: 'segmentSeconds' },
-  { long: 'spool-dir', key: 'spoolDir' },
-  { long: 'spool-max-bytes', key: 'spoolMaxBytes' },
-  { long: 'spool-memory-bytes', key: 'spoolMemoryBytes' },
-  { long: 'spool-punch-bytes', key: 'spoolPunchBytes' },
-  { long: 'kill-grace', key: 'killGrace' },
-  { long: 'upload-grace', key: 'uploadGrace' },
-  { long: 'upload-deadline', key: 'uploadDeadline' },
-  { long: 'termination-log', key: 'terminationLog' },
-  { long: 'proc-root', key: 'procRoot' },
-  { long: 'job', key: 'job' },
-  { long: 'job-namespace', key: 'jobNamespace' },
-  { long: 'args', short: 'a', key: 'args' },
-  { long: 'help', short: 'h', key: 'help', flag: true },
-];
 
 const MIB = 1024 * 1024;
 
@@ -133,53 +103,22 @@ function parseSeconds(text: string, what: string): number {
   return seconds;
 }
 
-function findSpec(word: string): { spec: OptionSpec; inline?: string } | undefined {
-  if (word.startsWith('--')) {
-    const eq = word.indexOf('=');
-    const name = eq >= 0 ? word.slice(2, eq) : word.slice(2);
-    const spec = OPTIONS.find((o) => o.long === name);
-    if (!spec) return undefined;
-    return eq >= 0 ? { spec, inline: word.slice(eq + 1) } : { spec };
-  }
-  const spec = OPTIONS.find((o) => o.short !== undefined && word === `-${o.short}`);
-  return spec ? { spec } : undefined;
-}
-
 /** Parses argv after the program name. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ParsedCommand {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { kind: 'help' };
   if (argv[0] === '--version' || argv[0] === 'version') return { kind: 'version' };
   if (argv[0] !== 'run') throw new UsageError(`unknown command "${argv[0]}" (expected "run"; see --help)`);
-  const raw: Record<string, string> = {};
-  const positionals: string[] = [];
-  let afterDashes: string[] | undefined;
-  for (let i = 1; i < argv.length; i++) {
-    const w = argv[i]!;
-    if (w === '--') {
-      afterDashes = argv.slice(i + 1);
-      break;
-    }
-    if (w.startsWith('-') && w !== '-') {
-      const found = findSpec(w);
-      if (!found) throw new UsageError(`unknown option "${w}" (see podtracer --help)`);
-      const { spec, inline } = found;
-      if (spec.flag) {
-        if (inline !== undefined) throw new UsageError(`option --${spec.long} takes no value`);
-        raw[spec.key] = 'true';
-        continue;
-      }
-      let value = inline;
-      if (value === undefined) {
-        if (i + 1 >= argv.length) throw new UsageError(`option ${w} needs a value`);
-        value = argv[++i]!;
-      }
-      if (raw[spec.key] !== undefined) throw new UsageError(`option --${spec.long} given twice`);
-      raw[spec.key] = value;
-      continue;
-    }
-    positionals.push(w);
+  let inv: PodtracerInvocation;
+  try {
+    inv = fromArgs(argv.slice(1));
+  } catch (err) {
+    if (err instanceof InvocationSyntaxError) throw new UsageError(err.message);
+    throw err;
   }
-  if (raw.help) return { kind: 'help', topic: 'run' };
+  const raw = inv.options;
+  const positionals = inv.positionals ?? [];
+  const afterDashes = inv.tool;
+  if (inv.help) return { kind: 'help', topic: 'run' };
 
   let command: string;
   let args: string | string[];
@@ -199,7 +138,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
 
   if (!raw.pod) throw new UsageError('--pod is required');
-  const namespace = raw.namespace ?? env.POD_NAMESPACE;
+  const namespace = raw.namespace ?? env[PodtracerEnv.podNamespace];
   if (!namespace) throw new UsageError('--namespace (-n) is required');
 
   let collector = raw.collector;
@@ -253,15 +192,15 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (raw.maxBytes !== undefined) options.maxBytes = parseSize(raw.maxBytes, '--max-bytes');
   if (collector !== undefined) options.collector = collector;
   if (raw.outputDir !== undefined) options.outputDir = raw.outputDir;
-  const captureId = raw.captureId ?? env.SNOOPY_CAPTURE_ID;
+  const captureId = raw.captureId ?? env[PodtracerEnv.captureId];
   if (captureId) options.captureId = captureId;
   if (raw.spoolDir !== undefined) options.spoolDir = raw.spoolDir;
-  const terminationLog = raw.terminationLog ?? env.PODTRACER_TERMINATION_LOG;
+  const terminationLog = raw.terminationLog ?? env[PodtracerEnv.terminationLog] ?? defaultTerminationLog(env);
   if (terminationLog) options.terminationLog = terminationLog;
   if (raw.procRoot !== undefined) options.procRoot = raw.procRoot;
-  const job = raw.job ?? env.SNOOPY_JOB;
+  const job = raw.job ?? env[PodtracerEnv.job];
   if (job) options.job = job;
-  const jobNamespace = raw.jobNamespace ?? env.SNOOPY_JOB_NAMESPACE;
+  const jobNamespace = raw.jobNamespace ?? env[PodtracerEnv.jobNamespace];
   if (jobNamespace) options.jobNamespace = jobNamespace;
   return { kind: 'run', options };
 }
@@ -297,7 +236,8 @@ Run:
   -t/--timer D                    stop the tool after D (Go duration, plus "d"); default: run until it exits
   --max-bytes N                   stop the tool once N bytes of output were read (nothing beyond N is kept)
   --kill-grace D                  SIGKILL this long after SIGINT (default 10s)
-  --termination-log PATH          summary file (default $PODTRACER_TERMINATION_LOG, else /dev/termination-log)
+  --termination-log PATH          summary file (default $PODTRACER_TERMINATION_LOG, else
+                                  /dev/termination-log inside a pod, else none)
   -a/--args "ARGS"                the tool's arguments as one shell-like string (seed syntax)
 
 Environment: SNOOPY_CAPTURE_TOKEN, SNOOPY_JOB, SNOOPY_JOB_NAMESPACE, SNOOPY_CAPTURE_ID, NODE_NAME,

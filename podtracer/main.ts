@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // podtracer: runs one allowed network tool inside a pod's network namespace and ships its output
-// (DESIGN §5). Exit codes: 0 done and stored, 1 the tool failed, 2 usage/policy, 3 no target,
+// (podtracer/README.md). Exit codes: 0 done and stored, 1 the tool failed, 2 usage/policy, 3 no target,
 // 4 output lost or not stored.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PodtracerEnv } from '../lib/contracts/podtracer-invocation.js';
 import { CLIENT_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../lib/heap-tuning.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { segmentOf } from '../lib/pcap/index.js';
@@ -18,8 +19,6 @@ import { DirectorySink, UploadSink, type SegmentSink, type SinkResult } from './
 import { EXIT, exitCodeFor, parseTcpdumpStats, writeTerminationLog, type Summary } from './summary.js';
 import { TargetError, defaultProcRoot, lookupPod, resolveContainerPid } from './target.js';
 import { TEST_POLICY_BYPASS_ENV, testPolicyBypass } from './test-bypass.js';
-
-const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
 
 function fail(code: number, message: string, terminationLog: string | undefined): Promise<never> {
   process.stderr.write(`podtracer: ${message}\n`);
@@ -42,18 +41,18 @@ interface Target {
 async function resolveTarget(o: RunOptions, procRoot: string, log: Logger): Promise<Target> {
   const env = process.env;
   if (o.pid !== undefined) {
-    return { pid: o.pid, container: o.container ?? '', podUid: env.POD_UID ?? '', node: env.NODE_NAME ?? '' };
+    return { pid: o.pid, container: o.container ?? '', podUid: env[PodtracerEnv.podUid] ?? '', node: env[PodtracerEnv.nodeName] ?? '' };
   }
   const info = await lookupPod(o.namespace, o.pod, o.container);
   const pid = await resolveContainerPid(procRoot, info.containerId);
   log.info({ containerId: info.containerId, container: info.container, pid }, 'target container found');
-  return { pid, container: info.container, podUid: env.POD_UID || info.podUid || '', node: env.NODE_NAME || info.node || '' };
+  return { pid, container: info.container, podUid: env[PodtracerEnv.podUid] || info.podUid || '', node: env[PodtracerEnv.nodeName] || info.node || '' };
 }
 
 async function run(o: RunOptions): Promise<number> {
   tuneHeapForStreaming(CLIENT_HEAP_GROWING_PERCENT);
   const log = createLogger('podtracer');
-  const terminationLog = o.terminationLog ?? DEFAULT_TERMINATION_LOG;
+  const terminationLog = o.terminationLog;
   const startTime = new Date().toISOString();
 
   // The policy comes first: a refused invocation runs nothing, not even the target lookup.
@@ -131,7 +130,7 @@ async function run(o: RunOptions): Promise<number> {
         command: o.command,
         args: argv,
         startedUnixNanos: (BigInt(Date.now()) * 1_000_000n).toString(),
-        token: process.env.SNOOPY_CAPTURE_TOKEN ?? '',
+        token: process.env[PodtracerEnv.captureToken] ?? '',
       },
       onFatal: (_message, reason) => capture?.stop(reason),
     });
@@ -223,10 +222,12 @@ async function run(o: RunOptions): Promise<number> {
   if (!(spoolTemp && stored.unsentSegments === 0) && stored.unsentSegments > 0) {
     log.error({ spoolDir: o.spoolDir ?? spoolTemp, unsent: stored.unsentSegments }, 'segments left in the spool');
   }
-  try {
-    await writeTerminationLog(terminationLog, summary);
-  } catch (err) {
-    log.warn({ path: terminationLog, err: String(err) }, 'cannot write the termination log');
+  if (terminationLog) {
+    try {
+      await writeTerminationLog(terminationLog, summary);
+    } catch (err) {
+      log.warn({ path: terminationLog, err: String(err) }, 'cannot write the termination log');
+    }
   }
   log.info({ summary }, 'summary');
   return summary.exitCode;

@@ -2,7 +2,7 @@
 // --wait follows it to the end.
 import { stringify } from 'yaml';
 import { parseDuration } from '../../lib/duration.js';
-import type { SnoopyJob } from '../../operator/crd/schema.js';
+import type { SnoopyJob } from '../../lib/api/schema.js';
 import { buildSnoopyJob, selectorString } from '../capture-spec.js';
 import { CliError, apiError } from '../errors.js';
 import { connect } from '../kube.js';

@@ -29,7 +29,7 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function fetchObject(s3: S3Client, loc: StorageLocation, key: string, expected: { size: number; etag?: string }): Promise<Buffer> {
   let body: Buffer;
-  let tags: Record<string, string> = {};
+  const tags: Record<string, string> = {};
   try {
     const res = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
     body = Buffer.from(await res.Body!.transformToByteArray());

@@ -1,6 +1,6 @@
 // kubectl snoopy list | status NAME | delete NAME | logs NAME
 import type { V1Pod } from '@kubernetes/client-node';
-import { Labels } from '../../operator/render/names.js';
+import { Labels } from '../../lib/api/names.js';
 import { CliError, apiError } from '../errors.js';
 import { connect } from '../kube.js';
 import { jobNamespace, type GlobalOptions } from '../options.js';

@@ -1,6 +1,6 @@
 // kubectl snoopy summary NAME: the analyzer's <target>.summary.json objects under the SnoopyJob's prefix.
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { Summary } from '../../functions/analyzer/summary.js';
+import type { Summary } from '../../lib/api/analysis-summary.js';
 import { CliError } from '../errors.js';
 import { connect } from '../kube.js';
 import { jobNamespace, type GlobalOptions } from '../options.js';

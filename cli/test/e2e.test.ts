@@ -18,16 +18,15 @@ import { EventSink } from '../../lib/event-sink.js';
 import { EventType } from '../../lib/events.js';
 import { parseS3Uri } from '../../lib/s3.js';
 import { SHA256_TAG } from '../../lib/storage-keys.js';
-import { createHandler } from '../../functions/analyzer/handle.js';
+import { createHandler } from '../../functions/analyzer/harness.js';
 import { repoPath } from '../../lib/repo-root.js';
-import { startDevCluster, type DevCluster } from '../../infra/devcluster/cluster.js';
-import { cleanupStateDir } from '../../infra/devcluster/kubelet/index.js';
-import { ensureClusterNetwork } from '../../infra/devcluster/kubelet/network.js';
+import { cleanupStateDir, ensureClusterNetwork, startDevCluster, type DevCluster } from '../../infra/devcluster/harness.js';
 import { startS3Server, type S3ServerChild } from '../../infra/s3/child.js';
-import { DATAENDPOINTS, createObject, getObject, makeKube, type Kube } from '../../operator/kube/client.js';
-import { Operator } from '../../operator/operator.js';
-import type { SnoopyDataEndpoint, SnoopyJob } from '../../operator/crd/schema.js';
-import { quiet, testConfig, waitFor } from '../../operator/test/helpers.js';
+import { DATAENDPOINTS, createObject, getObject, makeKube, type Kube } from '../../lib/kube/client.js';
+import { Operator, testConfig } from '../../operator/harness.js';
+import type { SnoopyDataEndpoint, SnoopyJob } from '../../lib/api/schema.js';
+import { quiet } from '../../lib/testing/quiet-logger.js';
+import { waitFor } from '../../lib/testing/wait-for.js';
 import { CLI_MAIN, cleanEnv, runCli } from './run-cli.js';
 
 const exec = promisify(execFile);
@@ -159,6 +158,7 @@ describe('kubectl-snoopy on the dev cluster', () => {
     // on a pseudo-terminal: the bar is drawn on stderr (script merges both streams)
     const ttyDir = join(work, 'tty');
     const { stdout: tty } = await exec('script', ['-qfec', `${process.execPath} ${CLI_MAIN} download pings -o ${ttyDir} --kubeconfig ${kubeconfig}`, '/dev/null'], { env: cleanEnv() });
+    // eslint-disable-next-line no-control-regex -- the progress bar's terminal escape is what is checked
     expect(tty).toMatch(/\r\x1b\[2Kdownloading pings \[#+-*\]\s+\d+%/);
     expect(tty).toContain('100%');
     expect(tty).toMatch(/\d+ segments, .* verified into /);

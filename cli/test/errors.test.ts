@@ -8,13 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { repoPath } from '../../lib/repo-root.js';
-import { makeKube } from '../../operator/kube/client.js';
+import { makeKube } from '../../lib/kube/client.js';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../lib/log.js';
-import { startApiServer, type ApiServer } from '../../infra/devcluster/apiserver/index.js';
-import { kubeconfigYaml } from '../../infra/devcluster/cluster.js';
+import { kubeconfigYaml, startApiServer, type ApiServer } from '../../infra/devcluster/harness.js';
 import { runCli } from './run-cli.js';
 
 const quiet = createLogger('test', 'silent');

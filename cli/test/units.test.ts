@@ -1,14 +1,14 @@
 // The pure parts: flags → SnoopyJob, download planning, the progress bar, the status views.
 import { describe, expect, test } from '@jest/globals';
 import { tokenizeArgs } from '../../lib/tool-policy.js';
-import { validateSnoopyJob } from '../../operator/validation.js';
+import { validateSnoopyJob } from '../../lib/api/validation.js';
 import { DEFAULT_TOOL_POLICY } from '../../lib/tool-policy.js';
 import { buildSnoopyJob, parseCollector, parseSelector, toolInvocation } from '../capture-spec.js';
 import { planDownload, sequenceGaps, statusKeys } from '../download-plan.js';
 import { CliError } from '../errors.js';
 import { progressBar, renderBar } from '../progress.js';
 import { listTable, progressLine, statusText } from '../status-view.js';
-import type { SnoopyJob } from '../../operator/crd/schema.js';
+import type { SnoopyJob } from '../../lib/api/schema.js';
 import { PcapWriter, concatPcaps, parseCapture } from '../../lib/pcap/index.js';
 import { SegmentJoiner } from '../segment-joiner.js';
 

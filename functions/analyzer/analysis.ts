@@ -9,8 +9,8 @@ import { parseDns, rcodeName } from './decode/dns.js';
 import { isEchoReply, isEchoRequest, isUnreachable } from './decode/icmp.js';
 import { decodeFrame } from './decode/packet.js';
 import { Flow, type FlowProtocol } from './flow.js';
-import type { DestinationSummary, FlowSummary, RateStats, Summary, TalkerSummary } from './summary.js';
-import { SUMMARY_VERSION } from './summary.js';
+import type { DestinationSummary, FlowSummary, RateStats, Summary, TalkerSummary } from '../../lib/api/analysis-summary.js';
+import { SUMMARY_VERSION } from '../../lib/api/analysis-summary.js';
 
 export interface AnalyzerOptions {
   /** flows kept in memory at once; beyond this the oldest (finished first) are folded into totals */

@@ -1,9 +1,9 @@
 // One bidirectional flow (a 5-tuple seen from both sides) and the TCP bookkeeping that tells how
 // its connection went. Pure state updates; the Analyzer decides which flow a packet belongs to.
+import type { FlowProtocol, FlowState } from '../../lib/api/analysis-summary.js';
 import { TcpFlag, type Decoded } from './decode/decoded.js';
 
-export type FlowProtocol = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'other';
-export type FlowState = 'established' | 'refused' | 'unanswered' | 'closed' | 'reset' | 'n/a';
+export type { FlowProtocol, FlowState };
 
 /** a - b in 32-bit sequence space, as a signed number */
 function seqDiff(a: number, b: number): number {
@@ -159,7 +159,7 @@ export class Flow {
     return this.synNs >= 0n && this.synAckNs >= this.synNs ? this.synAckNs - this.synNs : undefined;
   }
 
-  /** The connection's outcome, per DESIGN: established|refused|unanswered|closed|reset|n/a. */
+  /** The connection's outcome, per docs/design.md "Summary JSON": established|refused|unanswered|closed|reset|n/a. */
   get state(): FlowState {
     if (this.protocol !== 'tcp') return 'n/a';
     const opened = this.handshake || this.midstream;

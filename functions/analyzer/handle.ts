@@ -14,7 +14,7 @@ import { captureTargetPrefix, parseSegmentKey, summaryKey } from '../../lib/stor
 import type { AnalyzerOptions } from './analysis.js';
 import type { AnalyzerMetrics } from './metrics.js';
 import { analyzeSources, type CaptureSource } from './source.js';
-import type { Summary } from './summary.js';
+import type { Summary } from '../../lib/api/analysis-summary.js';
 
 /** The part of faas-js-runtime's Context the function uses. */
 export interface Context {
@@ -174,7 +174,7 @@ export function createHandler(deps: HandlerDeps) {
       );
     } catch (err) {
       deps.metrics?.captures.inc({ result: 'failed' });
-      throw new Error(`storing the summary s3://${data.bucket}/${key} failed: ${(err as Error).message}`);
+      throw new Error(`storing the summary s3://${data.bucket}/${key} failed: ${(err as Error).message}`, { cause: err });
     }
     timer?.();
     deps.metrics?.captures.inc({ result: 'analyzed' });

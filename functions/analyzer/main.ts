@@ -51,7 +51,10 @@ async function summarize(args: string[]): Promise<void> {
     if (a === '--json') json = true;
     else if (a === '--max-flows') maxFlows = positiveInt(a, args[++i]);
     else if (a === '--list-flows') listFlows = positiveInt(a, args[++i]);
-    else if (a === '--') inputs.push(...args.slice(i + 1)), (i = args.length);
+    else if (a === '--') {
+      inputs.push(...args.slice(i + 1));
+      i = args.length;
+    }
     else if (a.startsWith('-') && a !== '-') fail(`unknown option "${a}" (see --help)`);
     else inputs.push(a);
   }

@@ -7,7 +7,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { PacketParser, readPackets, type ReadResult } from '../../lib/pcap/index.js';
 import { Analyzer, type AnalyzerOptions } from './analysis.js';
-import type { Summary } from './summary.js';
+import type { Summary } from '../../lib/api/analysis-summary.js';
 
 export type CaptureSource = { kind: 'file'; path: string } | { kind: 's3'; bucket: string; key: string };
 
@@ -103,7 +103,7 @@ function errorText(err: unknown): string {
     const e = err as { name?: string; message?: string; code?: string };
     if (e.code === 'ENOENT') return 'no such file';
     if (e.name === 'NoSuchKey') return 'no such object';
-    return e.message || e.name || String(err);
+    return e.message || e.name || JSON.stringify(err);
   }
   return String(err);
 }

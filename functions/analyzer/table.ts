@@ -1,5 +1,5 @@
 // The human-readable form of a summary (`snoopy-analyzer summarize` without --json).
-import type { Summary } from './summary.js';
+import type { Summary } from '../../lib/api/analysis-summary.js';
 
 function pct(x: number | undefined): string {
   return x === undefined ? '-' : `${(x * 100).toFixed(1)}%`;

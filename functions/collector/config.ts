@@ -1,4 +1,4 @@
-// Collector configuration from the environment (DESIGN §6). Pure: env in, settings out; a bad
+// Collector configuration from the environment (functions/collector/README.md). Pure: env in, settings out; a bad
 // value is a ConfigError naming the variable.
 import { normalizePrefix } from '../../lib/storage-keys.js';
 import { isReservedPort, RESERVED_PORTS } from '../../lib/knative-serving.js';

@@ -1,4 +1,4 @@
-// The collector's CloudEvents (DESIGN §8). The collector is no Kubernetes object of its own: it
+// The collector's CloudEvents (docs/design.md "Events"). The collector is no Kubernetes object of its own: it
 // stores segments on behalf of a SnoopyJob, so `source` is that SnoopyJob's path (the one Triggers
 // and the analyzer already know), and `subject` the target pod.
 import type { EventSink } from '../../lib/event-sink.js';

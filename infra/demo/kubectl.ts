@@ -16,7 +16,7 @@ export class Kubectl {
       return (await child).stdout;
     } catch (err) {
       const e = err as { stderr?: string; message: string };
-      throw new Error(`kubectl ${args.join(' ')}: ${(e.stderr || e.message).trim()}`);
+      throw new Error(`kubectl ${args.join(' ')}: ${(e.stderr || e.message).trim()}`, { cause: err });
     }
   }
 

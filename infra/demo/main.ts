@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { exitWithError, parseCommandLine } from '../../lib/command-line.js';
 import { EventType } from '../../lib/events.js';
 import { createLogger } from '../../lib/log.js';
 import { repoPath } from '../../lib/repo-root.js';
@@ -40,8 +40,7 @@ const OPERATOR_NS = 'snoopy-operator';
 const SNOOPY_JOB = 'snoopy-samplejob';
 
 function fail(message: string): never {
-  process.stderr.write(`demo: ${message}\n`);
-  process.exit(2);
+  return exitWithError('demo', message);
 }
 
 const started = Date.now();
@@ -270,20 +269,9 @@ async function run(stateDir: string, deadline: Deadline, resources: { cluster?: 
 const indent = (text: string) => text.split('\n').filter(Boolean).map((l) => `         ${l}\n`).join('');
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: { 'state-dir': { type: 'string' }, timeout: { type: 'string', default: '170' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const parsed = parseCommandLine('demo', HELP, { 'state-dir': { type: 'string' }, timeout: { type: 'string', default: '170' } });
+  if (!parsed) return 0;
+  const { values } = parsed;
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) fail(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
   if (process.getuid?.() !== 0) fail('must run as root: the dev cluster creates network namespaces, veths, a bridge and cgroups');
@@ -309,7 +297,7 @@ async function main(): Promise<number> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       process.stderr.write(`\ndemo: ${sig}; cleaning up\n`);
-      cleanup().finally(() => process.exit(130));
+      void cleanup().finally(() => process.exit(130));
     });
   }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // snoopy-devcluster: a local stand-in for a Kubernetes cluster (API server, controllers, kubelets).
-import { parseArgs } from 'node:util';
+import { exitWithError, parseCommandLine } from '../../lib/command-line.js';
 import { createLogger } from '../../lib/log.js';
 import { repoPath } from '../../lib/repo-root.js';
 import { stopOnSignals } from '../../lib/shutdown.js';
@@ -21,30 +21,23 @@ Options:
 `;
 
 function fail(msg: string): never {
-  process.stderr.write(`snoopy-devcluster: ${msg}\n`);
-  process.exit(2);
+  return exitWithError('snoopy-devcluster', msg);
 }
 
 async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        nodes: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'state-dir': { type: 'string' },
-        'api-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    fail((e as Error).message);
-  }
+  const parsed = parseCommandLine(
+    'snoopy-devcluster',
+    HELP,
+    { nodes: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'state-dir': { type: 'string' }, 'api-only': { type: 'boolean' } },
+    { allowPositionals: true },
+  );
+  if (!parsed) return;
   const { values, positionals } = parsed;
-  if (values.help) { process.stdout.write(HELP); return; }
   const cmd = positionals[0];
   if (positionals.length !== 1 || (cmd !== 'up' && cmd !== 'down')) fail(`expected one command, up or down (see --help)`);
   const stateDir = values['state-dir'] ?? repoPath('.state', 'devcluster');
   if (cmd === 'down') {
-    const { cleanupStateDir } = (await import(new URL('./kubelet/index.js', import.meta.url).href)) as { cleanupStateDir(d: string): Promise<{ removed: number }> };
+    const { cleanupStateDir } = (await import(new URL('./kubelet/index.js', import.meta.url).href)) as { cleanupStateDir: (d: string) => Promise<{ removed: number }> };
     const r = await cleanupStateDir(stateDir);
     process.stdout.write(`cleaned ${stateDir} (${r.removed} leftovers removed)\n`);
     return;

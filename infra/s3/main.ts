@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // snoopy-s3: the embedded local S3 server as an executable. Prints one JSON line with its
 // endpoint on stdout when ready; stops cleanly on SIGTERM/SIGINT.
-import { parseArgs } from 'node:util';
+import { exitWithError, parseCommandLine } from '../../lib/command-line.js';
 import { createLogger } from '../../lib/log.js';
 import { stopOnSignals } from '../../lib/shutdown.js';
 import { runLocalS3 } from './server.js';
@@ -20,33 +20,20 @@ When ready it prints one JSON line on stdout:
 `;
 
 function fail(message: string): never {
-  process.stderr.write(`snoopy-s3: ${message}\n`);
-  process.exit(2);
+  return exitWithError('snoopy-s3', message);
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        port: { type: 'string', default: '4568' },
-        address: { type: 'string', default: '127.0.0.1' },
-        directory: { type: 'string', default: '.state/s3' },
-        bucket: { type: 'string', multiple: true, default: [] },
-        'access-key': { type: 'string' },
-        'secret-key': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
+  const parsed = parseCommandLine('snoopy-s3', HELP, {
+    port: { type: 'string', default: '4568' },
+    address: { type: 'string', default: '127.0.0.1' },
+    directory: { type: 'string', default: '.state/s3' },
+    bucket: { type: 'string', multiple: true, default: [] },
+    'access-key': { type: 'string' },
+    'secret-key': { type: 'string' },
+  });
+  if (!parsed) return;
+  const { values } = parsed;
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be an integer 0..65535, got "${values.port}"`);
   if (Boolean(values['access-key']) !== Boolean(values['secret-key'])) fail('--access-key and --secret-key go together');

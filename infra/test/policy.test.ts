@@ -1,6 +1,6 @@
 // What the manifests promise beyond their schemas: least-privilege RBAC, a hardened operator
-// Deployment whose config names the settings DESIGN §2 lists, a collector Knative Service that
-// fits the gRPC upload contract, Triggers on DESIGN §8 event types and seed samples kept as they were.
+// Deployment whose config names the settings operator/README.md lists, a collector Knative Service that
+// fits the gRPC upload contract, Triggers on the event types of docs/design.md "Events" and seed samples kept as they were.
 import { describe, expect, test } from '@jest/globals';
 import { EventType } from '../../lib/events.js';
 import { COLLECTOR_TIMEOUTS, RESERVED_PORTS, uploadTimeoutProblems } from '../../lib/knative-serving.js';
@@ -25,7 +25,7 @@ interface Container {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[] } };
 }
-// any: parsed YAML of many kinds, navigated freely by the assertions below
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML of many kinds, navigated freely by the assertions below
 type Any = Record<string, any>;
 
 async function objectsOf(path: string): Promise<Any[]> {
@@ -148,7 +148,7 @@ describe('Knative', () => {
     expect((c.env ?? []).map((e) => e.name)).toEqual(expect.arrayContaining(['S3_ENDPOINT', 'S3_BUCKET', 'SNOOPY_TOKEN_KEY']));
   });
 
-  test('Triggers filter on DESIGN §8 event types and call services that exist', async () => {
+  test('Triggers filter on Snoopy event types and call services that exist', async () => {
     const triggers = [...(await objectsOf('knative/eventing/triggers.yaml')), ...(await objectsOf('knative/examples/event-display/event-display.yaml'))].filter(
       (o) => o.kind === 'Trigger',
     );

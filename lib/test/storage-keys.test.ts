@@ -12,7 +12,7 @@ const base = {
 };
 
 describe('storage keys', () => {
-  test('layout of DESIGN "Storage keys"', () => {
+  test('layout of docs/design.md "Storage keys"', () => {
     expect(segmentKey(base)).toBe('snoopy-operator/snoopy-samplejob/c1/cnf-telco/cnf-example-pod-1/000007.pcap');
     expect(segmentKey({ ...base, prefix: '/captures//x/', format: 'text' })).toBe(
       'captures/x/snoopy-operator/snoopy-samplejob/c1/cnf-telco/cnf-example-pod-1/000007.txt',

@@ -28,6 +28,15 @@ export interface ToolPolicy {
   maxCurlUrls?: number;
 }
 
+/** The environment variables that carry a ToolPolicy, from the operator to capture containers. */
+export const ToolPolicyEnv = {
+  allowedTools: 'SNOOPY_ALLOWED_TOOLS',
+  allowMutating: 'SNOOPY_ALLOW_MUTATING_TOOLS',
+  minPingInterval: 'SNOOPY_MIN_PING_INTERVAL',
+  trafficCidrs: 'SNOOPY_TRAFFIC_CIDRS',
+  maxCurlUrls: 'SNOOPY_MAX_CURL_URLS',
+} as const;
+
 export const DEFAULT_TOOL_POLICY: ToolPolicy = Object.freeze({ allowedTools: DEFAULT_ALLOWED_TOOLS, allowMutating: false });
 
 /** A bad policy setting: the process refuses to start rather than enforce something else. */
@@ -52,22 +61,22 @@ function parseCidr(text: string): { address: string; prefix: number; family: 'ip
  * SNOOPY_MAX_CURL_URLS (a whole number). Throws ToolPolicyConfigError on a malformed value.
  */
 export function toolPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): ToolPolicy {
-  const raw = env.SNOOPY_ALLOWED_TOOLS?.trim();
+  const raw = env[ToolPolicyEnv.allowedTools]?.trim();
   const allowedTools = raw ? Object.freeze(raw.split(/[\s,]+/).filter((t) => t !== '')) : DEFAULT_ALLOWED_TOOLS;
-  const allowMutating = /^(true|1|yes)$/i.test(env.SNOOPY_ALLOW_MUTATING_TOOLS?.trim() ?? '');
+  const allowMutating = /^(true|1|yes)$/i.test(env[ToolPolicyEnv.allowMutating]?.trim() ?? '');
   const policy: ToolPolicy = { allowedTools, allowMutating };
-  const ping = env.SNOOPY_MIN_PING_INTERVAL?.trim();
+  const ping = env[ToolPolicyEnv.minPingInterval]?.trim();
   if (ping) {
     if (!/^\d+(\.\d+)?$/.test(ping)) throw new ToolPolicyConfigError(`SNOOPY_MIN_PING_INTERVAL: "${ping}" is not a number of seconds (like 0.2)`);
     policy.minPingIntervalSeconds = Number(ping);
   }
-  const cidrs = env.SNOOPY_TRAFFIC_CIDRS?.trim();
+  const cidrs = env[ToolPolicyEnv.trafficCidrs]?.trim();
   if (cidrs) {
     const list = cidrs.split(/[\s,]+/).filter((c) => c !== '');
     list.forEach(parseCidr);
     policy.trafficCidrs = Object.freeze(list);
   }
-  const urls = env.SNOOPY_MAX_CURL_URLS?.trim();
+  const urls = env[ToolPolicyEnv.maxCurlUrls]?.trim();
   if (urls) {
     if (!/^\d+$/.test(urls) || Number(urls) < 1) throw new ToolPolicyConfigError(`SNOOPY_MAX_CURL_URLS: "${urls}" is not a whole number of at least 1`);
     policy.maxCurlUrls = Number(urls);
@@ -77,13 +86,13 @@ export function toolPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): ToolPol
 
 /** The environment that makes toolPolicyFromEnv return `policy` again (for capture Jobs). */
 export function toolPolicyEnv(policy: ToolPolicy): Array<{ name: string; value: string }> {
-  const env = [
-    { name: 'SNOOPY_ALLOWED_TOOLS', value: policy.allowedTools.join(',') },
-    { name: 'SNOOPY_ALLOW_MUTATING_TOOLS', value: String(policy.allowMutating) },
+  const env: Array<{ name: string; value: string }> = [
+    { name: ToolPolicyEnv.allowedTools, value: policy.allowedTools.join(',') },
+    { name: ToolPolicyEnv.allowMutating, value: String(policy.allowMutating) },
   ];
-  if (policy.minPingIntervalSeconds !== undefined) env.push({ name: 'SNOOPY_MIN_PING_INTERVAL', value: String(policy.minPingIntervalSeconds) });
-  if (policy.trafficCidrs !== undefined) env.push({ name: 'SNOOPY_TRAFFIC_CIDRS', value: policy.trafficCidrs.join(',') });
-  if (policy.maxCurlUrls !== undefined) env.push({ name: 'SNOOPY_MAX_CURL_URLS', value: String(policy.maxCurlUrls) });
+  if (policy.minPingIntervalSeconds !== undefined) env.push({ name: ToolPolicyEnv.minPingInterval, value: String(policy.minPingIntervalSeconds) });
+  if (policy.trafficCidrs !== undefined) env.push({ name: ToolPolicyEnv.trafficCidrs, value: policy.trafficCidrs.join(',') });
+  if (policy.maxCurlUrls !== undefined) env.push({ name: ToolPolicyEnv.maxCurlUrls, value: String(policy.maxCurlUrls) });
   return env;
 }
 

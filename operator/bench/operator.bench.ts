@@ -21,10 +21,10 @@ import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { cpuSeconds, statusKiB } from '../../lib/proc.js';
 import { repoPath } from '../../lib/repo-root.js';
-import { JOBS, MERGE_PATCH, createObject, makeKube, mapLimit, type Kube } from '../kube/client.js';
+import { JOBS, MERGE_PATCH, createObject, makeKube, mapLimit, type Kube } from '../../lib/kube/client.js';
 import { loadConfig } from '../config.js';
 import { captureSettingsFrom, renderCaptureJob } from '../render/capture.js';
-import { captureJobName, oneShotCaptureId, tokenSecretName } from '../render/names.js';
+import { captureJobName, oneShotCaptureId, tokenSecretName } from '../../lib/api/names.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 1000);
 const CACHED = Number(process.env.BENCH_CACHED_PODS ?? 10_000);
@@ -46,7 +46,7 @@ function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
-      out += d;
+      out += d.toString();
       if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
     });
     child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Writes infra/crds/*.yaml from the schemas in operator/crd/schema.ts.
+// Writes infra/crds/*.yaml from the schemas in lib/api/schema.ts.
 //   node <build>/operator/crd/generate.js [--check]
 // --check exits 1 (naming the stale files) when the committed YAML differs from the generated one.
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoPath } from '../../lib/repo-root.js';
-import { crdFiles } from './definitions.js';
+import { crdFiles } from '../../lib/api/crd-definitions.js';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.some((a) => a !== '--check')) {

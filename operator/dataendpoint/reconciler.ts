@@ -9,12 +9,12 @@
 import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
 import type { OperatorConfig } from '../config.js';
-import type { SnoopyDataEndpoint, SnoopyDataEndpointStatus } from '../crd/schema.js';
-import { DATAENDPOINTS, DEPLOYMENTS, KSERVICES, MERGE_PATCH, createObject, deleteObject, errorText, getObject, isConflict, isNotFound, patchObject, patchStatus, statusCode, type Kube } from '../kube/client.js';
+import type { SnoopyDataEndpoint, SnoopyDataEndpointStatus } from '../../lib/api/schema.js';
+import { DATAENDPOINTS, DEPLOYMENTS, KSERVICES, MERGE_PATCH, createObject, deleteObject, errorText, getObject, isConflict, isNotFound, patchObject, patchStatus, statusCode, type Kube } from '../../lib/kube/client.js';
 import type { ResilientCache } from '../kube/informer.js';
 import type { EventRecorder } from '../kube/recorder.js';
 import { collectorAddress, collectorServiceName, ownerReference, renderCollectorDeployment, renderKnativeService, type KnativeService } from '../render/collector.js';
-import { Annotations } from '../render/names.js';
+import { Annotations } from '../../lib/api/names.js';
 import { jsonEqual, setCondition } from '../snoopyjob/status.js';
 import { TOKEN_KEY_FIELD, TOKEN_KEY_SECRET } from '../tokens.js';
 

@@ -5,7 +5,7 @@
 // if it cannot renew within renewDeadlineSeconds it steps down before anyone else may take over.
 // release() hands the lease over at once (holder cleared) on a clean shutdown.
 import type { Logger } from '../../lib/log.js';
-import { LEASES, createObject, errorText, getObject, isConflict, type Kube } from './client.js';
+import { LEASES, createObject, errorText, getObject, isConflict, type Kube } from '../../lib/kube/client.js';
 
 export interface LeaderElectionOptions {
   namespace: string;

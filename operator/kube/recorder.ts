@@ -1,7 +1,7 @@
 // Kubernetes Events (core v1) on the objects the operator reconciles, so `kubectl describe`
 // shows what happened. Best effort: a failed event is logged, never retried.
 import type { Logger } from '../../lib/log.js';
-import { errorText, type Kube } from './client.js';
+import { errorText, type Kube } from '../../lib/kube/client.js';
 
 export interface EventTarget {
   apiVersion: string;

@@ -1,10 +1,11 @@
-// Pure rendering of the capture workload for one target pod (DESIGN §4): a Job for one-shot
+// Pure rendering of the capture workload for one target pod (docs/design.md "What the operator creates"): a Job for one-shot
 // SnoopyJobs, a CronJob for scheduled ones. Everything the reconciler decides is an input, so the
 // same input always gives the same object (and the same template hash).
 import type { V1CronJob, V1EnvVar, V1Job, V1JobSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
-import { toolPolicyEnv, type ToolPolicy } from '../../lib/tool-policy.js';
+import { POD_TERMINATION_LOG, PodtracerEnv, toArgs, toolPolicyEnv } from '../../lib/contracts/podtracer-invocation.js';
+import type { ToolPolicy } from '../../lib/tool-policy.js';
 import type { OperatorConfig } from '../config.js';
-import { Annotations, Labels, shortHash, snoopyLabels } from './names.js';
+import { Annotations, Labels, shortHash, snoopyLabels } from '../../lib/api/names.js';
 
 export interface CaptureTarget {
   pod: string;
@@ -78,34 +79,35 @@ export function uploadGraceSeconds(graceSeconds: number): number {
 
 /** `podtracer run …` arguments (the image's entrypoint is podtracer). */
 export function podtracerArgs(req: CaptureRequest, graceSeconds: number): string[] {
-  return [
-    'run',
-    '--pod', req.target.pod,
-    '--namespace', req.target.namespace,
-    '--container', req.target.container,
-    '--timer', req.timer,
-    '--kill-grace', `${KILL_GRACE_SECONDS}s`,
-    '--upload-grace', `${uploadGraceSeconds(graceSeconds)}s`,
-    ...(req.maxBytes !== undefined ? ['--max-bytes', String(req.maxBytes)] : []),
-    '--collector', req.collector,
-    '--',
-    req.command,
-    ...req.argv,
-  ];
+  return toArgs({
+    options: {
+      pod: req.target.pod,
+      namespace: req.target.namespace,
+      container: req.target.container,
+      timer: req.timer,
+      ...(req.maxBytes !== undefined ? { maxBytes: String(req.maxBytes) } : {}),
+      collector: req.collector,
+      killGrace: `${KILL_GRACE_SECONDS}s`,
+      uploadGrace: `${uploadGraceSeconds(graceSeconds)}s`,
+      // named: podtracer writes none by default outside a pod, and a pod need not tell it is one
+      terminationLog: POD_TERMINATION_LOG,
+    },
+    tool: [req.command, ...req.argv],
+  });
 }
 
 function env(req: CaptureRequest, settings: CaptureSettings): V1EnvVar[] {
   const policy = settings.toolPolicy;
   return [
-    { name: 'SNOOPY_JOB', value: req.sj.name },
-    { name: 'SNOOPY_JOB_NAMESPACE', value: req.sj.namespace },
+    { name: PodtracerEnv.job, value: req.sj.name },
+    { name: PodtracerEnv.jobNamespace, value: req.sj.namespace },
     req.captureId !== undefined
-      ? { name: 'SNOOPY_CAPTURE_ID', value: req.captureId }
+      ? { name: PodtracerEnv.captureId, value: req.captureId }
       : // every CronJob run is its own capture: the Job's name, which the Job controller puts in this pod label
-        { name: 'SNOOPY_CAPTURE_ID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['job-name']" } } },
-    { name: 'NODE_NAME', value: req.target.node },
-    { name: 'POD_UID', value: req.target.uid },
-    { name: 'SNOOPY_CAPTURE_TOKEN', valueFrom: { secretKeyRef: { name: req.tokenSecret, key: req.tokenKey } } },
+        { name: PodtracerEnv.captureId, valueFrom: { fieldRef: { fieldPath: "metadata.labels['job-name']" } } },
+    { name: PodtracerEnv.nodeName, value: req.target.node },
+    { name: PodtracerEnv.podUid, value: req.target.uid },
+    { name: PodtracerEnv.captureToken, valueFrom: { secretKeyRef: { name: req.tokenSecret, key: req.tokenKey } } },
     // the operator's whole tool policy (allowlist, writes, flood knobs), which podtracer applies again
     ...(policy ? toolPolicyEnv(policy) : []),
   ];
@@ -153,7 +155,7 @@ export function capturePodTemplate(req: CaptureRequest, settings: CaptureSetting
             appArmorProfile: { type: 'Unconfined' },
           },
           resources: { requests: { ...settings.resources.requests }, limits: { ...settings.resources.limits } },
-          terminationMessagePath: '/dev/termination-log',
+          terminationMessagePath: POD_TERMINATION_LOG,
           terminationMessagePolicy: 'File',
         },
       ],

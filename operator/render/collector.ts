@@ -1,9 +1,9 @@
 // Pure rendering of a SnoopyDataEndpoint's collector workload: a Knative Service (gRPC over h2c,
 // timeouts sized for segment uploads, autoscaling bounds) or a Deployment + Service.
 import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Service } from '@kubernetes/client-node';
-import type { SnoopyDataEndpoint } from '../crd/schema.js';
+import type { SnoopyDataEndpoint } from '../../lib/api/schema.js';
 import { COLLECTOR_TIMEOUTS, KNATIVE_SERVICE_PORT } from '../../lib/knative-serving.js';
-import { LABEL_PREFIX, shortHash } from './names.js';
+import { LABEL_PREFIX, shortHash } from '../../lib/api/names.js';
 import { templateHash } from './capture.js';
 
 export interface CollectorSettings {

@@ -8,7 +8,7 @@ import type { EventSink } from '../../lib/event-sink.js';
 import { EventType, snoopyJobSource, targetSubject } from '../../lib/events.js';
 import type { Logger } from '../../lib/log.js';
 import type { OperatorConfig } from '../config.js';
-import type { SnoopyDataEndpoint, SnoopyJob, SnoopyJobStatus, TargetStatus } from '../crd/schema.js';
+import type { SnoopyDataEndpoint, SnoopyJob, SnoopyJobStatus, TargetStatus } from '../../lib/api/schema.js';
 import {
   CRONJOBS,
   JOBS,
@@ -25,14 +25,14 @@ import {
   patchStatus,
   retryOnConflict,
   type Kube,
-} from '../kube/client.js';
+} from '../../lib/kube/client.js';
 import type { ResilientCache } from '../kube/informer.js';
 import type { EventRecorder } from '../kube/recorder.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { captureSettingsFrom, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings, type CaptureTarget } from '../render/capture.js';
-import { Annotations, FINALIZER, Labels, captureCronJobName, captureJobName, oneShotCaptureId, snoopyLabels, tokenSecretName } from '../render/names.js';
+import { Annotations, FINALIZER, Labels, captureCronJobName, captureJobName, oneShotCaptureId, snoopyLabels, tokenSecretName } from '../../lib/api/names.js';
 import { cronTargetToken, jobClaim, oneShotTargetToken, tokenExpiry } from '../tokens.js';
-import { describeProblems, nextScheduleTime, validateSnoopyJob, type ResolvedSpec } from '../validation.js';
+import { describeProblems, nextScheduleTime, validateSnoopyJob, type ResolvedSpec } from '../../lib/api/validation.js';
 import { getCondition, isTerminal, jsonEqual, setCondition, targetFromJob } from './status.js';
 import { TargetPodCaches, isCapturable, selectorMatches } from './target-pods.js';
 
@@ -293,7 +293,7 @@ export class SnoopyJobReconciler {
       }
     }
     await this.writeStatus(sj, status);
-    if (createError) throw createError;
+    if (createError) throw createError instanceof Error ? createError : new Error(JSON.stringify(createError));
     return undefined;
   }
 
@@ -394,7 +394,7 @@ export class SnoopyJobReconciler {
       status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: r.suspend ? 'Suspended' : 'Scheduled', message: `${targets.length} CronJob(s) on "${r.schedule}"${r.suspend ? ' (suspended)' : ''}`, ...gen }, nowIso);
     }
     await this.writeStatus(sj, status);
-    if (firstError) throw firstError;
+    if (firstError) throw firstError instanceof Error ? firstError : new Error(JSON.stringify(firstError));
     // come back to refresh next/last schedule times and to renew tokens in time
     const untilNext = next ? Date.parse(next) - now.getTime() + 2_000 : Infinity;
     const untilRenew = Number.isFinite(renewAt) ? renewAt * 1000 - now.getTime() : Infinity;

@@ -1,7 +1,7 @@
 // Pure status computation: a target's state from its Job and capture pod, podtracer's termination
 // message, Kubernetes-style conditions, and the run's phase.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { Condition, TargetStatus, TargetStateName } from '../crd/schema.js';
+import type { Condition, TargetStatus, TargetStateName } from '../../lib/api/schema.js';
 
 export interface CaptureSummary {
   segments?: number;

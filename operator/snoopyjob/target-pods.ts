@@ -2,7 +2,7 @@
 // SnoopyJob targets their namespace any more, so the operator never caches the whole cluster's pods.
 import type { V1Pod, V1PodList, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
-import { getJson, type Kube } from '../kube/client.js';
+import { getJson, type Kube } from '../../lib/kube/client.js';
 import { ResilientCache } from '../kube/informer.js';
 
 const SYNC_TIMEOUT_MS = 30_000;
@@ -39,7 +39,8 @@ export class TargetPodCaches {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const why = cache!.lastError instanceof Error ? cache!.lastError.message : String(cache!.lastError ?? 'no answer');
+        const last: unknown = cache!.lastError;
+        const why = last instanceof Error ? last.message : last === undefined ? 'no answer' : JSON.stringify(last);
         reject(new Error(`the pods of namespace "${namespace}" could not be listed: ${why}`));
       }, SYNC_TIMEOUT_MS);
     });

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { errorText, getJson, getObject, makeKube, mapLimit, SNOOPYJOBS, statusCode } from '../kube/client.js';
+import { errorText, getJson, getObject, makeKube, mapLimit, SNOOPYJOBS, statusCode } from '../../lib/kube/client.js';
 
 // A tiny API stand-in that counts TCP connections: client-node alone opens one per request.
 describe('API client connections', () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { ConfigError, loadConfig, mergeConfigMap } from '../config.js';
 
 describe('operator configuration', () => {
-  test('defaults (DESIGN §2)', () => {
+  test('defaults (operator/README.md)', () => {
     const c = loadConfig({}, 'host');
     expect(c).toMatchObject({
       namespace: 'snoopy-operator',

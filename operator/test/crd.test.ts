@@ -2,8 +2,8 @@ import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { repoPath } from '../../lib/repo-root.js';
-import { checkAgainstSchema, crdFiles, customResourceDefinition } from '../crd/definitions.js';
-import { SNOOPYJOB, SnoopyDataEndpointSpec, SnoopyJobSpec } from '../crd/schema.js';
+import { checkAgainstSchema, crdFiles, customResourceDefinition } from '../../lib/api/crd-definitions.js';
+import { SNOOPYJOB, SnoopyDataEndpointSpec, SnoopyJobSpec } from '../../lib/api/schema.js';
 
 describe('CRDs generated from the schema source', () => {
   test('the committed infra/crds YAML equals the generated YAML', () => {
@@ -13,7 +13,7 @@ describe('CRDs generated from the schema source', () => {
   });
 
   test('SnoopyJob CRD: names, short name, status subresource, printer columns, structural spec', () => {
-    // any: walking a plain, untyped YAML tree
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking a plain, untyped YAML tree
     const crd = customResourceDefinition(SNOOPYJOB) as any;
     expect(crd.metadata.name).toBe('snoopyjobs.job.fennecproject.io');
     expect(crd.spec.names.shortNames).toEqual(['sj']);

@@ -1,9 +1,9 @@
 // SnoopyDataEndpoint in Knative mode: the dev API server serves serving.knative.dev/v1 once its
 // CRD exists; the Knative Service's readiness is reported as Knative would.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { DATAENDPOINTS, KSERVICES, MERGE_PATCH, createObject, getObject } from '../kube/client.js';
+import { DATAENDPOINTS, KSERVICES, MERGE_PATCH, createObject, getObject } from '../../lib/kube/client.js';
 import { Operator } from '../operator.js';
-import type { SnoopyDataEndpoint } from '../crd/schema.js';
+import type { SnoopyDataEndpoint } from '../../lib/api/schema.js';
 import type { KnativeService } from '../render/collector.js';
 import { COLLECTOR_TIMEOUTS, uploadTimeoutProblems } from '../../lib/knative-serving.js';
 import { quiet, startTestCluster, testConfig, waitFor, type TestCluster } from './helpers.js';

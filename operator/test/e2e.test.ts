@@ -12,12 +12,10 @@ import { promisify } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { repoPath } from '../../lib/repo-root.js';
-import { startDevCluster, type DevCluster } from '../../infra/devcluster/cluster.js';
-import { cleanupStateDir } from '../../infra/devcluster/kubelet/index.js';
-import { ensureClusterNetwork } from '../../infra/devcluster/kubelet/network.js';
-import { DATAENDPOINTS, SNOOPYJOBS, createObject, getObject, makeKube, type Kube } from '../kube/client.js';
+import { cleanupStateDir, ensureClusterNetwork, startDevCluster, type DevCluster } from '../../infra/devcluster/harness.js';
+import { DATAENDPOINTS, SNOOPYJOBS, createObject, getObject, makeKube, type Kube } from '../../lib/kube/client.js';
 import { Operator } from '../operator.js';
-import type { SnoopyDataEndpoint, SnoopyJob } from '../crd/schema.js';
+import type { SnoopyDataEndpoint, SnoopyJob } from '../../lib/api/schema.js';
 import { SEED_SPEC, listJobs, quiet, testConfig, waitFor } from './helpers.js';
 import { startRecordingSink } from '../../lib/testing/event-sink-server.js';
 

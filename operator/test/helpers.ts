@@ -1,17 +1,15 @@
 // Test fixtures: the dev cluster's API server over real HTTP, CRDs applied from infra/crds, and
 // pods/Jobs driven the way kubelets and the Job controller would drive them.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
-import { createLogger } from '../../lib/log.js';
+import { readFileSync } from 'node:fs';
+import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { repoPath } from '../../lib/repo-root.js';
-import { startApiServer, type ApiServer } from '../../infra/devcluster/apiserver/index.js';
-import { JOBS, MERGE_PATCH, createObject, makeKube, plain, type Kube } from '../kube/client.js';
-import { loadConfig, type OperatorConfig } from '../config.js';
+import { quiet } from '../../lib/testing/quiet-logger.js';
+import { waitFor } from '../../lib/testing/wait-for.js';
+import { startApiServerWithKubeconfig, type ApiServer, type ApiServerWithKubeconfig } from '../../infra/devcluster/harness.js';
+import { JOBS, MERGE_PATCH, createObject, makeKube, plain, type Kube } from '../../lib/kube/client.js';
 
-export const quiet = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+export { quiet, waitFor };
 
 export interface TestCluster {
   api: ApiServer;
@@ -23,32 +21,18 @@ export interface TestCluster {
 }
 
 export async function startTestCluster(namespaces: string[] = ['snoopy-operator', 'cnf-telco']): Promise<TestCluster> {
-  const api = await startApiServer({ port: 0, logger: quiet });
-  const dir = mkdtempSync(join(tmpdir(), 'snoopy-operator-test-'));
+  const t = await startApiServerWithKubeconfig('snoopy-operator-test-', quiet);
   try {
-    return await prepare(api, dir, namespaces);
+    return await prepare(t, namespaces);
   } catch (err) {
     // a failed setup leaves nothing behind either
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await t.stop();
     throw err;
   }
 }
 
-async function prepare(api: ApiServer, dir: string, namespaces: string[]): Promise<TestCluster> {
-  const kubeconfig = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'snoopy-dev', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'dev', user: { token: 'dev-token' } }],
-    contexts: [{ name: 'snoopy-dev', context: { cluster: 'snoopy-dev', user: 'dev' } }],
-    'current-context': 'snoopy-dev',
-  };
-  const kubeconfigPath = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfigPath, stringify(kubeconfig));
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  const kube = makeKube(kc);
+async function prepare(t: ApiServerWithKubeconfig, namespaces: string[]): Promise<TestCluster> {
+  const kube = makeKube(t.kc);
   for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
     const crd = parse(readFileSync(repoPath('infra', 'crds', file), 'utf8'));
     await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: crd });
@@ -62,38 +46,10 @@ async function prepare(api: ApiServer, dir: string, namespaces: string[]): Promi
       return false;
     }
   });
-  return {
-    api,
-    kc,
-    kube,
-    dir,
-    kubeconfigPath,
-    async stop() {
-      await api.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { api: t.api, kc: t.kc, kube, dir: t.stateDir, kubeconfigPath: t.kubeconfigPath, stop: () => t.stop() };
 }
 
-/** Polls `check` until it returns a truthy value; bounded by `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-export function testConfig(over: Record<string, string> = {}): OperatorConfig {
-  return loadConfig({ SNOOPY_LEADER_ELECTION: 'false', SNOOPY_RESYNC_SECONDS: '5', ...over });
-}
+export { testConfig } from '../harness.js';
 
 /** A running pod bound to `node`, as a kubelet would report it. */
 export async function createRunningPod(kube: Kube, ns: string, name: string, labels: Record<string, string>, node: string): Promise<V1Pod> {

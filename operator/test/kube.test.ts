@@ -5,7 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ResilientCache } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
 import { WorkQueue } from '../kube/workqueue.js';
-import { LEASES, getObject, plain } from '../kube/client.js';
+import { LEASES, getObject, plain } from '../../lib/kube/client.js';
 import { createRunningPod, quiet, startTestCluster, waitFor, type TestCluster } from './helpers.js';
 
 describe('WorkQueue', () => {

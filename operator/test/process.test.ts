@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { LEASES, SNOOPYJOBS, getObject } from '../kube/client.js';
-import type { SnoopyJob } from '../crd/schema.js';
-import { Labels } from '../render/names.js';
+import { LEASES, SNOOPYJOBS, getObject } from '../../lib/kube/client.js';
+import type { SnoopyJob } from '../../lib/api/schema.js';
+import { Labels } from '../../lib/api/names.js';
 import { SEED_SPEC, createRunningPod, createSnoopyJob, finishJob, listJobs, startTestCluster, waitFor, type TestCluster } from './helpers.js';
 import { startRecordingSink } from '../../lib/testing/event-sink-server.js';
 
@@ -93,8 +93,8 @@ describe('snoopy-operator processes', () => {
         const c = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH } });
         let out = '';
         let err = '';
-        c.stdout.on('data', (d: Buffer) => (out += d));
-        c.stderr.on('data', (d: Buffer) => (err += d));
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (err += d.toString()));
         c.on('exit', (code) => resolve({ code, out, err }));
       });
     const help = await run(['--help']);

@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { verifyToken } from '../../lib/token.js';
 import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../../lib/tool-policy.js';
-import { captureCronJobName, captureJobName, labelValue, MAX_CRONJOB_NAME, MAX_JOB_NAME, oneShotCaptureId, tokenSecretName, Labels } from '../render/names.js';
+import { captureCronJobName, captureJobName, labelValue, MAX_CRONJOB_NAME, MAX_JOB_NAME, oneShotCaptureId, tokenSecretName, Labels } from '../../lib/api/names.js';
+import { fromArgs } from '../../lib/contracts/podtracer-invocation.js';
 import { KILL_GRACE_SECONDS, podtracerArgs, uploadGraceSeconds, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings } from '../render/capture.js';
 import { cronTargetToken, oneShotTargetToken } from '../tokens.js';
 
@@ -62,7 +63,7 @@ describe('names', () => {
 });
 
 describe('capture Job rendering', () => {
-  test('the seed sample renders the DESIGN §4 pod on the target node with podtracer args', () => {
+  test('the seed sample renders the capture pod on the target node with podtracer args', () => {
     const req = request();
     const job = renderCaptureJob('job-1', req, settings);
     expect(job.metadata!.namespace).toBe('snoopy-operator');
@@ -83,9 +84,20 @@ describe('capture Job rendering', () => {
     expect(c.image).toBe('snoopy/podtracer:latest');
     expect(c.args).toEqual([
       'run', '--pod', 'cnf-example-pod-7d9f-abcde', '--namespace', 'cnf-telco', '--container', 'ping', '--timer', '2m',
-      '--kill-grace', '10s', '--upload-grace', '40s',
-      '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--', 'tcpdump', '-i', 'eth0', '-U', '-w', '-',
+      '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--kill-grace', '10s', '--upload-grace', '40s',
+      '--termination-log', '/dev/termination-log',
+      '--', 'tcpdump', '-i', 'eth0', '-U', '-w', '-',
     ]);
+    // what podtracer reads back through the shared contract
+    expect(fromArgs(c.args!.slice(1))).toEqual({
+      options: {
+        pod: 'cnf-example-pod-7d9f-abcde', namespace: 'cnf-telco', container: 'ping', timer: '2m',
+        collector: 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', killGrace: '10s', uploadGrace: '40s',
+        terminationLog: c.terminationMessagePath,
+      },
+      tool: ['tcpdump', '-i', 'eth0', '-U', '-w', '-'],
+    });
+    expect(c.terminationMessagePath).toBe('/dev/termination-log');
     expect(c.securityContext!.capabilities!.add).toEqual(['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE']);
     expect(c.securityContext!.privileged).toBe(false);
     // podtracer mounts the tool's sandbox, which the runtimes' default AppArmor profile forbids
@@ -121,7 +133,11 @@ describe('capture Job rendering', () => {
   });
 
   test('max bytes and arguments with spaces pass through as single argv elements', () => {
-    expect(podtracerArgs(request({ maxBytes: 1000, command: 'ping', argv: ['-c', '3', 'a b'] }), 60).slice(-8)).toEqual(['--max-bytes', '1000', '--collector', 'snoopy-data-svc.snoopy-operator.svc.cluster.local:51001', '--', 'ping', '-c', '3', 'a b'].slice(-8));
+    expect(podtracerArgs(request({ maxBytes: 1000, command: 'ping', argv: ['-c', '3', 'a b'] }), 60).slice(-7)).toEqual(['--termination-log', '/dev/termination-log', '--', 'ping', '-c', '3', 'a b']);
+    expect(fromArgs(podtracerArgs(request({ maxBytes: 1000, command: 'ping', argv: ['-c', '3', 'a b'] }), 60).slice(1))).toMatchObject({
+      options: { maxBytes: '1000' },
+      tool: ['ping', '-c', '3', 'a b'],
+    });
   });
 
   test('CronJob: schedule, Forbid, per-run capture id from the Job name, hash changes with the node', () => {

@@ -3,10 +3,10 @@
 // controller would.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { V1CronJob, V1Job } from '@kubernetes/client-node';
-import { CRONJOBS, JOBS, MERGE_PATCH, SNOOPYJOBS, DATAENDPOINTS, createObject, getObject } from '../kube/client.js';
+import { CRONJOBS, JOBS, MERGE_PATCH, SNOOPYJOBS, DATAENDPOINTS, createObject, getObject } from '../../lib/kube/client.js';
 import { Operator } from '../operator.js';
-import type { SnoopyDataEndpoint, SnoopyJob } from '../crd/schema.js';
-import { Labels, FINALIZER } from '../render/names.js';
+import type { SnoopyDataEndpoint, SnoopyJob } from '../../lib/api/schema.js';
+import { Labels, FINALIZER } from '../../lib/api/names.js';
 import { SEED_SPEC, createRunningPod, createSnoopyJob, finishJob, listJobs, quiet, startTestCluster, testConfig, waitFor, type TestCluster } from './helpers.js';
 import { startRecordingSink } from '../../lib/testing/event-sink-server.js';
 

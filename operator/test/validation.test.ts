@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { DEFAULT_TOOL_POLICY } from '../../lib/tool-policy.js';
-import { validateSnoopyJob, nextScheduleTime, type ValidationContext } from '../validation.js';
-import type { SnoopyJobSpec } from '../crd/schema.js';
+import { validateSnoopyJob, nextScheduleTime, type ValidationContext } from '../../lib/api/validation.js';
+import type { SnoopyJobSpec } from '../../lib/api/schema.js';
 import { SEED_SPEC } from './helpers.js';
 
 const ctx: ValidationContext = { operatorNamespace: 'snoopy-operator', allowCrossNamespace: false, policy: DEFAULT_TOOL_POLICY };

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startS3Server } from '../../infra/s3/child.js';
-import { startCollectorChild } from '../../functions/collector/test/helpers.js';
+import { startCollectorChild } from '../../functions/collector/child.js';
 import { parseTcpdumpStats } from '../summary.js';
 import { TargetNetns, countPackets, run, sleep, startPodtracer, waitFor, waitForLog } from '../test/helpers.js';
 

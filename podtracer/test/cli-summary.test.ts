@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { POD_TERMINATION_LOG, PodtracerEnv, toArgs } from '../../lib/contracts/podtracer-invocation.js';
 import { DEFAULTS, UsageError, parseCommandLine, parseSize, type RunOptions } from '../cli.js';
 import { EXIT, exitCodeFor, parseTcpdumpStats, terminationLogText, type Summary } from '../summary.js';
 
@@ -38,6 +39,30 @@ describe('command line', () => {
     });
     expect(o).toMatchObject({ captureId: 'from-env', terminationLog: '/t', job: 'j', jobNamespace: 'jn', args: ['-tan'] });
     expect(runOptions(['run', '--pod', 'p', '-n', 'ns', '--output-dir', '/o', '--capture-id', 'flag', '--', 'ss'], { SNOOPY_CAPTURE_ID: 'env' }).captureId).toBe('flag');
+  });
+
+  test('termination log: the pod\'s only inside a pod, else none unless given', () => {
+    const argv = ['run', '--pod', 'p', '-n', 'ns', '--output-dir', '/o', '--', 'ss'];
+    expect(runOptions(argv, {}).terminationLog).toBeUndefined();
+    expect(runOptions(argv, { KUBERNETES_SERVICE_HOST: '10.96.0.1' }).terminationLog).toBe('/dev/termination-log');
+    expect(runOptions(argv, { KUBERNETES_SERVICE_HOST: '10.96.0.1', PODTRACER_TERMINATION_LOG: '/t' }).terminationLog).toBe('/t');
+    expect(runOptions(['run', '--termination-log', '/f', ...argv.slice(1)], {}).terminationLog).toBe('/f');
+  });
+
+  test('an invocation rendered through the shared contract reads back as the options it names', () => {
+    const argv = toArgs({
+      options: {
+        pod: 'web-0', namespace: 'shop', container: 'app', timer: '2m', maxBytes: '1000', collector: 'c.snoopy.svc:51001',
+        killGrace: '10s', uploadGrace: '40s', terminationLog: POD_TERMINATION_LOG,
+      },
+      tool: ['tcpdump', '-i', 'eth0', '-w', '-'],
+    });
+    const o = runOptions(argv, { [PodtracerEnv.job]: 'j', [PodtracerEnv.jobNamespace]: 'jn', [PodtracerEnv.captureId]: 'c1' });
+    expect(o).toMatchObject({
+      pod: 'web-0', namespace: 'shop', container: 'app', timerMs: 120_000, maxBytes: 1000, collector: 'c.snoopy.svc:51001',
+      killGraceMs: 10_000, uploadGraceMs: 40_000, terminationLog: '/dev/termination-log', job: 'j', jobNamespace: 'jn',
+      captureId: 'c1', command: 'tcpdump', args: ['-i', 'eth0', '-w', '-'],
+    });
   });
 
   test('the longest durations still accepted: 24d', () => {

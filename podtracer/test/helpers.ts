@@ -116,7 +116,7 @@ export function startPodtracer(args: string[], opts: { env?: Record<string, stri
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const result = new Promise<PodtracerResult>((resolve) => {
-    child.once('close', async (code) => {
+    const finish = async (code: number | null) => {
       let summary: Record<string, unknown> | undefined;
       if (opts.terminationLog && existsSync(opts.terminationLog)) {
         try {
@@ -126,7 +126,8 @@ export function startPodtracer(args: string[], opts: { env?: Record<string, stri
         }
       }
       resolve({ code, stdout, stderr, summary });
-    });
+    };
+    child.once('close', (code) => void finish(code));
   });
   return { child, stderr: () => stderr, result };
 }

@@ -9,13 +9,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { startTestApi, type TestApi } from '../../infra/devcluster/test/kubelet-helpers.js';
+import { startApiServerWithKubeconfig, type ApiServerWithKubeconfig } from '../../infra/devcluster/harness.js';
+import { quiet } from '../../lib/testing/quiet-logger.js';
 import { TargetNetns, runPodtracer, run, suffix, waitFor } from './helpers.js';
 
 const CGROUP_HIERARCHY = '/sys/fs/cgroup/pids';
 
 let net: TargetNetns;
-let api: TestApi;
+let api: ApiServerWithKubeconfig;
 let work: string;
 let sidecarPid: number;
 const appId = randomBytes(32).toString('hex');
@@ -49,7 +50,7 @@ beforeAll(async () => {
   placeInCgroup(net.targetPid, appId);
   placeInCgroup(sidecarPid, sidecarId);
 
-  api = await startTestApi('podtracer-kube-api-');
+  api = await startApiServerWithKubeconfig('podtracer-kube-api-', quiet);
   const core = api.kc.makeApiClient(CoreV1Api);
   const pod: V1Pod = {
     metadata: { name: 'web-0', namespace: 'default' },

@@ -183,6 +183,26 @@ describe('podtracer --output-dir', () => {
   });
 });
 
+describe('run by hand on a host', () => {
+  // Only inside a pod is /dev/termination-log the default; a host keeps no file from a manual run.
+  // Checked by this run's own capture id, so another podtracer on the host cannot disturb it.
+  test('no termination log is written unless one is asked for', async () => {
+    const captureId = `by-hand-${suffix()}`;
+    const out = join(work, captureId);
+    const r = await runPodtracer(base(out, ['--capture-id', captureId, '--', 'ip', 'addr', 'show', 'dev', 'lo']));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(captureId);
+    expect(await readdir(out)).toEqual(['000000.txt']);
+    let hostLog = '';
+    try {
+      hostLog = await readFile('/dev/termination-log', 'utf8');
+    } catch {
+      // none: as it should be on a host
+    }
+    expect(hostLog).not.toContain(captureId);
+  });
+});
+
 describe('refused before anything runs', () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['a tool not on the allowlist', ['--', 'bash', '-c', 'touch MARKER'], /never allowed/],

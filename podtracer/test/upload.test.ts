@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { startS3Server, type S3ServerChild } from '../../infra/s3/child.js';
-import { startCollectorChild, type CollectorChild } from '../../functions/collector/test/helpers.js';
+import { startCollectorChild, type CollectorChild } from '../../functions/collector/child.js';
 import { parseCapture, type Packet } from '../../lib/pcap/index.js';
 import { parseSegmentKey } from '../../lib/storage-keys.js';
 import { TargetNetns, countPackets, echoRequestSeqs, run, sleep, startPodtracer, waitFor, waitForLog } from './helpers.js';

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLab, HTTP_PORT, inNs, SERVER_IP, startInNs, startServers, stopChild, type Lab } from '../test/lab.js';
 import { parseConversations } from '../test/tshark.js';
-import type { Summary } from '../summary.js';
+import type { Summary } from '../../../lib/api/analysis-summary.js';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCapture, PcapWriter, Segmenter } from '../../../lib/pcap/index.js';
 import { analyzeSources } from '../source.js';
-import type { Summary } from '../summary.js';
+import type { Summary } from '../../../lib/api/analysis-summary.js';
 import {
   CLIENT_IP,
   createLab,

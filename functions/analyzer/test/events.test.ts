@@ -14,7 +14,7 @@ import { EventType, snoopyJobSource } from '../../../lib/events.js';
 import { Segmenter } from '../../../lib/pcap/index.js';
 import { segmentKey } from '../../../lib/storage-keys.js';
 import { analyzeSources } from '../source.js';
-import type { Summary } from '../summary.js';
+import type { Summary } from '../../../lib/api/analysis-summary.js';
 import { createLab, generateTraffic, HTTP_PORT, markEnd, SERVER_IP, startInNs, startServers, stopChild, type Lab } from './lab.js';
 import { startRecordingSink } from '../../../lib/testing/event-sink-server.js';
 

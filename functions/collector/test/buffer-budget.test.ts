@@ -55,10 +55,11 @@ describe('uploads over the memory budget', () => {
     try {
       const bodies = Array.from({ length: 4 }, (_, i) => Buffer.alloc(11 * MIB + i, 0x41 + i));
       let maxWaiting = 0;
-      const sampler = setInterval(async () => {
+      const sample = async () => {
         const m = (await collector.metrics.registry.getSingleMetric('snoopy_collector_uploads_waiting_for_buffer')?.get())?.values[0]?.value ?? 0;
         maxWaiting = Math.max(maxWaiting, m);
-      }, 5);
+      };
+      const sampler = setInterval(() => void sample(), 5);
       const replies = await Promise.all(bodies.map((b, i) => uploadSegment(client, header({ captureId: 'budget', pod: `p${i}` }), b)));
       clearInterval(sampler);
       expect(replies.map((r) => r.sha256)).toEqual(bodies.map(sha256));

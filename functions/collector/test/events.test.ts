@@ -1,4 +1,4 @@
-// CloudEvents from the collector: binary mode, DESIGN §8 attributes and extensions, overrides,
+// CloudEvents from the collector: binary mode, the attributes of docs/design.md "Events" and extensions, overrides,
 // retries on 5xx, and a dead sink never holding up an upload.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -108,7 +108,7 @@ describe('S3 part integrity', () => {
     const create = seen.find((s) => s.method === 'POST' && /[?&]uploads/.test(s.url));
     expect(create?.headers['x-amz-checksum-algorithm']).toBe('CRC32');
     const complete = seen.find((s) => s.method === 'POST' && /[?&]uploadId=/.test(s.url));
-    for (const p of parts) expect(complete!.body.toString()).toContain(`<ChecksumCRC32>${p.headers['x-amz-checksum-crc32']}</ChecksumCRC32>`);
+    for (const p of parts) expect(complete!.body.toString()).toContain(`<ChecksumCRC32>${String(p.headers['x-amz-checksum-crc32'])}</ChecksumCRC32>`);
 
     const res = await reader.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'a/b/000000.pcap' }));
     const stored = Buffer.from(await res.Body!.transformToByteArray());

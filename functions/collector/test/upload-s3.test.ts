@@ -1,5 +1,5 @@
 // Segments over real gRPC into a real S3 server process: byte-identical objects under the
-// DESIGN keys with their metadata, many streams at once, and no object from a broken stream.
+// storage keys (docs/design.md) with their metadata, many streams at once, and no object from a broken stream.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

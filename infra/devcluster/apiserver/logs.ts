@@ -48,7 +48,7 @@ export async function serveLogs(registry: Registry, stateDir: string | undefined
   const podDef = registry.def('', 'pods');
   const pod = registry.get(podDef, ns, name);
   const spec = o(pod.spec);
-  const names = [...(Array.isArray(spec.initContainers) ? spec.initContainers : []), ...(Array.isArray(spec.containers) ? spec.containers : [])].map((c) => String(o(c).name));
+  const names = [...(Array.isArray(spec.initContainers) ? (spec.initContainers as unknown[]) : []), ...(Array.isArray(spec.containers) ? (spec.containers as unknown[]) : [])].map((c) => String(o(c).name));
   const mainNames = (Array.isArray(spec.containers) ? spec.containers : []).map((c) => String(o(c).name));
   let container = q.container;
   if (!container) {

@@ -42,7 +42,7 @@ export function evalJsonPath(obj: unknown, path: string): unknown[] {
       if (t.startsWith('.')) {
         if (isPlainObject(c) && c[t.slice(1)] !== undefined) next.push(c[t.slice(1)]);
       } else if (t === '[*]') {
-        if (Array.isArray(c)) next.push(...c);
+        if (Array.isArray(c)) next.push(...(c as unknown[]));
         else if (isPlainObject(c)) next.push(...Object.values(c));
       } else if (/^\[\d+\]$/.test(t)) {
         if (Array.isArray(c) && c[Number(t.slice(1, -1))] !== undefined) next.push(c[Number(t.slice(1, -1))]);

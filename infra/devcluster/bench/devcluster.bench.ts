@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   try {
     const kubeconfigPath = await new Promise<string>((resolve, reject) => {
       let out = '';
-      server.stdout!.on('data', (d: Buffer) => { out += d; if (out.includes('\n')) resolve(out.split('\n')[0].trim()); });
+      server.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(out.split('\n')[0].trim()); });
       server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     });
     const kc = new KubeConfig();

@@ -68,7 +68,7 @@ function nodeIndex(stateDir: string, nodeName: string): number {
   throw new Error('more than 254 nodes in one dev cluster');
 }
 
-export function nodeObject(name: string, podCidr: string, hostIP: string): Record<string, unknown> {
+export function nodeObject(name: string, podCidr: string): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -105,7 +105,7 @@ function nodeStatus(name: string, hostIP: string): Record<string, unknown> {
 
 async function registerNode(kube: Kube, name: string, podCidr: string, hostIP: string): Promise<void> {
   const path = apiPath('v1', 'nodes', undefined, name);
-  const body = nodeObject(name, podCidr, hostIP);
+  const body = nodeObject(name, podCidr);
   try {
     await kube.create(apiPath('v1', 'nodes'), body);
   } catch (e) {
@@ -281,11 +281,11 @@ async function start(o: KubeletOptions, held: Held): Promise<Kubelet> {
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') {
       // finished before this kubelet started: only its deletion is left to do
-      if (pod.metadata?.deletionTimestamp) removePod(pod);
+      if (pod.metadata?.deletionTimestamp) void removePod(pod); // its failure is logged
       return;
     }
     if (pod.metadata?.deletionTimestamp) {
-      removePod(pod);
+      void removePod(pod); // its failure is logged
       return;
     }
     const rt = new PodRuntime(pod, ctx, (gone) => pods.delete(gone));

@@ -671,7 +671,7 @@ export class PodRuntime {
       }
     }
     const grace = Math.min(Math.max(graceSeconds, 0), MAX_GRACE_SECONDS) * 1000;
-    const all = Promise.all(running.map((c) => c.proc?.exited));
+    const all = Promise.all(running.map((c) => c.proc?.exited ?? Promise.resolve(undefined)));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((r) => (timer = setTimeout(r, grace)))]);
     clearTimeout(timer);
@@ -685,7 +685,7 @@ export class PodRuntime {
         }
       }
     }
-    await Promise.all(running.map((c) => c.proc?.exited));
+    await Promise.all(running.map((c) => c.proc?.exited ?? Promise.resolve(undefined)));
     await sleep(0);
   }
 

@@ -44,7 +44,7 @@ test('up --api-only prints the kubeconfig path, serves kubectl, and stops on SIG
   try {
     const path = await new Promise<string>((resolve, reject) => {
       let out = '';
-      child.stdout!.on('data', (d: Buffer) => { out += d; if (out.includes('\n')) resolve(out.split('\n')[0]); });
+      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(out.split('\n')[0]); });
       child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
     });
     expect(path).toBe(join(stateDir, 'kubeconfig'));

@@ -1,12 +1,11 @@
 // Test fixtures for the kubelet and controllers: a real dev cluster API server, a kubeconfig for
 // it, and polling helpers with bounded loops.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hierarchies } from '../kubelet/cgroups.js';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../../../lib/log.js';
-import { startApiServer, type ApiServer } from '../apiserver/index.js';
+import type { ApiServer } from '../apiserver/index.js';
+import { startApiServerWithKubeconfig } from '../harness.js';
 import { Kube } from '../controllers/kube-client.js';
 
 export const testLogger = createLogger('devcluster-test', process.env.LOG_LEVEL ?? 'warn');
@@ -20,42 +19,11 @@ export interface TestApi {
   stop(): Promise<void>;
 }
 
-export function kubeconfigYaml(url: string): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    `- name: snoopy-dev`,
-    `  cluster: {server: "${url}", insecure-skip-tls-verify: true}`,
-    'users:',
-    '- name: dev',
-    '  user: {token: dev-cluster-token}',
-    'contexts:',
-    '- name: snoopy-dev',
-    '  context: {cluster: snoopy-dev, user: dev}',
-    'current-context: snoopy-dev',
-    '',
-  ].join('\n');
-}
+export { kubeconfigYaml } from '../cluster.js';
 
 export async function startTestApi(prefix: string): Promise<TestApi> {
-  const stateDir = mkdtempSync(join(tmpdir(), prefix));
-  const api = await startApiServer({ logger: testLogger, stateDir });
-  const kubeconfigPath = join(stateDir, 'kubeconfig');
-  writeFileSync(kubeconfigPath, kubeconfigYaml(api.url));
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  return {
-    api,
-    kc,
-    kube: new Kube(kc),
-    stateDir,
-    kubeconfigPath,
-    async stop() {
-      await api.stop();
-      rmSync(stateDir, { recursive: true, force: true });
-    },
-  };
+  const t = await startApiServerWithKubeconfig(prefix, testLogger);
+  return { ...t, kube: new Kube(t.kc) };
 }
 
 /** Polls until fn returns a value (not undefined/false) or the bound is reached. */

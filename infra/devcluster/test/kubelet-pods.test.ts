@@ -45,7 +45,7 @@ d('kubelet: pods as processes on two nodes', () => {
 
   const getPod = (name: string) => t.kube.get<V1Pod>(apiPath('v1', 'pods', 'default', name));
   const podIn = (name: string, phases: string[]) =>
-    waitFor(`${name} in ${phases}`, async () => {
+    waitFor(`${name} in ${phases.join('/')}`, async () => {
       const p = await getPod(name);
       return p && phases.includes(p.status?.phase ?? '') ? p : undefined;
     });

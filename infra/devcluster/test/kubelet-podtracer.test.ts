@@ -61,7 +61,9 @@ d('podtracer in a capture Job on the dev cluster', () => {
               {
                 name: 'podtracer',
                 image: 'quay.io/example/snoopy/podtracer:dev',
-                args: ['run', '--pod', 'target', '--namespace', 'default', '--output-dir', '/out', '--capture-id', 'c1', '--', 'ip', '-o', 'addr'],
+                // as the operator renders it: the dev cluster's pods have no KUBERNETES_SERVICE_HOST telling
+                // podtracer it runs in a pod, so the termination log is named
+                args: ['run', '--pod', 'target', '--namespace', 'default', '--output-dir', '/out', '--capture-id', 'c1', '--termination-log', '/dev/termination-log', '--', 'ip', '-o', 'addr'],
                 volumeMounts: [{ name: 'proc', mountPath: '/host/proc', readOnly: true }, { name: 'out', mountPath: '/out' }],
               },
             ],
@@ -82,7 +84,10 @@ d('podtracer in a capture Job on the dev cluster', () => {
     expect(summary.segments).toBeGreaterThanOrEqual(1);
     const files: string[] = [];
     const walk = (dir: string) => {
-      for (const e of readdirSync(dir, { withFileTypes: true })) (e.isDirectory() ? walk(join(dir, e.name)) : files.push(join(dir, e.name)));
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(dir, e.name));
+        else files.push(join(dir, e.name));
+      }
     };
     walk(out);
     const text = files.map((f) => readFileSync(f, 'utf8')).join('');

@@ -17,7 +17,7 @@ export type VethLab = Omit<VethPair, 'remove'> & { close(): Promise<void> };
 
 export async function createVethLab(): Promise<VethLab> {
   const pair = await createVethPair({ tag: 'pcap', ipA: '192.0.2.1', ipB: '192.0.2.2' });
-  return { ...pair, close: pair.remove };
+  return { ...pair, close: () => pair.remove() };
 }
 
 export function inNetns(ns: string, argv: string[]): Promise<{ stdout: string; stderr: string }> {

@@ -1,7 +1,7 @@
 // The segmenter on text, on hand-built captures (every pcapng corner, concatenated pcaps,
 // oversized records, damage), and a throughput benchmark.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { concatPcaps, parseCapture, PcapngWriter, PcapWriter, Segmenter, type Packet, type Segment } from '../index.js';
+import { concatPcaps, parseCapture, PcapngWriter, PcapWriter, Segmenter, type Segment } from '../index.js';
 import { LinkType } from '../constants.js';
 import { diffPackets, oneByteChunks, packetsOf, randomChunks, tcpdumpRead, tcpdumpReadEach, tempDir, writeTemp } from './lab.js';
 import { frame, pcapngZoo, pcapPair, T0 } from './zoo.js';
@@ -295,9 +295,17 @@ describe('benchmark', () => {
         const seg = new Segmenter({ maxBytes: 32 * 1024 * 1024 });
         count = 0;
         segs = 0;
-        for (const c of chunks) for (const s of seg.push(c)) (count += s.records), segs++;
+        for (const c of chunks) {
+          for (const s of seg.push(c)) {
+            count += s.records;
+            segs++;
+          }
+        }
         const last = seg.end().segment;
-        if (last) (count += last.records), segs++;
+        if (last) {
+          count += last.records;
+          segs++;
+        }
       });
       time('small', () => {
         const small = new Segmenter({ maxBytes: 64 * 1024 });
@@ -325,7 +333,6 @@ describe('benchmark', () => {
     expect(r.packets).toBe(records.length - 1);
     expect(segs).toBe(Math.ceil(data.length / (32 * 1024 * 1024)));
     expect(textLines).toBe(text.length / line.length);
-    // eslint-disable-next-line no-console
     console.log(
       `pcap benchmark, ${mb.toFixed(0)} MB, ${records.length - 1} records in 64 KiB chunks:\n` +
         `  plain copy (Buffer.concat)      ${(mb / (copyMs / 1000)).toFixed(0)} MB/s\n` +

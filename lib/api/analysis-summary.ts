@@ -1,5 +1,10 @@
-// The summary JSON (DESIGN §6 "Summary JSON"), documented field by field in README.md.
-import type { FlowProtocol, FlowState } from './flow.js';
+// The analyzer's summary JSON (docs/design.md "Summary JSON"), documented field by field in
+// functions/analyzer/README.md. Shared: the analyzer writes it, `kubectl snoopy summary` reads it.
+
+/** A flow's protocol, as the summary names it. */
+export type FlowProtocol = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'other';
+/** How a flow's connection went (TCP); "n/a" for protocols without connections. */
+export type FlowState = 'established' | 'refused' | 'unanswered' | 'closed' | 'reset' | 'n/a';
 
 export const SUMMARY_VERSION = 1;
 

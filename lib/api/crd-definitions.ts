@@ -55,6 +55,8 @@ export const RESOURCES: readonly ResourceDef[] = [SNOOPYJOB, SNOOPYDATAENDPOINT]
 export function crdFiles(): { file: string; yaml: string }[] {
   return RESOURCES.map((def) => ({
     file: `${def.group}_${def.plural}.yaml`,
+    // The header names the schema's path before it moved to lib/api/schema.ts: kept as it was so
+    // the generated CRDs (and the install bundle) stay byte-identical until they change anyway.
     yaml: `# Generated from operator/crd/schema.ts; do not edit by hand.\n${stringify(customResourceDefinition(def), { lineWidth: 0 })}`,
   }));
 }

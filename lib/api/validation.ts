@@ -1,13 +1,13 @@
-// Semantic validation of a SnoopyJob: what its schema cannot say (DESIGN §3, §7). One pure
+// Semantic validation of a SnoopyJob: what its schema cannot say (docs/design.md "Custom resources", "Security rules"). One pure
 // function, used by the reconciler and usable by a CLI: the caller supplies the context (policy,
 // operator namespace, the referenced endpoint as it was found) and gets either every problem,
 // each naming its field, or the resolved values a capture needs.
 import { CronExpressionParser } from 'cron-parser';
 import { Value } from '@sinclair/typebox/value';
-import { parseDuration, DurationError } from '../lib/duration.js';
-import { parseToolInvocation, ToolPolicyError, type ToolPolicy } from '../lib/tool-policy.js';
-import { checkAgainstSchema } from './crd/definitions.js';
-import { SnoopyJobSpec, type SnoopyJob } from './crd/schema.js';
+import { parseDuration, DurationError } from '../duration.js';
+import { parseToolInvocation, ToolPolicyError, type ToolPolicy } from '../tool-policy.js';
+import { checkAgainstSchema } from './crd-definitions.js';
+import { SnoopyJobSpec, type SnoopyJob } from './schema.js';
 
 export interface ValidationContext {
   operatorNamespace: string;

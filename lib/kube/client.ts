@@ -216,7 +216,7 @@ export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 5): Pr
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; returns the settled results in order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  const results = new Array<PromiseSettledResult<R>>(items.length);
   let next = 0;
   async function worker() {
     while (next < items.length) {

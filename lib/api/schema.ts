@@ -1,5 +1,5 @@
 // The one source of truth for Snoopy's custom resources: these TypeBox schemas give the CRDs'
-// structural openAPIV3Schema (operator/crd/definitions.ts), the TypeScript types (Static<>) and
+// structural openAPIV3Schema (lib/api/crd-definitions.ts), the TypeScript types (Static<>) and
 // the ajv validation the operator runs before it trusts a spec. Only keywords a Kubernetes
 // structural schema accepts are used (no patternProperties, no $ref, no anyOf at the top).
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
