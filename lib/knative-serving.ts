@@ -45,6 +45,9 @@ export const COLLECTOR_TIMEOUTS = {
 /** podtracer's default --upload-deadline: below the collector's request timeout (see above). */
 export const UPLOAD_DEADLINE_MS = 540_000;
 
+/** The collector's metrics port: clear of every port queue-proxy holds in the pod. */
+export const COLLECTOR_METRICS_PORT = 9095;
+
 export interface RevisionTimeouts {
   timeoutSeconds?: number;
   responseStartTimeoutSeconds?: number;

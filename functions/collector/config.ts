@@ -1,7 +1,7 @@
 // Collector configuration from the environment (functions/collector/README.md). Pure: env in, settings out; a bad
 // value is a ConfigError naming the variable.
 import { normalizePrefix } from '../../lib/storage-keys.js';
-import { isReservedPort, RESERVED_PORTS } from '../../lib/knative-serving.js';
+import { COLLECTOR_METRICS_PORT, isReservedPort, RESERVED_PORTS } from '../../lib/knative-serving.js';
 import { s3SettingsFromEnv, type S3Settings } from '../../lib/s3.js';
 
 export type StorageKind = 's3' | 'fs';
@@ -40,7 +40,7 @@ export class ConfigError extends Error {
 const MIB = 1024 * 1024;
 
 /** Not 9090: that is queue-proxy's metrics port in every Knative pod (lib/knative-serving). */
-export const DEFAULT_METRICS_PORT = 9095;
+export const DEFAULT_METRICS_PORT = COLLECTOR_METRICS_PORT;
 
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];

@@ -3,8 +3,7 @@
 // fits the gRPC upload contract, Triggers on the event types of docs/design.md "Events" and seed samples kept as they were.
 import { describe, expect, test } from '@jest/globals';
 import { EventType } from '../../lib/events.js';
-import { COLLECTOR_TIMEOUTS, RESERVED_PORTS, uploadTimeoutProblems } from '../../lib/knative-serving.js';
-import { DEFAULT_METRICS_PORT } from '../../functions/collector/config.js';
+import { COLLECTOR_METRICS_PORT, COLLECTOR_TIMEOUTS, RESERVED_PORTS, uploadTimeoutProblems } from '../../lib/knative-serving.js';
 import { kustomize } from '../install/bundle.js';
 import { readYaml } from '../validate/manifests.js';
 
@@ -139,7 +138,7 @@ describe('Knative', () => {
     expect(uploadTimeoutProblems({ timeoutSeconds: 600, responseStartTimeoutSeconds: 600, idleTimeoutSeconds: 120 })).toEqual([expect.stringMatching(/^idleTimeoutSeconds 120 is below timeoutSeconds 600/)]);
     // and no container port queue-proxy holds (nor the collector's metrics port)
     for (const p of c.ports ?? []) expect(RESERVED_PORTS).not.toContain(p.containerPort);
-    const metricsPort = Number(((c.env ?? []) as { name: string; value?: string }[]).find((e) => e.name === 'METRICS_PORT')?.value ?? DEFAULT_METRICS_PORT);
+    const metricsPort = Number(((c.env ?? []) as { name: string; value?: string }[]).find((e) => e.name === 'METRICS_PORT')?.value ?? COLLECTOR_METRICS_PORT);
     expect(RESERVED_PORTS).not.toContain(metricsPort);
     expect(spec.containerConcurrency).toBeGreaterThan(0);
     const ann = svc.spec.template.metadata.annotations;

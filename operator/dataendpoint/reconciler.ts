@@ -103,8 +103,8 @@ export class DataEndpointReconciler {
     const tokenKeySecret = await this.ensureTokenKeyIn(de);
     const settings = { image: this.d.config.collectorImage, ...(this.d.config.sink ? { sink: this.d.config.sink } : {}), tokenKeySecret, tokenKeyField: TOKEN_KEY_FIELD };
     const svcName = collectorServiceName(de);
-    let ready = false;
-    let readyMessage = '';
+    let ready: boolean;
+    let readyMessage: string;
     let url: string | undefined;
     if (mode === 'knative') {
       const ksvc = renderKnativeService(de, settings);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { POD_TERMINATION_LOG, PodtracerEnv, toArgs } from '../../lib/contracts/podtracer-invocation.js';
+import { UPLOAD_DEADLINE_MS } from '../../lib/knative-serving.js';
 import { DEFAULTS, UsageError, parseCommandLine, parseSize, type RunOptions } from '../cli.js';
 import { EXIT, exitCodeFor, parseTcpdumpStats, terminationLogText, type Summary } from '../summary.js';
 
@@ -10,6 +11,10 @@ function runOptions(argv: string[], env: NodeJS.ProcessEnv = {}): RunOptions {
 }
 
 describe('command line', () => {
+  test('the default upload deadline is the one the collector\'s Knative timeouts are sized for', () => {
+    expect(DEFAULTS.uploadDeadlineMs).toBe(UPLOAD_DEADLINE_MS);
+  });
+
   test('the new syntax: options, then the tool and its argv after --', () => {
     const o = runOptions([
       'run', '--pod', 'web-0', '--namespace', 'shop', '--container', 'app', '--timer', '2m', '--max-bytes', '10Mi',

@@ -129,7 +129,7 @@ export async function startQueueProxy(o: QueueProxyOptions): Promise<QueueProxy>
     }
   } catch (err) {
     await closeAll(held);
-    throw new Error(`queue-proxy cannot hold its port: ${(err as Error).message}`);
+    throw new Error(`queue-proxy cannot hold its port: ${(err as Error).message}`, { cause: err });
   }
 
   const timedOut = (which: Which) => {
@@ -142,7 +142,7 @@ export async function startQueueProxy(o: QueueProxyOptions): Promise<QueueProxy>
   const session = (): http2.ClientHttp2Session => {
     if (!upstream || upstream.closed || upstream.destroyed) {
       const s = http2.connect(`http://127.0.0.1:${o.userPort}`);
-      s.on('error', (err) => o.log.debug({ err: err.message }, 'upstream session error'));
+      s.on('error', (err: Error) => o.log.debug({ err: err.message }, 'upstream session error'));
       s.on('close', () => {
         if (upstream === s) upstream = undefined;
       });
@@ -192,7 +192,7 @@ export async function startQueueProxy(o: QueueProxyOptions): Promise<QueueProxy>
         if (endStream) timers.stop();
       });
       u.on('data', () => timers.appWrote());
-      u.on('trailers', (t) => {
+      u.on('trailers', (t: http2.IncomingHttpHeaders) => {
         timers.appWrote();
         trailers = t;
       });
@@ -203,7 +203,7 @@ export async function startQueueProxy(o: QueueProxyOptions): Promise<QueueProxy>
       u.on('end', () => timers.stop());
       u.pipe(stream);
       stream.pipe(u);
-      u.on('error', (err) => {
+      u.on('error', (err: Error) => {
         timers.stop();
         o.log.debug({ err: err.message }, 'upstream stream error');
         if (stream.destroyed || stream.closed) return;
@@ -257,7 +257,7 @@ export async function startQueueProxy(o: QueueProxyOptions): Promise<QueueProxy>
     port = await listen(server, o.servingPort ?? QUEUE_PROXY_PORTS.http, host);
   } catch (err) {
     await closeAll(held);
-    throw new Error(`queue-proxy cannot listen: ${(err as Error).message}`);
+    throw new Error(`queue-proxy cannot listen: ${(err as Error).message}`, { cause: err });
   }
   return {
     port,

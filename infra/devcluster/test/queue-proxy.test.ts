@@ -12,8 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createCollectorClient, uploadSegment } from '../../../lib/collector-client.js';
 import { createLogger } from '../../../lib/log.js';
 import { loadCollectorProtos, type UploadRequest, type UploadResponse } from '../../../lib/proto.js';
-import { configFromEnv } from '../../../functions/collector/config.js';
-import { startCollector, type RunningCollector } from '../../../functions/collector/server.js';
+import { startCollectorChild, type CollectorChild } from '../../../functions/collector/child.js';
 import { startQueueProxy, type QueueProxy, type QueueProxyTimeouts } from '../queue-proxy/proxy.js';
 
 const log = createLogger('queue-proxy-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -62,16 +61,21 @@ async function startLateCollector(): Promise<{ port: number; close(): Promise<vo
 
 describe('queue-proxy stand-in: the upload timeout chain', () => {
   let dir: string;
-  let collector: RunningCollector;
+  let collector: CollectorChild;
+  let grpcPort: number;
   const proxies: QueueProxy[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'snoopy-qp-'));
-    collector = await startCollector(configFromEnv({ PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', STORAGE: 'fs', STORAGE_DIR: dir, SHUTDOWN_GRACE_SECONDS: '1' }), log);
+    collector = await startCollectorChild({ STORAGE: 'fs', STORAGE_DIR: dir, SHUTDOWN_GRACE_SECONDS: '1' });
+    grpcPort = Number(collector.address.split(':').pop());
   });
   afterAll(async () => {
     for (const p of proxies) await p.close();
-    await collector?.shutdown(1000);
+    if (collector) {
+      collector.child.kill('SIGTERM');
+      await collector.exited;
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -90,13 +94,13 @@ describe('queue-proxy stand-in: the upload timeout chain', () => {
   };
 
   test('the old shape (idle limit below the request timeout) cuts an upload longer than the idle limit', async () => {
-    const p = await proxyTo(collector.grpcPort, { timeoutSeconds: 30, responseStartTimeoutSeconds: 30, idleTimeoutSeconds: 2 });
+    const p = await proxyTo(grpcPort, { timeoutSeconds: 30, responseStartTimeoutSeconds: 30, idleTimeoutSeconds: 2 });
     await expect(upload(p.port, 6, 1)).rejects.toMatchObject({ code: grpc.status.INTERNAL });
     expect(p.timeouts.idle).toBe(1);
   });
 
   test('the fixed chain (early headers, short response start, idle = request timeout) carries it', async () => {
-    const p = await proxyTo(collector.grpcPort, { timeoutSeconds: 30, responseStartTimeoutSeconds: 2, idleTimeoutSeconds: 30 });
+    const p = await proxyTo(grpcPort, { timeoutSeconds: 30, responseStartTimeoutSeconds: 2, idleTimeoutSeconds: 30 });
     const res = await upload(p.port, 6, 2);
     expect(Number(res.bytes)).toBe(8 * 64 * 1024);
     expect(p.timeouts).toEqual({ total: 0, responseStart: 0, idle: 0 });
@@ -116,7 +120,7 @@ describe('queue-proxy stand-in: the upload timeout chain', () => {
   });
 
   test('the request timeout ends an upload that outlasts it, headers or not', async () => {
-    const p = await proxyTo(collector.grpcPort, { timeoutSeconds: 2, responseStartTimeoutSeconds: 2, idleTimeoutSeconds: 2 });
+    const p = await proxyTo(grpcPort, { timeoutSeconds: 2, responseStartTimeoutSeconds: 2, idleTimeoutSeconds: 2 });
     await expect(upload(p.port, 6, 4)).rejects.toMatchObject({ code: grpc.status.INTERNAL });
     expect(p.timeouts.total + p.timeouts.idle).toBe(1);
   });

@@ -114,7 +114,7 @@ export async function runDiff(opts: DiffOptions): Promise<DiffReport> {
       });
     if (toolPath !== undefined) {
       const sharing = SHARED_ENV_TOOLS.has(tool);
-      const setup = async (): Promise<SharedEnv | undefined> => (sharing ? openSharedEnv(tool, toolPath) : undefined);
+      const setup = async (): Promise<SharedEnv | undefined> => (sharing ? openSharedEnv(tool) : undefined);
       const teardown = async (env: SharedEnv | undefined): Promise<void> => (env ? closeSharedEnv(env) : undefined);
       await pool(toRun, opts.concurrency, setup, teardown, async ({ g, v }, env) => {
         const r = await runOne(tool, toolPath, g.argv, { timeoutMs: opts.timeoutMs, readOnly: v.readOnly, ...(env ? { shared: env } : {}) });

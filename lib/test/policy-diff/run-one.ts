@@ -38,7 +38,7 @@ export const SHARED_ENV_TOOLS: ReadonlySet<string> = new Set([
   'curl', 'dig', 'nslookup', 'tcpdump', 'iperf3', 'iperf', 'ping', 'tracepath', 'traceroute', 'nstat',
 ]);
 
-export async function openSharedEnv(tool: string, toolPath: string): Promise<SharedEnv> {
+export async function openSharedEnv(tool: string): Promise<SharedEnv> {
   const ns = await createNetns();
   try {
     return { ns: ns.name, peers: await startEnvPeers(tool, ns.name) };
@@ -181,7 +181,7 @@ export async function runOne(tool: string, toolPath: string, generated: readonly
   let peers: ChildProcess[] = opts.shared ? opts.shared.peers : [];
   let child: ChildProcess | undefined;
   let timedOut = false;
-  let exitCode: number | null = null;
+  let exitCode: number | null;
   let stderrHead = '';
   const traceFile = path.join(base, 'strace.out');
   try {
