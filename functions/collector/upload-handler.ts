@@ -1,5 +1,13 @@
-// snoopy.v1.Collector/UploadSegment: header, then chunks streamed into one object; the reply is
-// sent only once the object is durable, and any failure leaves no object behind.
+// snoopy.v1.Collector/UploadSegment: header, then chunks streamed into one object, then the end
+// marker; the reply is sent only once the object is durable, and any failure or cancellation
+// leaves no object behind.
+//
+// Order of events: grpc-js reports a client's cancellation as a half-close first and as a
+// cancellation a few ticks later, so a half-close alone does not prove the segment is whole. The
+// end marker (SegmentEnd: byte count and SHA-256) does: storage is completed only after it arrived
+// and matched. A client that predates it is served on the half-close if the transport stream is
+// still open at that moment. Either way a cancellation that arrives later, up to the reply, removes
+// the object again: the writer serializes that removal after its own final requests.
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../lib/log.js';
@@ -8,6 +16,7 @@ import type { CollectorEvents } from './events.js';
 import type { CollectorMetrics, UploadResult } from './metrics.js';
 import type { InflightCalls } from './inflight.js';
 import type { ObjectWriter, SegmentStore } from './storage/store.js';
+import { transportClosed } from './transport-state.js';
 import { checkHeader } from './validate.js';
 
 export interface UploadHandlerDeps {
@@ -23,7 +32,8 @@ export interface UploadHandlerDeps {
   idleMs: number;
 }
 
-type State = 'header' | 'data' | 'finishing' | 'done';
+/** header → data → ended (end marker seen) → finishing (storage completing) → done. */
+type State = 'header' | 'data' | 'ended' | 'finishing' | 'done';
 
 const RESULT_OF: Partial<Record<grpc.status, UploadResult>> = {
   [grpc.status.INVALID_ARGUMENT]: 'invalid',
@@ -120,9 +130,29 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
       state = 'data';
     };
 
+    let sha256 = '';
+    const onEndMarker = (req: UploadRequest): void => {
+      const declared = Number(req.end?.bytes ?? -1);
+      if (declared !== bytes) {
+        void fail(grpc.status.INVALID_ARGUMENT, `end marker declares ${String(req.end?.bytes)} bytes but ${bytes} were received`);
+        return;
+      }
+      sha256 = hash.digest('hex');
+      const claimed = (req.end?.sha256 ?? '').toLowerCase();
+      if (claimed !== '' && claimed !== sha256) {
+        void fail(grpc.status.INVALID_ARGUMENT, `end marker declares sha256 ${claimed} but the bytes received hash to ${sha256}`);
+        return;
+      }
+      state = 'ended';
+    };
+
     const onChunk = (req: UploadRequest): void => {
       if (req.part === 'header') {
         void fail(grpc.status.INVALID_ARGUMENT, 'a second segment header is not allowed: one call uploads one segment');
+        return;
+      }
+      if (req.part === 'end') {
+        onEndMarker(req);
         return;
       }
       const chunk = req.chunk ?? Buffer.alloc(0);
@@ -151,21 +181,28 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
     };
 
     call.on('data', (req: UploadRequest) => {
-      if (state === 'header' || state === 'data') armIdle();
+      if (state === 'header' || state === 'data' || state === 'ended') armIdle();
       if (state === 'header') onHeader(req);
       else if (state === 'data') onChunk(req);
+      else if (state === 'ended') void fail(grpc.status.INVALID_ARGUMENT, 'nothing may follow the end marker');
     });
 
     call.on('end', () => {
+      // A cancellation shows up here first (see the top of this file): tell it from a half-close.
+      if (state !== 'done' && transportClosed(call)) {
+        void fail(grpc.status.CANCELLED, 'call cancelled by the client');
+        return;
+      }
       if (state === 'header') {
         void fail(grpc.status.INVALID_ARGUMENT, 'first message must be the segment header');
         return;
       }
-      if (state !== 'data') return;
+      if (state !== 'data' && state !== 'ended') return;
+      const endMarker = state === 'ended';
+      if (!endMarker) sha256 = hash.digest('hex');
       state = 'finishing';
       stopIdle();
       void (async () => {
-        const sha256 = hash.digest('hex');
         try {
           await writer!.complete({ sha256 });
         } catch (err) {
@@ -173,6 +210,11 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
           return;
         }
         if (state !== 'finishing') return; // cancelled meanwhile: fail() removed the object
+        if (transportClosed(call)) {
+          // Cancelled while storage completed, and the event is not delivered yet: remove it now.
+          await fail(grpc.status.CANCELLED, 'call cancelled by the client');
+          return;
+        }
         state = 'done';
         const reply: UploadResponse = {
           bucket: deps.store.bucket,
@@ -184,7 +226,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
         deps.metrics.uploads.inc({ result: 'stored' });
         deps.metrics.bytesStored.inc(bytes);
         deps.metrics.uploadSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        log().info({ bytes, sha256: reply.sha256, sequence: header!.sequence, last: header!.last }, 'segment stored');
+        log().info({ bytes, sha256: reply.sha256, sequence: header!.sequence, last: header!.last, endMarker }, 'segment stored');
         callback(null, reply);
         deps.events.segmentStored(header!, reply);
         if (header!.last) await deps.events.captureCompleted(header!);
