@@ -93,6 +93,8 @@ export function uploadSegment(
   if (opts.deadlineMs !== undefined) callOptions.deadline = Date.now() + opts.deadlineMs;
   return new Promise<UploadResponse>((resolve, reject) => {
     let settled = false;
+    let cancelCall = (): void => undefined;
+    const onAbort = () => cancelCall();
     let markEnded!: () => void;
     const ended = new Promise<void>((r) => (markEnded = r));
     const call = client.makeClientStreamRequest<UploadRequest, UploadResponse>(
@@ -104,11 +106,13 @@ export function uploadSegment(
       (err: grpc.ServiceError | null, res?: UploadResponse) => {
         settled = true;
         markEnded();
+        opts.signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else resolve(res!);
       },
     );
-    const onAbort = () => call.cancel();
+    cancelCall = () => call.cancel();
+    // Until the reply: a cancellation while the collector is storing still cancels the call.
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const hash = opts.sha256 === undefined ? createHash('sha256') : undefined;
     let bytes = 0;
@@ -133,8 +137,6 @@ export function uploadSegment(
           settled = true;
           reject(err instanceof Error ? err : new Error(String(err)));
         }
-      } finally {
-        opts.signal?.removeEventListener('abort', onAbort);
       }
     })();
   });

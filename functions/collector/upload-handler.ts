@@ -2,12 +2,13 @@
 // marker; the reply is sent only once the object is durable, and any failure or cancellation
 // leaves no object behind.
 //
-// Order of events: grpc-js reports a client's cancellation as a half-close first and as a
-// cancellation a few ticks later, so a half-close alone does not prove the segment is whole. The
-// end marker (SegmentEnd: byte count and SHA-256) does: storage is completed only after it arrived
-// and matched. A client that predates it is served on the half-close if the transport stream is
-// still open at that moment. Either way a cancellation that arrives later, up to the reply, removes
-// the object again: the writer serializes that removal after its own final requests.
+// Order of events: a cancelling client's HTTP/2 stream sends END_STREAM and then RST_STREAM, so
+// the collector sees a half-close first and the cancellation a moment later: a half-close alone
+// does not prove the segment is whole. The end marker (SegmentEnd: byte count and SHA-256) does:
+// storage is completed only after it arrived and matched. A half-close without it (a client that
+// predates the marker, or one that sent nothing at all) is acted on only after HALF_CLOSE_SETTLE_MS
+// without a cancellation. Either way a cancellation that arrives later, up to the reply, removes the
+// object again: the writer serializes that removal after its own final requests.
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../lib/log.js';
@@ -16,7 +17,6 @@ import type { CollectorEvents } from './events.js';
 import type { CollectorMetrics, UploadResult } from './metrics.js';
 import type { InflightCalls } from './inflight.js';
 import type { ObjectWriter, SegmentStore } from './storage/store.js';
-import { transportClosed } from './transport-state.js';
 import { checkHeader } from './validate.js';
 
 export interface UploadHandlerDeps {
@@ -34,6 +34,13 @@ export interface UploadHandlerDeps {
 
 /** header → data → ended (end marker seen) → finishing (storage completing) → done. */
 type State = 'header' | 'data' | 'ended' | 'finishing' | 'done';
+
+/**
+ * How long a half-close without an end marker waits for a cancellation that may follow it (the
+ * RST_STREAM sent right after END_STREAM). It is then followed by one turn of the event loop's I/O
+ * phase, so a loop that was busy still reads the RST before deciding.
+ */
+export const HALF_CLOSE_SETTLE_MS = 300;
 
 const RESULT_OF: Partial<Record<grpc.status, UploadResult>> = {
   [grpc.status.INVALID_ARGUMENT]: 'invalid',
@@ -100,6 +107,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
       // Keep reading (and dropping) whatever the client still sends, so it is never stuck on
       // flow control and sees the status.
       call.resume();
+      if (writer) log().debug({ code: grpc.status[code], details: message }, 'upload failing: removing what it stored');
       if (writer) await writer.abort(new Error(message)).catch((err) => log().error({ err: String(err) }, 'abort failed'));
       deps.metrics.uploads.inc({ result: result ?? RESULT_OF[code] ?? 'invalid' });
       const level = code === grpc.status.UNAVAILABLE ? 'error' : 'warn';
@@ -144,6 +152,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
         return;
       }
       state = 'ended';
+      log().debug({ bytes, sha256 }, 'end marker received: the segment is whole');
     };
 
     const onChunk = (req: UploadRequest): void => {
@@ -157,6 +166,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
       }
       const chunk = req.chunk ?? Buffer.alloc(0);
       bytes += chunk.length;
+      deps.metrics.bytesReceived.inc(chunk.length);
       if (bytes > deps.maxSegmentBytes) {
         void fail(
           grpc.status.INVALID_ARGUMENT,
@@ -187,22 +197,41 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
       else if (state === 'ended') void fail(grpc.status.INVALID_ARGUMENT, 'nothing may follow the end marker');
     });
 
+    /** Resolves true if the call is cancelled within HALF_CLOSE_SETTLE_MS (see the top of this file). */
+    const cancelledSoon = (): Promise<boolean> =>
+      new Promise((resolve) => {
+        if (call.cancelled) return resolve(true);
+        const onCancel = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          setImmediate(() => {
+            call.off('cancelled', onCancel);
+            resolve(call.cancelled);
+          });
+        }, HALF_CLOSE_SETTLE_MS);
+        call.once('cancelled', onCancel);
+      });
+
     call.on('end', () => {
-      // A cancellation shows up here first (see the top of this file): tell it from a half-close.
-      if (state !== 'done' && transportClosed(call)) {
-        void fail(grpc.status.CANCELLED, 'call cancelled by the client');
-        return;
-      }
       if (state === 'header') {
-        void fail(grpc.status.INVALID_ARGUMENT, 'first message must be the segment header');
+        stopIdle();
+        void cancelledSoon().then((cancelled) => {
+          if (!cancelled) void fail(grpc.status.INVALID_ARGUMENT, 'first message must be the segment header');
+        });
         return;
       }
       if (state !== 'data' && state !== 'ended') return;
       const endMarker = state === 'ended';
-      if (!endMarker) sha256 = hash.digest('hex');
       state = 'finishing';
       stopIdle();
       void (async () => {
+        if (!endMarker) {
+          if (await cancelledSoon()) return; // fail() has run (the 'cancelled' listener)
+          sha256 = hash.digest('hex');
+        }
+        if (state !== 'finishing') return;
         try {
           await writer!.complete({ sha256 });
         } catch (err) {
@@ -210,7 +239,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
           return;
         }
         if (state !== 'finishing') return; // cancelled meanwhile: fail() removed the object
-        if (transportClosed(call)) {
+        if (call.cancelled) {
           // Cancelled while storage completed, and the event is not delivered yet: remove it now.
           await fail(grpc.status.CANCELLED, 'call cancelled by the client');
           return;
