@@ -6,7 +6,7 @@
 // server is an emulator.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -226,10 +226,18 @@ export async function startRgw(opts: RgwOptions = {}): Promise<RgwServer> {
       child.once('error', () => resolve());
       child.once('exit', () => resolve());
     });
-    if (child.pid) appendFileSync(join(dir, 'pids'), `${child.pid}\n`);
     const d: Daemon = { name, child, exited, stderrTail: () => tail.trim() };
     daemons.push(d);
+    writePids();
+    void exited.then(() => {
+      daemons.splice(daemons.indexOf(d), 1);
+      writePids();
+    });
     return d;
+  };
+  /** The live daemons' pids, for the watchdog (a dead daemon's pid could be reused). */
+  const writePids = () => {
+    if (!stopped) writeFileSync(join(dir, 'pids'), daemons.map((d) => d.child.pid).filter(Boolean).join('\n'));
   };
   const alive = (d: Daemon) => d.child.exitCode === null && d.child.signalCode === null && d.child.pid !== undefined;
   const killDaemon = async (d: Daemon) => {
@@ -237,8 +245,8 @@ export async function startRgw(opts: RgwOptions = {}): Promise<RgwServer> {
     await d.exited;
   };
   /** Polls `check` until true; fails early with the daemon's stderr if it died. */
-  const until = async (what: string, check: () => Promise<boolean>, watch: Daemon[]) => {
-    for (let i = 0; Date.now() < deadline && i < 100_000; i++) {
+  const until = async (what: string, check: () => Promise<boolean>, watch: Daemon[], by = deadline) => {
+    for (let i = 0; Date.now() < by && i < 100_000; i++) {
       for (const d of watch) {
         if (!alive(d)) throw new Error(`${d.name} exited (${d.child.exitCode ?? d.child.signalCode}) while waiting for ${what}: ${d.stderrTail() || readLogTail(dir, d.name)}`);
       }
@@ -251,28 +259,31 @@ export async function startRgw(opts: RgwOptions = {}): Promise<RgwServer> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await Promise.all(daemons.map(killDaemon));
+    await Promise.all([...daemons].map(killDaemon));
     rmSync(dir, { recursive: true, force: true });
     if (watchdog.exitCode === null) watchdog.kill('SIGKILL');
   };
 
-  const startGateway = async () => {
-    // A port picked free can be taken before radosgw binds it: try a few.
-    for (let attempt = 0; attempt < 5; attempt++) {
+  const startGateway = async (by: number) => {
+    // A port picked free can be taken before radosgw binds it: try a few. A restart keeps its
+    // port (the old socket may linger a moment after SIGKILL).
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < 50 && Date.now() < by; attempt++) {
       const p = port || (await freePort(address));
       writeFileSync(conf, cephConf(dir, fsid, monV2, monV1, address, p, opts.memstoreBytes ?? 4 * 1024 ** 3));
       const d = launch('client.rgw', 'radosgw', ['-n', 'client.rgw']);
       try {
-        await until('radosgw to listen', () => canConnect(address === '0.0.0.0' ? '127.0.0.1' : address, p), [d]);
+        await until('radosgw to listen', () => canConnect(address === '0.0.0.0' ? '127.0.0.1' : address, p), [d], by);
         rgw = d;
         port = p;
         return;
       } catch (err) {
+        lastErr = err;
         await killDaemon(d);
-        if (opts.port || Date.now() >= deadline) throw err;
+        await sleep(200);
       }
     }
-    throw new Error('RGW: radosgw could not bind a port');
+    throw lastErr ?? new Error('RGW: radosgw did not start in time');
   };
 
   const steps: Record<string, number> = {};
@@ -315,7 +326,7 @@ export async function startRgw(opts: RgwOptions = {}): Promise<RgwServer> {
       ['-c', conf, 'user', 'create', '--uid', RGW_USER, '--display-name', 'Snoopy', '--access-key', accessKeyId, '--secret-key', secretAccessKey],
       left(),
     ).then(() => step('user created'));
-    await Promise.all([user, startGateway().then(() => step('gateway listening'))]);
+    await Promise.all([user, startGateway(deadline).then(() => step('gateway listening'))]);
     await until('the OSD to stay up', async () => alive(osd), []);
   } catch (err) {
     await stop();
@@ -342,17 +353,7 @@ export async function startRgw(opts: RgwOptions = {}): Promise<RgwServer> {
     },
     async restartGateway() {
       if (rgw) await killDaemon(rgw);
-      const bound = Date.now() + (opts.startTimeoutMs ?? 90_000);
-      for (let attempt = 0; attempt < 50; attempt++) {
-        try {
-          await startGateway();
-          return;
-        } catch (err) {
-          // the old socket may linger a moment after SIGKILL
-          if (Date.now() > bound) throw err;
-          await sleep(200);
-        }
-      }
+      await startGateway(Date.now() + (opts.startTimeoutMs ?? 90_000));
     },
   };
   try {
