@@ -15,8 +15,11 @@ build: deps
 test: deps-ceph build
 	npm test
 
-demo: build
-	node dist/infra/demo/main.js
+# S3=rgw (default): MinIO runs as a one-node Ceph cluster behind the RADOS Gateway; S3=embedded:
+# the embedded S3 server (no Ceph packages needed).
+S3 ?= rgw
+demo: $(if $(filter rgw,$(S3)),deps-ceph) build
+	node dist/infra/demo/main.js --s3 $(S3)
 
 bench: build
 	npm run bench:collector

@@ -320,13 +320,17 @@ export async function startRgw(opts: RgwOptions = {}): Promise<RgwServer> {
     await mustRun('ceph-osd', ['-c', conf, '-i', id, '--mkfs', '--osd-uuid', osdUuid], left());
     step('osd mkfs');
     const osd = launch(`osd.${id}`, 'ceph-osd', ['-i', id]);
-    // the gateway and its S3 user (radosgw-admin waits for the OSD like radosgw does)
-    const user = mustRun(
+    // the S3 user first (radosgw-admin waits for the OSD and creates RGW's pools), then the
+    // gateway: once it listens, its user's requests are accepted (a readiness probe on the port
+    // means ready)
+    await mustRun(
       'radosgw-admin',
       ['-c', conf, 'user', 'create', '--uid', RGW_USER, '--display-name', 'Snoopy', '--access-key', accessKeyId, '--secret-key', secretAccessKey],
       left(),
-    ).then(() => step('user created'));
-    await Promise.all([user, startGateway(deadline).then(() => step('gateway listening'))]);
+    );
+    step('user created');
+    await startGateway(deadline);
+    step('gateway listening');
     await until('the OSD to stay up', async () => alive(osd), []);
   } catch (err) {
     await stop();
