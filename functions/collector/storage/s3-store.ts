@@ -43,9 +43,9 @@ export interface S3StoreOptions {
  * Parts are sent with an unsigned payload and a CRC32 checksum header instead of SigV4 payload
  * signing: the SDK would hash every part with SHA-256 just to sign it (the segment's own SHA-256
  * is already computed once, incrementally, for the reply), while native CRC32 costs a few percent
- * of that. S3 and MinIO verify x-amz-checksum-crc32 against the received bytes and reject a
- * mismatch (BadDigest), so a part corrupted on the way is still refused; the headers, including
- * the checksum, stay signed.
+ * of that. AWS S3 verifies x-amz-checksum-crc32 against the bytes; RGW 16 and the embedded server
+ * were seen to accept a wrong one, so the end-to-end check is the segment's SHA-256 (the reply
+ * the client compares, the object tag `kubectl snoopy download` checks). Headers stay signed.
  */
 function signHeadersOnly(command: UploadPartCommand): UploadPartCommand {
   command.middlewareStack.add(
@@ -100,28 +100,33 @@ class S3Cleanup {
     return AbortSignal.any([this.deadline.signal, AbortSignal.timeout(CLEANUP_REQUEST_MS)]);
   }
 
-  private async retry(what: string, attempt: () => Promise<'done' | 'again'>): Promise<void> {
+  private async retry(what: string, attempts: number, attempt: () => Promise<'done' | 'again'>): Promise<void> {
     let last: unknown;
-    for (let i = 0; i < CLEANUP_ATTEMPTS && !this.deadline.signal.aborted; i++) {
+    for (let i = 0; i < attempts && !this.deadline.signal.aborted; i++) {
       try {
         if ((await attempt()) === 'done') return;
       } catch (err) {
         last = err;
       }
-      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** i)).unref());
+      await new Promise((r) => setTimeout(r, Math.min(CLEANUP_MAX_BACKOFF_MS, 100 * 2 ** i)).unref());
     }
     throw new StorageError(`${what} failed: ${last === undefined ? 'gave up' : describe(last)}`);
   }
 
+  /** Must finish before the call is answered: a late removal could hit the client's retry. */
   deleteObject(key: string): Promise<void> {
-    return this.retry(`removing ${key}`, async () => {
+    return this.retry(`removing ${key}`, CLEANUP_ATTEMPTS, async () => {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: this.signal() });
       return 'done';
     });
   }
 
-  abortUpload(key: string, uploadId: string): Promise<void> {
-    return this.retry(`aborting the multipart upload of ${key}`, async () => {
+  /**
+   * A few attempts before the call is answered; if storage is still down, keeps trying in the
+   * background (a late abort of this upload id cannot touch a retry, which has its own).
+   */
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    const once = async (): Promise<'done' | 'again'> => {
       try {
         await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }), { abortSignal: this.signal() });
       } catch (err) {
@@ -133,9 +138,21 @@ class S3Cleanup {
         if (isNoSuchUpload(err)) return 'done';
         throw err;
       }
-      return 'again'; // still listed: abort again
-    });
+      return 'again'; // still listed (a part was still arriving): abort again
+    };
+    const what = `aborting the multipart upload of ${key}`;
+    try {
+      await this.retry(what, CLEANUP_ATTEMPTS, once);
+    } catch (err) {
+      const later = this.retry(what, CLEANUP_BACKGROUND_ATTEMPTS, once).catch(() => undefined);
+      this.background.add(later);
+      void later.finally(() => this.background.delete(later));
+      throw err;
+    }
   }
+
+  /** Aborts still being retried after their calls were answered. */
+  readonly background = new Set<Promise<void>>();
 }
 
 function isNoSuchUpload(err: unknown): boolean {
@@ -144,7 +161,11 @@ function isNoSuchUpload(err: unknown): boolean {
 }
 
 const CLEANUP_REQUEST_MS = 10_000;
-const CLEANUP_ATTEMPTS = 6;
+/** Inline attempts (about 3 s of backoff when storage refuses connections). */
+const CLEANUP_ATTEMPTS = 5;
+/** Background attempts for an open multipart upload: about 5 minutes at the longest backoff. */
+const CLEANUP_BACKGROUND_ATTEMPTS = 65;
+const CLEANUP_MAX_BACKOFF_MS = 5000;
 
 class S3ObjectWriter extends EventEmitter implements ObjectWriter {
   readonly failed: Promise<never>;
