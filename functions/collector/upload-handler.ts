@@ -61,6 +61,19 @@ export function limitReadAhead(call: NodeJS.ReadableStream): void {
   if (state && typeof state.highWaterMark === 'number') state.highWaterMark = 1;
 }
 
+/**
+ * Whether grpc-js had already marked the call cancelled underneath the handler's stream object
+ * (its internal call objects carry a boolean `cancelled`; guarded, as they are not public API).
+ */
+export function cancelledBeforeStart(call: unknown): boolean {
+  let node = (call as { call?: unknown }).call as { cancelled?: unknown; nextCall?: unknown } | undefined;
+  for (let depth = 0; depth < 8 && node && typeof node === 'object'; depth++) {
+    if (node.cancelled === true) return true;
+    node = node.nextCall as typeof node;
+  }
+  return false;
+}
+
 export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClientStreamingCall<UploadRequest, UploadResponse> {
   return (call, callback) => {
     limitReadAhead(call);
@@ -267,5 +280,8 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
     // (e.g. larger than the receive limit): discard the partial object.
     call.on('cancelled', () => void fail(grpc.status.CANCELLED, 'call cancelled by the client'));
     call.on('error', (err: Error) => void fail(grpc.status.CANCELLED, `stream error: ${err.message}`));
+    // A call cancelled between grpc-js accepting it and starting this handler never emits
+    // 'cancelled' (nor anything else) here: without this check it would wait for the idle timer.
+    if (cancelledBeforeStart(call)) void fail(grpc.status.CANCELLED, 'call cancelled by the client');
   };
 }
