@@ -1,15 +1,20 @@
 # Every target installs what it needs first (Debian tools when missing, npm packages when the
 # lock file changed), so a fresh machine needs nothing but `make demo` or `make test`.
-.PHONY: deps build test test-policy-diff demo bench clean images deploy
+.PHONY: deps deps-ceph build test test-policy-diff demo bench clean images deploy
 
 deps:
 	bash scripts/install-deps.sh
 
+# Ceph's monitor, OSD and RADOS Gateway: only for what runs against Ceph RGW (large: ~310 MB).
+deps-ceph:
+	bash scripts/install-deps.sh --ceph
+
 build: deps
 	npm run build
 
-# lint and the part boundaries (.dependency-cruiser.cjs) first, before minutes of tests
-test: build
+# lint and the part boundaries (.dependency-cruiser.cjs) first, before minutes of tests; the
+# storage conformance suite runs against Ceph RGW too, hence its packages
+test: deps-ceph build
 	npm run lint
 	npm run check:boundaries
 	npm test
@@ -20,8 +25,11 @@ test: build
 test-policy-diff: build
 	node dist/lib/test/policy-diff/main.js --per-tool $${POLICY_DIFF_PER_TOOL:-1000} $${POLICY_DIFF_ARGS:-}
 
-demo: build
-	node dist/infra/demo/main.js
+# S3=rgw (default): MinIO runs as a one-node Ceph cluster behind the RADOS Gateway; S3=embedded:
+# the embedded S3 server (no Ceph packages needed).
+S3 ?= rgw
+demo: $(if $(filter rgw,$(S3)),deps-ceph) build
+	node dist/infra/demo/main.js --s3 $(S3)
 
 bench: build
 	npm run bench:collector

@@ -1,6 +1,8 @@
-// Typed client for the collector's UploadSegment call (docs/design.md "podtracer → collector"): one header message, then the
-// segment's bytes in chunks of at most 1 MiB, then half-close; resolves with the collector's reply
-// once the object is durably stored, rejects with the grpc ServiceError (code + details) otherwise.
+// Typed client for the collector's UploadSegment call (docs/design.md "podtracer → collector"):
+// one header message, then the segment's bytes in chunks of at most 1 MiB, then the end marker
+// (byte count and SHA-256), then half-close; resolves with the collector's reply once the object
+// is durably stored, rejects with the grpc ServiceError (code + details) otherwise.
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { loadCollectorProtos, type SegmentHeader, type UploadRequest, type UploadResponse } from './proto.js';
 
@@ -40,6 +42,16 @@ export interface UploadOptions {
   chunkBytes?: number;
   /** Aborts the call (cancels the stream) when signalled. */
   signal?: AbortSignal;
+  /**
+   * The segment's SHA-256 (hex) when the caller already knows it (podtracer's spool does), sent in
+   * the end marker; otherwise it is computed while streaming.
+   */
+  sha256?: string;
+  /**
+   * Send the end marker (default true). Only tests turn it off, to act as a client that predates
+   * it and ends a segment by half-closing alone.
+   */
+  sendEnd?: boolean;
 }
 
 type Writable = grpc.ClientWritableStream<UploadRequest>;
@@ -81,6 +93,8 @@ export function uploadSegment(
   if (opts.deadlineMs !== undefined) callOptions.deadline = Date.now() + opts.deadlineMs;
   return new Promise<UploadResponse>((resolve, reject) => {
     let settled = false;
+    let cancelCall = (): void => undefined;
+    const onAbort = () => cancelCall();
     let markEnded!: () => void;
     const ended = new Promise<void>((r) => (markEnded = r));
     const call = client.makeClientStreamRequest<UploadRequest, UploadResponse>(
@@ -92,19 +106,29 @@ export function uploadSegment(
       (err: grpc.ServiceError | null, res?: UploadResponse) => {
         settled = true;
         markEnded();
+        opts.signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else resolve(res!);
       },
     );
-    const onAbort = () => call.cancel();
+    cancelCall = () => call.cancel();
+    // Until the reply: a cancellation while the collector is storing still cancels the call.
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const hash = opts.sha256 === undefined ? createHash('sha256') : undefined;
+    let bytes = 0;
     void (async () => {
       try {
         await writeMessage(call, { header: header as SegmentHeader }, ended);
         for await (const chunk of chunksOf(data, chunkBytes)) {
           if (settled) return; // the server already answered (an error): stop sending
+          hash?.update(chunk);
+          bytes += chunk.length;
           await writeMessage(call, { chunk }, ended);
         }
+        if (settled) return;
+        // The end marker tells the collector the segment is whole: a cancelled call never sends it,
+        // whatever order the server's transport reports the cancellation and the half-close in.
+        if (opts.sendEnd !== false) await writeMessage(call, { end: { bytes, sha256: opts.sha256 ?? hash!.digest('hex') } }, ended);
         call.end();
       } catch (err) {
         // A failing data source cancels the call so the collector stores nothing.
@@ -113,8 +137,6 @@ export function uploadSegment(
           settled = true;
           reject(err instanceof Error ? err : new Error(String(err)));
         }
-      } finally {
-        opts.signal?.removeEventListener('abort', onAbort);
       }
     })();
   });

@@ -76,6 +76,11 @@ export class EventSink {
     return Boolean(this.opts.sink);
   }
 
+  /** Events queued or being delivered. */
+  get pending(): number {
+    return this.inflight.size;
+  }
+
   /** Builds the CloudEvent that would be sent (exposed for tests and logging). */
   build(input: EventInput): CloudEvent<unknown> {
     const extensions: Record<string, string> = {};

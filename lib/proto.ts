@@ -37,10 +37,18 @@ export interface SegmentHeader {
   token: string;
 }
 
+/** The end marker: the client's count and digest of what it sent. */
+export interface SegmentEnd {
+  /** uint64 as a decimal string (proto-loader `longs: String`); a number is accepted when sending. */
+  bytes: string | number;
+  sha256: string;
+}
+
 export interface UploadRequest {
   header?: SegmentHeader;
   chunk?: Buffer;
-  part?: 'header' | 'chunk';
+  end?: SegmentEnd;
+  part?: 'header' | 'chunk' | 'end';
 }
 
 export interface UploadResponse {

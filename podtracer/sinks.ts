@@ -327,6 +327,7 @@ export class UploadSink implements SegmentSink {
         const reply = await uploadSegment(this.client, header, this.spool.readChunks(entry, DEFAULT_CHUNK_BYTES), {
           deadlineMs: this.opts.deadlineMs,
           signal: this.abortController.signal,
+          sha256: entry.sha256,
         });
         // entry.sha256 was computed from the segment when it was spooled: a reply that matches it
         // proves the stored object is the segment (and that the output file read back was intact)

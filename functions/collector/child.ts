@@ -16,8 +16,9 @@ export interface CollectorChild {
   exited: Promise<number | null>;
 }
 
-export function startCollectorChild(env: Record<string, string>, timeoutMs = 20_000): Promise<CollectorChild> {
-  const child = spawn(process.execPath, [COLLECTOR_MAIN], {
+/** `nodeArgs`: extra node options for the child, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+export function startCollectorChild(env: Record<string, string>, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<CollectorChild> {
+  const child = spawn(process.execPath, [...nodeArgs, COLLECTOR_MAIN], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

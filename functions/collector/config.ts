@@ -95,7 +95,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): CollectorCo
     tokenKey: env.SNOOPY_TOKEN_KEY || undefined,
     maxSegmentBytes: int(env, 'MAX_SEGMENT_BYTES', 1024 * MIB, 1),
     maxMessageBytes,
-    shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 25, 0, 3600),
+    shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 20, 0, 3600),
     streamIdleSeconds: int(env, 'STREAM_IDLE_SECONDS', 120, 1, 86_400),
     // The seed's clients cannot present a token: with tokens required, their unauthenticated
     // write path stays closed unless explicitly opened.

@@ -20,7 +20,7 @@ Configured by environment:
   UPLOAD_BUFFER_BYTES (25 MiB)  part-buffer memory for all uploads; more uploads wait, paused
   K_SINK K_CE_OVERRIDES    CloudEvents destination and extension overrides
   SNOOPY_TOKEN_KEY         HMAC key for capture tokens (unset: no authentication, with a warning)
-  MAX_SEGMENT_BYTES (1 GiB)  MAX_MESSAGE_BYTES (4 MiB)  SHUTDOWN_GRACE_SECONDS (25)
+  MAX_SEGMENT_BYTES (1 GiB)  MAX_MESSAGE_BYTES (4 MiB)  SHUTDOWN_GRACE_SECONDS (20)
   STREAM_IDLE_SECONDS (120)  drop an upload whose client sends nothing for this long
   LEGACY_EXPORT (true)     serve ExportPodData;  LEGACY_OBJECT_BYTES (32 MiB) object size for it
   HOST (0.0.0.0)  LOG_LEVEL (info)
@@ -57,6 +57,11 @@ async function main(): Promise<void> {
   }
   const stop = (signal: string) => {
     log.info({ signal }, 'signal received');
+    // shutdown() keeps within the drain time; this is the backstop should anything still hang.
+    setTimeout(() => {
+      log.error('drain time over and shutdown not finished: exiting');
+      process.exit(0);
+    }, config.shutdownGraceSeconds * 1000 + 2000).unref();
     collector.shutdown().then(
       () => process.exit(0),
       (err: unknown) => {

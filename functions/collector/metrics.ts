@@ -14,6 +14,7 @@ export class CollectorMetrics {
   readonly uploadSeconds: Histogram;
   readonly legacyObjects: Counter<'result'>;
   readonly backpressurePauses: Counter;
+  readonly bytesReceived: Counter;
 
   constructor(eventStats: () => EventSinkStats, budget?: BufferBudget) {
     collectDefaultMetrics({ register: this.registry, prefix: 'snoopy_collector_' });
@@ -25,6 +26,11 @@ export class CollectorMetrics {
       registers,
     });
     this.bytesStored = new Counter({ name: 'snoopy_collector_bytes_stored_total', help: 'Bytes of stored segments', registers });
+    this.bytesReceived = new Counter({
+      name: 'snoopy_collector_bytes_received_total',
+      help: 'Segment bytes received from clients, stored or not',
+      registers,
+    });
     this.activeUploads = new Gauge({ name: 'snoopy_collector_active_uploads', help: 'Uploads in progress', registers });
     this.uploadSeconds = new Histogram({
       name: 'snoopy_collector_upload_seconds',
@@ -76,6 +82,11 @@ export class CollectorMetrics {
         this.set({ outcome: 'retried' }, s.retries);
       },
     });
+  }
+
+  /** Value of bytes_received_total (tests wait on it). */
+  async receivedBytes(): Promise<number> {
+    return (await this.bytesReceived.get()).values[0]?.value ?? 0;
   }
 
   /** Value of uploads_total for one result (tests wait on it). */

@@ -23,6 +23,9 @@ import { uploadSegmentHandler } from './upload-handler.js';
 export const COLLECTOR_SERVICE = 'snoopy.v1.Collector';
 export const LEGACY_SERVICE = 'protobuf.DataEndpoint';
 
+/** Part of the drain time kept back for cancelling what is left and flushing events (at most 40 %). */
+const SHUTDOWN_RESERVE_MS = 5000;
+
 export interface RunningCollector {
   grpcPort: number;
   metricsPort: number;
@@ -31,8 +34,11 @@ export interface RunningCollector {
   sink: EventSink;
   store: SegmentStore;
   inflight: InflightCalls;
-  /** Stops taking calls, lets in-flight ones finish within graceMs, then cancels the rest. */
-  shutdown(graceMs?: number): Promise<{ drained: boolean }>;
+  /**
+   * Stops taking calls, lets in-flight ones finish, cancels the rest (they remove what they
+   * started) and flushes queued events, all within drainMs (default SHUTDOWN_GRACE_SECONDS).
+   */
+  shutdown(drainMs?: number): Promise<{ drained: boolean }>;
 }
 
 async function createStore(config: CollectorConfig, budget: BufferBudget): Promise<SegmentStore> {
@@ -132,23 +138,33 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
   );
 
   let stopping: Promise<{ drained: boolean }> | undefined;
-  const shutdown = (graceMs = config.shutdownGraceSeconds * 1000) => {
+  const shutdown = (drainMs = config.shutdownGraceSeconds * 1000) => {
     stopping ??= (async () => {
+      // Everything below fits in drainMs: uploads get most of it, then the rest are cancelled
+      // (their removals bounded too), then queued events get what remains.
+      const deadline = Date.now() + drainMs;
+      const left = () => Math.max(0, deadline - Date.now());
+      const reserve = Math.min(SHUTDOWN_RESERVE_MS, drainMs * 0.4);
       shuttingDown = true;
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(COLLECTOR_SERVICE, 'NOT_SERVING');
-      log.info({ inflight: inflight.size, graceMs }, 'shutting down: no new calls, draining uploads');
+      if (config.legacyEnabled) health.setStatus(LEGACY_SERVICE, 'NOT_SERVING');
+      log.info({ inflight: inflight.size, drainMs }, 'shutting down: no new calls, draining uploads');
+      // No new calls from here on (connections get GOAWAY); calls in progress continue.
       const closed = new Promise<void>((r) => server.tryShutdown(() => r()));
-      const drained = await inflight.drain(graceMs);
+      const drained = await inflight.drain(Math.max(0, left() - reserve));
       if (!drained) {
-        log.warn({ inflight: inflight.size }, 'grace period over: cancelling remaining uploads');
+        log.warn({ inflight: inflight.size }, 'drain time over: cancelling remaining uploads');
+        // Cancelled uploads remove what they started; storage gets at most what is left for that.
+        store.hurry(Math.max(0, left() - reserve / 2));
         server.forceShutdown();
-        // Cancelled uploads abort their objects; give those aborts a moment to reach storage.
-        await inflight.drain(10_000);
+        await inflight.drain(Math.max(0, left() - reserve / 2));
+        if (inflight.size > 0) log.error({ inflight: inflight.size }, 'uploads still removing their objects at the deadline: left to storage');
       }
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+      await Promise.race([closed, new Promise((r) => setTimeout(r, Math.min(1000, left())).unref())]);
       server.forceShutdown();
-      await sink.close(5000);
+      await sink.close(Math.max(0, left() - 200));
+      if (sink.pending > 0) log.warn({ events: sink.pending }, 'events not delivered by the deadline: dropped');
       await new Promise<void>((r) => {
         http.close(() => r());
         http.closeAllConnections();

@@ -1,5 +1,14 @@
-// snoopy.v1.Collector/UploadSegment: header, then chunks streamed into one object; the reply is
-// sent only once the object is durable, and any failure leaves no object behind.
+// snoopy.v1.Collector/UploadSegment: header, then chunks streamed into one object, then the end
+// marker; the reply is sent only once the object is durable, and any failure or cancellation
+// leaves no object behind.
+//
+// Order of events: a cancelling client's HTTP/2 stream sends END_STREAM and then RST_STREAM, so
+// the collector sees a half-close first and the cancellation a moment later: a half-close alone
+// does not prove the segment is whole. The end marker (SegmentEnd: byte count and SHA-256) does:
+// storage is completed only after it arrived and matched. A half-close without it (a client that
+// predates the marker, or one that sent nothing at all) is acted on only after HALF_CLOSE_SETTLE_MS
+// without a cancellation. Either way a cancellation that arrives later, up to the reply, removes the
+// object again: the writer serializes that removal after its own final requests.
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../lib/log.js';
@@ -23,7 +32,15 @@ export interface UploadHandlerDeps {
   idleMs: number;
 }
 
-type State = 'header' | 'data' | 'finishing' | 'done';
+/** header → data → ended (end marker seen) → finishing (storage completing) → done. */
+type State = 'header' | 'data' | 'ended' | 'finishing' | 'done';
+
+/**
+ * How long a half-close without an end marker waits for a cancellation that may follow it (the
+ * RST_STREAM sent right after END_STREAM). It is then followed by one turn of the event loop's I/O
+ * phase, so a loop that was busy still reads the RST before deciding.
+ */
+export const HALF_CLOSE_SETTLE_MS = 300;
 
 const RESULT_OF: Partial<Record<grpc.status, UploadResult>> = {
   [grpc.status.INVALID_ARGUMENT]: 'invalid',
@@ -42,6 +59,19 @@ export function limitReadAhead(call: NodeJS.ReadableStream): void {
   // _readableState is Node's own (undocumented but stable) Readable state; guarded in case it moves.
   const state = (call as unknown as { _readableState?: { highWaterMark?: number } })._readableState;
   if (state && typeof state.highWaterMark === 'number') state.highWaterMark = 1;
+}
+
+/**
+ * Whether grpc-js had already marked the call cancelled underneath the handler's stream object
+ * (its internal call objects carry a boolean `cancelled`; guarded, as they are not public API).
+ */
+export function cancelledBeforeStart(call: unknown): boolean {
+  let node = (call as { call?: unknown }).call as { cancelled?: unknown; nextCall?: unknown } | undefined;
+  for (let depth = 0; depth < 8 && node && typeof node === 'object'; depth++) {
+    if (node.cancelled === true) return true;
+    node = node.nextCall as typeof node;
+  }
+  return false;
 }
 
 export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClientStreamingCall<UploadRequest, UploadResponse> {
@@ -94,6 +124,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
       // Keep reading (and dropping) whatever the client still sends, so it is never stuck on
       // flow control and sees the status.
       call.resume();
+      if (writer) log().debug({ code: grpc.status[code], details: message }, 'upload failing: removing what it stored');
       if (writer) await writer.abort(new Error(message)).catch((err) => log().error({ err: String(err) }, 'abort failed'));
       deps.metrics.uploads.inc({ result: result ?? RESULT_OF[code] ?? 'invalid' });
       const level = code === grpc.status.UNAVAILABLE ? 'error' : 'warn';
@@ -124,13 +155,35 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
       state = 'data';
     };
 
+    let sha256 = '';
+    const onEndMarker = (req: UploadRequest): void => {
+      const declared = Number(req.end?.bytes ?? -1);
+      if (declared !== bytes) {
+        void fail(grpc.status.INVALID_ARGUMENT, `end marker declares ${String(req.end?.bytes)} bytes but ${bytes} were received`);
+        return;
+      }
+      sha256 = hash.digest('hex');
+      const claimed = (req.end?.sha256 ?? '').toLowerCase();
+      if (claimed !== '' && claimed !== sha256) {
+        void fail(grpc.status.INVALID_ARGUMENT, `end marker declares sha256 ${claimed} but the bytes received hash to ${sha256}`);
+        return;
+      }
+      state = 'ended';
+      log().debug({ bytes, sha256 }, 'end marker received: the segment is whole');
+    };
+
     const onChunk = (req: UploadRequest): void => {
       if (req.part === 'header') {
         void fail(grpc.status.INVALID_ARGUMENT, 'a second segment header is not allowed: one call uploads one segment');
         return;
       }
+      if (req.part === 'end') {
+        onEndMarker(req);
+        return;
+      }
       const chunk = req.chunk ?? Buffer.alloc(0);
       bytes += chunk.length;
+      deps.metrics.bytesReceived.inc(chunk.length);
       if (bytes > deps.maxSegmentBytes) {
         void fail(
           grpc.status.INVALID_ARGUMENT,
@@ -155,21 +208,47 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
     };
 
     call.on('data', (req: UploadRequest) => {
-      if (state === 'header' || state === 'data') armIdle();
+      if (state === 'header' || state === 'data' || state === 'ended') armIdle();
       if (state === 'header') onHeader(req);
       else if (state === 'data') onChunk(req);
+      else if (state === 'ended') void fail(grpc.status.INVALID_ARGUMENT, 'nothing may follow the end marker');
     });
+
+    /** Resolves true if the call is cancelled within HALF_CLOSE_SETTLE_MS (see the top of this file). */
+    const cancelledSoon = (): Promise<boolean> =>
+      new Promise((resolve) => {
+        if (call.cancelled) return resolve(true);
+        const onCancel = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          setImmediate(() => {
+            call.off('cancelled', onCancel);
+            resolve(call.cancelled);
+          });
+        }, HALF_CLOSE_SETTLE_MS);
+        call.once('cancelled', onCancel);
+      });
 
     call.on('end', () => {
       if (state === 'header') {
-        void fail(grpc.status.INVALID_ARGUMENT, 'first message must be the segment header');
+        stopIdle();
+        void cancelledSoon().then((cancelled) => {
+          if (!cancelled) void fail(grpc.status.INVALID_ARGUMENT, 'first message must be the segment header');
+        });
         return;
       }
-      if (state !== 'data') return;
+      if (state !== 'data' && state !== 'ended') return;
+      const endMarker = state === 'ended';
       state = 'finishing';
       stopIdle();
       void (async () => {
-        const sha256 = hash.digest('hex');
+        if (!endMarker) {
+          if (await cancelledSoon()) return; // fail() has run (the 'cancelled' listener)
+          sha256 = hash.digest('hex');
+        }
+        if (state !== 'finishing') return;
         try {
           await writer!.complete({ sha256 });
         } catch (err) {
@@ -177,6 +256,11 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
           return;
         }
         if (state !== 'finishing') return; // cancelled meanwhile: fail() removed the object
+        if (call.cancelled) {
+          // Cancelled while storage completed, and the event is not delivered yet: remove it now.
+          await fail(grpc.status.CANCELLED, 'call cancelled by the client');
+          return;
+        }
         state = 'done';
         const reply: UploadResponse = {
           bucket: deps.store.bucket,
@@ -188,7 +272,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
         deps.metrics.uploads.inc({ result: 'stored' });
         deps.metrics.bytesStored.inc(bytes);
         deps.metrics.uploadSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        log().info({ bytes, sha256: reply.sha256, sequence: header!.sequence, last: header!.last }, 'segment stored');
+        log().info({ bytes, sha256: reply.sha256, sequence: header!.sequence, last: header!.last, endMarker }, 'segment stored');
         callback(null, reply);
         deps.events.segmentStored(header!, reply);
         if (header!.last) await deps.events.captureCompleted(header!);
@@ -200,5 +284,8 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
     // (e.g. larger than the receive limit): discard the partial object.
     call.on('cancelled', () => void fail(grpc.status.CANCELLED, 'call cancelled by the client'));
     call.on('error', (err: Error) => void fail(grpc.status.CANCELLED, `stream error: ${err.message}`));
+    // A call cancelled between grpc-js accepting it and starting this handler never emits
+    // 'cancelled' (nor anything else) here: without this check it would wait for the idle timer.
+    if (cancelledBeforeStart(call)) void fail(grpc.status.CANCELLED, 'call cancelled by the client');
   };
 }

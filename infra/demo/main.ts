@@ -16,6 +16,7 @@ import { repoPath } from '../../lib/repo-root.js';
 import { createS3Client } from '../../lib/s3.js';
 import { snoopyJobPrefix } from '../../lib/storage-keys.js';
 import { startDevCluster, type DevCluster } from '../devcluster/cluster.js';
+import type { S3Backend } from '../devcluster/kubelet/images.js';
 import { cleanupStateDir } from '../devcluster/kubelet/index.js';
 import { parseObjects, type K8sObject } from '../install/bundle.js';
 import { inspectCaptures } from './captures.js';
@@ -23,7 +24,7 @@ import { Kubectl } from './kubectl.js';
 import { formatReport, verdict, type CaptureJob, type TargetPod } from './report.js';
 import { startEventReceiver, type EventReceiver } from './sink.js';
 
-const HELP = `Usage: node dist/infra/demo/main.js [--state-dir DIR] [--timeout SECONDS]
+const HELP = `Usage: node dist/infra/demo/main.js [--s3 rgw|embedded] [--state-dir DIR] [--timeout SECONDS]
 
 Runs Snoopy end to end on a local dev cluster (two nodes, pods as local processes in their own
 network namespaces; must run as root): applies infra/dev with kubectl, runs the seed's tcpdump
@@ -31,11 +32,16 @@ SnoopyJob against two pinging pods, then reports targets, capture Jobs, the obje
 (sizes and packet counts from tcpdump -r) and the CloudEvents received.
 Exit status 0 only if pcaps with ICMP packets from every target are in S3.
 
+  --s3 BACKEND       what stands in for MinIO: rgw (default), a one-node Ceph cluster behind the
+                     RADOS Gateway (Debian packages radosgw, ceph-mon, ceph-osd: make deps-ceph),
+                     or embedded, the embedded S3 server
   --state-dir DIR    where the cluster keeps its state and logs (default .state/demo)
   --timeout SECONDS  give up after this long (default 170)
 `;
 
 const NODES = ['node-a', 'node-b'];
+/** What `--s3 rgw` runs (the Debian packages radosgw, ceph-mon, ceph-osd). */
+const RGW_TOOLS = ['radosgw', 'radosgw-admin', 'ceph-mon', 'monmaptool', 'ceph-osd', 'ceph'];
 const OPERATOR_NS = 'snoopy-operator';
 const SNOOPY_JOB = 'snoopy-samplejob';
 
@@ -141,10 +147,10 @@ function phases(objects: K8sObject[]): { foundations: K8sObject[]; workloads: K8
 
 const toYaml = (objs: K8sObject[]) => objs.map((o) => stringify(o)).join('---\n');
 
-async function run(stateDir: string, deadline: Deadline, resources: { cluster?: DevCluster; receiver?: EventReceiver; workDir?: string }): Promise<boolean> {
-  say(`starting the dev cluster (nodes ${NODES.join(', ')})`);
+async function run(stateDir: string, deadline: Deadline, s3Backend: S3Backend, resources: { cluster?: DevCluster; receiver?: EventReceiver; workDir?: string }): Promise<boolean> {
+  say(`starting the dev cluster (nodes ${NODES.join(', ')}; MinIO runs as ${s3Backend === 'rgw' ? 'Ceph RGW' : 'the embedded S3 server'})`);
   const logger = createLogger('snoopy-demo', process.env.LOG_LEVEL ?? 'warn');
-  const cluster = await startDevCluster({ nodes: NODES, stateDir: resolve(stateDir, 'cluster'), logger });
+  const cluster = await startDevCluster({ nodes: NODES, stateDir: resolve(stateDir, 'cluster'), logger, s3Backend });
   resources.cluster = cluster;
   const kubectl = new Kubectl(cluster.kubeconfigPath);
   say(`API server ${cluster.url}; kubeconfig ${relative(process.cwd(), cluster.kubeconfigPath)}`);
@@ -187,7 +193,9 @@ async function run(stateDir: string, deadline: Deadline, resources: { cluster?: 
   process.stdout.write(indent(await kubectl.apply(toYaml(workloads))));
 
   say('waiting for MinIO, the bucket, the operator and two pinging pods');
+  const s3Ready = Date.now();
   await waitFor('MinIO', deadline, () => readyPods(kubectl, OPERATOR_NS, 'app.kubernetes.io/name=minio', 1));
+  say(`MinIO (${s3Backend === 'rgw' ? 'Ceph RGW' : 'embedded S3 server'}) ready ${((Date.now() - s3Ready) / 1000).toFixed(1)} s after the apply`);
   await waitFor('the bucket Job', deadline, async () => {
     const job = await kubectl.getJson<Conditioned>(['job', '-n', OPERATOR_NS, 'minio-create-bucket']);
     if (condition(job, 'Failed')?.status === 'True') throw new Error('the bucket Job failed');
@@ -231,7 +239,7 @@ async function run(stateDir: string, deadline: Deadline, resources: { cluster?: 
     10_000,
   ).catch(() => undefined);
 
-  // Read back what landed in S3, from MinIO (the embedded S3 server) through its pod IP.
+  // Read back what landed in S3, from MinIO (RGW or the embedded S3 server) through its pod IP.
   const minio = (await readyPods(kubectl, OPERATOR_NS, 'app.kubernetes.io/name=minio', 1))![0]!;
   const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'snoopy-s3-credentials') as { stringData: Record<string, string> } | undefined;
   const s3 = createS3Client({
@@ -269,7 +277,7 @@ async function run(stateDir: string, deadline: Deadline, resources: { cluster?: 
 const indent = (text: string) => text.split('\n').filter(Boolean).map((l) => `         ${l}\n`).join('');
 
 async function main(): Promise<number> {
-  const parsed = parseCommandLine('demo', HELP, { 'state-dir': { type: 'string' }, timeout: { type: 'string', default: '170' } });
+  const parsed = parseCommandLine('demo', HELP, { s3: { type: 'string', default: 'rgw' }, 'state-dir': { type: 'string' }, timeout: { type: 'string', default: '170' } });
   if (!parsed) return 0;
   const { values } = parsed;
   const timeout = Number(values.timeout);
@@ -277,6 +285,10 @@ async function main(): Promise<number> {
   if (process.getuid?.() !== 0) fail('must run as root: the dev cluster creates network namespaces, veths, a bridge and cgroups');
   const missing = ['kubectl', 'tcpdump', 'ip', 'nsenter', 'curl', 'nft'].filter((b) => !commandExists(b));
   if (missing.length > 0) fail(`missing tools: ${missing.join(', ')} (make deps installs them)`);
+  const s3Backend = values.s3;
+  if (s3Backend !== 'rgw' && s3Backend !== 'embedded') fail(`--s3 must be rgw or embedded, got "${s3Backend}"`);
+  const missingCeph = s3Backend === 'rgw' ? RGW_TOOLS.filter((b) => !commandExists(b)) : [];
+  if (missingCeph.length > 0) fail(`--s3 rgw: missing ${missingCeph.join(', ')} (make deps-ceph installs them; or --s3 embedded)`);
 
   const stateDir = resolve(values['state-dir'] ?? repoPath('.state', 'demo'));
   await cleanupPrevious(stateDir);
@@ -303,7 +315,7 @@ async function main(): Promise<number> {
 
   let ok = false;
   try {
-    ok = await run(stateDir, new Deadline(started + timeout * 1000), resources);
+    ok = await run(stateDir, new Deadline(started + timeout * 1000), s3Backend, resources);
   } catch (err) {
     process.stdout.write(`\nFAILED: ${(err as Error).message}\n`);
     say(`logs of the pods are under ${relative(process.cwd(), stateDir)}/cluster`);

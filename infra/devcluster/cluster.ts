@@ -17,6 +17,8 @@ export interface DevClusterOptions {
   logger?: Logger;
   /** Start only the API server (no controllers, no kubelets). */
   apiOnly?: boolean;
+  /** What MinIO containers run: the embedded S3 server (default) or Ceph RGW. */
+  s3Backend?: 'embedded' | 'rgw';
 }
 
 export interface DevCluster {
@@ -30,7 +32,7 @@ export interface DevCluster {
 interface Stoppable { stop(): Promise<void> }
 interface ControllersModule { startControllers(o: { kubeConfig: KubeConfig; logger: Logger }): Promise<Stoppable> }
 interface KubeletModule {
-  startKubelet(o: { kubeConfig: KubeConfig; nodeName: string; stateDir: string; kubeconfigPath: string; logger: Logger }): Promise<Stoppable>;
+  startKubelet(o: { kubeConfig: KubeConfig; nodeName: string; stateDir: string; kubeconfigPath: string; logger: Logger; s3Backend?: 'embedded' | 'rgw' }): Promise<Stoppable>;
 }
 
 export function kubeconfigYaml(url: string): string {
@@ -85,7 +87,7 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
       const kubelet = await optionalPart<KubeletModule>('./kubelet/index.js', log);
       if (kubelet) {
         for (const nodeName of o.nodes) {
-          started.push(await kubelet.startKubelet({ kubeConfig, nodeName, stateDir, kubeconfigPath, logger: log.child({ part: 'kubelet' }) }));
+          started.push(await kubelet.startKubelet({ kubeConfig, nodeName, stateDir, kubeconfigPath, logger: log.child({ part: 'kubelet' }), ...(o.s3Backend ? { s3Backend: o.s3Backend } : {}) }));
         }
       }
     }

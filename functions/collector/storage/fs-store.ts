@@ -136,5 +136,8 @@ export class FsSegmentStore implements SegmentStore {
     return out.sort();
   }
 
+  /** Local writes need no deadline. */
+  hurry(_ms: number): void {}
+
   async close(): Promise<void> {}
 }

@@ -14,6 +14,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  ListPartsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -42,9 +43,9 @@ export interface S3StoreOptions {
  * Parts are sent with an unsigned payload and a CRC32 checksum header instead of SigV4 payload
  * signing: the SDK would hash every part with SHA-256 just to sign it (the segment's own SHA-256
  * is already computed once, incrementally, for the reply), while native CRC32 costs a few percent
- * of that. S3 and MinIO verify x-amz-checksum-crc32 against the received bytes and reject a
- * mismatch (BadDigest), so a part corrupted on the way is still refused; the headers, including
- * the checksum, stay signed.
+ * of that. AWS S3 verifies x-amz-checksum-crc32 against the bytes; RGW 16 and the embedded server
+ * were seen to accept a wrong one, so the end-to-end check is the segment's SHA-256 (the reply
+ * the client compares, the object tag `kubectl snoopy download` checks). Headers stay signed.
  */
 function signHeadersOnly(command: UploadPartCommand): UploadPartCommand {
   command.middlewareStack.add(
@@ -73,6 +74,99 @@ function describe(err: unknown): string {
   return String(err);
 }
 
+/**
+ * Removes what an aborted upload left: an object, or an open multipart upload (verified gone with
+ * ListParts, and aborted again if a part that was still arriving brought it back, as S3 documents
+ * can happen). Retried with backoff, each attempt bounded, all of it bounded by `hurry()`.
+ */
+class S3Cleanup {
+  private readonly deadline = new AbortController();
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  hurry(ms: number): void {
+    setTimeout(() => this.deadline.abort(new Error('shutdown deadline')), ms).unref();
+  }
+
+  /** Aborted only by the shutdown deadline. */
+  get deadlineSignal(): { abortSignal: AbortSignal } {
+    return { abortSignal: this.deadline.signal };
+  }
+
+  private signal(): AbortSignal {
+    return AbortSignal.any([this.deadline.signal, AbortSignal.timeout(CLEANUP_REQUEST_MS)]);
+  }
+
+  private async retry(what: string, attempts: number, attempt: () => Promise<'done' | 'again'>): Promise<void> {
+    let last: unknown;
+    for (let i = 0; i < attempts && !this.deadline.signal.aborted; i++) {
+      try {
+        if ((await attempt()) === 'done') return;
+      } catch (err) {
+        last = err;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(CLEANUP_MAX_BACKOFF_MS, 100 * 2 ** i)).unref());
+    }
+    throw new StorageError(`${what} failed: ${last === undefined ? 'gave up' : describe(last)}`);
+  }
+
+  /** Must finish before the call is answered: a late removal could hit the client's retry. */
+  deleteObject(key: string): Promise<void> {
+    return this.retry(`removing ${key}`, CLEANUP_ATTEMPTS, async () => {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: this.signal() });
+      return 'done';
+    });
+  }
+
+  /**
+   * A few attempts before the call is answered; if storage is still down, keeps trying in the
+   * background (a late abort of this upload id cannot touch a retry, which has its own).
+   */
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    const once = async (): Promise<'done' | 'again'> => {
+      try {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }), { abortSignal: this.signal() });
+      } catch (err) {
+        if (!isNoSuchUpload(err)) throw err;
+      }
+      try {
+        await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MaxParts: 1 }), { abortSignal: this.signal() });
+      } catch (err) {
+        if (isNoSuchUpload(err)) return 'done';
+        throw err;
+      }
+      return 'again'; // still listed (a part was still arriving): abort again
+    };
+    const what = `aborting the multipart upload of ${key}`;
+    try {
+      await this.retry(what, CLEANUP_ATTEMPTS, once);
+    } catch (err) {
+      const later = this.retry(what, CLEANUP_BACKGROUND_ATTEMPTS, once).catch(() => undefined);
+      this.background.add(later);
+      void later.finally(() => this.background.delete(later));
+      throw err;
+    }
+  }
+
+  /** Aborts still being retried after their calls were answered. */
+  readonly background = new Set<Promise<void>>();
+}
+
+function isNoSuchUpload(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NoSuchUpload' || e?.Code === 'NoSuchUpload' || e?.$metadata?.httpStatusCode === 404;
+}
+
+const CLEANUP_REQUEST_MS = 10_000;
+/** Inline attempts (about 3 s of backoff when storage refuses connections). */
+const CLEANUP_ATTEMPTS = 5;
+/** Background attempts for an open multipart upload: about 5 minutes at the longest backoff. */
+const CLEANUP_BACKGROUND_ATTEMPTS = 65;
+const CLEANUP_MAX_BACKOFF_MS = 5000;
+
 class S3ObjectWriter extends EventEmitter implements ObjectWriter {
   readonly failed: Promise<never>;
   private rejectFailed!: (err: StorageError) => void;
@@ -91,7 +185,10 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
   private createUpload: Promise<string> | undefined;
   private uploadId: string | undefined;
   private readonly abortController = new AbortController();
-  private finalRequest: Promise<unknown> | undefined;
+  /** finish(): the final requests; settles once none is outstanding. */
+  private completion: Promise<void> | undefined;
+  /** A PutObject or CompleteMultipartUpload was sent: an object may exist. */
+  private finalSent = false;
   private aborting: Promise<void> | undefined;
   private state: 'open' | 'completing' | 'stored' | 'aborted' = 'open';
   /** Memory reserved from the process budget: taken at the first byte, returned at the end. */
@@ -101,6 +198,7 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
 
   constructor(
     private readonly opts: S3StoreOptions,
+    private readonly cleanup: S3Cleanup,
     private readonly key: string,
     private readonly metadata: Record<string, string>,
     private readonly contentType: string,
@@ -197,7 +295,9 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
           // Every part carries its CRC32; S3 then also requires it on completion.
           ChecksumAlgorithm: 'CRC32',
         }),
-        this.signal,
+        // Not cancelled by abort(): an upload created on the server while its request was cut
+        // short would be left open with an id nobody knows (and billed for ever).
+        this.cleanup.deadlineSignal,
       )
       .then((res) => {
       if (!res.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
@@ -259,62 +359,10 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
   async complete(digest: ObjectDigest): Promise<void> {
     if (this.state !== 'open') throw new StorageError(`upload of ${this.key} is ${this.state}`);
     this.state = 'completing';
+    this.completion = this.finish(digest);
     try {
-      if (this.pendingTail && !this.reserved) await Promise.race([this.reserve(), this.failed]);
-      // A pending tail exists only while a part is in flight; wait, then take it in.
-      for (let i = 0; i < 10_000 && (this.pendingTail || this.inflight.size > 0); i++) {
-        if (this.error) throw this.error;
-        await Promise.race([Promise.allSettled([...this.inflight]), this.failed]);
-        if (this.pendingTail) {
-          const tail = this.pendingTail;
-          this.pendingTail = undefined;
-          const rest = this.copyIn(tail);
-          if (rest.length > 0) this.pendingTail = rest;
-        }
-      }
-      if (this.error) throw this.error;
-      const body = this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0);
-      if (this.nextPart === 1) {
-        // Never reached a full part: one PutObject.
-        // The final request is not tied to the abort signal: if it reaches the server it must be
-        // seen through, so abort() knows whether an object landed and has to be removed.
-        this.finalRequest = this.opts.client.send(
-          new PutObjectCommand({
-            Bucket: this.opts.bucket,
-            Key: this.key,
-            Body: body,
-            ContentLength: body.length,
-            Metadata: this.metadata,
-            ContentType: this.contentType,
-          }),
-        );
-        await this.finalRequest;
-      } else {
-        if (body.length > 0) {
-          this.sendFullPart();
-          await Promise.allSettled([...this.inflight]);
-          // set by a part upload's failure during the await, which tsc's narrowing cannot see
-          // eslint-disable-next-line @typescript-eslint/only-throw-error
-          if (this.error) throw this.error;
-        }
-        const parts = [...this.parts].sort((a, b) => a.PartNumber! - b.PartNumber!);
-        this.finalRequest = this.opts.client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: this.opts.bucket,
-            Key: this.key,
-            UploadId: this.uploadId!,
-            MultipartUpload: { Parts: parts },
-          }),
-        );
-        await this.finalRequest;
-      }
-      // The hash is known only now, at the end: tag the stored object (a PutObject's own Tagging
-      // header is not honoured by every S3 server). Should tagging fail, the catch below removes
-      // the object, so no stored segment lacks its digest.
-      await this.opts.client.send(
-        new PutObjectTaggingCommand({ Bucket: this.opts.bucket, Key: this.key, Tagging: { TagSet: [{ Key: SHA256_TAG, Value: digest.sha256 }] } }),
-      );
-      if (this.state === 'completing') this.state = 'stored';
+      await this.completion;
+      this.state = 'stored';
       this.release();
     } catch (err) {
       const failure = this.fail(err, 'upload');
@@ -323,32 +371,101 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
     }
   }
 
+  /** Throws if abort() has begun: checked right before each final request is sent. */
+  private checkLive(): void {
+    if (this.state === 'aborted') throw this.error ?? new StorageError(`upload of ${this.key} was aborted`);
+  }
+
+  /**
+   * Sends the last part, the PutObject or CompleteMultipartUpload, then the tag. abort() waits for
+   * all of it to settle before it removes anything, so removal and tagging never race on the server
+   * (one of them could otherwise recreate what the other removed).
+   */
+  private async finish(digest: ObjectDigest): Promise<void> {
+    if (this.pendingTail && !this.reserved) await Promise.race([this.reserve(), this.failed]);
+    // A pending tail exists only while a part is in flight; wait, then take it in.
+    for (let i = 0; i < 10_000 && (this.pendingTail || this.inflight.size > 0); i++) {
+      if (this.error) throw this.error;
+      await Promise.race([Promise.allSettled([...this.inflight]), this.failed]);
+      if (this.pendingTail) {
+        const tail = this.pendingTail;
+        this.pendingTail = undefined;
+        const rest = this.copyIn(tail);
+        if (rest.length > 0) this.pendingTail = rest;
+      }
+    }
+    if (this.error) throw this.error;
+    const body = this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0);
+    if (this.nextPart === 1) {
+      // Never reached a full part: one PutObject. Final requests are not tied to the abort signal:
+      // once one reaches the server it must be seen through, so abort() knows what to remove.
+      this.checkLive();
+      this.finalSent = true;
+      await this.opts.client.send(
+        new PutObjectCommand({
+          Bucket: this.opts.bucket,
+          Key: this.key,
+          Body: body,
+          ContentLength: body.length,
+          Metadata: this.metadata,
+          ContentType: this.contentType,
+        }),
+        this.cleanup.deadlineSignal,
+      );
+    } else {
+      if (body.length > 0) {
+        this.sendFullPart();
+        await Promise.allSettled([...this.inflight]);
+        // set by a part upload's failure during the await, which tsc's narrowing cannot see
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        if (this.error) throw this.error;
+      }
+      const parts = [...this.parts].sort((a, b) => a.PartNumber! - b.PartNumber!);
+      this.checkLive();
+      this.finalSent = true;
+      await this.opts.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.opts.bucket,
+          Key: this.key,
+          UploadId: this.uploadId!,
+          MultipartUpload: { Parts: parts },
+        }),
+        this.cleanup.deadlineSignal,
+      );
+    }
+    // The hash is known only now, at the end: tag the stored object (a PutObject's own Tagging
+    // header is not honoured by every S3 server). Should tagging fail, complete() removes the
+    // object, so no stored segment lacks its digest.
+    this.checkLive();
+    await this.opts.client.send(
+      new PutObjectTaggingCommand({ Bucket: this.opts.bucket, Key: this.key, Tagging: { TagSet: [{ Key: SHA256_TAG, Value: digest.sha256 }] } }),
+      this.cleanup.deadlineSignal,
+    );
+    this.checkLive();
+  }
+
   abort(reason: Error): Promise<void> {
     this.aborting ??= this.doAbort(reason);
     return this.aborting;
   }
 
   private async doAbort(reason: Error): Promise<void> {
-    const wasStored = this.state === 'stored';
     this.state = 'aborted';
     this.fail(reason, 'upload (aborted)');
+    // Parts in flight may be cut short; the upload is aborted (and checked) below anyway.
     this.abortController.abort(reason);
     await Promise.allSettled([...this.inflight]);
-    // A PutObject or CompleteMultipartUpload already on the wire may still have taken effect:
-    // a cancelled call must leave nothing, so such an object is removed.
-    const landed = wasStored || (this.finalRequest ? await this.finalRequest.then(() => true, () => false) : false);
-    const cleanup = this.opts.client; // without the aborted signal
-    if (landed) {
-      await cleanup.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: this.key })).catch(() => undefined);
-    } else {
-      const uploadId = this.uploadId ?? (this.createUpload ? await this.createUpload.catch(() => undefined) : undefined);
-      if (uploadId) {
-        await cleanup
-          .send(new AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key: this.key, UploadId: uploadId }))
-          .catch(() => undefined);
-      }
+    // Every final request already sent is seen through first (see finish()).
+    if (this.completion) await this.completion.catch(() => undefined);
+    const uploadId = this.uploadId ?? (this.createUpload ? await this.createUpload.catch(() => undefined) : undefined);
+    try {
+      if (this.finalSent) await this.cleanup.deleteObject(this.key);
+      // Also after a CompleteMultipartUpload that may have failed half-way: aborting a completed
+      // upload is answered NoSuchUpload, which is fine.
+      if (uploadId) await this.cleanup.abortUpload(this.key, uploadId);
+    } finally {
+      this.release();
     }
-    this.release();
   }
 
   private release(): void {
@@ -366,8 +483,16 @@ export class S3SegmentStore implements SegmentStore {
   readonly kind = 's3' as const;
   readonly bucket: string;
 
+  private readonly cleanup: S3Cleanup;
+
   constructor(private readonly opts: S3StoreOptions) {
     this.bucket = opts.bucket;
+    this.cleanup = new S3Cleanup(opts.client, opts.bucket);
+  }
+
+  /** From now on removals of aborted uploads give up after `ms` (shutdown's deadline). */
+  hurry(ms: number): void {
+    this.cleanup.hurry(ms);
   }
 
   uri(key: string): string {
@@ -375,7 +500,7 @@ export class S3SegmentStore implements SegmentStore {
   }
 
   open(key: string, metadata: Record<string, string>, contentType: string): ObjectWriter {
-    return new S3ObjectWriter(this.opts, key, metadata, contentType);
+    return new S3ObjectWriter(this.opts, this.cleanup, key, metadata, contentType);
   }
 
   async list(prefix: string): Promise<string[]> {

@@ -28,6 +28,8 @@ export interface SegmentStore {
   readonly bucket: string;
   uri(key: string): string;
   open(key: string, metadata: Record<string, string>, contentType: string): ObjectWriter;
+  /** Shutdown: requests still going to storage (final requests, removals) give up after `ms`. */
+  hurry(ms: number): void;
   /** Every key under a prefix (all pages). */
   list(prefix: string): Promise<string[]>;
   close(): Promise<void>;

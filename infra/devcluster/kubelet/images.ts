@@ -54,6 +54,9 @@ export interface ResolvedCommand {
   env: Record<string, string>;
 }
 
+/** What stands in for MinIO: the embedded S3 server, or a one-node Ceph cluster behind RGW. */
+export type S3Backend = 'embedded' | 'rgw';
+
 export interface ImageContext {
   table: ImageTable;
   bins: Record<string, string>;
@@ -61,6 +64,8 @@ export interface ImageContext {
   buildRoot?: string;
   /** where an emptyDir-less MinIO keeps its data */
   dataDir?: string;
+  /** snoopy-s3's backend for MinIO containers (default embedded) */
+  s3Backend?: S3Backend;
 }
 
 function repoExec(ctx: ImageContext, bin: string): string[] {
@@ -114,6 +119,7 @@ export function translateMinio(ctx: ImageContext, command: string[], args: strin
   const directory = dir ?? ctx.dataDir ?? '/data';
   // MinIO listens on every address of the pod; so does its stand-in
   const argv = [...repoExec(ctx, 'snoopy-s3'), '--port', port, '--address', '0.0.0.0', '--directory', directory];
+  if (ctx.s3Backend === 'rgw') argv.push('--backend', 'rgw');
   if (env.MINIO_ROOT_USER && env.MINIO_ROOT_PASSWORD) argv.push('--access-key', env.MINIO_ROOT_USER, '--secret-key', env.MINIO_ROOT_PASSWORD);
   return { argv, env: {} };
 }

@@ -14,6 +14,7 @@ import { hierarchies } from './cgroups.js';
 import { cleanupStateDir } from './cleanup.js';
 import { listRecords } from './state-records.js';
 import { loadBinTable, loadImageTable } from './images.js';
+import type { S3Backend } from './images.js';
 import { clusterNetworkFor, ensureClusterNetwork, nodePodCidr, parsePodCidr, PodIpam, removeClusterNetwork, type ClusterNetwork } from './network.js';
 import { PodRuntime, type NodeContext } from './pod-runtime.js';
 import { eventRecorder } from '../controllers/events.js';
@@ -35,6 +36,8 @@ export interface KubeletOptions {
   podCidr?: string;
   /** heartbeat period of the Node status (default 10 s) */
   heartbeatSeconds?: number;
+  /** what a MinIO container runs: the embedded S3 server (default) or a Ceph RGW cluster */
+  s3Backend?: S3Backend;
 }
 
 export interface Kubelet {
@@ -227,7 +230,7 @@ async function start(o: KubeletOptions, held: Held): Promise<Kubelet> {
     ipam,
     hostIP,
     hierarchies: isRoot ? hierarchies() : [],
-    images: { table: loadImageTable(), bins: loadBinTable() },
+    images: { table: loadImageTable(), bins: loadBinTable(), s3Backend: o.s3Backend ?? 'embedded' },
     serviceHosts: (ns) => serviceHostLines(services?.list() ?? [], endpoints?.list() ?? [], ns),
     proxyRuleset: () => renderRuleset(proxyRules(services?.list() ?? [], endpoints?.list() ?? [])),
     event: eventRecorder(kube, 'kubelet', log, o.nodeName),
