@@ -283,7 +283,7 @@ export async function startRgw(opts: RgwOptions = {}): Promise<RgwServer> {
         await sleep(200);
       }
     }
-    throw lastErr instanceof Error ? lastErr : new Error(`RGW: radosgw did not start in time${lastErr === undefined ? '' : ` (${String(lastErr)})`}`);
+    throw lastErr instanceof Error ? lastErr : new Error(`RGW: radosgw did not start in time${lastErr === undefined ? '' : ` (${JSON.stringify(lastErr)})`}`);
   };
 
   const steps: Record<string, number> = {};
