@@ -33,6 +33,12 @@ describe('strace line parsing', () => {
     expect(fdPath('-1 ENOENT (No such file or directory)')).toBeUndefined();
   });
 
+  test('a process taken from strace by the kill, at an unnamed syscall stop, is neither a call nor unreadable', () => {
+    const { calls, unparsed } = parseStrace('3484  ???( <detached ...>\n3484 openat(AT_FDCWD</x>, "/etc/hosts", O_RDONLY) = 3</etc/hosts>\n');
+    expect(unparsed).toEqual([]);
+    expect(calls.map((c) => c.name)).toEqual(['openat']);
+  });
+
   test('parses a complete call with its result', () => {
     const { calls } = parseStrace('17112 openat(AT_FDCWD</tmp/dtp>, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3</etc/ld.so.cache>\n');
     expect(calls).toHaveLength(1);

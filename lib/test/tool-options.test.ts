@@ -80,7 +80,7 @@ const EXPECTED: Record<string, { models: OptionModel[]; notAllowed: Record<strin
       ...c('--cookie -b --data -d --data-ascii --data-binary --data-urlencode --doh-url --dump-header -D --form -F'),
       ...c('--header -H --json --output -o --pinnedpubkey --preproxy --proto --proto-default --proto-redir --proxy -x'),
       ...c('--proxy-header --proxy-pinnedpubkey --proxy1.0 --resolve --connect-to --socks4 --socks4a --socks5'),
-      ...c('--socks5-hostname --url --write-out -w'),
+      ...c('--socks5-hostname --url --url-query --write-out -w'),
     },
   },
 };

@@ -113,6 +113,8 @@ describe('curl: cookie files, Unix sockets, abbreviations', () => {
     ["-F 'a=b;headers=@/etc/x' http://h/", /reads a local file/],
     ['-d @/etc/passwd http://h/', /reads a local file/],
     ['--data-urlencode a@/etc/passwd http://h/', /reads a local file/],
+    ['--url-query @/etc/passwd http://h/', /reads a local file/],
+    ['--url-query q@/etc/passwd http://h/', /reads a local file/],
     ['-H @/etc/x http://h/', /reads a local file/],
     ['--proto-redir all -L http://h/', /other than http/],
     ['--proto =file http://h/', /other than http/],

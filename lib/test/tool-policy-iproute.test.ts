@@ -129,7 +129,7 @@ const IP_DOCUMENTED_COMMANDS: Record<string, [string, Kind]> = {
   netns: ['netns', 'read'], 'netns add': ['netns add', 'refused'], 'netns attach': ['netns attach', 'refused'],
   'netns delete': ['netns delete', 'refused'], 'netns exec': ['netns exec', 'refused'],
   'netns identify': ['netns identify', 'read'], 'netns list': ['netns list', 'read'], 'netns list-id': ['netns list-id', 'read'],
-  'netns monitor': ['netns monitor', 'read'], 'netns pids': ['netns pids', 'read'], 'netns set': ['netns set', 'refused'],
+  'netns monitor': ['netns monitor', 'refused'], 'netns pids': ['netns pids', 'read'], 'netns set': ['netns set', 'refused'],
   nexthop: ['nexthop', 'read'], 'nexthop add': ['nexthop add', 'write'], 'nexthop bucket get': ['nexthop bucket get', 'read'],
   'nexthop bucket list': ['nexthop bucket list', 'read'], 'nexthop del': ['nexthop delete', 'write'],
   'nexthop flush': ['nexthop flush', 'write'], 'nexthop get': ['nexthop get', 'read'], 'nexthop list': ['nexthop list', 'read'],

@@ -107,6 +107,9 @@ export function parseStrace(text: string): { calls: Syscall[]; unparsed: string[
     const pid = Number(lm[1]);
     let body = lm[2]!;
     if (body.startsWith('+++') || body.startsWith('---')) continue;
+    // a tracee the runner's SIGKILL took from strace while it sat at a syscall stop: strace no
+    // longer knows which call it was ("???"), and the process dies with the kill
+    if (/^\?\?\?\(\s*<detached \.\.\.>$/.test(body)) continue;
     const un = UNFINISHED.exec(body);
     if (un) {
       pending.set(`${pid}:${un[1]}`, { head: un[2]!, name: un[1]!, lineHead: body.replace(/\s*<unfinished \.\.\.>$/, '') });

@@ -63,6 +63,7 @@ const READ_ALLOWED: ReadonlyArray<[RegExp, string]> = [
   [/^\/etc\/locale\.alias$/, 'locale alias table (where /usr/share/locale/locale.alias points)'],
   [/^\/run\/systemd\/userdb\/?$/, 'nss-systemd looking for its user database during a user lookup, as nsswitch.conf says (its sockets are not allowed)'],
   [/^\/etc\/(iproute2|terminfo)\//, 'iproute2 name tables, terminfo'],
+  [/^\/run\/netns(\/[^/]+)?$/, 'iproute2 naming namespace ids: it lists /run/netns and opens each entry read-only for a namespace handle, never content (in a capture, the capture container\'s own /run)'],
   [/^\/etc\/xtables\/connlabel\.conf$/, 'conntrack\'s label names (--label)'],
   [/^\/etc\/ssl\/(openssl\.cnf|certs\/.*|certs)$/, 'OpenSSL configuration and the public CA bundle (never /etc/ssl/private)'],
   [/^\/etc\/bind\/bind\.keys$/, 'dig\'s built-in trust anchors'],
@@ -118,7 +119,15 @@ function readAllowed(p: string, ctx: VerdictContext, pids: ReadonlySet<number>):
   return [home, '/root'].some((h) => [`${h}/.curlrc`, `${h}/.digrc`, `${h}/.config/curlrc`].includes(p));
 }
 
-function writeAllowed(p: string, pids: ReadonlySet<number>): boolean {
+/**
+ * Written only under the mutating policy: /dev/net/tun is the kernel's interface for creating
+ * tun/tap devices (`ip tuntap add`), a network change that policy allows like `ip link add`. The
+ * capture sandbox's /dev does not have it.
+ */
+const WRITE_ALLOWED_MUTATING: readonly RegExp[] = [/^\/dev\/net\/tun$/];
+
+function writeAllowed(p: string, pids: ReadonlySet<number>, readOnly: boolean): boolean {
+  if (!readOnly && WRITE_ALLOWED_MUTATING.some((re) => re.test(p))) return true;
   if (!WRITE_ALLOWED.some((re) => re.test(p))) return false;
   const m = /^\/proc\/(\d+)\//.exec(p);
   return !m || pids.has(Number(m[1]));
@@ -203,7 +212,7 @@ export function judge(calls: readonly Syscall[], ctx: VerdictContext): Finding[]
         const real = fdPath(c.result);
         const flags = openFlags(c);
         if (c.name === 'creat' || WRITE_FLAGS.test(flags)) {
-          if (!writeAllowed(target, pids) || (real !== undefined && !writeAllowed(real, pids))) add('write-open', c, target);
+          if (!writeAllowed(target, pids, ctx.readOnly) || (real !== undefined && !writeAllowed(real, pids, ctx.readOnly))) add('write-open', c, target);
           break;
         }
         // O_PATH yields a handle to walk from, not the file's content; what is opened through it is judged on its own

@@ -369,6 +369,8 @@ const VERDICTS: Record<string, Verdict> = {
   'data-binary': check((v, ctx) => refuseIf(v!.startsWith('@'), ctx, READS)),
   json: check((v, ctx) => refuseIf(v!.startsWith('@'), ctx, READS)),
   'data-urlencode': check((v, ctx) => refuseIf(/^[^=]*@/.test(v!), ctx, READS)),
+  // the same "name@file" syntax as --data-urlencode (curl 7.87+)
+  'url-query': check((v, ctx) => refuseIf(/^[^=]*@/.test(v!), ctx, READS)),
   form: check((v, ctx) => {
     const content = v!.slice(v!.indexOf('=') + 1);
     refuseIf(/^\s*[@<]/.test(content) || /;\s*headers\s*=\s*[@<]/i.test(content), ctx, `${READS} ("@file", "<file" or "headers=@file")`);

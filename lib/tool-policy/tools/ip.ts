@@ -136,7 +136,7 @@ export const IP_COMMANDS: Level = {
     { name: 'netns', then: { bare: READ, words: [
       ...SHOW, { name: 'list-id', then: READ }, help, { name: 'add', then: NETNS_WRITE }, { name: 'set', then: NETNS_WRITE },
       { name: 'delete', then: NETNS_WRITE }, ...list('identify', 'pids'), { name: 'exec', then: EXEC },
-      { name: 'monitor', then: READ }, { name: 'attach', then: NETNS_WRITE },
+      { name: 'monitor', then: refused('creates /run/netns and watches the node\'s named network namespaces') }, { name: 'attach', then: NETNS_WRITE },
     ] } },
     { name: 'netconf', then: { bare: READ, words: [...list('show', 'lst', 'list'), help] } },
     { name: 'vrf', then: { bare: READ, words: [
