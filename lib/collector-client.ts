@@ -56,6 +56,19 @@ export interface UploadOptions {
 
 type Writable = grpc.ClientWritableStream<UploadRequest>;
 
+/**
+ * Cancels a call, then once more after the pending microtasks have run. grpc-js (1.14.7) creates a
+ * call's HTTP/2 stream a few microtasks after the call starts and does not check whether it was
+ * cancelled meanwhile: a cancel in that window is reported to the caller (CANCELLED), yet the stream
+ * still goes out with what was written and nothing ever ends it, so the collector would hold the
+ * call until its idle timer or the deadline. The second cancel reaches that stream; on a call
+ * already ended it does nothing.
+ */
+export function cancelCall(call: Writable): void {
+  call.cancel();
+  setImmediate(() => call.cancel());
+}
+
 function writeMessage(call: Writable, message: UploadRequest, ended: Promise<void>): Promise<void> {
   // grpc-js returns false from write() when its buffer is full: wait for 'drain', or for the call
   // to end (the server may answer with an error while we wait, and then no 'drain' comes).
@@ -93,8 +106,9 @@ export function uploadSegment(
   if (opts.deadlineMs !== undefined) callOptions.deadline = Date.now() + opts.deadlineMs;
   return new Promise<UploadResponse>((resolve, reject) => {
     let settled = false;
-    let cancelCall = (): void => undefined;
-    const onAbort = () => cancelCall();
+    let cancelled = false;
+    let cancel = (): void => undefined;
+    const onAbort = () => cancel();
     let markEnded!: () => void;
     const ended = new Promise<void>((r) => (markEnded = r));
     const call = client.makeClientStreamRequest<UploadRequest, UploadResponse>(
@@ -111,7 +125,10 @@ export function uploadSegment(
         else resolve(res!);
       },
     );
-    cancelCall = () => call.cancel();
+    cancel = () => {
+      cancelled = true;
+      cancelCall(call);
+    };
     // Until the reply: a cancellation while the collector is storing still cancels the call.
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const hash = opts.sha256 === undefined ? createHash('sha256') : undefined;
@@ -120,19 +137,19 @@ export function uploadSegment(
       try {
         await writeMessage(call, { header: header as SegmentHeader }, ended);
         for await (const chunk of chunksOf(data, chunkBytes)) {
-          if (settled) return; // the server already answered (an error): stop sending
+          if (settled || cancelled) return; // answered (an error) or cancelled: stop sending
           hash?.update(chunk);
           bytes += chunk.length;
           await writeMessage(call, { chunk }, ended);
         }
-        if (settled) return;
+        if (settled || cancelled) return;
         // The end marker tells the collector the segment is whole: a cancelled call never sends it,
         // whatever order the server's transport reports the cancellation and the half-close in.
         if (opts.sendEnd !== false) await writeMessage(call, { end: { bytes, sha256: opts.sha256 ?? hash!.digest('hex') } }, ended);
         call.end();
       } catch (err) {
         // A failing data source cancels the call so the collector stores nothing.
-        if (!settled) call.cancel();
+        if (!settled) cancel();
         if (!settled) {
           settled = true;
           reject(err instanceof Error ? err : new Error(String(err)));
