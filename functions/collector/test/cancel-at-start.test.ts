@@ -44,7 +44,7 @@ describe('an upload cancelled as it starts leaves no call open', () => {
       signal: controller.signal,
       deadlineMs: 3_600_000,
     });
-    for (let i = 0; i < turns; i++) await null;
+    for (let i = 0; i < turns; i++) await Promise.resolve(); // one microtask turn
     controller.abort();
     const err = await upload.then(
       () => undefined,
