@@ -2,7 +2,7 @@
 
 import { DEFAULT_TOOL_POLICY, type ToolPolicy } from './config.js';
 import { ToolPolicyError } from './errors.js';
-import { NONE, type Checked, type ToolRule } from './options.js';
+import { NONE, type Checked, type ToolRule } from './rule.js';
 import { isControl, tokenizeArgs } from './tokenize.js';
 import { conntrackRule } from './tools/conntrack.js';
 import { curlRule } from './tools/curl.js';

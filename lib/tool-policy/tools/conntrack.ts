@@ -7,7 +7,7 @@
 
 import type { ToolPolicy } from '../config.js';
 import { checkWithModel, mutating, opt, refuse, type OptionModel, type OptionSpec } from '../getopt.js';
-import { NONE, type ToolRule } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 
 /** A command: optional value in getopt terms, plus the next-word table name. */
 function command(short: string, long: string, verdict?: ReturnType<typeof mutating>): OptionSpec {

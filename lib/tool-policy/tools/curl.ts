@@ -12,7 +12,7 @@ import type { ToolPolicy } from '../config.js';
 import { DEFAULT_MAX_CURL_URLS } from '../config.js';
 import { refuseArg } from '../errors.js';
 import { applyVerdicts, canonicalName, check, opt, refuse, type ArgMode, type OptionModel, type OptionSpec, type ParsedArgv, type ParsedOption, type Verdict } from '../getopt.js';
-import { NONE, type ToolRule } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 import { checkTrafficTarget } from '../traffic.js';
 
 /** [short letter, long name, value] for every option curl 7.88 accepts. */

@@ -8,8 +8,7 @@
 // -y [hmac:]name:secret carries the TSIG secret in the argument itself and reads no file, so it
 // is allowed; ~/.digrc (a fixed file in the capture container) is read unless -r is given.
 
-import type { ToolRule } from '../options.js';
-import { NONE } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 import { refuseArg } from '../errors.js';
 
 /** Flags dig accepts in any number at the start of a "-" word (dig.c single_dash_opts). */

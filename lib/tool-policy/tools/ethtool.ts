@@ -8,7 +8,7 @@
 import type { ToolPolicy } from '../config.js';
 import { refuseArg } from '../errors.js';
 import { mutating, opt, refuse, specFor, type OptionModel, type OptionSpec } from '../getopt.js';
-import { NONE, type ToolRule } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 
 const CHANGES = 'changes the device';
 const q = (...names: string[]): OptionSpec => mode(names);

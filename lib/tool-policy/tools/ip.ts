@@ -3,8 +3,7 @@
 // allowed; writes need SNOOPY_ALLOW_MUTATING_TOOLS; commands that read command files, run
 // programs, load BPF objects, join or create other network namespaces are always refused.
 
-import type { ToolRule } from '../options.js';
-import { NONE } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 import { READ, WRITE, checkIproute, monitorFileArgs, refused, type Globals, type Level, type Word } from './iproute.js';
 
 const NETNS = refused('joins another network namespace');

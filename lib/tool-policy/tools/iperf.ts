@@ -6,7 +6,7 @@
 
 import type { ToolPolicy } from '../config.js';
 import { check, checkWithModel, opt, refuse, type OptionModel } from '../getopt.js';
-import { NONE, type ToolRule } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 import { checkTrafficTarget } from '../traffic.js';
 
 const target = check((v, ctx) => checkTrafficTarget(ctx.tool, ctx.spelled, v!, ctx.policy));

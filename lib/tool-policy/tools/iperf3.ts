@@ -5,8 +5,7 @@
 
 import type { ToolPolicy } from '../config.js';
 import { check, checkWithModel, opt, refuse, type OptionModel } from '../getopt.js';
-import type { ToolRule } from '../options.js';
-import { NONE } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 import { checkTrafficTarget } from '../traffic.js';
 
 const FILE = 'reads or writes a file';

@@ -5,8 +5,7 @@
 // (interactive mode); those commands can only look names up and change the same settings, and
 // podtracer connects standard input to /dev/null, so interactive mode ends at once: it is allowed.
 
-import type { ToolRule } from '../options.js';
-import { NONE } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 import { refuseArg } from '../errors.js';
 
 /** setoption()'s flags: the keyword and how many letters it needs at least (CHECKOPT). */

@@ -5,7 +5,7 @@
 import type { ToolPolicy } from '../config.js';
 import { refuseArg } from '../errors.js';
 import { checkWithModel, opt, refuse, type OptionModel } from '../getopt.js';
-import { NONE, type ToolRule } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 
 export const NSTAT_MODEL: OptionModel = {
   tool: 'nstat',

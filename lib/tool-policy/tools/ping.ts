@@ -8,7 +8,7 @@ import type { ToolPolicy } from '../config.js';
 import { checkMinInterval, refuseWhenPaced } from '../flood.js';
 import { refuseArg } from '../errors.js';
 import { check, checkWithModel, opt, type OptionModel } from '../getopt.js';
-import { NONE, type ToolRule } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 import { checkTrafficTarget } from '../traffic.js';
 
 const flags = 'aAbBCdDfhLnOqrRUvV46';

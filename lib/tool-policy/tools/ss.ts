@@ -6,7 +6,7 @@
 
 import type { ToolPolicy } from '../config.js';
 import { checkWithModel, mutating, opt, refuse, type OptionModel } from '../getopt.js';
-import { NONE, type ToolRule } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 
 const flags: Array<[string | undefined, string]> = [
   ['h', 'help'], ['V', 'version'], ['n', 'numeric'], ['a', 'all'], ['l', 'listening'],

@@ -2,8 +2,7 @@
 // commands, every list in the order the tool tries it (see iproute.ts). do_qdisc tries "link"
 // before "list", so `tc qdisc l`, `li` and `lin` replace a qdisc; only `lis`, `ls`, `s`… list.
 
-import type { ToolRule } from '../options.js';
-import { NONE } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 import { READ, WRITE, checkIproute, iprouteMatches, monitorFileArgs, refused, type Globals, type Level, type Word } from './iproute.js';
 
 /** tc/tc.c main(), in order. tc knows no "--". */

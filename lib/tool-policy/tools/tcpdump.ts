@@ -6,7 +6,7 @@
 import type { ToolPolicy } from '../config.js';
 import { refuseArg } from '../errors.js';
 import { check, checkWithModel, opt, refuse, type OptionModel } from '../getopt.js';
-import type { ToolRule } from '../options.js';
+import type { ToolRule } from '../rule.js';
 
 const ROTATES = 'rotates into files (only "-w -" is allowed)';
 

@@ -7,7 +7,7 @@
 
 import type { ToolPolicy } from '../config.js';
 import { checkWithModel, opt, type OptionModel } from '../getopt.js';
-import { NONE, type ToolRule } from '../options.js';
+import { NONE, type ToolRule } from '../rule.js';
 import { checkTrafficTarget } from '../traffic.js';
 
 export const TRACEROUTE_MODEL: OptionModel = {
