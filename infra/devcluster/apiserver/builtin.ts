@@ -3,6 +3,9 @@
 // practice, and immutability rules. A documented subset: fields not checked here are stored as sent.
 import { randomUUID } from 'node:crypto';
 import type { StatusCause } from './errors.js';
+import {
+  MAX_ANNOTATIONS_BYTES, MAX_CRONJOB_NAME_LENGTH, MAX_DATA_BYTES, MAX_JOB_NAME_LENGTH, MAX_LABEL_VALUE_LENGTH, annotationsBytes,
+} from './limits.js';
 import { deepEqual, isPlainObject, type JsonObject, type KObject } from './types.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -26,19 +29,30 @@ export function validateName(key: string, name: string): StatusCause[] {
         : "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
     return [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: ${what}` }];
   }
+  const kindMax = key === 'batch/cronjobs' ? MAX_CRONJOB_NAME_LENGTH : key === 'batch/jobs' ? MAX_JOB_NAME_LENGTH : undefined;
+  if (kindMax !== undefined && name.length > kindMax) {
+    return [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: must be no more than ${kindMax} characters` }];
+  }
   return [];
 }
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
-export function validateMetadata(obj: KObject): StatusCause[] {
+function validateLabels(labels: Record<string, unknown>, field: string): StatusCause[] {
   const out: StatusCause[] = [];
-  const m = obj.metadata;
-  for (const [k, v] of Object.entries(m.labels ?? {})) {
-    if (!QUALIFIED_NAME.test(k)) out.push({ field: 'metadata.labels', message: `Invalid value: ${JSON.stringify(k)}: name part must consist of alphanumeric characters, '-', '_' or '.'` });
-    if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v)) out.push({ field: 'metadata.labels', message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character` });
+  for (const [k, v] of Object.entries(labels)) {
+    if (!QUALIFIED_NAME.test(k)) out.push({ field, message: `Invalid value: ${JSON.stringify(k)}: name part must consist of alphanumeric characters, '-', '_' or '.'` });
+    if (typeof v === 'string' && v.length > MAX_LABEL_VALUE_LENGTH) out.push({ field, message: `Invalid value: ${JSON.stringify(v)}: must be no more than ${MAX_LABEL_VALUE_LENGTH} characters` });
+    else if (typeof v !== 'string' || !LABEL_VALUE.test(v)) out.push({ field, message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character` });
   }
+  return out;
+}
+
+export function validateMetadata(obj: KObject): StatusCause[] {
+  const m = obj.metadata;
+  const out = validateLabels(m.labels ?? {}, 'metadata.labels');
+  if (annotationsBytes(m.annotations) > MAX_ANNOTATIONS_BYTES) out.push({ reason: 'FieldValueTooLong', field: 'metadata.annotations', message: `Too long: must have at most ${MAX_ANNOTATIONS_BYTES} bytes` });
   for (const [k, v] of Object.entries(m.annotations ?? {})) {
     if (!QUALIFIED_NAME.test(k)) out.push({ field: 'metadata.annotations', message: `Invalid value: ${JSON.stringify(k)}: name part must consist of alphanumeric characters, '-', '_' or '.'` });
     if (typeof v !== 'string') out.push({ field: `metadata.annotations`, message: `Invalid value: annotation values must be strings` });
@@ -252,7 +266,9 @@ export function validateBuiltin(key: string, o: KObject): StatusCause[] {
   switch (key) {
     case '/pods': return validatePodSpec(o.spec, 'spec');
     case 'batch/jobs': {
-      const out = validatePodSpec(obj(spec.template).spec, 'spec.template.spec', ['OnFailure', 'Never']);
+      // the job-name labels put on the template make a name over 63 characters fail here too
+      const out = validateLabels(obj(obj(obj(spec.template).metadata).labels), 'spec.template.labels');
+      out.push(...validatePodSpec(obj(spec.template).spec, 'spec.template.spec', ['OnFailure', 'Never']));
       if (typeof spec.backoffLimit === 'number' && spec.backoffLimit < 0) out.push({ field: 'spec.backoffLimit', message: `Invalid value: ${spec.backoffLimit}: must be greater than or equal to 0` });
       return out;
     }
@@ -278,8 +294,19 @@ export function validateBuiltin(key: string, o: KObject): StatusCause[] {
     }
     case '/configmaps': {
       const out: StatusCause[] = [];
-      for (const [k, v] of Object.entries(obj(o.data))) if (typeof v !== 'string') out.push({ field: `data[${k}]`, message: 'Invalid value: must be a string' });
+      let bytes = 0;
+      for (const [k, v] of Object.entries(obj(o.data))) {
+        if (typeof v !== 'string') out.push({ field: `data[${k}]`, message: 'Invalid value: must be a string' });
+        else bytes += Buffer.byteLength(v);
+      }
+      for (const v of Object.values(obj(o.binaryData))) if (typeof v === 'string') bytes += Buffer.from(v, 'base64').length;
+      if (bytes > MAX_DATA_BYTES) out.push({ reason: 'FieldValueTooLong', field: '[]', message: `Too long: must have at most ${MAX_DATA_BYTES} bytes` });
       return out;
+    }
+    case '/secrets': {
+      let bytes = 0;
+      for (const v of Object.values(obj(o.data))) if (typeof v === 'string') bytes += Buffer.from(v, 'base64').length;
+      return bytes > MAX_DATA_BYTES ? [{ reason: 'FieldValueTooLong', field: 'data', message: `Too long: must have at most ${MAX_DATA_BYTES} bytes` }] : [];
     }
     case 'coordination.k8s.io/leases': {
       const d = spec.leaseDurationSeconds;

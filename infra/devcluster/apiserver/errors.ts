@@ -1,6 +1,8 @@
 // Kubernetes `Status` failures. Every refusal of the API server is one of these, with the reason,
 // code and details a real API server would send, so clients branch on them exactly as in a cluster.
 
+import { ETCD_TOO_LARGE_MESSAGE } from './limits.js';
+
 export interface StatusCause { reason?: string; message?: string; field?: string }
 export interface StatusDetails { name?: string; group?: string; kind?: string; uid?: string; causes?: StatusCause[]; retryAfterSeconds?: number }
 export interface Status {
@@ -9,7 +11,8 @@ export interface Status {
   metadata: Record<string, never>;
   status: 'Failure' | 'Success';
   message: string;
-  reason: string;
+  /** absent on errors the server passes through from storage (Go's StatusReasonUnknown) */
+  reason?: string;
   details?: StatusDetails;
   code: number;
 }
@@ -50,6 +53,10 @@ export function invalid(group: string, kind: string, name: string, causes: Statu
     name, group: group || undefined, kind, causes: causes.map((c) => ({ reason: c.reason ?? 'FieldValueInvalid', message: c.message, field: c.field })),
   });
 }
+
+/** What a real API server answers when etcd refuses an object as too large (a plain 500). */
+export const storageTooLarge = (): ApiError =>
+  new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: ETCD_TOO_LARGE_MESSAGE, code: 500 });
 
 export const badRequest = (message: string): ApiError => failure(400, 'BadRequest', message);
 export const methodNotSupported = (message: string): ApiError => failure(405, 'MethodNotAllowed', message);

@@ -10,14 +10,15 @@ import {
 } from './builtin.js';
 import { establishedStatus, resourceFromCrd, SchemaCache, validateCrd } from './crds.js';
 import {
-  ApiError, alreadyExists, badRequest, conflict, forbidden, gone, invalid, notFound, staleConflict, unsupportedMediaType, type StatusCause,
+  ApiError, alreadyExists, badRequest, conflict, forbidden, gone, invalid, notFound, staleConflict, storageTooLarge, unsupportedMediaType, type StatusCause,
 } from './errors.js';
 import { jsonPatch, mergePatch, PatchConflict, PatchInvalid, strategicMergePatch } from './patch.js';
 import { validateNewEvent } from './event-versions.js';
 import { apiVersionOf, builtinResources, storageVersion, type ResourceDef } from './resources.js';
 import { admitCustomResource } from './schema.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type Requirement } from './selectors.js';
-import { Store, type ResourceTable } from './store.js';
+import { ETCD_MAX_REQUEST_BYTES } from './limits.js';
+import { Store, jsonOf, type ResourceTable } from './store.js';
 import { clone, deepEqual, isPlainObject, type JsonObject, type KObject, type OwnerReference } from './types.js';
 
 export interface ListQuery {
@@ -629,8 +630,10 @@ export class Registry {
   }
 
   private commit(def: ResourceDef, prev: KObject | undefined, next: KObject): KObject {
+    // etcd refuses an oversized object before the revision moves (limits.ts)
+    next.metadata.resourceVersion = String(this.store.currentRv() + 1);
+    if (Buffer.byteLength(jsonOf(next)) > ETCD_MAX_REQUEST_BYTES) throw storageTooLarge();
     const rv = this.store.nextRv();
-    next.metadata.resourceVersion = String(rv);
     const table = this.table(def);
     table.put(next);
     const ref = this.refKey(def, next);

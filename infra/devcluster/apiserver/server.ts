@@ -13,6 +13,7 @@ import { docHash, groupVersionDoc, openApiIndex } from './openapi.js';
 import type { DeleteOptions, ListQuery, Registry, WriteOptions } from './registry.js';
 import { answerReview, apiVersionOf, isReview, type ResourceDef, type VersionDef } from './resources.js';
 import { jsonOf } from './store.js';
+import { MAX_REQUEST_BODY_BYTES } from './limits.js';
 import { toTable, wantsTable } from './table.js';
 import { isPlainObject, type JsonObject, type KObject } from './types.js';
 import type { WatchHub } from './watch.js';
@@ -154,7 +155,7 @@ export function createApp(ctx: ServerContext): { app: express.Express; metrics: 
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
-  app.use(express.raw({ type: () => true, limit: '32mb' }));
+  app.use(express.raw({ type: () => true, limit: MAX_REQUEST_BODY_BYTES }));
 
   app.get(['/healthz', '/readyz', '/livez'], (_req, res) => { res.type('text/plain').send('ok'); });
   app.get('/metrics', async (_req, res) => { res.type(metrics.contentType).send(await metrics.metrics()); });
@@ -370,7 +371,7 @@ export function createApp(ctx: ServerContext): { app: express.Express; metrics: 
     if (res.headersSent) { res.end(); return; }
     if (err instanceof ApiError) { sendStatus(res, err); return; }
     const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === 'entity.too.large') { sendJson(res, 413, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Request entity too large', reason: 'RequestEntityTooLarge', code: 413 }); return; }
+    if (e.type === 'entity.too.large') { sendJson(res, 413, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `Request entity too large: limit is ${MAX_REQUEST_BODY_BYTES}`, reason: 'RequestEntityTooLarge', code: 413 }); return; }
     log.error({ err, path: req.path, method: req.method }, 'request failed');
     sendStatus(res, internal(e.message ?? String(err)));
   });
