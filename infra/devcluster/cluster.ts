@@ -1,5 +1,5 @@
 // A whole dev cluster in one process: the API server, then the controllers, then one kubelet per
-// node, all talking to the API over HTTP like the real components, plus the kubeconfig that
+// node (and any fake nodes), all talking to the API over HTTP like the real components, plus the kubeconfig that
 // kubectl and the product's code use to reach it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -19,6 +19,8 @@ export interface DevClusterOptions {
   apiOnly?: boolean;
   /** What MinIO containers run: the embedded S3 server (default) or Ceph RGW. */
   s3Backend?: 'embedded' | 'rgw';
+  /** Fake nodes to register (fake-nodes/): pods bound to them go Running without processes. */
+  fakeNodes?: number;
 }
 
 export interface DevCluster {
@@ -31,6 +33,7 @@ export interface DevCluster {
 
 interface Stoppable { stop(): Promise<void> }
 interface ControllersModule { startControllers(o: { kubeConfig: KubeConfig; logger: Logger }): Promise<Stoppable> }
+interface FakeNodesModule { startFakeNodes(o: { kubeConfig: KubeConfig; logger: Logger; count: number }): Promise<Stoppable> }
 interface KubeletModule {
   startKubelet(o: { kubeConfig: KubeConfig; nodeName: string; stateDir: string; kubeconfigPath: string; logger: Logger; s3Backend?: 'embedded' | 'rgw' }): Promise<Stoppable>;
 }
@@ -90,12 +93,17 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
           started.push(await kubelet.startKubelet({ kubeConfig, nodeName, stateDir, kubeconfigPath, logger: log.child({ part: 'kubelet' }), ...(o.s3Backend ? { s3Backend: o.s3Backend } : {}) }));
         }
       }
+      if (o.fakeNodes) {
+        const fake = await optionalPart<FakeNodesModule>('./fake-nodes/index.js', log);
+        if (!fake) throw new Error('fake nodes asked for, but the fake-nodes part is not built');
+        started.push(await fake.startFakeNodes({ kubeConfig, count: o.fakeNodes, logger: log.child({ part: 'fake-nodes' }) }));
+      }
     }
   } catch (e) {
     await stopAll();
     throw e;
   }
-  log.info({ url: apiServer.url, kubeconfig: kubeconfigPath, nodes: o.nodes }, 'dev cluster up');
+  log.info({ url: apiServer.url, kubeconfig: kubeconfigPath, nodes: o.nodes, fakeNodes: o.fakeNodes ?? 0 }, 'dev cluster up');
   let stopping: Promise<void> | undefined;
   return {
     url: apiServer.url,

@@ -6,14 +6,16 @@ import { repoPath } from '../../lib/repo-root.js';
 import { stopOnSignals } from '../../lib/shutdown.js';
 
 const HELP = `Usage:
-  snoopy-devcluster up [--nodes a,b] [--port N] [--host ADDR] [--state-dir DIR] [--api-only]
+  snoopy-devcluster up [--nodes a,b] [--fake-nodes N] [--port N] [--host ADDR] [--state-dir DIR] [--api-only]
       Runs a local dev cluster in the foreground and prints the kubeconfig path
       (<state-dir>/kubeconfig). SIGINT/SIGTERM stops everything it started.
   snoopy-devcluster down [--state-dir DIR]
       Cleans up after a run that crashed: network namespaces, veths, bridge, cgroups and processes
       recorded in the state dir.
 Options:
-  --nodes      comma-separated node names (default: node-a)
+  --nodes      comma-separated node names (default: node-a; '' for none)
+  --fake-nodes register N fake nodes (fake-node-0 …), kwok-style: their pods go Running with no
+               process; for measuring the operator at scale (default: 0)
   --port       API server port (default: 0, any free port)
   --host       API server listen address (default: 127.0.0.1)
   --state-dir  state directory (default: .state/devcluster in the repository)
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
   const parsed = parseCommandLine(
     'snoopy-devcluster',
     HELP,
-    { nodes: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'state-dir': { type: 'string' }, 'api-only': { type: 'boolean' } },
+    { nodes: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'state-dir': { type: 'string' }, 'api-only': { type: 'boolean' }, 'fake-nodes': { type: 'string' } },
     { allowPositionals: true },
   );
   if (!parsed) return;
@@ -44,6 +46,9 @@ async function main(): Promise<void> {
   }
   const nodes = (values.nodes ?? 'node-a').split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of nodes) if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) || n.length > 63) fail(`invalid node name "${n}": must be a DNS label`);
+  const fakeNodes = Number(values['fake-nodes'] ?? 0);
+  if (!Number.isInteger(fakeNodes) || fakeNodes < 0 || fakeNodes > 32768) fail(`invalid --fake-nodes "${values['fake-nodes']}": a count from 0 to 32768`);
+  if (fakeNodes > 0 && values['api-only']) fail('--fake-nodes needs the controllers: drop --api-only');
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
   const log = createLogger('snoopy-devcluster');
   // Loaded only when needed, so --help and refusals answer without loading the Kubernetes client.
   const { startDevCluster } = await import('./cluster.js');
-  const cluster = await startDevCluster({ nodes, port, host: values.host, stateDir, logger: log, apiOnly: values['api-only'] });
+  const cluster = await startDevCluster({ nodes, port, host: values.host, stateDir, logger: log, apiOnly: values['api-only'], fakeNodes });
   process.stdout.write(`${cluster.kubeconfigPath}\n`);
   stopOnSignals(log, () => cluster.stop());
 }
