@@ -69,6 +69,7 @@ test('a stopped leader makes no write after the new leader has started writing',
   old.proxy.release();
   await stopping;
 
+  await waitFor('the new leader in charge', () => next.operator.isLeader && next.operator.isReady && next.proxy.writes.length > 0);
   const sj = await waitFor('the SnoopyJob', () => getObject<SnoopyJob>(kube, SNOOPYJOBS, 'snoopy-operator', 'handover'));
   await waitFor('the new leader finishing the run', async () => {
     const jobs = (await listJobs(kube)).filter((j) => j.metadata?.labels?.[Labels.jobUid] === sj.metadata.uid);
