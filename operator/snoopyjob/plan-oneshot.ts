@@ -10,7 +10,8 @@ import type { CaptureTarget } from '../render/capture.js';
 import { jobClaim, oneShotTargetToken } from '../tokens.js';
 import { isTerminal, setCondition, targetFromJob } from './status.js';
 import { baseFromJob, byText, capturePodsByJob, owned, requestFor, scheduledTimeOf, selectorText, targetOf } from './observed.js';
-import { tokenWrite, withStatus, type KubeEvent, type RunPlanInput, type Settlement, type WritePlan, type WriteStep } from './plan.js';
+import { asError, tokenWrite, withStatus } from './writes.js';
+import type { KubeEvent, RunPlanInput, Settlement, WritePlan, WriteStep } from './plan.js';
 import type { EventInput } from '../../lib/event-sink.js';
 import type { V1Job } from '@kubernetes/client-node';
 
@@ -60,7 +61,7 @@ export function planOneShot({ o, ctx, r, pods, base, valid, gen, nowIso }: RunPl
     kind: 'write',
     steps,
     settle(outcome): Settlement {
-      if (outcome.deleteError !== undefined) return { events: [], cloudEvents: [], expect: [], error: outcome.deleteError };
+      if (outcome.deleteError !== undefined) return { events: [], cloudEvents: [], expect: [], error: asError(outcome.deleteError) };
       const events: KubeEvent[] = [];
       const cloudEvents: EventInput[] = [];
       const made = new Set<string>();
@@ -158,8 +159,4 @@ export function planOneShot({ o, ctx, r, pods, base, valid, gen, nowIso }: RunPl
       };
     },
   };
-}
-
-export function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(JSON.stringify(err));
 }

@@ -11,8 +11,8 @@ import { captureSettingsFrom, renderCaptureCronJob, type CaptureTarget } from '.
 import { cronTargetToken, jobClaim, tokenExpiry } from '../tokens.js';
 import { isTerminal, setCondition, targetFromJob } from './status.js';
 import { baseFromJob, byText, capturePodsByCronJob, capturePodsByJob, owned, requestFor, scheduledTimeOf, selectorText, targetOf } from './observed.js';
-import { tokenWrite, withStatus, type KubeEvent, type RunPlanInput, type SnoopyJobObservation, type WritePlan, type WriteStep } from './plan.js';
-import { asError } from './plan-oneshot.js';
+import { asError, tokenWrite, withStatus } from './writes.js';
+import type { KubeEvent, RunPlanInput, SnoopyJobObservation, WritePlan, WriteStep } from './plan.js';
 
 export function planScheduled({ o, ctx, r, pods, base, valid, gen, nowIso }: RunPlanInput): WritePlan {
   const { sj } = o;
@@ -73,7 +73,7 @@ export function planScheduled({ o, ctx, r, pods, base, valid, gen, nowIso }: Run
         const d = desired.get(name)!;
         if (outcome.updated.has(name)) events.push({ type: 'Normal', reason: 'CronJobUpdated', message: `updated CronJob ${name} for pod ${d.target.namespace}/${d.target.pod}` });
       }
-      if (outcome.deleteError !== undefined) return { events, cloudEvents: [], expect: [], error: outcome.deleteError };
+      if (outcome.deleteError !== undefined) return { events, cloudEvents: [], expect: [], error: asError(outcome.deleteError) };
       let firstError: unknown;
       let created = 0;
       for (const name of desired.keys()) {

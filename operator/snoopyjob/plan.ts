@@ -9,13 +9,14 @@ import type { V1CronJob, V1Job, V1Pod, V1Secret } from '@kubernetes/client-node'
 import type { EventInput } from '../../lib/event-sink.js';
 import type { OperatorConfig } from '../config.js';
 import type { SnoopyJob, SnoopyJobStatus } from '../../lib/api/schema.js';
-import { Annotations, FINALIZER, snoopyLabels, tokenSecretName } from '../../lib/api/names.js';
+import { FINALIZER } from '../../lib/api/names.js';
 import { describeProblems, validateSnoopyJob, type ResolvedSpec } from '../../lib/api/validation.js';
-import { getCondition, jsonEqual, setCondition } from './status.js';
+import { getCondition, setCondition } from './status.js';
 import { isCapturable, selectorMatches } from './target-pods.js';
 import { byText, owned, targetNamespaceOf } from './observed.js';
 import { planOneShot } from './plan-oneshot.js';
 import { planScheduled } from './plan-scheduled.js';
+import { asError, withStatus } from './writes.js';
 
 export interface SnoopyJobObservation {
   sj: SnoopyJob;
@@ -96,7 +97,7 @@ export interface Settlement {
   expect: string[];
   created?: { kind: 'Job' | 'CronJob'; count: number };
   /** The reconcile fails with it after the status is written (the work queue retries). */
-  error?: unknown;
+  error?: Error;
   requeueAfterMs?: number;
 }
 
@@ -119,28 +120,6 @@ export type SnoopyJobPlan =
   | WritePlan;
 
 export const NO_OUTCOME: WriteOutcome = { created: new Set(), existed: new Set(), updated: new Set(), failed: new Map() };
-
-/** Status write, when `next` differs from `base` (what the API, or this process, last had). */
-export function statusWrite(base: SnoopyJobStatus, next: SnoopyJobStatus): StatusWrite | undefined {
-  if (jsonEqual(base, next)) return undefined;
-  const patch: Record<string, unknown> = { ...next };
-  for (const k of Object.keys(base)) if (!(k in next) || (next as Record<string, unknown>)[k] === undefined) patch[k] = null;
-  return { value: structuredClone(next), patch };
-}
-
-export function tokenWrite(sj: SnoopyJob, namespace: string, exists: boolean, add: Record<string, string>, remove: string[]): TokenWrite {
-  const name = tokenSecretName({ name: sj.metadata.name, uid: sj.metadata.uid! });
-  const data: Record<string, string | null> = {};
-  for (const [k, v] of Object.entries(add)) data[k] = Buffer.from(v).toString('base64');
-  for (const k of remove) data[k] = null;
-  const labels = snoopyLabels({ name: sj.metadata.name, namespace: sj.metadata.namespace, uid: sj.metadata.uid! });
-  const create: V1Secret = {
-    metadata: { name, namespace, labels, annotations: { [Annotations.jobName]: sj.metadata.name } },
-    type: 'Opaque',
-    data: Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null)) as Record<string, string>,
-  };
-  return { kind: 'tokens', name, exists, create, patch: { data } };
-}
 
 /** The plan for one SnoopyJob. */
 export function planSnoopyJob(o: SnoopyJobObservation, ctx: PlanContext): SnoopyJobPlan {
@@ -178,7 +157,7 @@ export function planSnoopyJob(o: SnoopyJobObservation, ctx: PlanContext): Snoopy
       kind: 'write',
       steps: cronJobs.length > 0 ? [{ kind: 'deleteCronJobs', names: cronJobs }] : [],
       settle(outcome) {
-        if (outcome.deleteError !== undefined) return { events: [], cloudEvents: [], expect: [], error: outcome.deleteError };
+        if (outcome.deleteError !== undefined) return { events: [], cloudEvents: [], expect: [], error: asError(outcome.deleteError) };
         const status = start();
         const prev = getCondition(status.conditions, 'Valid');
         status.phase = 'Invalid';
@@ -240,9 +219,4 @@ export interface RunPlanInput {
 
 function statusOnly(settle: () => Settlement): WritePlan {
   return { kind: 'write', steps: [], settle: () => settle() };
-}
-
-export function withStatus(base: SnoopyJobStatus, status: SnoopyJobStatus): { status?: StatusWrite } {
-  const w = statusWrite(base, status);
-  return w ? { status: w } : {};
 }
