@@ -29,6 +29,11 @@ export interface OperatorConfig {
   leaseDurationSeconds: number;
   renewDeadlineSeconds: number;
   retryPeriodSeconds: number;
+  /**
+   * On stop, how long reconciles in flight may run on (their writes still land) before the
+   * remaining writes are refused and the lease is released; below a pod's termination grace.
+   */
+  drainSeconds: number;
   identity: string;
   metricsPort: number;
   captureResources: { requests: Record<string, string>; limits: Record<string, string> };
@@ -88,6 +93,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostname = '
     leaseDurationSeconds,
     renewDeadlineSeconds,
     retryPeriodSeconds,
+    drainSeconds: int(env.SNOOPY_DRAIN_SECONDS, 'SNOOPY_DRAIN_SECONDS', 10),
     identity: env.POD_NAME || `${hostname}-${process.pid}`,
     metricsPort: int(env.METRICS_PORT, 'METRICS_PORT', 8081),
     captureResources: {

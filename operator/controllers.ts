@@ -1,5 +1,7 @@
 // The controllers a leader runs: informer caches, the two work queues and their reconcilers, a
 // periodic resync and the orphan sweep. A fresh instance is started each time leadership is won.
+// Every write goes through this instance's own API client, which stop() fences: once stopped
+// and drained (or the drain bound passed), no write of these controllers leaves the process.
 import type { V1CronJob, V1Job, V1Pod, V1Secret, KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { EventSink } from '../lib/event-sink.js';
 import type { Logger } from '../lib/log.js';
@@ -7,7 +9,7 @@ import type { OperatorConfig } from './config.js';
 import { compileSpecValidators } from '../lib/api/crd-definitions.js';
 import type { SnoopyDataEndpoint, SnoopyJob } from '../lib/api/schema.js';
 import { DataEndpointReconciler } from './dataendpoint/reconciler.js';
-import { CRONJOBS, DATAENDPOINTS, JOBS, SNOOPYJOBS, deleteObject, deleteSecret, errorText, plain, resourcePath, type GroupResource, type Kube } from '../lib/kube/client.js';
+import { CRONJOBS, DATAENDPOINTS, JOBS, SNOOPYJOBS, deleteObject, deleteSecret, errorText, makeKube, plain, resourcePath, type GroupResource, type Kube } from '../lib/kube/client.js';
 import { ResilientCache } from './kube/informer.js';
 import { EventRecorder } from './kube/recorder.js';
 import { WorkQueue } from './kube/workqueue.js';
@@ -17,7 +19,6 @@ import { SnoopyJobReconciler, targetNamespaceOf } from './snoopyjob/reconciler.j
 import { TargetPodCaches } from './snoopyjob/target-pods.js';
 
 export interface ControllerDeps {
-  kube: Kube;
   kc: KubeConfig;
   config: OperatorConfig;
   logger: Logger;
@@ -37,10 +38,19 @@ export class Controllers {
   private synced = false;
   /** SnoopyJob uid → key, to route events of owned objects (labels carry the uid). */
   private readonly uidIndex = new Map<string, string>();
+  /** Aborted by stop(): from then on the API client refuses writes. */
+  private readonly fence = new AbortController();
+  private readonly kube: Kube;
+  private readonly recorder: EventRecorder;
+  /** The orphan sweep in progress, if any (its deletes are writes stop() waits for). */
+  private sweeping: Promise<void> | undefined;
 
   constructor(private readonly d: ControllerDeps) {
-    const { kube, kc, config, logger, metrics } = d;
+    const { kc, config, logger, metrics } = d;
+    const kube = makeKube(kc, { writesUntil: this.fence.signal });
+    this.kube = kube;
     const recorder = new EventRecorder(kube, 'snoopy-operator', logger, config.identity);
+    this.recorder = recorder;
     const watchError = (resource: string) => () => metrics.errors.inc({ controller: resource, kind: 'watch' });
     const custom = <T extends KubernetesObject>(name: string, r: GroupResource, onChange: (o: T) => void, namespace?: string, labelSelector?: string) =>
       new ResilientCache<T>({
@@ -152,7 +162,7 @@ export class Controllers {
     this.targetPods
       .retain(new Set(sjs.filter((s) => !s.metadata.deletionTimestamp).map(targetNamespaceOf)))
       .catch((err: unknown) => this.d.logger.warn({ err: errorText(err) }, 'could not stop an unused pod cache'));
-    void this.sweepOrphans(uids);
+    this.sweeping ??= this.sweepOrphans(uids).finally(() => (this.sweeping = undefined));
     const m = this.d.metrics.cachedObjects;
     m.set({ resource: 'snoopyjobs' }, sjs.length);
     m.set({ resource: 'jobs' }, this.caches.jobs.list().length);
@@ -162,7 +172,8 @@ export class Controllers {
 
   /** Objects labelled with the uid of a SnoopyJob that no longer exists (e.g. force-deleted). */
   private async sweepOrphans(uids: Set<string | undefined>): Promise<void> {
-    const { kube, config, logger } = this.d;
+    const { config, logger } = this.d;
+    const kube = this.kube;
     const ns = config.namespace;
     const orphan = (o: KubernetesObject) => !uids.has(o.metadata?.labels?.[Labels.jobUid]) && !o.metadata?.deletionTimestamp;
     try {
@@ -174,12 +185,27 @@ export class Controllers {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops taking work, lets the reconciles in flight finish (their writes, the Events they
+   * recorded, an orphan sweep) for at most `drainMs`, then refuses any further write and stops
+   * the caches. The caller releases the lease only after this: a write that lands after the
+   * successor's first one could undo what the successor decided.
+   */
+  async stop(drainMs: number): Promise<void> {
     clearInterval(this.resyncTimer);
     this.sjQueue.stop();
     this.deQueue.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const drained = (async () => {
+      await Promise.all([this.sjQueue.drain(), this.deQueue.drain(), this.sweeping]);
+      await this.recorder.flush();
+      return true;
+    })();
+    const bound = new Promise<false>((r) => (timer = setTimeout(() => r(false), drainMs)));
+    const inTime = await Promise.race([drained, bound]);
+    clearTimeout(timer);
+    this.fence.abort();
+    if (!inTime) this.d.logger.warn({ drainMs }, 'reconciles still running after the drain bound; their further writes are refused');
     await Promise.all([...(Object.values(this.caches) as ResilientCache<KubernetesObject>[]).map((c) => c.stop()), this.targetPods.stop()]);
-    // reconciles in flight finish on their own; they hold no lease-protected state
-    await Promise.race([Promise.all([this.sjQueue.drain(), this.deQueue.drain()]), new Promise((r) => setTimeout(r, 5_000).unref())]);
   }
 }

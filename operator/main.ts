@@ -82,7 +82,8 @@ async function main(): Promise<void> {
         logger.error({ err: errorText(err) }, 'error during shutdown');
       }
     },
-    { forceAfterMs: 20_000 },
+    // room for the drain, the lease release and the CloudEvents still queued
+    { forceAfterMs: Math.max(20_000, (config.drainSeconds + 10) * 1000) },
   );
   await operator.start();
 }

@@ -116,7 +116,7 @@ export class Operator {
         if (this.stopped || (config.leaderElection && !this.elector?.isLeader)) return;
       }
     }
-    const controllers = new Controllers({ kube: this.kube, kc: kubeConfig, config, logger, metrics: this.metrics, sink: this.sink, tokenKey });
+    const controllers = new Controllers({ kc: kubeConfig, config, logger, metrics: this.metrics, sink: this.sink, tokenKey });
     this.controllers = controllers;
     await controllers.start();
   }
@@ -125,16 +125,21 @@ export class Operator {
     this.metrics.leader.set(0);
     const c = this.controllers;
     this.controllers = undefined;
-    if (c) await c.stop();
+    if (c) await c.stop(this.opts.config.drainSeconds * 1000);
   }
 
-  /** Graceful stop: hand the lease over, stop reconciling, deliver queued CloudEvents. */
+  /**
+   * Graceful stop: stop reconciling and drain what is in flight (bounded, SNOOPY_DRAIN_SECONDS)
+   * while still holding the lease (the elector keeps renewing it meanwhile), then hand the lease
+   * over, then deliver queued CloudEvents. In that order, no write of this replica lands after
+   * the next leader's first one.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.elector) await this.elector.stop();
     await this.transition;
     await this.follow();
+    if (this.elector) await this.elector.stop(); // releases the lease; its onStoppedLeading finds nothing left to stop
     await this.sink.close(3_000);
   }
 }

@@ -111,11 +111,38 @@ export function pooledConnections(kc: KubeConfig): SecurityAuthentication {
   };
 }
 
-export function makeKube(kc: KubeConfig): Kube {
+/** A write refused because the client's `writesUntil` signal was aborted. */
+export class WritesStoppedError extends Error {
+  override name = 'WritesStoppedError';
+}
+
+/**
+ * Refuses every request but GET once `signal` is aborted, before it leaves the process: a
+ * leader that steps down fences the writes its controllers might still start, so none of them
+ * lands after its successor's first write. (client-node applies authentication to every request
+ * before sending it, which makes that step the one place to check.)
+ */
+function fenceWrites(auth: SecurityAuthentication, signal: AbortSignal): SecurityAuthentication {
+  return {
+    getName: () => `${auth.getName()}, writes fenced`,
+    async applySecurityAuthentication(context: RequestContext): Promise<void> {
+      if (signal.aborted && context.getHttpMethod() !== HttpMethod.GET) throw new WritesStoppedError(`${context.getHttpMethod()} ${new URL(context.getUrl()).pathname}: writes are stopped`);
+      await auth.applySecurityAuthentication(context);
+    },
+  };
+}
+
+export interface KubeOptions {
+  /** Once aborted, every request but GET is refused (WritesStoppedError). */
+  writesUntil?: AbortSignal;
+}
+
+export function makeKube(kc: KubeConfig, opts: KubeOptions = {}): Kube {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   // As KubeConfig#makeApiClient does, with pooled connections as the authentication step.
-  const configuration = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: pooledConnections(kc) } });
+  const auth = opts.writesUntil ? fenceWrites(pooledConnections(kc), opts.writesUntil) : pooledConnections(kc);
+  const configuration = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: auth } });
   return { kc, configuration, core: new CoreV1Api(configuration), custom: new CustomObjectsApi(configuration), apis: new ApisApi(configuration) };
 }
 

@@ -10,12 +10,15 @@ export interface EventTarget {
 }
 
 export class EventRecorder {
+  /** Event writes not answered yet, for flush(). */
+  private readonly pending = new Set<Promise<void>>();
+
   constructor(private readonly kube: Kube, private readonly component: string, private readonly logger: Logger, private readonly host = 'snoopy-operator') {}
 
   emit(obj: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const now = new Date();
     const ns = obj.metadata.namespace;
-    void this.kube.core
+    const write = this.kube.core
       .createNamespacedEvent({
         namespace: ns,
         body: {
@@ -38,6 +41,16 @@ export class EventRecorder {
           count: 1,
         },
       })
-      .catch((err: unknown) => this.logger.warn({ err: errorText(err), reason }, 'could not record event'));
+      .then(
+        () => undefined,
+        (err: unknown) => this.logger.warn({ err: errorText(err), reason }, 'could not record event'),
+      )
+      .finally(() => this.pending.delete(write));
+    this.pending.add(write);
+  }
+
+  /** Resolves when every event emitted so far was written (or failed). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending]);
   }
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { errorText, getJson, getObject, makeKube, mapLimit, SNOOPYJOBS, statusCode } from '../../lib/kube/client.js';
+import { WritesStoppedError, errorText, getJson, getObject, makeKube, mapLimit, patchObject, SNOOPYJOBS, statusCode } from '../../lib/kube/client.js';
 
 // A tiny API stand-in that counts TCP connections: client-node alone opens one per request.
 describe('API client connections', () => {
@@ -73,5 +73,25 @@ describe('API client connections', () => {
     const err = await getJson(makeKube(kc), '/api/v1/namespaces/locked/pods').catch((e: unknown) => e);
     expect(statusCode(err)).toBe(403);
     expect(errorText(err)).toBe('HTTP 403: pods is forbidden: no list in "locked"');
+  });
+
+  test('writesUntil: once aborted, writes are refused before they leave the process; reads go on', async () => {
+    const stop = new AbortController();
+    const kube = makeKube(kc, { writesUntil: stop.signal });
+    const seen: string[] = [];
+    const record = (req: { method?: string }) => seen.push(req.method ?? '');
+    server.on('request', record);
+    try {
+      await patchObject(kube, SNOOPYJOBS, 'ns', 'x', { metadata: { labels: { a: 'b' } } });
+      stop.abort();
+      const refused = await patchObject(kube, SNOOPYJOBS, 'ns', 'x', { metadata: { labels: { a: 'c' } } }).catch((e: unknown) => e);
+      const deleted = await kube.core.deleteNamespacedSecret({ namespace: 'ns', name: 's' }).catch((e: unknown) => e);
+      await getObject(kube, SNOOPYJOBS, 'ns', 'x');
+      expect(refused).toBeInstanceOf(WritesStoppedError);
+      expect(deleted).toBeInstanceOf(WritesStoppedError);
+      expect(seen).toEqual(['PATCH', 'GET']);
+    } finally {
+      server.off('request', record);
+    }
   });
 });

@@ -13,6 +13,7 @@ describe('operator configuration', () => {
       leaderElection: true,
       metricsPort: 8081,
       captureServiceAccount: 'snoopy-capture',
+      drainSeconds: 10,
     });
     expect(c.toolPolicy.allowedTools).toContain('tcpdump');
     expect(c.sink).toBeUndefined();

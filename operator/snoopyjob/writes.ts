@@ -1,0 +1,38 @@
+// The pieces of a SnoopyJob plan's writes (pure): the status patch, the token Secret write, and
+// a failure as the Error the reconcile ends with.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { SnoopyJob, SnoopyJobStatus } from '../../lib/api/schema.js';
+import { Annotations, snoopyLabels, tokenSecretName } from '../../lib/api/names.js';
+import { jsonEqual } from './status.js';
+import type { StatusWrite, TokenWrite } from './plan.js';
+
+/** Status write, when `next` differs from `base` (what the API, or this process, last had). */
+export function statusWrite(base: SnoopyJobStatus, next: SnoopyJobStatus): StatusWrite | undefined {
+  if (jsonEqual(base, next)) return undefined;
+  const patch: Record<string, unknown> = { ...next };
+  for (const k of Object.keys(base)) if (!(k in next) || (next as Record<string, unknown>)[k] === undefined) patch[k] = null;
+  return { value: structuredClone(next), patch };
+}
+
+export function tokenWrite(sj: SnoopyJob, namespace: string, exists: boolean, add: Record<string, string>, remove: string[]): TokenWrite {
+  const name = tokenSecretName({ name: sj.metadata.name, uid: sj.metadata.uid! });
+  const data: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(add)) data[k] = Buffer.from(v).toString('base64');
+  for (const k of remove) data[k] = null;
+  const labels = snoopyLabels({ name: sj.metadata.name, namespace: sj.metadata.namespace, uid: sj.metadata.uid! });
+  const create: V1Secret = {
+    metadata: { name, namespace, labels, annotations: { [Annotations.jobName]: sj.metadata.name } },
+    type: 'Opaque',
+    data: Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null)) as Record<string, string>,
+  };
+  return { kind: 'tokens', name, exists, create, patch: { data } };
+}
+
+export function withStatus(base: SnoopyJobStatus, status: SnoopyJobStatus): { status?: StatusWrite } {
+  const w = statusWrite(base, status);
+  return w ? { status: w } : {};
+}
+
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(JSON.stringify(err));
+}
