@@ -9,17 +9,17 @@
 // file is also the upload spool (spool.ts), and what no segment needs any more is punched out, so
 // it holds only the unread backlog and the segments not yet confirmed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../lib/log.js';
 import { Segmenter } from '../lib/pcap/index.js';
-import { processStartTime } from '../lib/proc.js';
 import type { HolePuncher } from './hole-punch.js';
 import { SANDBOX_ERROR_PREFIX, SANDBOX_READY_LINE, SANDBOX_SETUP_FAILED, sandboxArgv, toolEnd } from './sandbox.js';
 import type { SegmentSink } from './sinks.js';
 import type { StopReason } from './summary.js';
+import type { TargetProcess } from './target-gone.js';
 
 export interface CaptureOptions {
   procRoot: string;
@@ -38,8 +38,9 @@ export interface CaptureOptions {
   stdoutFile: string;
   /** punches holes into stdoutFile, in its steps */
   puncher: HolePuncher;
-  /** how often to check that the target process still exists */
-  targetPollMs?: number;
+  /** the target process, checked every targetPollMs while the tool runs */
+  target: TargetProcess;
+  targetPollMs: number;
   log: Logger;
 }
 
@@ -327,20 +328,14 @@ function followOutput(path: string, take: (chunk: Buffer) => void, segmenter: Se
   };
 }
 
-/**
- * Calls onGone once the target process is gone: its /proc entry is, or the PID now names another
- * process (same PID, different start time).
- */
-function watchTarget(opts: CaptureOptions, onGone: () => void): NodeJS.Timeout {
-  const startOf = (): string | undefined => processStartTime(opts.pid, opts.procRoot);
-  const targetStart = startOf();
-  const targetDir = join(opts.procRoot, String(opts.pid));
+/** Calls onGone once the target process is gone (target-gone.ts), checked every pollMs. */
+function watchTarget(target: TargetProcess, pollMs: number, log: Logger, onGone: () => void): NodeJS.Timeout {
   return setInterval(() => {
-    if (targetStart === undefined ? !existsSync(targetDir) : startOf() !== targetStart) {
-      opts.log.info({ pid: opts.pid }, 'the target process is gone');
+    if (target.gone()) {
+      log.info({ pid: target.pid }, 'the target process is gone');
       onGone();
     }
-  }, opts.targetPollMs ?? 1000);
+  }, pollMs);
 }
 
 export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCapture {
@@ -373,7 +368,7 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     const seg = segmenter.cut();
     if (seg) sink.accept(seg);
   }, opts.segmentSeconds * 1000);
-  const targetWatch = watchTarget(opts, () => stop('target-gone'));
+  const targetWatch = watchTarget(opts.target, opts.targetPollMs, log, () => stop('target-gone'));
 
   let spawnError: string | undefined;
   const done = new Promise<CaptureOutcome>((resolve) => {

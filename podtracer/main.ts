@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PodtracerEnv } from '../lib/contracts/podtracer-invocation.js';
+import { TARGET_GONE } from '../lib/contracts/podtracer-summary.js';
 import { CLIENT_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../lib/heap-tuning.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { segmentOf } from '../lib/pcap/index.js';
@@ -18,6 +19,7 @@ import { HolePuncher } from './hole-punch.js';
 import { DirectorySink, UploadSink, type SegmentSink, type SinkResult } from './sinks.js';
 import { EXIT, exitCodeFor, parseTcpdumpStats, writeTerminationLog, type StopReason, type Summary } from './summary.js';
 import { TargetError, defaultProcRoot, lookupPod, resolveContainerPid } from './target.js';
+import { TargetProcess, podPresence } from './target-gone.js';
 import { TEST_POLICY_BYPASS_ENV, testPolicyBypass } from './test-bypass.js';
 
 function fail(code: number, message: string, terminationLog: string | undefined): Promise<never> {
@@ -184,11 +186,14 @@ async function captureAndStore(
   const { sink, puncher } = output;
   // the hole punching helper ends on every path (it would also end on its own once its stdin
   // closes with this process)
+  const targetProcess = new TargetProcess(run.procRoot, run.target.pid);
   try {
     const capture = startCapture(
       {
         procRoot: run.procRoot,
         pid: run.target.pid,
+        target: targetProcess,
+        targetPollMs: o.targetPollMs,
         command: o.command,
         argv: run.argv,
         allowMutating: run.policy.allowMutating,
@@ -205,7 +210,7 @@ async function captureAndStore(
     );
     started(capture);
     stopOnSignals(capture, sink, log);
-    const outcome = await capture.done;
+    const outcome = await recogniseTargetGone(o, run.target, targetProcess, await capture.done, log);
     // A capture always ends with a segment flagged `last`, so the collector can announce it as
     // complete: when the tool printed nothing at all, that is an empty text segment.
     if (sink.accepted === 0) sink.accept(segmentOf([], { format: 'text', records: 0 }));
@@ -214,6 +219,24 @@ async function captureAndStore(
   } finally {
     await puncher.close();
   }
+}
+
+/**
+ * A tool that failed on its own just as its target went away was ended by that (target-gone.ts):
+ * the target process is gone, or the pod (when read from the API) is deleted or replaced.
+ */
+async function recogniseTargetGone(o: RunOptions, target: Target, targetProcess: TargetProcess, outcome: CaptureOutcome, log: Logger): Promise<CaptureOutcome> {
+  if (outcome.stopReason !== 'tool-exit' || (outcome.toolExitCode === 0 && outcome.toolSignal === undefined)) return outcome;
+  let why: string | undefined;
+  if (targetProcess.gone()) why = `process ${target.pid} is gone`;
+  else if (o.pid === undefined) {
+    const pod = await podPresence(o.namespace, o.pod, target.podUid);
+    if (pod.gone) why = pod.why;
+    else if (pod.why) log.warn({ err: pod.why }, 'cannot tell whether the target pod is gone');
+  }
+  if (why === undefined) return outcome;
+  log.info({ why, toolExitCode: outcome.toolExitCode, toolSignal: outcome.toolSignal }, 'the tool failed as its target went away: target-gone');
+  return { ...outcome, stopReason: TARGET_GONE };
 }
 
 /** Removes the tool's output file and podtracer's own spool directory unless they still hold data. */
