@@ -6,21 +6,17 @@
 // S3 whole, holding the target's packets from before the deletion. Needs root; skipped otherwise.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
-import { createLogger } from '../../lib/log.js';
 import { parseCapture } from '../../lib/pcap/index.js';
-import { repoPath } from '../../lib/repo-root.js';
 import { createS3Client } from '../../lib/s3.js';
 import { waitFor } from '../../lib/testing/wait-for.js';
-import { startDevCluster, type DevCluster } from '../devcluster/cluster.js';
-import { cleanupStateDir } from '../devcluster/kubelet/index.js';
-import { Kubectl } from '../demo/kubectl.js';
-import { parseObjects, type K8sObject } from '../install/bundle.js';
+import type { Kubectl } from '../demo/kubectl.js';
+import { startDevInstallCluster, type DevInstallCluster } from './dev-install-cluster.js';
+import type { K8sObject } from '../install/bundle.js';
 
 const exec = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -38,29 +34,13 @@ interface Obj {
 const condTrue = (o: Obj | undefined, type: string) => o?.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
 
 d('a target pod deleted during its capture', () => {
-  let stateDir: string;
-  let cluster: DevCluster | undefined;
+  let installed: DevInstallCluster | undefined;
   let kubectl: Kubectl;
   let objects: K8sObject[];
 
   beforeAll(async () => {
-    stateDir = mkdtempSync(join(tmpdir(), 'snoopy-target-gone-'));
-    cluster = await startDevCluster({ nodes: ['node-a'], stateDir: join(stateDir, 'cluster'), logger: createLogger('target-gone', process.env.TEST_LOG_LEVEL ?? 'silent') });
-    kubectl = new Kubectl(cluster.kubeconfigPath);
-    // infra/dev with the images as `make deploy REGISTRY=kind.local TAG=dev` names them
-    const overlay = join(stateDir, 'overlay');
-    mkdirSync(overlay);
-    writeFileSync(
-      join(overlay, 'kustomization.yaml'),
-      stringify({
-        apiVersion: 'kustomize.config.k8s.io/v1beta1',
-        kind: 'Kustomization',
-        resources: [relative(overlay, repoPath('infra/dev'))],
-        images: ['operator', 'collector', 'analyzer', 'podtracer'].map((n) => ({ name: `snoopy/${n}`, newName: `kind.local/snoopy/${n}`, newTag: 'dev' })),
-        configMapGenerator: [{ name: 'snoopy-operator-config', namespace: NS, behavior: 'merge', literals: ['SNOOPY_PODTRACER_IMAGE=kind.local/snoopy/podtracer:dev', 'SNOOPY_COLLECTOR_IMAGE=kind.local/snoopy/collector:dev'] }],
-      }),
-    );
-    objects = parseObjects(await kubectl.run(['kustomize', overlay]), 'target-gone');
+    installed = await startDevInstallCluster('target-gone', ['node-a'], NS);
+    ({ kubectl, objects } = installed);
     const first = (o: K8sObject) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition';
     await kubectl.apply(objects.filter(first).map((o) => stringify(o)).join('---\n'));
     for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition')) {
@@ -73,11 +53,7 @@ d('a target pod deleted during its capture', () => {
   }, 400_000);
 
   afterAll(async () => {
-    await cluster?.stop();
-    if (stateDir) {
-      await cleanupStateDir(join(stateDir, 'cluster')).catch(() => undefined);
-      rmSync(stateDir, { recursive: true, force: true });
-    }
+    await installed?.stop();
   }, 120_000);
 
   /** Objects under a prefix in the embedded S3 server (MinIO's stand-in), read through its pod IP. */
@@ -173,7 +149,7 @@ d('a target pod deleted during its capture', () => {
     for (const key of pcaps) {
       const parsed = parseCapture(stored.get(key)!);
       expect(parsed).toMatchObject({ format: 'pcap', truncated: false, errors: [] });
-      const file = join(stateDir, key.replace(/\//g, '_'));
+      const file = join(installed!.stateDir, key.replace(/\//g, '_'));
       writeFileSync(file, stored.get(key)!);
       const { stdout } = await exec('tcpdump', ['-r', file, '-nn', '-tt', `icmp[icmptype] == icmp-echo and src host ${targetIp}`]);
       const times = stdout.trim().split('\n').filter(Boolean).map((l) => Number(l.split(' ')[0]) * 1000);
