@@ -29,6 +29,9 @@ export class TargetProcess {
   }
 }
 
+/** How long the pod read may take before the answer counts as unknown. */
+const POD_READ_TIMEOUT_MS = 10_000;
+
 export type PodPresence = { gone: true; why: string } | { gone: false; why?: string };
 
 /**
@@ -36,18 +39,25 @@ export type PodPresence = { gone: true; why: string } | { gone: false; why?: str
  * not found, has another UID (a new pod of the same name), or carries a deletionTimestamp. An API
  * that cannot be read tells nothing (`gone: false`, with why).
  */
-export async function podPresence(namespace: string, name: string, uid: string): Promise<PodPresence> {
+export async function podPresence(namespace: string, name: string, uid: string, timeoutMs = POD_READ_TIMEOUT_MS): Promise<PodPresence> {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
   const api = kc.makeApiClient(k8s.CoreV1Api);
+  let timer: NodeJS.Timeout | undefined;
+  // an API server that does not answer must not hold up the uploads (and the Job's deadline)
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    const pod = await api.readNamespacedPod({ name, namespace });
+    const pod = await Promise.race([api.readNamespacedPod({ name, namespace }), timeout]);
     if (uid !== '' && pod.metadata?.uid !== undefined && pod.metadata.uid !== uid) return { gone: true, why: `pod ${namespace}/${name} was replaced (uid ${pod.metadata.uid})` };
     if (pod.metadata?.deletionTimestamp) return { gone: true, why: `pod ${namespace}/${name} is being deleted` };
     return { gone: false };
   } catch (err) {
     if ((err as { code?: number }).code === 404) return { gone: true, why: `pod ${namespace}/${name} not found` };
     return { gone: false, why: `cannot read pod ${namespace}/${name}: ${(err as Error).message}` };
+  } finally {
+    clearTimeout(timer);
   }
 }
