@@ -8,17 +8,18 @@
 // a blocked tcpdump is a kernel that drops packets). podtracer follows the file as it grows; the
 // file is also the upload spool (spool.ts), and what no segment needs any more is punched out, so
 // it holds only the unread backlog and the segments not yet confirmed.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Logger } from '../lib/log.js';
 import { Segmenter } from '../lib/pcap/index.js';
-import { processStartTime } from '../lib/proc.js';
 import type { HolePuncher } from './hole-punch.js';
 import { SANDBOX_ERROR_PREFIX, SANDBOX_READY_LINE, SANDBOX_SETUP_FAILED, sandboxArgv, toolEnd } from './sandbox.js';
 import type { SegmentSink } from './sinks.js';
 import type { StopReason } from './summary.js';
+import type { TargetProcess } from './target-gone.js';
 
 export interface CaptureOptions {
   procRoot: string;
@@ -37,8 +38,9 @@ export interface CaptureOptions {
   stdoutFile: string;
   /** punches holes into stdoutFile, in its steps */
   puncher: HolePuncher;
-  /** how often to check that the target process still exists */
-  targetPollMs?: number;
+  /** the target process, checked every targetPollMs while the tool runs */
+  target: TargetProcess;
+  targetPollMs: number;
   log: Logger;
 }
 
@@ -78,11 +80,17 @@ export function toolEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCapture {
-  const { log } = opts;
+/** The tool, spawned in the sandbox with its stdout on the output file. */
+interface SpawnedTool {
+  child: ChildProcess;
+  /** a signal to the tool's process group (its own, and its session's) */
+  signal(signal: NodeJS.Signals): void;
+  ended(): boolean;
+}
+
+function spawnSandboxedTool(opts: CaptureOptions): SpawnedTool {
   const nsPath = join(opts.procRoot, String(opts.pid), 'ns', 'net');
-  const stdoutPath = opts.stdoutFile;
-  const stdoutFd = openSync(stdoutPath, 'w+', 0o600);
+  const stdoutFd = openSync(opts.stdoutFile, 'w+', 0o600);
   const [bin, ...args] = sandboxArgv({
     procRoot: opts.procRoot,
     netnsPath: nsPath,
@@ -98,67 +106,175 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     detached: true,
     env: toolEnv(process.env),
   });
-  const signalTool = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // the group is gone: everything in it ended
-    }
-  };
   // the child has its own copy of the descriptor now
   closeSync(stdoutFd);
-  const segmenter = new Segmenter({ maxBytes: opts.segmentBytes, format: 'auto' });
-  let stopReason: StopReason | undefined;
-  let killed = false;
-  let bytesRead = 0;
-  let bytesDiscarded = 0;
-  let stderrTail = '';
-  let stderrLines = 0;
-  let stderrPartial = '';
-  let spawnError: string | undefined;
-  let killTimer: NodeJS.Timeout | undefined;
+  return {
+    child,
+    signal: (signal) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // the group is gone: everything in it ended
+      }
+    },
+    ended: () => child.exitCode !== null || child.signalCode !== null,
+  };
+}
 
-  let toolStarted = false;
-  let sigintPending = false;
-  let timer: NodeJS.Timeout | undefined;
-  const stop = (reason: StopReason) => {
-    if (stopReason !== undefined || child.exitCode !== null || child.signalCode !== null) return;
-    stopReason = reason;
-    log.info({ reason, pid: child.pid }, 'stopping the tool (SIGINT)');
+/**
+ * Stopping the tool: SIGINT once it runs (a stop asked for while the sandbox is being set up goes
+ * out when it is ready), SIGKILL after the grace period. The first reason given is the one reported.
+ */
+class ToolStopper {
+  reason: StopReason | undefined;
+  killed = false;
+  private toolStarted = false;
+  private sigintPending = false;
+  private killTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly tool: SpawnedTool,
+    private readonly killGraceMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  stop(reason: StopReason): void {
+    if (this.reason !== undefined || this.tool.ended()) return;
+    this.reason = reason;
+    this.log.info({ reason, pid: this.tool.child.pid }, 'stopping the tool (SIGINT)');
     // before the tool runs, the sandbox's init would only note the signal: it goes out once the
     // sandbox is ready (SIGKILL after the grace period either way)
-    if (toolStarted) signalTool('SIGINT');
-    else sigintPending = true;
-    killTimer = setTimeout(() => {
-      if (child.exitCode === null && child.signalCode === null) {
-        killed = true;
-        log.warn({ graceMs: opts.killGraceMs }, 'the tool did not stop after SIGINT: SIGKILL');
-        signalTool('SIGKILL');
+    if (this.toolStarted) this.tool.signal('SIGINT');
+    else this.sigintPending = true;
+    this.killTimer = setTimeout(() => {
+      if (!this.tool.ended()) {
+        this.killed = true;
+        this.log.warn({ graceMs: this.killGraceMs }, 'the tool did not stop after SIGINT: SIGKILL');
+        this.tool.signal('SIGKILL');
       }
-    }, opts.killGraceMs);
-  };
+    }, this.killGraceMs);
+  }
 
-  const onData = (chunk: Buffer) => {
+  kill(): void {
+    this.killed = true;
+    this.tool.signal('SIGKILL');
+  }
+
+  /** The sandbox is ready and the tool runs: a stop asked for before goes out now. */
+  toolStarts(): void {
+    this.toolStarted = true;
+    if (this.sigintPending) this.tool.signal('SIGINT');
+  }
+
+  clear(): void {
+    if (this.killTimer) clearTimeout(this.killTimer);
+  }
+}
+
+/** The tool's stderr: its last 64 KiB kept (tcpdump's statistics), its first lines logged. */
+class ToolStderr {
+  tail = '';
+  private lines = 0;
+  private partial = '';
+
+  constructor(
+    private readonly command: string,
+    private readonly log: Logger,
+  ) {}
+
+  push(text: string): void {
+    this.tail = (this.tail + text).slice(-STDERR_TAIL);
+    this.partial += text;
+    const lines = this.partial.split('\n');
+    this.partial = lines.pop()!;
+    for (const line of lines) {
+      if (this.lines++ < STDERR_LOG_LINES && line.trim() !== '') this.log.info({ tool: this.command, stderr: line }, 'tool stderr');
+    }
+    if (this.partial.length > 4096) this.partial = '';
+  }
+
+  /** Logs an unfinished last line. */
+  end(): void {
+    if (this.partial.trim() !== '' && this.lines < STDERR_LOG_LINES) this.log.info({ tool: this.command, stderr: this.partial }, 'tool stderr');
+  }
+}
+
+/**
+ * The sandbox says on stderr when it is set up and the tool starts (SANDBOX_READY_LINE): what
+ * precedes the line is the sandbox's, what follows the tool's. Returns a flush for what was
+ * written before the line when the tool ends without it.
+ */
+function watchSandboxStart(stderr: Readable, out: ToolStderr, onToolStart: () => void): () => void {
+  let toolStarted = false;
+  let beforeStart = '';
+  stderr.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    if (toolStarted) return out.push(text);
+    beforeStart += text;
+    const at = beforeStart.indexOf(SANDBOX_READY_LINE);
+    if (at >= 0) {
+      const rest = beforeStart.slice(at + SANDBOX_READY_LINE.length);
+      if (at > 0) out.push(beforeStart.slice(0, at));
+      beforeStart = '';
+      toolStarted = true;
+      onToolStart();
+      if (rest !== '') out.push(rest);
+    } else if (beforeStart.length > STDERR_TAIL) {
+      out.push(beforeStart);
+      beforeStart = '';
+    }
+  });
+  return () => {
+    if (beforeStart !== '') out.push(beforeStart);
+    beforeStart = '';
+  };
+}
+
+/** Output read from the tool's file: cut into segments for the sink, within --max-bytes. */
+class OutputCounter {
+  bytesRead = 0;
+  bytesDiscarded = 0;
+
+  constructor(
+    private readonly segmenter: Segmenter,
+    private readonly sink: SegmentSink,
+    private readonly maxBytes: number | undefined,
+    private readonly onMaxBytes: () => void,
+  ) {}
+
+  take(chunk: Buffer): void {
     let piece = chunk;
-    if (opts.maxBytes !== undefined) {
-      const room = opts.maxBytes - bytesRead;
+    if (this.maxBytes !== undefined) {
+      const room = this.maxBytes - this.bytesRead;
       if (room <= 0) {
-        bytesDiscarded += chunk.length;
+        this.bytesDiscarded += chunk.length;
         return;
       }
       if (chunk.length > room) {
-        bytesDiscarded += chunk.length - room;
+        this.bytesDiscarded += chunk.length - room;
         piece = chunk.subarray(0, room);
       }
     }
-    bytesRead += piece.length;
-    for (const seg of segmenter.push(piece)) sink.accept(seg);
-    if (opts.maxBytes !== undefined && bytesRead >= opts.maxBytes) stop('max-bytes');
-  };
+    this.bytesRead += piece.length;
+    for (const seg of this.segmenter.push(piece)) this.sink.accept(seg);
+    if (this.maxBytes !== undefined && this.bytesRead >= this.maxBytes) this.onMaxBytes();
+  }
+}
 
-  let toolEnded = false;
+interface OutputFollower {
+  /** resolves once the tool ended and everything it wrote was read */
+  done: Promise<void>;
+  /** the tool ended: read what is left, then end */
+  toolEnded(): void;
+}
+
+/**
+ * Follows the stdout file until the tool ended and everything it wrote was read, and punches
+ * out what neither the segmenter nor the sink needs any more.
+ */
+function followOutput(path: string, take: (chunk: Buffer) => void, segmenter: Segmenter, sink: SegmentSink, puncher: HolePuncher): OutputFollower {
+  let ended = false;
   let wakeReader: (() => void) | undefined;
-  /** Follows the stdout file until the tool ended and everything it wrote was read. */
   const follow = async (): Promise<void> => {
     let fh: FileHandle | undefined;
     let pos = 0;
@@ -167,14 +283,14 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
     // after every read and while idle, since uploads are confirmed whether or not the tool writes
     const punchUnneeded = () => {
       const unneeded = Math.min(segmenter.emittedUpTo, sink.neededFrom());
-      if (unneeded - punched >= opts.puncher.stepBytes) punched = opts.puncher.punch(punched, unneeded);
+      if (unneeded - punched >= puncher.stepBytes) punched = puncher.punch(punched, unneeded);
     };
     try {
-      fh = await open(stdoutPath, 'r');
+      fh = await open(path, 'r');
       for (;;) {
         // The tool writes to the file whatever podtracer does, so waiting here costs disk, never packets.
         await sink.waitForRoom();
-        const ended = toolEnded; // read before looking at the size: no write can follow the end
+        const endedBefore = ended; // read before looking at the size: no write can follow the end
         const { size } = await fh.stat();
         if (size > pos) {
           // a fresh buffer per read: the segmenter keeps references to the chunks it was given
@@ -182,12 +298,12 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
           const { bytesRead: n } = await fh.read(buf, 0, buf.length, pos);
           if (n > 0) {
             pos += n;
-            onData(buf.subarray(0, n));
+            take(buf.subarray(0, n));
             punchUnneeded();
             continue;
           }
         }
-        if (ended) return;
+        if (endedBefore) return;
         punchUnneeded();
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, IDLE_POLL_MS);
@@ -203,115 +319,97 @@ export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCa
       await fh?.close();
     }
   };
+  return {
+    done: follow(),
+    toolEnded: () => {
+      ended = true;
+      wakeReader?.();
+    },
+  };
+}
+
+/** Calls onGone once the target process is gone (target-gone.ts), checked every pollMs. */
+function watchTarget(target: TargetProcess, pollMs: number, log: Logger, onGone: () => void): NodeJS.Timeout {
+  return setInterval(() => {
+    if (target.gone()) {
+      log.info({ pid: target.pid }, 'the target process is gone');
+      onGone();
+    }
+  }, pollMs);
+}
+
+export function startCapture(opts: CaptureOptions, sink: SegmentSink): RunningCapture {
+  const { log } = opts;
+  const tool = spawnSandboxedTool(opts);
+  const stopper = new ToolStopper(tool, opts.killGraceMs, log);
+  const stop = (reason: StopReason) => stopper.stop(reason);
+  const segmenter = new Segmenter({ maxBytes: opts.segmentBytes, format: 'auto' });
+
+  const output = new OutputCounter(segmenter, sink, opts.maxBytes, () => stop('max-bytes'));
+  const follower = followOutput(opts.stdoutFile, (chunk) => output.take(chunk), segmenter, sink, opts.puncher);
   let readError: string | undefined;
-  const reading = follow().catch((err: unknown) => {
+  const reading = follower.done.catch((err: unknown) => {
     // nothing more can be read: stop the tool rather than let it write for nobody
     readError = `reading the tool's output failed: ${(err as Error).message}`;
     log.error({ err: readError }, 'output lost');
     stop('signal');
   });
 
-  const onStderr = (text: string) => {
-    stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
-    stderrPartial += text;
-    const lines = stderrPartial.split('\n');
-    stderrPartial = lines.pop()!;
-    for (const line of lines) {
-      if (stderrLines++ < STDERR_LOG_LINES && line.trim() !== '') log.info({ tool: opts.command, stderr: line }, 'tool stderr');
-    }
-    if (stderrPartial.length > 4096) stderrPartial = '';
-  };
-  // The sandbox says on stderr when it is set up and the tool starts: the timer counts from there,
-  // and a stop asked for before is carried out then. What precedes the line is the sandbox's.
-  let beforeStart = '';
-  const onToolStart = () => {
-    toolStarted = true;
+  // the timer counts from the tool's start, and a stop asked for before is carried out then
+  const stderr = new ToolStderr(opts.command, log);
+  let timer: NodeJS.Timeout | undefined;
+  const flushBeforeStart = watchSandboxStart(tool.child.stderr!, stderr, () => {
     log.debug('sandbox ready, the tool starts');
     if (opts.timerMs !== undefined) timer = setTimeout(() => stop('timer'), opts.timerMs);
-    if (sigintPending) signalTool('SIGINT');
-  };
-  child.stderr!.on('data', (chunk: Buffer) => {
-    const text = chunk.toString('utf8');
-    if (toolStarted) return onStderr(text);
-    beforeStart += text;
-    const at = beforeStart.indexOf(SANDBOX_READY_LINE);
-    if (at >= 0) {
-      const rest = beforeStart.slice(at + SANDBOX_READY_LINE.length);
-      if (at > 0) onStderr(beforeStart.slice(0, at));
-      beforeStart = '';
-      onToolStart();
-      if (rest !== '') onStderr(rest);
-    } else if (beforeStart.length > STDERR_TAIL) {
-      onStderr(beforeStart);
-      beforeStart = '';
-    }
+    stopper.toolStarts();
   });
 
   const rotation = setInterval(() => {
     const seg = segmenter.cut();
     if (seg) sink.accept(seg);
   }, opts.segmentSeconds * 1000);
+  const targetWatch = watchTarget(opts.target, opts.targetPollMs, log, () => stop('target-gone'));
 
-
-  // The target is gone when its /proc entry is, or when the PID now names another process
-  // (same PID, different start time).
-  const startOf = (): string | undefined => processStartTime(opts.pid, opts.procRoot);
-  const targetStart = startOf();
-  const targetDir = join(opts.procRoot, String(opts.pid));
-  const targetWatch = setInterval(() => {
-    if (targetStart === undefined ? !existsSync(targetDir) : startOf() !== targetStart) {
-      log.info({ pid: opts.pid }, 'the target process is gone');
-      stop('target-gone');
-    }
-  }, opts.targetPollMs ?? 1000);
-
+  let spawnError: string | undefined;
   const done = new Promise<CaptureOutcome>((resolve) => {
-    child.once('error', (err) => {
+    tool.child.once('error', (err) => {
       spawnError = `cannot run nsenter: ${err.message}`;
       log.error({ err: spawnError }, 'spawn failed');
     });
     // 'close' comes after the process exited and stderr ended; then read the rest of its output
-    child.once('close', async (rawCode, rawSignal) => {
-      toolEnded = true;
-      if (beforeStart !== '') onStderr(beforeStart);
+    tool.child.once('close', async (rawCode, rawSignal) => {
+      flushBeforeStart();
       const { code, signal } = toolEnd(rawCode, rawSignal);
       if (rawCode === SANDBOX_SETUP_FAILED) {
-        const line = stderrTail.split('\n').find((l) => l.startsWith(SANDBOX_ERROR_PREFIX));
+        const line = stderr.tail.split('\n').find((l) => l.startsWith(SANDBOX_ERROR_PREFIX));
         if (line !== undefined) spawnError = `the sandbox could not be set up, nothing was run: ${line.slice(SANDBOX_ERROR_PREFIX.length).trim()}`;
       }
       // RLIMIT_FSIZE is --max-bytes plus a margin (sandbox.ts): the tool wrote past --max-bytes
-      if (signal === 'SIGXFSZ' && opts.maxBytes !== undefined && stopReason === undefined) stopReason = 'max-bytes';
-      wakeReader?.();
+      if (signal === 'SIGXFSZ' && opts.maxBytes !== undefined && stopper.reason === undefined) stopper.reason = 'max-bytes';
+      follower.toolEnded();
       await reading;
       clearInterval(rotation);
       clearInterval(targetWatch);
       if (timer) clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-      if (stderrPartial.trim() !== '' && stderrLines < STDERR_LOG_LINES) log.info({ tool: opts.command, stderr: stderrPartial }, 'tool stderr');
+      stopper.clear();
+      stderr.end();
       const { segment, truncatedBytes } = segmenter.end();
       if (segment) sink.accept(segment);
       const outcome: CaptureOutcome = {
         toolExitCode: code,
-        stopReason: stopReason ?? 'tool-exit',
-        killed,
-        bytesRead,
-        bytesDiscarded,
+        stopReason: stopper.reason ?? 'tool-exit',
+        killed: stopper.killed,
+        bytesRead: output.bytesRead,
+        bytesDiscarded: output.bytesDiscarded,
         truncatedBytes,
-        stderrTail,
+        stderrTail: stderr.tail,
       };
       if (signal) outcome.toolSignal = signal;
       if (spawnError ?? readError) outcome.error = (spawnError ?? readError)!;
-      log.info({ code, signal, stopReason: outcome.stopReason, bytesRead }, 'tool ended');
+      log.info({ code, signal, stopReason: outcome.stopReason, bytesRead: output.bytesRead }, 'tool ended');
       resolve(outcome);
     });
   });
 
-  return {
-    stop,
-    kill: () => {
-      killed = true;
-      signalTool('SIGKILL');
-    },
-    done,
-  };
+  return { stop, kill: () => stopper.kill(), done };
 }

@@ -34,6 +34,8 @@ export interface RunOptions {
   spoolMemoryBytes: number;
   spoolPunchBytes: number;
   killGraceMs: number;
+  /** how often the target process is checked while the tool runs */
+  targetPollMs: number;
   uploadGraceMs: number;
   uploadDeadlineMs: number;
   terminationLog?: string;
@@ -56,6 +58,7 @@ export const DEFAULTS = {
   spoolMemoryBytes: 64 * MIB,
   spoolPunchBytes: 1024 * MIB,
   killGraceMs: 10_000,
+  targetPollMs: 1000,
   uploadGraceMs: 120_000,
   // below the collector's Knative request timeout, so podtracer gives up first (lib/knative-serving)
   uploadDeadlineMs: UPLOAD_DEADLINE_MS,
@@ -179,10 +182,12 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       raw.spoolMemoryBytes === undefined ? DEFAULTS.spoolMemoryBytes : raw.spoolMemoryBytes.trim() === '0' ? 0 : parseSize(raw.spoolMemoryBytes, '--spool-memory-bytes'),
     spoolPunchBytes: raw.spoolPunchBytes !== undefined ? parseSize(raw.spoolPunchBytes, '--spool-punch-bytes') : DEFAULTS.spoolPunchBytes,
     killGraceMs: raw.killGrace !== undefined ? parseDurationOption(raw.killGrace, '--kill-grace') : DEFAULTS.killGraceMs,
+    targetPollMs: raw.targetPoll !== undefined ? parseDurationOption(raw.targetPoll, '--target-poll') : DEFAULTS.targetPollMs,
     uploadGraceMs: raw.uploadGrace !== undefined ? parseDurationOption(raw.uploadGrace, '--upload-grace') : DEFAULTS.uploadGraceMs,
     uploadDeadlineMs:
       raw.uploadDeadline !== undefined ? parseDurationOption(raw.uploadDeadline, '--upload-deadline') : DEFAULTS.uploadDeadlineMs,
   };
+  if (options.targetPollMs <= 0) throw new UsageError('--target-poll must be more than 0');
   if (raw.container !== undefined) options.container = raw.container;
   if (pid !== undefined) options.pid = pid;
   if (raw.timer !== undefined) {
@@ -236,6 +241,7 @@ Run:
   -t/--timer D                    stop the tool after D (Go duration, plus "d"); default: run until it exits
   --max-bytes N                   stop the tool once N bytes of output were read (nothing beyond N is kept)
   --kill-grace D                  SIGKILL this long after SIGINT (default 10s)
+  --target-poll D                 check this often that the target process still exists (default 1s)
   --termination-log PATH          summary file (default $PODTRACER_TERMINATION_LOG, else
                                   /dev/termination-log inside a pod, else none)
   -a/--args "ARGS"                the tool's arguments as one shell-like string (seed syntax)

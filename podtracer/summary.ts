@@ -2,6 +2,7 @@
 // termination log (which Kubernetes caps at 4096 bytes, so long object lists are shortened), and
 // the exit code. Pure except writeTerminationLog.
 import { writeFile } from 'node:fs/promises';
+import type { StopReason } from '../lib/contracts/podtracer-summary.js';
 
 export interface TcpdumpStats {
   packetsCaptured?: number;
@@ -29,7 +30,7 @@ export function parseTcpdumpStats(stderr: string): TcpdumpStats {
   return stats;
 }
 
-export type StopReason = 'tool-exit' | 'timer' | 'max-bytes' | 'signal' | 'target-gone' | 'collector-refused' | 'spool-error';
+export type { StopReason };
 
 export interface Summary extends TcpdumpStats {
   captureId: string;

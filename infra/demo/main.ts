@@ -18,8 +18,9 @@ import { snoopyJobPrefix } from '../../lib/storage-keys.js';
 import { startDevCluster, type DevCluster } from '../devcluster/cluster.js';
 import type { S3Backend } from '../devcluster/kubelet/images.js';
 import { cleanupStateDir } from '../devcluster/kubelet/index.js';
-import { parseObjects, type K8sObject } from '../install/bundle.js';
+import type { K8sObject } from '../install/bundle.js';
 import { inspectCaptures } from './captures.js';
+import { renderDevInstall } from './dev-install.js';
 import { Kubectl } from './kubectl.js';
 import { formatReport, verdict, type CaptureJob, type TargetPod } from './report.js';
 import { startEventReceiver, type EventReceiver } from './sink.js';
@@ -167,18 +168,7 @@ async function run(stateDir: string, deadline: Deadline, s3Backend: S3Backend, r
   say(`CloudEvents receiver (the Broker's stand-in) at ${receiver.url}`);
 
   // The same manifests as a real install: infra/dev, plus where events go.
-  const overlay = join(stateDir, 'overlay');
-  mkdirSync(overlay, { recursive: true });
-  writeFileSync(
-    join(overlay, 'kustomization.yaml'),
-    stringify({
-      apiVersion: 'kustomize.config.k8s.io/v1beta1',
-      kind: 'Kustomization',
-      resources: [relative(overlay, repoPath('infra/dev'))],
-      configMapGenerator: [{ name: 'snoopy-operator-config', namespace: OPERATOR_NS, behavior: 'merge', literals: [`K_SINK=${receiver.url}`] }],
-    }),
-  );
-  const objects = parseObjects(await kubectl.run(['kustomize', overlay]), 'infra/dev');
+  const objects = await renderDevInstall(kubectl, stateDir, OPERATOR_NS, { operatorConfig: [`K_SINK=${receiver.url}`] });
   const { foundations, workloads, captures } = phases(objects);
 
   say(`kubectl apply: ${foundations.length} namespaces and CRDs`);

@@ -13,17 +13,12 @@
 //    its own credentials Secret) runs its collector there and stores under its own prefix.
 // Needs root (the dev cluster's kubelets); skipped otherwise.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
-import { createLogger } from '../../lib/log.js';
 import { repoPath } from '../../lib/repo-root.js';
 import { createS3Client } from '../../lib/s3.js';
-import { startDevCluster, type DevCluster } from '../devcluster/cluster.js';
-import { cleanupStateDir } from '../devcluster/kubelet/index.js';
-import { Kubectl } from '../demo/kubectl.js';
+import type { Kubectl } from '../demo/kubectl.js';
+import { startDevInstallCluster, type DevInstallCluster } from './dev-install-cluster.js';
 import { parseObjects, type K8sObject } from '../install/bundle.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -54,8 +49,7 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, sec
 }
 
 d('install variants on the dev cluster, each with a capture in S3', () => {
-  let stateDir: string;
-  let cluster: DevCluster | undefined;
+  let installed: DevInstallCluster | undefined;
   let kubectl: Kubectl;
   let objects: K8sObject[];
   let s3Creds: { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string };
@@ -93,34 +87,16 @@ d('install variants on the dev cluster, each with a capture in S3', () => {
   };
 
   beforeAll(async () => {
-    stateDir = mkdtempSync(join(tmpdir(), 'snoopy-variants-'));
-    cluster = await startDevCluster({ nodes: ['node-a', 'node-b'], stateDir: join(stateDir, 'cluster'), logger: createLogger('variants', process.env.TEST_LOG_LEVEL ?? 'silent') });
-    kubectl = new Kubectl(cluster.kubeconfigPath);
     // infra/dev (infra/default + infra/samples and the dev-cluster differences) with the images
     // as `make deploy REGISTRY=kind.local TAG=dev` names them
-    const overlay = join(stateDir, 'overlay');
-    mkdirSync(overlay);
-    writeFileSync(
-      join(overlay, 'kustomization.yaml'),
-      stringify({
-        apiVersion: 'kustomize.config.k8s.io/v1beta1',
-        kind: 'Kustomization',
-        resources: [relative(overlay, repoPath('infra/dev'))],
-        images: ['operator', 'collector', 'analyzer', 'podtracer'].map((n) => ({ name: `snoopy/${n}`, newName: `kind.local/snoopy/${n}`, newTag: 'dev' })),
-        configMapGenerator: [{ name: 'snoopy-operator-config', namespace: NS, behavior: 'merge', literals: ['SNOOPY_PODTRACER_IMAGE=kind.local/snoopy/podtracer:dev', 'SNOOPY_COLLECTOR_IMAGE=kind.local/snoopy/collector:dev'] }],
-      }),
-    );
-    objects = parseObjects(await kubectl.run(['kustomize', overlay]), 'variants');
+    installed = await startDevInstallCluster('variants', ['node-a', 'node-b'], NS);
+    ({ kubectl, objects } = installed);
     const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'snoopy-s3-credentials') as unknown as { stringData: typeof s3Creds };
     s3Creds = secret.stringData;
   }, 120_000);
 
   afterAll(async () => {
-    await cluster?.stop();
-    if (stateDir) {
-      await cleanupStateDir(join(stateDir, 'cluster')).catch(() => undefined);
-      rmSync(stateDir, { recursive: true, force: true });
-    }
+    await installed?.stop();
   }, 120_000);
 
   const sampleJob = () => objects.find((o) => o.kind === 'SnoopyJob' && o.metadata.name === 'snoopy-samplejob')!;

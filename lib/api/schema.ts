@@ -4,6 +4,7 @@
 // structural schema accepts are used (no patternProperties, no $ref, no anyOf at the top).
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { STOP_REASONS } from '../contracts/podtracer-summary.js';
 
 /** A map of string to string, written the way structural schemas require (additionalProperties). */
 function StringMap(options: { minProperties?: number; description?: string } = {}) {
@@ -69,6 +70,7 @@ export const TargetStatus = Type.Object({
   objects: Type.Optional(Type.Array(Type.String())),
   packetsDroppedByKernel: Type.Optional(Type.Integer({ minimum: 0 })),
   toolExitCode: Type.Optional(Type.Integer()),
+  stopReason: Type.Optional(StringEnum(STOP_REASONS, { description: 'Why the capture ended, as podtracer reported it; target-gone: the target pod went away during the capture, what was captured is stored.' })),
   message: Type.Optional(Type.String()),
 });
 export type TargetStatus = Static<typeof TargetStatus>;

@@ -57,6 +57,7 @@ export const RUN_OPTIONS = {
   spoolMemoryBytes: { long: 'spool-memory-bytes' },
   spoolPunchBytes: { long: 'spool-punch-bytes' },
   killGrace: { long: 'kill-grace' },
+  targetPoll: { long: 'target-poll' },
   uploadGrace: { long: 'upload-grace' },
   uploadDeadline: { long: 'upload-deadline' },
   terminationLog: { long: 'termination-log' },

@@ -2,6 +2,10 @@
 // message, Kubernetes-style conditions, and the run's phase.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Condition, TargetStatus, TargetStateName } from '../../lib/api/schema.js';
+import { TARGET_GONE, isStopReason, type StopReason } from '../../lib/contracts/podtracer-summary.js';
+
+/** A target's message when its pod went away during the capture (stop reason target-gone). */
+export const TARGET_GONE_MESSAGE = 'the target pod went away during the capture; what was captured until then is stored';
 
 export interface CaptureSummary {
   segments?: number;
@@ -9,6 +13,7 @@ export interface CaptureSummary {
   objects?: string[];
   packetsDroppedByKernel?: number;
   toolExitCode?: number;
+  stopReason?: StopReason;
 }
 
 const nonNegInt = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
@@ -32,6 +37,7 @@ export function parseTerminationMessage(message: string | undefined): CaptureSum
   const dropped = nonNegInt(parsed.packetsDroppedByKernel);
   if (dropped !== undefined) out.packetsDroppedByKernel = dropped;
   if (typeof parsed.toolExitCode === 'number' && Number.isInteger(parsed.toolExitCode)) out.toolExitCode = parsed.toolExitCode;
+  if (isStopReason(parsed.stopReason)) out.stopReason = parsed.stopReason;
   return out;
 }
 
@@ -58,8 +64,11 @@ export function targetFromJob(base: Pick<TargetStatus, 'pod' | 'namespace' | 'po
   if (done && (state === 'Succeeded' || state === 'Failed')) out.completionTime = done;
   const terminated = pod?.status?.containerStatuses?.find((c) => c.name === 'podtracer')?.state?.terminated ?? pod?.status?.containerStatuses?.[0]?.state?.terminated;
   if (terminated) {
-    Object.assign(out, parseTerminationMessage(terminated.message));
+    const summary = parseTerminationMessage(terminated.message);
+    Object.assign(out, summary);
     if (state === 'Failed' && !message && terminated.reason) message = `${terminated.reason} (exit code ${terminated.exitCode})`;
+    // a target pod deleted during the run ended its capture: a success (podtracer exits 0), said so
+    if (state === 'Succeeded' && summary.stopReason === TARGET_GONE) message = TARGET_GONE_MESSAGE;
   }
   if (message) out.message = message;
   return out;

@@ -9,6 +9,7 @@ import type { SnoopyDataEndpoint, SnoopyJob } from '../../lib/api/schema.js';
 import { Labels, FINALIZER } from '../../lib/api/names.js';
 import { SEED_SPEC, createRunningPod, createSnoopyJob, finishJob, listJobs, quiet, startTestCluster, testConfig, waitFor, type TestCluster } from './helpers.js';
 import { startRecordingSink } from '../../lib/testing/event-sink-server.js';
+import { TARGET_GONE_MESSAGE } from '../snoopyjob/status.js';
 
 let cluster: TestCluster;
 let operator: Operator;
@@ -153,6 +154,39 @@ describe('one-shot SnoopyJob (the seed samples)', () => {
     expect(sj.status!.targets!.map((t) => t.state).sort()).toEqual(['Failed', 'Succeeded', 'Succeeded']);
     expect(sj.status!.conditions!.find((c) => c.type === 'Completed')!.message).toContain('1 of 3 target(s) failed');
     await waitFor('job.failed event', () => sink.events.find((e) => e.headers['ce-snoopyjob'] === 'scaling' && e.headers['ce-type'] === 'io.fennecproject.snoopy.job.failed'));
+  });
+});
+
+describe('a target pod deleted during a one-shot run', () => {
+  test('its Job completes with stop reason target-gone: the target Succeeded and said so, the run Completed, the job.completed CloudEvent carries it', async () => {
+    const { kube } = cluster;
+    const labels = { gone: 'midrun' };
+    await createRunningPod(kube, 'team-a', 'stays', labels, 'node-a');
+    await createRunningPod(kube, 'team-a', 'goes', labels, 'node-b');
+    await createSnoopyJob(kube, 'team-a', 'gone-midrun', { ...SEED_SPEC, targetNamespace: undefined, labelSelector: labels, timer: '30s' });
+    const uid = (await waitFor('sj', () => getSJ('team-a', 'gone-midrun'))).metadata.uid!;
+    const jobs = await waitFor('two Jobs', async () => {
+      const j = await jobsOf(uid);
+      return j.length === 2 ? j : undefined;
+    });
+    const byPod = new Map(jobs.map((j) => [arg(j, '--pod'), j]));
+    await kube.core.deleteNamespacedPod({ namespace: 'team-a', name: 'goes' });
+    // what podtracer reports for a target that went away: tcpdump failed (1), the capture ended target-gone, exit 0
+    await finishJob(kube, byPod.get('goes')!, 'Complete', { segments: 1, bytes: 500, objects: ['g/000000.pcap'], packetsDroppedByKernel: 0, toolExitCode: 1, stopReason: 'target-gone', exitCode: 0 });
+    await finishJob(kube, byPod.get('stays')!, 'Complete', { segments: 1, bytes: 900, objects: ['s/000000.pcap'], packetsDroppedByKernel: 0, toolExitCode: 0, stopReason: 'timer', exitCode: 0 });
+    const sj = await waitFor('Completed', async () => {
+      const s = await getSJ('team-a', 'gone-midrun');
+      return s?.status?.phase === 'Completed' || s?.status?.phase === 'Failed' ? s : undefined;
+    });
+    expect(sj.status!.phase).toBe('Completed');
+    expect(sj.status!.targets!.map((t) => [t.pod, t.state, t.stopReason, t.message])).toEqual([
+      ['goes', 'Succeeded', 'target-gone', TARGET_GONE_MESSAGE],
+      ['stays', 'Succeeded', 'timer', undefined],
+    ]);
+    const event = await waitFor('job.completed event', () => sink.events.find((e) => e.headers['ce-snoopyjob'] === 'gone-midrun' && e.headers['ce-type'] === 'io.fennecproject.snoopy.job.completed'));
+    const body = event.body as { succeeded: number; failed: number; targets: Array<{ pod: string; state: string; message?: string }> };
+    expect(body).toMatchObject({ succeeded: 2, failed: 0 });
+    expect(body.targets.find((t) => t.pod === 'goes')).toMatchObject({ state: 'Succeeded', message: TARGET_GONE_MESSAGE });
   });
 });
 

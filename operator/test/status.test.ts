@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import { jsonEqual, parseTerminationMessage, setCondition, targetFromJob } from '../snoopyjob/status.js';
+import { TARGET_GONE_MESSAGE, jsonEqual, parseTerminationMessage, setCondition, targetFromJob } from '../snoopyjob/status.js';
 import { scheduledTimeOf } from '../snoopyjob/reconciler.js';
 
 const base = { pod: 'p', namespace: 'ns', job: 'j', node: 'n1' };
@@ -29,6 +29,27 @@ describe('status computation', () => {
     expect(done).toEqual({ ...base, state: 'Succeeded', startTime: '2026-01-01T00:00:00Z', completionTime: '2026-01-01T00:02:00Z', segments: 1, bytes: 24, objects: ['k'], packetsDroppedByKernel: 0, toolExitCode: 0 });
     const failedJob: V1Job = { status: { failed: 2, conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline', lastTransitionTime: '2026-01-01T00:05:00Z' as unknown as Date }] } };
     expect(targetFromJob(base, failedJob, pod({ exitCode: 137, reason: 'Error' }, 'Failed'))).toMatchObject({ state: 'Failed', message: 'DeadlineExceeded: Job was active longer than specified deadline', completionTime: '2026-01-01T00:05:00Z' });
+  });
+
+  test('stop reason: read from the summary when it is one podtracer gives', () => {
+    expect(parseTerminationMessage('{"segments":1,"stopReason":"target-gone"}')).toEqual({ segments: 1, stopReason: 'target-gone' });
+    expect(parseTerminationMessage('{"stopReason":"timer"}')).toEqual({ stopReason: 'timer' });
+    expect(parseTerminationMessage('{"stopReason":"whatever"}')).toEqual({});
+    expect(parseTerminationMessage('{"stopReason":3}')).toEqual({});
+    // the minimal form of a summary too long for the termination log keeps it
+    expect(parseTerminationMessage('{"segments":9,"exitCode":0,"stopReason":"target-gone","truncated":true}')).toEqual({ segments: 9, stopReason: 'target-gone' });
+  });
+
+  test('a target pod gone during the capture: Succeeded, stop reason target-gone, said so in the message', () => {
+    const complete: V1Job = { status: { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] } };
+    const summary = '{"segments":2,"bytes":5000,"objects":["k0","k1"],"toolExitCode":1,"stopReason":"target-gone","exitCode":0}';
+    expect(targetFromJob(base, complete, pod({ exitCode: 0, message: summary }, 'Succeeded'))).toEqual({
+      ...base, state: 'Succeeded', segments: 2, bytes: 5000, objects: ['k0', 'k1'], toolExitCode: 1, stopReason: 'target-gone', message: TARGET_GONE_MESSAGE,
+    });
+    // a capture that lost data as its target went away failed (exit 4): its Job's failure stands
+    const failed: V1Job = { status: { failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }] } };
+    const lost = targetFromJob(base, failed, pod({ exitCode: 4, reason: 'Error', message: '{"unsentSegments":1,"stopReason":"target-gone","exitCode":4}' }, 'Failed'));
+    expect(lost).toMatchObject({ state: 'Failed', stopReason: 'target-gone', message: 'BackoffLimitExceeded: Job has reached the specified backoff limit' });
   });
 
   test('conditions keep their transition time while their status holds', () => {

@@ -72,6 +72,8 @@ describe('command line', () => {
 
   test('the longest durations still accepted: 24d', () => {
     expect(runOptions(['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--timer', '24d', '--', 'ss']).timerMs).toBe(24 * 86_400_000);
+    expect(runOptions(['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--target-poll', '24d', '--', 'ss']).targetPollMs).toBe(24 * 86_400_000);
+    expect(runOptions(['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--', 'ss']).targetPollMs).toBe(1000);
     expect(runOptions(['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--segment-seconds', '7d', '--', 'ss']).segmentSeconds).toBe(7 * 86_400);
   });
 
@@ -109,6 +111,7 @@ describe('command line', () => {
     [['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--timer', '30d', '--', 'ss'], /--timer: "30d" is longer than the maximum of 24d/],
     [['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--segment-seconds', '2592000', '--', 'ss'], /--segment-seconds: "2592000" is longer/],
     [['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--kill-grace', '25d', '--', 'ss'], /--kill-grace: "25d" is longer/],
+    [['run', '--pod', 'p', '-n', 'n', '--output-dir', 'o', '--target-poll', '0s', '--', 'ss'], /--target-poll must be more than 0/],
     [['run', '--pod', 'p', '-n', 'n', '--collector', 'h:1', '--upload-grace', '600h', '--', 'ss'], /--upload-grace: "600h" is longer/],
   ];
   test.each(bad)('%j is refused', (argv, message) => {

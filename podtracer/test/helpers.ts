@@ -84,6 +84,20 @@ export class TargetNetns {
     this.target?.kill('SIGKILL');
   }
 
+  /** Kills the target process and waits until it is reaped (its /proc entry gone). */
+  async killTargetAndWait(): Promise<void> {
+    const t = this.target!;
+    if (t.exitCode !== null || t.signalCode !== null) return;
+    const exited = new Promise((r) => t.once('exit', r));
+    t.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Deletes the veth (both ends), as a CNI plugin does when a pod's sandbox is removed. */
+  async removeVeth(): Promise<void> {
+    await run('ip', ['-n', this.a, 'link', 'del', this.vethA]);
+  }
+
   async destroy(): Promise<void> {
     for (const p of [...this.extra, this.target]) {
       if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');

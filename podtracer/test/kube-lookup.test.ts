@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { startApiServerWithKubeconfig, type ApiServerWithKubeconfig } from '../../infra/devcluster/harness.js';
 import { quiet } from '../../lib/testing/quiet-logger.js';
-import { TargetNetns, runPodtracer, run, suffix, waitFor } from './helpers.js';
+import { TargetNetns, runPodtracer, run, startPodtracer, suffix, waitFor, waitForLog } from './helpers.js';
 
 const CGROUP_HIERARCHY = '/sys/fs/cgroup/pids';
 
@@ -119,5 +119,32 @@ describe('target lookup through the Kubernetes API', () => {
     });
     expect(gone.code).toBe(3);
     expect(gone.stderr).toBe('podtracer: pod default/nope not found\n');
+  });
+});
+
+describe('the target pod deleted while the capture runs', () => {
+  // last in this file: it deletes the veth the tests above look at
+  test('the pod gone from the API, then its interface: target-gone, exit 0, though the process lives on', async () => {
+    const core = api.kc.makeApiClient(CoreV1Api);
+    const created = await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'web-1', namespace: 'default' }, spec: { containers: [{ name: 'proxy', image: 'proxy:1' }] } } });
+    await core.replaceNamespacedPodStatus({
+      name: 'web-1',
+      namespace: 'default',
+      body: { ...created, status: { phase: 'Running', containerStatuses: [{ name: 'proxy', containerID: `containerd://${sidecarId}`, image: 'x', imageID: 'x', ready: true, restartCount: 0, state: { running: { startedAt: new Date() } } }] } },
+    });
+    const term = join(work, 'deleted.json');
+    // the periodic check would see nothing anyway (the process lives): only the API can tell
+    const p = startPodtracer(
+      ['run', '--pod', 'web-1', '-n', 'default', '--proc-root', '/proc', '--output-dir', join(work, 'deleted'), '--target-poll', '24d', '--', 'tcpdump', '-i', net.vethB, '-U', '-n', '-w', '-'],
+      { terminationLog: term, env: { KUBECONFIG: api.kubeconfigPath } },
+    );
+    await waitForLog(p, 'listening on');
+    await core.deleteNamespacedPod({ namespace: 'default', name: 'web-1' });
+    await net.removeVeth();
+    const r = await p.result;
+    expect(r.stderr).toContain('The interface disappeared');
+    expect(r.summary).toMatchObject({ pid: sidecarPid, toolExitCode: 1, stopReason: 'target-gone', exitCode: 0 });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/"why":"pod default\/web-1 (not found|is being deleted)"/);
   });
 });

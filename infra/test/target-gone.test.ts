@@ -1,0 +1,162 @@
+// A target pod deleted in the middle of its capture, on the full dev cluster installed as `make
+// demo` installs it (infra/dev: the operator, the sample data endpoint, the embedded S3 server
+// standing in for MinIO): the kubelet stops the pod's container, then deletes its veth under the
+// running tcpdump. The capture must end as target-gone: the capture Job Complete without a retry,
+// the SnoopyJob Completed with the target Succeeded and stop reason target-gone, and the pcap in
+// S3 whole, holding the target's packets from before the deletion. Needs root; skipped otherwise.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { stringify } from 'yaml';
+import { parseCapture } from '../../lib/pcap/index.js';
+import { createS3Client } from '../../lib/s3.js';
+import { waitFor } from '../../lib/testing/wait-for.js';
+import type { Kubectl } from '../demo/kubectl.js';
+import { startDevInstallCluster, type DevInstallCluster } from './dev-install-cluster.js';
+import type { K8sObject } from '../install/bundle.js';
+
+const exec = promisify(execFile);
+const isRoot = process.getuid?.() === 0;
+const d = isRoot ? describe : describe.skip;
+const NS = 'snoopy-operator';
+const TARGET_NS = 'cnf-telco';
+const TARGET = 'doomed';
+const SJ = 'snoopy-target-gone';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Obj {
+  metadata?: { name?: string; uid?: string };
+  status?: Record<string, unknown> & { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
+}
+const condTrue = (o: Obj | undefined, type: string) => o?.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+
+d('a target pod deleted during its capture', () => {
+  let installed: DevInstallCluster | undefined;
+  let kubectl: Kubectl;
+  let objects: K8sObject[];
+
+  beforeAll(async () => {
+    installed = await startDevInstallCluster('target-gone', ['node-a'], NS);
+    ({ kubectl, objects } = installed);
+    const first = (o: K8sObject) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition';
+    await kubectl.apply(objects.filter(first).map((o) => stringify(o)).join('---\n'));
+    for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition')) {
+      await waitFor(`CRD ${crd.metadata.name}`, async () => condTrue(await kubectl.getJson<Obj>(['crd', crd.metadata.name]), 'Established'), 60_000, 500);
+    }
+    // everything but the sample SnoopyJob: this test brings its own
+    await kubectl.apply(objects.filter((o) => !first(o) && o.kind !== 'SnoopyJob').map((o) => stringify(o)).join('---\n'));
+    await waitFor('the bucket Job', async () => condTrue(await kubectl.getJson<Obj>(['job', '-n', NS, 'minio-create-bucket']), 'Complete'), 180_000, 1000);
+    await waitFor('the sample data endpoint', async () => condTrue(await kubectl.getJson<Obj>(['snoopydataendpoints', '-n', NS, 'snoopydataendpoint-sample']), 'Ready'), 180_000, 1000);
+  }, 400_000);
+
+  afterAll(async () => {
+    await installed?.stop();
+  }, 120_000);
+
+  /** Objects under a prefix in the embedded S3 server (MinIO's stand-in), read through its pod IP. */
+  const s3Objects = async (prefix: string): Promise<Map<string, Buffer>> => {
+    const minio = (await kubectl.getJson<{ items: Obj[] }>(['pods', '-n', NS, '-l', 'app.kubernetes.io/name=minio'])).items.find((p) => p.status?.phase === 'Running')!;
+    const creds = (objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'snoopy-s3-credentials') as unknown as { stringData: { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string } }).stringData;
+    const s3 = createS3Client({ endpoint: `http://${minio.status!.podIP}:9000`, forcePathStyle: true, accessKeyId: creds.AWS_ACCESS_KEY_ID, secretAccessKey: creds.AWS_SECRET_ACCESS_KEY });
+    try {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'snoopy', Prefix: prefix }));
+      const out = new Map<string, Buffer>();
+      for (const { Key } of listed.Contents ?? []) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: 'snoopy', Key: Key! }));
+        out.set(Key!, Buffer.from(await got.Body!.transformToByteArray()));
+      }
+      return out;
+    } finally {
+      s3.destroy();
+    }
+  };
+
+  test('ends as target-gone: the Job Complete without a retry, the target Succeeded, its pcap in S3 whole', async () => {
+    // the target: pings ping-target every 200 ms until it is deleted
+    await kubectl.apply(
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: TARGET, namespace: TARGET_NS, labels: { targetGoneTest: 'true' } },
+        spec: {
+          terminationGracePeriodSeconds: 2,
+          containers: [{ name: 'ping', image: 'nicolaka/netshoot:latest', command: ['ping'], args: ['-i', '0.2', `ping-target.${TARGET_NS}.svc.cluster.local`] }],
+        },
+      }),
+    );
+    const target = await waitFor('the target pod running', async () => {
+      const p = await kubectl.getJson<Obj>(['pod', '-n', TARGET_NS, TARGET]);
+      return p.status?.phase === 'Running' && p.status.podIP ? p : undefined;
+    }, 120_000, 500);
+    const targetIp = target.status!.podIP!;
+
+    await kubectl.apply(
+      stringify({
+        apiVersion: 'job.fennecproject.io/v1alpha1',
+        kind: 'SnoopyJob',
+        metadata: { name: SJ, namespace: NS },
+        spec: {
+          command: 'tcpdump',
+          args: '-n -i eth0 -U -w - icmp',
+          labelSelector: { targetGoneTest: 'true' },
+          targetNamespace: TARGET_NS,
+          timer: '5m',
+          dataEndpointRef: { name: 'snoopydataendpoint-sample', namespace: NS },
+        },
+      }),
+    );
+    type Target = { job: string; state: string; stopReason?: string; message?: string; toolExitCode?: number; objects?: string[] };
+    type SnoopyJobView = Obj & { status?: { captureId?: string; targets?: Target[] } };
+    const job = await waitFor('the capture Job', async () => (await kubectl.getJson<SnoopyJobView>(['snoopyjobs', '-n', NS, SJ])).status?.targets?.[0]?.job, 120_000, 500);
+    // tcpdump listening in the target's namespace (podtracer logs the tool's stderr)
+    await waitFor('tcpdump listening', async () => (await kubectl.run(['logs', '-n', NS, '-l', `job-name=${job}`, '--tail', '-1'])).includes('listening on eth0'), 120_000, 500);
+    // let the capture see some of the target's pings (tcpdump hands packets over within 1 s)
+    await sleep(3000);
+    await kubectl.run(['delete', 'pod', '-n', TARGET_NS, TARGET, '--wait=true']);
+    const goneAt = Date.now();
+
+    const sj = await waitFor('the SnoopyJob to finish', async () => {
+      const s = await kubectl.getJson<SnoopyJobView>(['snoopyjobs', '-n', NS, SJ]);
+      return s.status?.phase === 'Completed' || s.status?.phase === 'Failed' ? s : undefined;
+    }, 180_000, 1000);
+    const t = sj.status!.targets![0]!;
+    process.stdout.write(`target-gone e2e: target ${JSON.stringify(t)}\n`);
+    // which check saw the target gone: podtracer's log says why
+    const logs = await kubectl.run(['logs', '-n', NS, '-l', `job-name=${job}`, '--tail', '-1']);
+    process.stdout.write(`target-gone e2e: ${logs.split('\n').filter((l) => /target went away|target process is gone/.test(l)).join(' | ') || 'no target-gone line in the log'}\n`);
+    expect(sj.status!.phase).toBe('Completed');
+    expect(t.state).toBe('Succeeded');
+    expect(t.stopReason).toBe('target-gone');
+    expect(t.message).toContain('went away');
+
+    // the Job: Complete, one pod, no failure counted, so no retry
+    const jobObj = await kubectl.getJson<Obj>(['job', '-n', NS, job]);
+    expect(condTrue(jobObj, 'Complete')).toBe(true);
+    expect(jobObj.status!.succeeded).toBe(1);
+    expect(jobObj.status!.failed ?? 0).toBe(0);
+    const pods = (await kubectl.getJson<{ items: Obj[] }>(['pods', '-n', NS, '-l', `job-name=${job}`])).items;
+    expect(pods.length).toBe(1);
+
+    // the pcap in S3: every segment whole, the target's echo requests in it, none after its deletion
+    const stored = await s3Objects(`${NS}/${SJ}/${sj.status!.captureId}/${TARGET_NS}/${TARGET}/`);
+    const pcaps = [...stored.keys()].filter((k) => /\/\d{6}\.pcap$/.test(k)).sort();
+    expect(pcaps.length).toBeGreaterThanOrEqual(1);
+    expect(t.objects).toEqual(pcaps.map((k) => expect.stringContaining(k)));
+    let requests = 0;
+    for (const key of pcaps) {
+      const parsed = parseCapture(stored.get(key)!);
+      expect(parsed).toMatchObject({ format: 'pcap', truncated: false, errors: [] });
+      const file = join(installed!.stateDir, key.replace(/\//g, '_'));
+      writeFileSync(file, stored.get(key)!);
+      const { stdout } = await exec('tcpdump', ['-r', file, '-nn', '-tt', `icmp[icmptype] == icmp-echo and src host ${targetIp}`]);
+      const times = stdout.trim().split('\n').filter(Boolean).map((l) => Number(l.split(' ')[0]) * 1000);
+      for (const at of times) expect(at).toBeLessThanOrEqual(goneAt);
+      requests += times.length;
+    }
+    // 3 s of pings at 200 ms before the deletion: allow for the ring buffer's last second
+    expect(requests).toBeGreaterThanOrEqual(5);
+  }, 600_000);
+});
