@@ -137,7 +137,7 @@ export function planOneShot({ o, ctx, r, pods, base, valid, gen, nowIso }: RunPl
               captureId,
               succeeded: targets.length - failed.length,
               failed: failed.length,
-              targets: targets.map((t) => ({ pod: t.pod, namespace: t.namespace, node: t.node, job: t.job, state: t.state, bytes: t.bytes, segments: t.segments, objects: t.objects, message: t.message })),
+              targets: targets.map((t) => ({ pod: t.pod, namespace: t.namespace, node: t.node, job: t.job, state: t.state, ...(t.stopReason ? { stopReason: t.stopReason } : {}), bytes: t.bytes, segments: t.segments, objects: t.objects, message: t.message })),
             },
             extensions,
           });

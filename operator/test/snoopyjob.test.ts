@@ -184,9 +184,10 @@ describe('a target pod deleted during a one-shot run', () => {
       ['stays', 'Succeeded', 'timer', undefined],
     ]);
     const event = await waitFor('job.completed event', () => sink.events.find((e) => e.headers['ce-snoopyjob'] === 'gone-midrun' && e.headers['ce-type'] === 'io.fennecproject.snoopy.job.completed'));
-    const body = event.body as { succeeded: number; failed: number; targets: Array<{ pod: string; state: string; message?: string }> };
+    const body = event.body as { succeeded: number; failed: number; targets: Array<{ pod: string; state: string; stopReason?: string; message?: string }> };
     expect(body).toMatchObject({ succeeded: 2, failed: 0 });
-    expect(body.targets.find((t) => t.pod === 'goes')).toMatchObject({ state: 'Succeeded', message: TARGET_GONE_MESSAGE });
+    expect(body.targets.find((t) => t.pod === 'goes')).toMatchObject({ state: 'Succeeded', stopReason: 'target-gone', message: TARGET_GONE_MESSAGE });
+    expect(body.targets.find((t) => t.pod === 'stays')).toMatchObject({ state: 'Succeeded', stopReason: 'timer' });
   });
 });
 

@@ -77,6 +77,8 @@ function specPart(o: KObject): JsonObject {
 
 export class Registry {
   readonly store: Store;
+  /** The largest object stored so far, per resource key (JSON bytes), for benchmarks. */
+  readonly largestObjectBytes = new Map<string, number>();
   private readonly defs = new Map<string, ResourceDef>();
   private readonly schemas = new SchemaCache();
   private readonly uidIndex = new Map<string, Ref>();
@@ -632,7 +634,9 @@ export class Registry {
   private commit(def: ResourceDef, prev: KObject | undefined, next: KObject): KObject {
     // etcd refuses an oversized object before the revision moves (limits.ts)
     next.metadata.resourceVersion = String(this.store.currentRv() + 1);
-    if (Buffer.byteLength(jsonOf(next)) > ETCD_MAX_REQUEST_BYTES) throw storageTooLarge();
+    const bytes = Buffer.byteLength(jsonOf(next));
+    if (bytes > ETCD_MAX_REQUEST_BYTES) throw storageTooLarge();
+    if (bytes > (this.largestObjectBytes.get(def.key) ?? 0)) this.largestObjectBytes.set(def.key, bytes);
     const rv = this.store.nextRv();
     const table = this.table(def);
     table.put(next);
