@@ -13,18 +13,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import { cpuSeconds, statusKiB } from '../../lib/proc.js';
-import { repoPath } from '../../lib/repo-root.js';
 import { JOBS, MERGE_PATCH, createObject, makeKube, mapLimit, type Kube } from '../../lib/kube/client.js';
 import { loadConfig } from '../config.js';
 import { captureSettingsFrom, renderCaptureJob } from '../render/capture.js';
 import { captureJobName, oneShotCaptureId, tokenSecretName } from '../../lib/api/names.js';
+import { sleep, startDevClusterProcess, waitForLeader } from './dev-cluster-process.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 1000);
 const CACHED = Number(process.env.BENCH_CACHED_PODS ?? 10_000);
@@ -40,19 +36,6 @@ const cpuNote = (before: Record<string, number>, pids: Record<string, number>) =
   Object.entries(pids).map(([name, pid]) => `${name} ${(cpuSeconds(pid) - before[name]!).toFixed(2)}`).join(', ');
 
 const rssMiB = (pid: number) => statusKiB(pid, 'VmRSS') / 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
-    });
-    child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
-  });
-}
-
 async function createPods(kube: Kube, from: number, to: number, labels: (i: number) => Record<string, string>, running: boolean): Promise<void> {
   const idx = Array.from({ length: to - from }, (_, k) => from + k);
   const results = await mapLimit(idx, 32, async (i) => {
@@ -92,18 +75,10 @@ async function watchJobs(kc: KubeConfig, ns: string, n: number): Promise<{ done:
 }
 
 async function main(): Promise<void> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'snoopy-operator-bench-'));
-  const devcluster = fileURLToPath(new URL('../../infra/devcluster/main.js', import.meta.url));
-  const server = spawn(process.execPath, [devcluster, 'up', '--api-only', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const cluster = await startDevClusterProcess('snoopy-operator-bench-', ['--api-only']);
+  const { server, kubeconfigPath, kc, kube } = cluster;
   let operator: ChildProcess | undefined;
   try {
-    const kubeconfigPath = await firstLine(server);
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    const kube = makeKube(kc);
-    for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
-      await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: parse(readFileSync(repoPath('infra', 'crds', file), 'utf8')) });
-    }
     await kube.core.createNamespace({ body: { metadata: { name: TARGET_NS } } });
     await sleep(500);
 
@@ -149,12 +124,7 @@ async function main(): Promise<void> {
         env: { PATH: process.env.PATH, KUBECONFIG: kubeconfigPath, LOG_LEVEL: 'warn', SNOOPY_RESYNC_SECONDS: '2', SNOOPY_NAMESPACE: ns, POD_NAME: 'bench-operator' },
       });
       operator = child;
-      // wait until it leads (the Lease names it)
-      for (let i = 0; i < 300; i++) {
-        const lease = await kube.custom.getNamespacedCustomObject({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace: ns, name: 'snoopy-operator-leader' }).catch(() => undefined);
-        if ((lease as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity === 'bench-operator') break;
-        await sleep(100);
-      }
+      await waitForLeader(kube, ns, 'bench-operator');
       await sleep(1000); // caches synced (nothing to reconcile yet)
       const watch = await watchJobs(kc, ns, PODS);
       const pids = { 'API server': server.pid!, operator: child.pid!, bench: process.pid };
@@ -224,9 +194,7 @@ async function main(): Promise<void> {
       operator.kill('SIGTERM');
       await new Promise((r) => operator!.once('exit', r));
     }
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-    rmSync(stateDir, { recursive: true, force: true });
+    await cluster.stop();
   }
 }
 

@@ -11,17 +11,16 @@
 // Each scenario gets a fresh cluster and operator. Captures on fake nodes do not run: this measures
 // the control plane only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { Labels } from '../../lib/api/names.js';
-import { JOBS, createObject, makeKube, mapLimit, type Kube } from '../../lib/kube/client.js';
+import { JOBS, createObject, mapLimit, type Kube } from '../../lib/kube/client.js';
 import { statusKiB } from '../../lib/proc.js';
-import { repoPath } from '../../lib/repo-root.js';
 import { FAKE_NODE_LABEL, fakeNodeNames } from '../../infra/devcluster/harness.js';
+import { sleep, startDevClusterProcess, waitForLeader } from './dev-cluster-process.js';
 
 const TARGET_NS = 'scale-targets';
 const OPERATOR_NS = 'snoopy-system';
@@ -37,19 +36,6 @@ function scenarios(): Scenario[] {
     const [pods, nodes] = s.split('/').map(Number);
     if (!Number.isInteger(pods) || !Number.isInteger(nodes) || pods! < 1 || nodes! < 1) throw new Error(`BENCH_SCALE: "${s}" is not pods/nodes`);
     return { pods: pods!, nodes: nodes! };
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
-    });
-    child.once('exit', (code) => reject(new Error(`dev cluster exited with ${code}`)));
   });
 }
 
@@ -81,21 +67,11 @@ async function createTargetPods(kube: Kube, s: Scenario): Promise<void> {
 }
 
 async function runScenario(s: Scenario): Promise<void> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'snoopy-scale-bench-'));
-  const devcluster = fileURLToPath(new URL('../../infra/devcluster/main.js', import.meta.url));
-  const server = spawn(process.execPath, ['--max-old-space-size=8192', devcluster, 'up', '--nodes', '', '--fake-nodes', String(s.nodes), '--state-dir', stateDir], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' },
-  });
+  const cluster = await startDevClusterProcess('snoopy-scale-bench-', ['--nodes', '', '--fake-nodes', String(s.nodes)], ['--max-old-space-size=8192']);
+  const { stateDir, kubeconfigPath, kc, kube } = cluster;
+  const metrics = async () => (await fetch(`${kc.getCurrentCluster()!.server}/metrics`)).text();
   let operator: ChildProcess | undefined;
   try {
-    const kubeconfigPath = await firstLine(server);
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    const kube = makeKube(kc);
-    const metrics = async () => (await fetch(`${kc.getCurrentCluster()!.server}/metrics`)).text();
-    for (const file of ['job.fennecproject.io_snoopyjobs.yaml', 'data.fennecproject.io_snoopydataendpoints.yaml']) {
-      await kube.custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: parse(readFileSync(repoPath('infra', 'crds', file), 'utf8')) });
-    }
     for (const name of [TARGET_NS, OPERATOR_NS]) await kube.core.createNamespace({ body: { metadata: { name } } });
     let t = performance.now();
     await createTargetPods(kube, s);
@@ -116,12 +92,7 @@ async function runScenario(s: Scenario): Promise<void> {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { PATH: process.env.PATH, KUBECONFIG: opKubeconfig, LOG_LEVEL: 'warn', SNOOPY_NAMESPACE: OPERATOR_NS, POD_NAME: 'bench-operator' },
     });
-    for (let i = 0; ; i++) {
-      const lease = await kube.custom.getNamespacedCustomObject({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace: OPERATOR_NS, name: 'snoopy-operator-leader' }).catch(() => undefined);
-      if ((lease as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity === 'bench-operator') break;
-      if (i >= 300) throw new Error('the operator did not take the lease in 30 s');
-      await sleep(100);
-    }
+    await waitForLeader(kube, OPERATOR_NS, 'bench-operator');
     await sleep(1000);
     const before = await metrics();
     const requests0 = metricSum(before, 'devcluster_requests_by_token_total', { token: OPERATOR_TOKEN });
@@ -172,9 +143,7 @@ async function runScenario(s: Scenario): Promise<void> {
       operator.kill('SIGTERM');
       await new Promise((r) => operator!.once('exit', r));
     }
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-    rmSync(stateDir, { recursive: true, force: true });
+    await cluster.stop();
   }
 }
 
