@@ -30,6 +30,9 @@ export interface AnalyzerOptions {
   topN?: number;
   /** cap for the destination, talker, DNS-name and transaction tables */
   maxTableEntries?: number;
+  /** UDP port whose VXLAN datagrams are decoded as their inner frames (0, the default: off,
+   *  tunnels are counted by their outer headers) */
+  vxlanPort?: number;
 }
 
 export class Analyzer {
@@ -43,6 +46,7 @@ export class Analyzer {
   private readonly talkers: TalkerTracker;
   private readonly dns: DnsTracker;
   private readonly icmp: IcmpTracker;
+  private readonly vxlanPort: number;
 
   constructor(opts: AnalyzerOptions = {}) {
     const maxFlows = opts.maxFlows ?? 50_000;
@@ -50,6 +54,7 @@ export class Analyzer {
     const topN = opts.topN ?? 10;
     const maxTableEntries = opts.maxTableEntries ?? 10_000;
     if (maxFlows < 10) throw new Error('maxFlows must be at least 10');
+    this.vxlanPort = opts.vxlanPort ?? 0;
     this.flows = new FlowTable({ maxFlows, listFlows, maxTableEntries }, (f) => this.finalize(f));
     this.tcp = new TcpTracker(maxTableEntries, topN);
     this.talkers = new TalkerTracker(maxTableEntries, topN);
@@ -70,7 +75,7 @@ export class Analyzer {
   private onPacket(p: Packet): void {
     this.capture.observe(p);
     const d = this.d;
-    decodeFrame(p.linkType, p.data, d);
+    decodeFrame(p.linkType, p.data, d, this.vxlanPort);
     if (d.problem !== '') this.problems.observe(d.problem);
     if (!this.ip.observe(d)) return;
     const wire = p.originalLength;
@@ -97,8 +102,12 @@ export class Analyzer {
     flow.count(fromClient, wire, ns);
     if (d.fragment) this.flows.rememberFragment(d, flow);
     if (!d.hasL4) return;
-    if (d.ipProto === IpProto.TCP) this.tcp.observe(flow, fromClient, d, ns);
-    else if (d.ipProto === IpProto.UDP) {
+    if (d.ipProto === IpProto.TCP) {
+      const retransmitted = this.tcp.observe(flow, fromClient, d, ns);
+      if (!retransmitted && (d.srcPort === DNS_PORT || d.dstPort === DNS_PORT) && d.payloadLength > 0) {
+        this.dns.observeTcp(p.data, d, ns, fromClient ? flow.c : flow.s);
+      }
+    } else if (d.ipProto === IpProto.UDP) {
       if ((d.srcPort === DNS_PORT || d.dstPort === DNS_PORT) && d.capturedPayload > 0) this.dns.observe(p.data, d, ns);
     } else this.icmp.observe(flow, d, ns);
   }
@@ -133,7 +142,7 @@ export class Analyzer {
       dns: this.dns.summarize(),
       icmp: this.icmp.summarize(),
       ip: this.ip.summarize(),
-      nonIpPackets: this.ip.summarizeNonIp(),
+      ...this.ip.summarizeNonIp(),
       decodeProblems: this.problems.summarize(),
       headline: {
         ...optional('connectionSuccessRate', this.tcp.successRate),

@@ -6,6 +6,9 @@ import type { Summary } from '../../../lib/api/analysis-summary.js';
 import { round6 } from './stats.js';
 
 const MAX_ERRORS = 50;
+/** Steps back in time up to this are taken as the ordinary reordering of a multi-queue or
+ *  `-i any` capture; longer ones (a file holding its packets twice, merged files) are reported. */
+const BACKWARDS_TOLERANCE_NS = 1_000_000n;
 
 export type CaptureSummary = Pick<Summary, 'packets' | 'bytes' | 'capturedBytes' | 'start' | 'end' | 'durationSeconds' | 'format' | 'truncated' | 'linkTypes'>;
 
@@ -22,6 +25,10 @@ export class CaptureTracker {
   private format: 'pcap' | 'pcapng' | undefined;
   private truncated = false;
   private readonly errors: string[] = [];
+  /** the previous packet's timestamp, and the steps back in time beyond the tolerance */
+  private prevNs = -1n;
+  private backSteps = 0;
+  private maxBackNs = 0n;
 
   observe(p: Packet): void {
     this.packets++;
@@ -31,6 +38,9 @@ export class CaptureTracker {
     if (!p.timestampUnknown) {
       if (this.firstNs < 0n || ns < this.firstNs) this.firstNs = ns;
       if (ns > this.lastNs) this.lastNs = ns;
+      // compared before subtracting: a BigInt subtraction allocates, a comparison does not
+      if (ns < this.prevNs) this.stepBack(this.prevNs - ns);
+      this.prevNs = ns;
     }
     if (p.linkType === this.lastLinkType) this.lastLinkTypeCount++;
     else {
@@ -49,6 +59,12 @@ export class CaptureTracker {
 
   error(message: string): void {
     if (this.errors.length < MAX_ERRORS) this.errors.push(message);
+  }
+
+  private stepBack(ns: bigint): void {
+    if (ns <= BACKWARDS_TOLERANCE_NS) return;
+    this.backSteps++;
+    if (ns > this.maxBackNs) this.maxBackNs = ns;
   }
 
   private flushLinkType(): void {
@@ -72,6 +88,13 @@ export class CaptureTracker {
   }
 
   summarizeErrors(): string[] {
-    return [...this.errors];
+    const errors = [...this.errors];
+    if (this.backSteps > 0) {
+      errors.push(
+        `time goes backwards ${this.backSteps} times by more than 1 ms (at most ${Number(this.maxBackNs) / 1e9} s): ` +
+          'packets out of order, or the capture holds packets twice; durations span the earliest to the latest timestamp',
+      );
+    }
+    return errors;
   }
 }

@@ -1,4 +1,5 @@
-// DNS: queries matched to responses (client address and port, server address, message id),
+// DNS over UDP and TCP: queries matched to responses (transport, client address and port, server
+// address, message id),
 // rcodes, latency, the names asked for, and the addresses the answers gave them (which name the
 // servers, destinations and talkers elsewhere in the summary).
 import type { Decoded } from '../decode/decoded.js';
@@ -43,9 +44,43 @@ export class DnsTracker {
   /** Names the capture's DNS answers gave this address. */
   readonly namesOf = (ip: string): string[] | undefined => this.addressNames.get(ip);
 
-  /** A DNS message: the L4 payload of `frame` as decoded into `d`. */
+  /** A DNS message over UDP: the L4 payload of `frame` as decoded into `d`. */
   observe(frame: Buffer, d: Decoded, ns: bigint): void {
-    const msg = parseDns(frame, d.payloadOffset, d.capturedPayload);
+    this.message(frame, d.payloadOffset, d.capturedPayload, d, ns, '');
+  }
+
+  /** A TCP segment to or from port 53 (not a retransmission): the messages it starts, each after
+   *  its 2-byte length (RFC 1035 4.2.2). A message that goes on in later segments is read from
+   *  its first segment (header and question are what counts), and `side.dnsSkip` carries the
+   *  bytes still to come so they are not taken for a length. */
+  observeTcp(frame: Buffer, d: Decoded, ns: bigint, side: { dnsSkip: number }): void {
+    let at = d.payloadOffset;
+    let left = d.payloadLength;
+    const captured = d.payloadOffset + d.capturedPayload;
+    if (side.dnsSkip > 0) {
+      const skip = Math.min(side.dnsSkip, left);
+      side.dnsSkip -= skip;
+      at += skip;
+      left -= skip;
+    }
+    while (left >= 2 && at + 2 <= captured) {
+      const length = frame.readUInt16BE(at);
+      at += 2;
+      left -= 2;
+      this.message(frame, at, Math.min(length, captured - at), d, ns, 't|');
+      if (length > left) {
+        side.dnsSkip = length - left;
+        return;
+      }
+      at += length;
+      left -= length;
+    }
+    // a length prefix split between segments: what follows cannot be framed
+    if (left > 0) side.dnsSkip = Infinity;
+  }
+
+  private message(frame: Buffer, start: number, length: number, d: Decoded, ns: bigint, transport: string): void {
+    const msg = parseDns(frame, start, length);
     if (!msg) {
       this.problems.observe('undecodable DNS message');
       return;
@@ -53,7 +88,7 @@ export class DnsTracker {
     const max = this.maxTableEntries;
     if (!msg.response) {
       this.queries++;
-      const key = `${d.src}|${d.srcPort}|${d.dst}|${msg.id}`;
+      const key = `${transport}${d.src}|${d.srcPort}|${d.dst}|${msg.id}`;
       const qname = msg.qname ?? '';
       bump(this.names, qname, max, newDnsName).queries++;
       if (this.pending.has(key)) return; // a repeated query keeps the first one's time
@@ -64,7 +99,7 @@ export class DnsTracker {
     this.responses++;
     const rc = rcodeName(msg.rcode);
     this.rcodes.set(rc, (this.rcodes.get(rc) ?? 0) + 1);
-    const key = `${d.dst}|${d.dstPort}|${d.src}|${msg.id}`;
+    const key = `${transport}${d.dst}|${d.dstPort}|${d.src}|${msg.id}`;
     const pending = this.pending.get(key);
     if (!pending) {
       this.unmatched++;

@@ -8,7 +8,9 @@ export class Rtt {
   sum = 0;
   min = Infinity;
   max = 0;
+  /** A negative duration (time went backwards between the two packets) is no measurement. */
   add(ns: bigint): void {
+    if (ns < 0n) return;
     const ms = Number(ns) / 1e6;
     this.count++;
     this.sum += ms;

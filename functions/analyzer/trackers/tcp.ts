@@ -24,7 +24,9 @@ export class TcpTracker {
   private reset = 0;
   private midstream = 0;
   private retransmissions = 0;
+  /** segments with payload (as each flow's `dataPackets`), and SYNs sent */
   private dataPackets = 0;
+  private syns = 0;
   private resets = 0;
   private readonly handshakeRtt = new Rtt();
   private readonly destinations = new Map<string, DestinationCounts>();
@@ -34,15 +36,17 @@ export class TcpTracker {
     private readonly topN: number,
   ) {}
 
-  observe(flow: Flow, fromClient: boolean, d: Decoded, ns: bigint): void {
-    flow.tcp(fromClient, d, ns);
+  /** True for a retransmitted segment. */
+  observe(flow: Flow, fromClient: boolean, d: Decoded, ns: bigint): boolean {
+    return flow.tcp(fromClient, d, ns);
   }
 
   /** A TCP flow leaving the table. */
   finalize(f: Flow): void {
     this.flows++;
     this.retransmissions += f.retransmissions;
-    this.dataPackets += f.c.dataPackets + f.s.dataPackets + f.synCount;
+    this.dataPackets += f.c.dataPackets + f.s.dataPackets;
+    this.syns += f.synCount;
     this.resets += f.resets;
     const state = f.state;
     if (state === 'closed') this.closed++;
@@ -77,7 +81,9 @@ export class TcpTracker {
   }
 
   get retransmissionRate(): number | undefined {
-    return this.dataPackets > 0 ? round4(this.retransmissions / this.dataPackets) : undefined;
+    // SYNs are segments that can be retransmitted too (a repeated SYN counts as a retransmission)
+    const segments = this.dataPackets + this.syns;
+    return segments > 0 ? round4(this.retransmissions / segments) : undefined;
   }
 
   summarize(): Summary['tcp'] {
