@@ -95,21 +95,35 @@ function expectWeb(s: Summary, ip: string): void {
   expect(s.icmp.echoAnswered).toBeGreaterThanOrEqual(2);
 }
 
-/** pcap records rewritten by `edit` (frame → frame), the file header kept. */
-async function rewritePcap(from: string, to: string, edit: (frame: Buffer, i: number, header: Buffer) => Buffer): Promise<void> {
+/** pcap records rewritten by `edit` (frame → frame, or undefined to leave the record out), the
+ *  file header kept but for the link type when given. */
+async function rewritePcap(from: string, to: string, edit: (frame: Buffer, i: number, header: Buffer) => Buffer | undefined, linkType?: number): Promise<void> {
   const b = await readFile(from);
   if (b.readUInt32LE(0) !== 0xa1b2c3d4 && b.readUInt32LE(0) !== 0xa1b23c4d) throw new Error('expected a little-endian pcap');
-  const parts: Buffer[] = [b.subarray(0, 24)];
+  const fileHeader = Buffer.from(b.subarray(0, 24));
+  if (linkType !== undefined) fileHeader.writeUInt32LE(linkType, 20);
+  const parts: Buffer[] = [fileHeader];
   for (let o = 24, i = 0; o + 16 <= b.length; i++) {
     const header = Buffer.from(b.subarray(o, o + 16));
     const caplen = header.readUInt32LE(8);
-    const frame: Buffer = edit(Buffer.from(b.subarray(o + 16, o + 16 + caplen)), i, header);
+    const frame = edit(Buffer.from(b.subarray(o + 16, o + 16 + caplen)), i, header);
+    o += 16 + caplen;
+    if (frame === undefined) continue;
     header.writeUInt32LE(frame.length, 8);
     header.writeUInt32LE(header.readUInt32LE(12) + frame.length - caplen, 12);
     parts.push(header, frame);
-    o += 16 + caplen;
   }
   await writeFile(to, Buffer.concat(parts));
+}
+
+/** An outer IPv4 header (192.0.2.1 → 192.0.2.2, protocol `proto`) for `inner` bytes; the checksum
+ *  is left 0 (neither the analyzer nor tshark by default checks it). */
+function outerIpv4(proto: number, inner: number): Buffer {
+  const ip = Buffer.from('450000000000400000000000' + 'c0000201' + 'c0000202', 'hex');
+  ip.writeUInt16BE(20 + inner, 2);
+  ip[8] = 64;
+  ip[9] = proto;
+  return ip;
 }
 
 beforeAll(async () => {
@@ -227,6 +241,57 @@ describe('tags and tunnels', () => {
     expect(s.ip.unattributedFragments).toBe(0);
     expect(s.icmp).toMatchObject({ echoRequests: 2, echoAnswered: 2 });
     expect(s.flows.find((f) => f.protocol === 'icmp')!.packets).toBe(12);
+    await expectTshark(path, s);
+  });
+});
+
+// This kernel has no 802.1Q, GRE or IPIP devices and no VLAN-filtering bridge, so these five are
+// the Ethernet capture above rewritten (tags inserted, packets wrapped, Ethernet removed).
+describe('rewritten from the Ethernet capture', () => {
+  const tagged = (tags: string) => (frame: Buffer) => Buffer.concat([frame.subarray(0, 12), Buffer.from(tags, 'hex'), frame.subarray(12)]);
+  test.each([
+    ['802.1Q VLAN 100', 'vlan.pcap', '81000064'],
+    ['QinQ: 802.1ad 200 outside 802.1Q 300', 'qinq.pcap', '88a800c88100012c'],
+  ])('%s', async (_, name, tags) => {
+    const path = file(name);
+    await rewritePcap(file('ethernet.pcap'), path, tagged(tags));
+    const s = await analyze(path);
+    expect(s.decodeProblems).toEqual({});
+    expectWeb(s, SERVER_IP);
+    await expectTshark(path, s);
+  });
+
+  test.each([
+    ['GRE', 'gre.pcap', 47, '00000800'],
+    ['IPIP', 'ipip.pcap', 4, ''],
+  ] as const)('%s: counted by the outer header (tshark decodes the inner TCP)', async (_, name, proto, greHeader) => {
+    const path = file(name);
+    let wrapped = 0;
+    await rewritePcap(file('ethernet.pcap'), path, (frame) => {
+      if (frame.readUInt16BE(12) !== 0x0800) return frame;
+      wrapped++;
+      const gre = Buffer.from(greHeader, 'hex');
+      const inner = frame.subarray(14);
+      return Buffer.concat([frame.subarray(0, 14), outerIpv4(proto, gre.length + inner.length), gre, inner]);
+    });
+    const s = await analyze(path);
+    expect(s.tcp.flows).toBe(0);
+    expect(s.flows.filter((f) => f.protocol === 'other')).toEqual([expect.objectContaining({ ipProtocol: proto, packets: wrapped, client: '192.0.2.1', server: '192.0.2.2' })]);
+    const t = await tsharkFrames(path);
+    expect(s.packets).toBe(t.frames);
+    expect(s.ip.v4Packets + s.ip.v6Packets).toBe(t.ip);
+    const plain = await tsharkConversations(file('ethernet.pcap'));
+    const convs = await tsharkConversations(path);
+    expect(convs.filter((c) => c.protocol === 'tcp').map((c) => `${c.a} ${c.b} ${c.frames}`)).toEqual(plain.filter((c) => c.protocol === 'tcp').map((c) => `${c.a} ${c.b} ${c.frames}`));
+  });
+
+  test('raw IP (link type 101): the Ethernet headers removed', async () => {
+    const path = file('raw-ip.pcap');
+    await rewritePcap(file('ethernet.pcap'), path, (frame) => ([0x0800, 0x86dd].includes(frame.readUInt16BE(12)) ? frame.subarray(14) : undefined), 101);
+    const s = await analyze(path);
+    expect(s.linkTypes).toEqual({ '101': s.packets });
+    expect(s.nonIpPackets).toBe(0);
+    expectWeb(s, SERVER_IP);
     await expectTshark(path, s);
   });
 });
