@@ -46,7 +46,7 @@ async function links(): Promise<void> {
 
 async function nft(ns: string, rules: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const child = execFile('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], (err) => (err ? reject(err) : resolve()));
+    const child = execFile('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], (err) => (err ? reject(new Error(`nft failed: ${err.message}`)) : resolve()));
     child.stdin!.end(rules);
   });
 }
