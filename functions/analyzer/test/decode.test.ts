@@ -198,3 +198,36 @@ test('a reused port starts a new connection, as tshark splits its conversations'
   ]);
   expect(summary.tcp).toMatchObject({ flows: 2, attempted: 2, established: 2, closed: 1, reset: 1, retransmissions: 0 });
 });
+
+test('DNS over TCP: two queries in one segment, a response split over two segments', async () => {
+  const framed = (m: Buffer) => Buffer.concat([F.u16s(m.length), m]);
+  const r1 = framed(F.dnsResponse(1, 'one.example.test', 'edge.cdn.test', '192.0.2.1', '2001:db8::1'));
+  const r2 = framed(F.dnsResponse(2, 'two.example.test', 'edge.cdn.test', '192.0.2.2', '2001:db8::2', 3));
+  const queries = Buffer.concat([framed(F.dnsQuery(1, 'one.example.test')), framed(F.dnsQuery(2, 'two.example.test'))]);
+  const SYN = 0x02;
+  const ACK = 0x10;
+  const PSH = 0x08;
+  const c = (flags: number, seq: number, payload?: Buffer) => F.ethernet(V4, F.ipv4(A4, B4, 6, F.tcp(40200, 53, flags, seq, payload && Buffer.from(payload))));
+  const srv = (flags: number, seq: number, payload?: Buffer) => F.ethernet(V4, F.ipv4(B4, A4, 6, F.tcp(53, 40200, flags, seq, payload && Buffer.from(payload))));
+  const cut = 20;
+  const packets = [
+    c(SYN, 100),
+    srv(SYN | ACK, 500),
+    c(ACK, 101),
+    c(PSH | ACK, 101, queries),
+    srv(PSH | ACK, 501, r1.subarray(0, cut)),
+    srv(PSH | ACK, 501 + cut, Buffer.concat([r1.subarray(cut), r2])),
+  ];
+  const w = new PcapngWriter();
+  const path = join(dir, 'dns-tcp.pcapng');
+  await writeFile(
+    path,
+    Buffer.concat([w.shb(), w.idb({ linkType: 1 }), ...packets.map((data, i) => w.epb({ interfaceId: 0, timestampNs: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n, data }))]),
+  );
+  const s = await analyzeSources([{ kind: 'file', path }]);
+  expect(s.dns).toMatchObject({ queries: 2, responses: 2, answered: 1, failed: 1, unanswered: 0, unmatchedResponses: 0, rcodes: { NOERROR: 1, NXDOMAIN: 1 } });
+  expect(s.dns.latency).toMatchObject({ count: 2, minMs: 1, maxMs: 2 });
+  // tshark, reassembling the stream, finds the same four messages
+  const { stdout } = await run('tshark', ['-r', path, '-Y', 'dns', '-T', 'fields', '-e', 'dns.id', '-e', 'dns.flags.response']);
+  expect(stdout.trim().split('\n').flatMap((l) => l.split('\t')[0]!.split(',')).map(Number)).toEqual([1, 2, 1, 2]);
+});
