@@ -19,6 +19,8 @@ class TcpSide {
   rst = 0;
   retransmissions = 0;
   dataPackets = 0;
+  /** DNS over TCP: bytes of a message still to come in later segments (Infinity: lost framing) */
+  dnsSkip = 0;
 
   /** Counts the segment; true when it repeats sequence space already sent (a retransmission). */
   segment(seq: number, length: number, control: boolean): boolean {
@@ -44,6 +46,8 @@ export class Flow {
   clientBytes = 0;
   serverPackets = 0;
   serverBytes = 0;
+  /** earliest and latest timestamps (the earliest is the first packet's unless time went backwards) */
+  firstNs: bigint;
   lastNs: bigint;
   // TCP
   synNs = -1n;
@@ -75,8 +79,9 @@ export class Flow {
     readonly clientPort: number | undefined,
     readonly serverIp: string,
     readonly serverPort: number | undefined,
-    readonly firstNs: bigint,
+    firstNs: bigint,
   ) {
+    this.firstNs = firstNs;
     this.lastNs = firstNs;
   }
 
@@ -97,6 +102,7 @@ export class Flow {
       this.serverBytes += bytes;
     }
     if (ns > this.lastNs) this.lastNs = ns;
+    else if (ns < this.firstNs) this.firstNs = ns;
   }
 
   /** TCP: handshake, retransmissions, FIN/RST. Returns true for a retransmitted segment. */
@@ -136,10 +142,12 @@ export class Flow {
   }
 
   /** A SYN with this sequence number opens a new connection on the same 5-tuple (the port was
-   *  reused): this one ended (FIN or RST), or its own SYN had another initial sequence number. */
+   *  reused): its initial sequence number differs from this flow's SYN, or this flow had no SYN
+   *  and has ended (FIN or RST). A SYN with the flow's own ISN is a retransmission, even after a
+   *  RST (a refused connection whose RSTs do not reach the client is retried with the same ISN). */
   isReopenedBy(synSeq: number): boolean {
-    if (this.c.fin || this.s.fin || this.c.rst > 0 || this.s.rst > 0) return true;
-    return this.synNs >= 0n && synSeq !== this.synSeq;
+    if (this.synNs >= 0n) return synSeq !== this.synSeq;
+    return this.c.fin || this.s.fin || this.c.rst > 0 || this.s.rst > 0;
   }
 
   /** A SYN was sent (so this counts as a connection attempt). */

@@ -9,12 +9,13 @@ import { formatSummary } from './table.js';
 
 const HELP = `Usage:
   snoopy-analyzer                      serve CloudEvents (capture.completed) on PORT
-  snoopy-analyzer summarize FILE|s3://BUCKET/KEY ... [--json] [--max-flows N] [--list-flows N]
+  snoopy-analyzer summarize FILE|s3://BUCKET/KEY ... [--json] [--max-flows N] [--list-flows N] [--vxlan[=PORT]]
 
 summarize analyses the given pcap/pcapng files or S3 objects as one capture, in the order given,
 and prints a table (or the summary JSON with --json). A truncated or corrupt capture gives a
 partial summary with the problem under "errors"; the exit status is 1 only when no packet at
-all could be read.
+all could be read. --vxlan decodes VXLAN datagrams (to UDP port 4789, or PORT) as their inner
+frames; without it a tunnel is one UDP flow between its endpoints.
 
 Environment:
   PORT (8080)  HOST (0.0.0.0)       HTTP: POST / (CloudEvents), /health/liveness, /health/readiness, /metrics
@@ -27,8 +28,12 @@ Environment:
   ANALYZER_CONCURRENCY (2)         analyses at once
   ANALYZER_MAX_FLOWS (50000)       flows held in memory; older ones are folded into totals
   ANALYZER_LIST_FLOWS (1000)       flows listed in a summary (largest by bytes)
+  ANALYZER_VXLAN_PORT (0: off)     UDP port whose VXLAN datagrams are decoded as their inner frames
   LOG_LEVEL (info)
 `;
+
+/** IANA's VXLAN port */
+const VXLAN_PORT = 4789;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`snoopy-analyzer: ${message}\n`);
@@ -45,12 +50,15 @@ async function summarize(args: string[]): Promise<void> {
   let json = false;
   let maxFlows: number | undefined;
   let listFlows: number | undefined;
+  let vxlanPort: number | undefined;
   const inputs: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--json') json = true;
     else if (a === '--max-flows') maxFlows = positiveInt(a, args[++i]);
     else if (a === '--list-flows') listFlows = positiveInt(a, args[++i]);
+    else if (a === '--vxlan') vxlanPort = VXLAN_PORT;
+    else if (a.startsWith('--vxlan=')) vxlanPort = positiveInt('--vxlan', a.slice('--vxlan='.length));
     else if (a === '--') {
       inputs.push(...args.slice(i + 1));
       i = args.length;
@@ -82,6 +90,7 @@ async function summarize(args: string[]): Promise<void> {
     ...(s3 ? { s3: s3.createS3Client(s3.s3SettingsFromEnv()) } : {}),
     ...(maxFlows !== undefined ? { maxFlows } : {}),
     ...(listFlows !== undefined ? { listFlows } : {}),
+    ...(vxlanPort !== undefined ? { vxlanPort } : {}),
   });
   process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
   if (summary.packets === 0 && summary.errors.length > 0) {

@@ -146,6 +146,7 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Serve
   const concurrency = intEnv(env, 'ANALYZER_CONCURRENCY', 2, 1, 64);
   const maxFlows = intEnv(env, 'ANALYZER_MAX_FLOWS', 50_000, 10, 10_000_000);
   const listFlows = intEnv(env, 'ANALYZER_LIST_FLOWS', 1000, 0, 1_000_000);
+  const vxlanPort = intEnv(env, 'ANALYZER_VXLAN_PORT', 0, 0, 65535);
   let storage: StorageClients;
   try {
     storage = new StorageClients(s3SettingsFromEnv(env), parseTrustedEndpoints(env.S3_TRUSTED_ENDPOINTS));
@@ -160,7 +161,7 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Serve
     sink: new EventSink({ ...(env.K_SINK ? { sink: env.K_SINK } : {}), ...(env.K_CE_OVERRIDES ? { overrides: env.K_CE_OVERRIDES } : {}), logger: log }),
     log,
     concurrency,
-    analyzer: { maxFlows, listFlows },
+    analyzer: { maxFlows, listFlows, vxlanPort },
     deadLetterBucket: env.DEAD_LETTER_BUCKET || 'snoopy',
   };
 }

@@ -15,6 +15,17 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
+/** What could not be read: the share of frames not read as IP and why, then the frames whose
+ *  headers were cut short or malformed. */
+function undecoded(s: Summary): string[] {
+  const share = s.packets > 0 ? ` (${((s.nonIpPackets / s.packets) * 100).toFixed(1)}%)` : '';
+  const reasons = Object.entries(s.nonIpTypes).map(([type, n]) => `${n} ${type}`);
+  const problems = Object.entries(s.decodeProblems).map(([why, n]) => `${n} ${why}`);
+  const lines = [`Not read as IP: ${s.nonIpPackets} of ${s.packets} packets${share}${reasons.length > 0 ? `: ${reasons.join(', ')}` : ''}`];
+  if (problems.length > 0) lines.push(`Decode problems: ${problems.join(', ')}`);
+  return lines;
+}
+
 export function formatSummary(s: Summary, maxFlows = 20): string {
   const out: string[] = [];
   out.push(`Capture: ${s.packets} packets, ${s.bytes} bytes, ${s.start ?? '-'} .. ${s.end ?? '-'} (${s.durationSeconds} s)${s.truncated ? ', TRUNCATED' : ''}`);
@@ -27,6 +38,7 @@ export function formatSummary(s: Summary, maxFlows = 20): string {
   out.push(`DNS: ${d.queries} queries, ${d.answered} answered, ${d.failed} failed, ${d.unanswered} unanswered (failure ${pct(d.failureRate)}); latency avg ${ms(d.latency.avgMs)}`);
   const i = s.icmp;
   out.push(`ICMP: ${i.echoRequests} echo requests, ${i.echoReplies} replies, ${i.echoLost} lost; RTT avg ${ms(i.rtt.avgMs)}; ${i.unreachable} unreachable`);
+  out.push(...undecoded(s));
   if (s.headline.destinations.length > 0) {
     out.push('', 'Destinations (TCP):');
     out.push(

@@ -98,8 +98,9 @@ export interface Summary {
     /** established / attempted (undefined when nothing was attempted) */
     successRate?: number;
     retransmissions: number;
+    /** segments carrying payload (the sum of the flows' `dataPackets`; SYNs not included) */
     dataPackets: number;
-    /** retransmitted segments / segments carrying data (or SYN/FIN) */
+    /** retransmitted segments / (segments carrying payload + SYNs) */
     retransmissionRate?: number;
     resets: number;
     handshakeRtt: RateStats;
@@ -131,6 +132,9 @@ export interface Summary {
   };
   ip: { v4Packets: number; v6Packets: number; fragments: number; laterFragments: number; unattributedFragments: number };
   nonIpPackets: number;
+  /** what the non-IP frames that were read carried, by EtherType ("EtherType 0x0806 ARP", "EtherType 0x88b5": every
+   *  one not decoded, with its count); frames that could not be read are under decodeProblems */
+  nonIpTypes: Record<string, number>;
   /** frames whose headers could not be fully decoded (short snapshot length, garbage), by reason */
   decodeProblems: Record<string, number>;
   headline: Headline;

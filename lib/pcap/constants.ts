@@ -36,6 +36,8 @@ export const LinkType = {
   LOOP: 108,
   LINUX_SLL: 113,
   IPV4: 228,
+  /** Linux netfilter log (tcpdump -i nflog:N) */
+  NFLOG: 239,
   IPV6: 229,
   LINUX_SLL2: 276,
 } as const;

@@ -20,6 +20,8 @@ export class PacketParser {
   private packets = 0;
   private readonly errors: string[] = [];
   private extraErrors = 0;
+  /** pcap records whose sub-second field is a second or more (see timestamp.ts) */
+  private badFractions = 0;
   private stopped = false;
   /** known from the magic number even when the header itself is incomplete */
   private format: 'pcap' | 'pcapng' | undefined;
@@ -97,11 +99,17 @@ export class PacketParser {
 
   private result(truncated: boolean): ReadResult {
     const errors = [...this.errors];
+    if (this.badFractions > 0) {
+      const unit = this.decoder.pcapLayout?.scale.fractionLimit === 1_000_000 ? 'microsecond field ≥ 10^6' : 'nanosecond field ≥ 10^9';
+      errors.push(`${this.badFractions} records with a timestamp ${unit} (invalid; read as the end of their second)`);
+    }
     if (this.extraErrors > 0) errors.push(`… and ${this.extraErrors} more errors`);
     return { format: this.decoder.format ?? this.format, packets: this.packets, errors, truncated };
   }
 
   private deliver(f: Frame): void {
+    const limit = f.scale?.fractionLimit;
+    if (limit !== undefined && f.tsLow >= limit) this.badFractions++;
     // A Simple Packet Block has no timestamp: 0, as libpcap reports it.
     const p: Packet = {
       timestampNs: f.scale === undefined ? 0n : f.scale.toNs(f.tsHigh, f.tsLow),
@@ -122,6 +130,7 @@ export class PacketParser {
   private pcapRun(buf: Buffer): number {
     const layout = this.decoder.pcapLayout!;
     const { le, scale, linkType, maxCaplen } = layout;
+    const fractionLimit = scale.fractionLimit ?? Infinity;
     const hl = layout.recordHeader;
     const end = buf.length;
     let o = 0;
@@ -134,8 +143,10 @@ export class PacketParser {
       if (next > end) break;
       this.decoder.frames++;
       this.packets++;
+      const fraction = u32(buf, o + 4, le);
+      if (fraction >= fractionLimit) this.badFractions++;
       this.onPacket({
-        timestampNs: scale.toNs(u32(buf, o, le), u32(buf, o + 4, le)),
+        timestampNs: scale.toNs(u32(buf, o, le), fraction),
         linkType,
         interfaceId: 0,
         capturedLength: caplen,

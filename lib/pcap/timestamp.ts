@@ -3,17 +3,24 @@
 /** Turns a record's two 32-bit timestamp words into nanoseconds. */
 export interface TimestampScale {
   toNs(high: number, low: number): bigint;
+  /** pcap: the sub-second field must stay below this (10^6 µs, 10^9 ns) */
+  readonly fractionLimit?: number;
 }
+
+// A sub-second field at or above a second (a broken writer) is read as the last instant of its
+// second, so it cannot move the packet into a later second; the reader reports such records.
 
 /** pcap: seconds + microseconds */
 export const PCAP_MICRO: TimestampScale = {
   // a 32-bit sec * 1e6 + usec stays below 2^53: one BigInt conversion per packet
-  toNs: (sec, usec) => BigInt(sec * 1_000_000 + usec) * 1000n,
+  toNs: (sec, usec) => BigInt(sec * 1_000_000 + (usec < 1_000_000 ? usec : 999_999)) * 1000n,
+  fractionLimit: 1_000_000,
 };
 
 /** pcap: seconds + nanoseconds */
 export const PCAP_NANO: TimestampScale = {
-  toNs: (sec, nsec) => BigInt(sec) * 1_000_000_000n + BigInt(nsec),
+  toNs: (sec, nsec) => BigInt(sec) * 1_000_000_000n + BigInt(nsec < 1_000_000_000 ? nsec : 999_999_999),
+  fractionLimit: 1_000_000_000,
 };
 
 /** pcapng: a 64-bit count of units given by the interface's if_tsresol, plus if_tsoffset seconds. */

@@ -1,6 +1,6 @@
 // Link layers: where the network-layer packet starts in a frame and which protocol it is.
-// Ethernet with 802.1Q / QinQ tags, Linux cooked v1 and v2 (tcpdump -i any), raw IP, and the
-// BSD null/loopback headers.
+// Ethernet with 802.1Q / QinQ tags and Arista timestamp headers, Linux cooked v1 and v2
+// (tcpdump -i any), raw IP, the BSD null/loopback headers, and Linux NFLOG.
 import { EtherType, type Decoded } from './decoded.js';
 import { LinkType as LINK_TYPES } from '../../../lib/pcap/constants.js';
 
@@ -38,11 +38,29 @@ export function sll2(buf: Buffer, d: Decoded): string {
   return vlanAware(buf, d, buf.readUInt16BE(0), 20);
 }
 
-/** Follows 802.1Q/QinQ tags from the protocol field `proto`, whose payload starts at `at`. */
+/** Arista's vendor EtherType: subtype 1 is a timestamp header (tcpdump's and Wireshark's
+ *  reading): version 0x?010 a 64-bit, 0x?020 a 48-bit timestamp, then the original EtherType.
+ *  The length of the header, or 0 when it is some other subtype. */
+function aristaHeaderLength(buf: Buffer, at: number): number {
+  if (buf.length < at + 4 || buf.readUInt16BE(at) !== 1) return 0;
+  const v = buf[at + 3]!;
+  return v === 0x10 ? 4 + 8 : v === 0x20 ? 4 + 6 : 0;
+}
+
+/** Follows 802.1Q/QinQ tags and Arista timestamp headers from the protocol field `proto`, whose
+ *  payload starts at `at`. */
 function vlanAware(buf: Buffer, d: Decoded, proto: number, at: number): string {
   let type = proto;
-  for (let tags = 0; isVlan(type); tags++) {
+  for (let tags = 0; isVlan(type) || type === EtherType.ARISTA; tags++) {
     if (tags >= MAX_VLAN_TAGS) return 'too many VLAN tags';
+    if (type === EtherType.ARISTA) {
+      const n = aristaHeaderLength(buf, at);
+      if (n === 0) break; // another Arista subtype: counted as that EtherType
+      if (buf.length < at + n + 2) return 'truncated Arista timestamp header';
+      type = buf.readUInt16BE(at + n);
+      at += n + 2;
+      continue;
+    }
     if (buf.length < at + 4) return 'truncated 802.1Q tag';
     type = buf.readUInt16BE(at + 2);
     at += 4;
@@ -74,6 +92,32 @@ export function nullLoopback(buf: Buffer, d: Decoded, bigEndianOnly: boolean): s
   return found(d, 0, 4);
 }
 
+const NFULA_PAYLOAD = 9;
+const AF_INET6_LINUX = 10;
+
+/** LINKTYPE_NFLOG (239, `tcpdump -i nflog:N`): family, version, resource id, then TLVs (length
+ *  including its 4-byte header, type; both in the writer's byte order; padded to 4 bytes). The
+ *  packet is the payload TLV (type 9): an IP packet of the header's family. */
+export function nflog(buf: Buffer, d: Decoded): string {
+  if (buf.length < 4) return 'truncated NFLOG header';
+  const family = buf[0]!;
+  // The byte order is the writer's: the type field is small, so the non-zero half tells.
+  let at = 4;
+  let le = true;
+  if (buf.length >= 8) le = buf.readUInt16LE(6) < 0x100;
+  while (at + 4 <= buf.length) {
+    const len = le ? buf.readUInt16LE(at) : buf.readUInt16BE(at);
+    const type = (le ? buf.readUInt16LE(at + 2) : buf.readUInt16BE(at + 2)) & 0x7fff;
+    if (len < 4) return 'malformed NFLOG TLV';
+    if (type === NFULA_PAYLOAD) {
+      if (family === AF_INET) return found(d, EtherType.IPV4, at + 4);
+      if (family === AF_INET6_LINUX) return found(d, EtherType.IPV6, at + 4);
+      return found(d, 0, at + 4);
+    }
+    at += (len + 3) & ~3;
+  }
+  return 'NFLOG record without a packet';
+}
 
 /** Where the IP packet of a frame of this link type starts; a non-empty string says why there is none. */
 export function linkLayer(linkType: number, buf: Buffer, d: Decoded): string {
@@ -95,6 +139,8 @@ export function linkLayer(linkType: number, buf: Buffer, d: Decoded): string {
       return nullLoopback(buf, d, false);
     case LINK_TYPES.LOOP:
       return nullLoopback(buf, d, true);
+    case LINK_TYPES.NFLOG:
+      return nflog(buf, d);
     default:
       return `unsupported link type ${linkType}`;
   }

@@ -1,5 +1,6 @@
 // Decoder corner cases, built by hand and judged by tshark: every link layer the analyzer knows
-// (Ethernet with 802.1Q and QinQ, Linux cooked v1/v2, raw IP 101/228/229, BSD null and loop),
+// (Ethernet with 802.1Q, QinQ and Arista timestamp headers, Linux cooked v1/v2, raw IP
+// 101/228/229, BSD null and loop, NFLOG),
 // IPv6 extension-header chains, IPv4 and IPv6 fragments, ICMP/ICMPv6 echo, DNS with compressed
 // names. One pcapng holds them all (an interface per link type).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -20,7 +21,7 @@ const run = promisify(execFile);
 
 const V4 = 0x0800;
 const V6 = 0x86dd;
-const LINK = { ETHERNET: 1, RAW: 101, NULL: 0, LOOP: 108, SLL: 113, IPV4: 228, IPV6: 229, SLL2: 276 };
+const LINK = { ETHERNET: 1, RAW: 101, NULL: 0, LOOP: 108, SLL: 113, IPV4: 228, IPV6: 229, SLL2: 276, NFLOG: 239 };
 const A4 = '10.1.2.3';
 const B4 = '10.9.8.7';
 const A6 = '2001:db8::1';
@@ -53,6 +54,16 @@ const frames: Array<{ what: string; link: number; data: Buffer }> = [
   { what: 'IPv6 later fragment (no L4 header)', link: LINK.ETHERNET, data: F.ethernet(V6, F.ipv6(B6, A6, 17, Buffer.alloc(24, 1), [fragment(10, false, 77)])) },
   { what: 'IPv4 first fragment, UDP', link: LINK.ETHERNET, data: F.ethernet(V4, F.ipv4(A4, B4, 17, F.udp(7000, 7001, Buffer.alloc(64, 2)), { id: 99, mf: true })) },
   { what: 'IPv4 later fragment', link: LINK.ETHERNET, data: F.ethernet(V4, F.ipv4(A4, B4, 17, Buffer.alloc(40, 3), { id: 99, offset8: 9 })) },
+  { what: 'NFLOG (239, little-endian TLVs), IPv4, UDP', link: LINK.NFLOG, data: F.nflog(2, true, F.ipv4(A4, B4, 17, F.udp(5002, 6002, Buffer.from('hello!')))) },
+  { what: 'NFLOG (239, little-endian TLVs), IPv6, TCP', link: LINK.NFLOG, data: F.nflog(10, true, F.ipv6(A6, B6, 6, F.tcp(40006, 443, 0x02))) },
+  {
+    what: 'ethernet, Arista 48-bit timestamp header, 802.1Q, IPv4, TCP',
+    link: LINK.ETHERNET,
+    data: (() => {
+      const tagged = F.ethernet(V4, F.ipv4(A4, B4, 6, F.tcp(40007, 80, 0x02)), [[0x8100, 7]]);
+      return Buffer.concat([tagged.subarray(0, 12), F.aristaTag(0x20), tagged.subarray(12)]);
+    })(),
+  },
 ];
 
 let dir: string;
@@ -113,14 +124,23 @@ test('fragments: counted, later fragments joined to their first fragment’s flo
   const s = await analyzeSources([{ kind: 'file', path: file }]);
   expect(s.packets).toBe(frames.length);
   expect(s.errors).toEqual([]);
-  expect(s.ip).toEqual({ v4Packets: 7, v6Packets: 6, fragments: 4, laterFragments: 2, unattributedFragments: 0 });
+  expect(s.ip).toEqual({ v4Packets: 9, v6Packets: 7, fragments: 4, laterFragments: 2, unattributedFragments: 0 });
   const v4frag = s.flows.find((f) => f.client === `${A4}:7000`)!;
   expect(v4frag.packets).toBe(2);
   const v6dns = s.flows.find((f) => f.server === `[${A6}]:40005` || f.client === `[${B6}]:53`)!;
   expect(v6dns.packets).toBe(2);
-  expect(s.linkTypes).toEqual({ '0': 1, '1': 6, '101': 1, '108': 1, '113': 1, '228': 1, '229': 1, '276': 1 });
+  expect(s.linkTypes).toEqual({ '0': 1, '1': 7, '101': 1, '108': 1, '113': 1, '228': 1, '229': 1, '239': 2, '276': 1 });
   // the DNS answer names the addresses it gave, as the question asked for them
   expect(s.dns.names.find((n) => n.name === 'www.example.test')).toMatchObject({ queries: 1, answered: 1, addresses: ['192.0.2.44', '2001:db8::44'] });
+});
+
+test('NFLOG written on a big-endian host: the TLVs are read in its byte order', () => {
+  // tshark reads the TLVs in the file's byte order (libpcap swaps them), so a little-endian test
+  // file cannot hold big-endian TLVs for it to judge; the analyzer tells the order by the type field
+  const d = new Decoded();
+  decodeFrame(LINK.NFLOG, F.nflog(10, false, F.ipv6(A6, B6, 6, F.tcp(40006, 443, 0x02))), d);
+  expect(d.problem).toBe('');
+  expect([d.src, d.dst, d.srcPort, d.dstPort]).toEqual([A6, B6, 40006, 443]);
 });
 
 test('IPv6 text forms follow RFC 5952, as tshark prints them', () => {
@@ -177,4 +197,37 @@ test('a reused port starts a new connection, as tshark splits its conversations'
     ['reset', 4],
   ]);
   expect(summary.tcp).toMatchObject({ flows: 2, attempted: 2, established: 2, closed: 1, reset: 1, retransmissions: 0 });
+});
+
+test('DNS over TCP: two queries in one segment, a response split over two segments', async () => {
+  const framed = (m: Buffer) => Buffer.concat([F.u16s(m.length), m]);
+  const r1 = framed(F.dnsResponse(1, 'one.example.test', 'edge.cdn.test', '192.0.2.1', '2001:db8::1'));
+  const r2 = framed(F.dnsResponse(2, 'two.example.test', 'edge.cdn.test', '192.0.2.2', '2001:db8::2', 3));
+  const queries = Buffer.concat([framed(F.dnsQuery(1, 'one.example.test')), framed(F.dnsQuery(2, 'two.example.test'))]);
+  const SYN = 0x02;
+  const ACK = 0x10;
+  const PSH = 0x08;
+  const c = (flags: number, seq: number, payload?: Buffer) => F.ethernet(V4, F.ipv4(A4, B4, 6, F.tcp(40200, 53, flags, seq, payload && Buffer.from(payload))));
+  const srv = (flags: number, seq: number, payload?: Buffer) => F.ethernet(V4, F.ipv4(B4, A4, 6, F.tcp(53, 40200, flags, seq, payload && Buffer.from(payload))));
+  const cut = 20;
+  const packets = [
+    c(SYN, 100),
+    srv(SYN | ACK, 500),
+    c(ACK, 101),
+    c(PSH | ACK, 101, queries),
+    srv(PSH | ACK, 501, r1.subarray(0, cut)),
+    srv(PSH | ACK, 501 + cut, Buffer.concat([r1.subarray(cut), r2])),
+  ];
+  const w = new PcapngWriter();
+  const path = join(dir, 'dns-tcp.pcapng');
+  await writeFile(
+    path,
+    Buffer.concat([w.shb(), w.idb({ linkType: 1 }), ...packets.map((data, i) => w.epb({ interfaceId: 0, timestampNs: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n, data }))]),
+  );
+  const s = await analyzeSources([{ kind: 'file', path }]);
+  expect(s.dns).toMatchObject({ queries: 2, responses: 2, answered: 1, failed: 1, unanswered: 0, unmatchedResponses: 0, rcodes: { NOERROR: 1, NXDOMAIN: 1 } });
+  expect(s.dns.latency).toMatchObject({ count: 2, minMs: 1, maxMs: 2 });
+  // tshark, reassembling the stream, finds the same four messages
+  const { stdout } = await run('tshark', ['-r', path, '-Y', 'dns', '-T', 'fields', '-e', 'dns.id', '-e', 'dns.flags.response']);
+  expect(stdout.trim().split('\n').flatMap((l) => l.split('\t')[0]!.split(',')).map(Number)).toEqual([1, 2, 1, 2]);
 });

@@ -1,8 +1,10 @@
 // A tiny DNS server for the tests, run inside a test network namespace:
 //   node dns-server.js ADDRESS NAME=IP ... --nxdomain NAME ... --silent NAME ...
 // answers A queries for the NAME=IP pairs, NXDOMAIN for --nxdomain names, and nothing at all for
-// --silent names (a query that stays unanswered). Prints "ready" once bound.
+// --silent names (a query that stays unanswered), over UDP and TCP (RFC 1035 4.2.2 framing).
+// Prints "ready" once both are bound.
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { readName } from '../decode/dns.js';
 
 const [address, ...rest] = process.argv.slice(2);
@@ -19,12 +21,12 @@ for (let i = 0; i < rest.length; i++) {
   }
 }
 
-const sock = createSocket('udp4');
-sock.on('message', (msg, peer) => {
-  if (msg.length < 12) return;
+/** The response to a query, or undefined for no answer at all. */
+function respond(msg: Buffer): Buffer | undefined {
+  if (msg.length < 12) return undefined;
   const q = readName(msg, 0, msg.length, 12);
-  if (!q || q.next + 4 > msg.length) return;
-  if (silent.has(q.name)) return;
+  if (!q || q.next + 4 > msg.length) return undefined;
+  if (silent.has(q.name)) return undefined;
   const question = msg.subarray(12, q.next + 4);
   const ip = answers.get(q.name);
   const header = Buffer.alloc(12);
@@ -44,7 +46,39 @@ sock.on('message', (msg, peer) => {
     ip.split('.').forEach((o, i) => rr.writeUInt8(Number(o), 12 + i));
     parts.push(rr);
   }
-  sock.send(Buffer.concat(parts), peer.port, peer.address);
+  return Buffer.concat(parts);
+}
+
+const sock = createSocket('udp4');
+sock.on('message', (msg, peer) => {
+  const reply = respond(msg);
+  if (reply) sock.send(reply, peer.port, peer.address);
 });
-sock.bind(53, address, () => process.stdout.write('ready\n'));
-process.on('SIGTERM', () => sock.close(() => process.exit(0)));
+
+const tcp = createServer((conn) => {
+  let buffered = Buffer.alloc(0);
+  conn.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+      const msg = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+      buffered = buffered.subarray(2 + msg.length);
+      const reply = respond(msg);
+      if (!reply) continue;
+      const length = Buffer.alloc(2);
+      length.writeUInt16BE(reply.length);
+      conn.write(Buffer.concat([length, reply]));
+    }
+  });
+  conn.on('error', () => conn.destroy());
+});
+
+let bound = 0;
+const ready = () => {
+  if (++bound === 2) process.stdout.write('ready\n');
+};
+sock.bind(53, address, ready);
+tcp.listen(53, address, ready);
+process.on('SIGTERM', () => {
+  tcp.close();
+  sock.close(() => process.exit(0));
+});

@@ -138,3 +138,27 @@ export function nullHeader(family: number, littleEndian: boolean, payload: Buffe
   else h.writeUInt32BE(family, 0);
   return Buffer.concat([h, payload]);
 }
+
+/** LINKTYPE_NFLOG: family, version 0, resource id (big-endian), then TLVs in the writer's byte
+ *  order: the packet header (hardware protocol, hook) and the payload, each padded to 4 bytes. */
+export function nflog(family: number, littleEndian: boolean, payload: Buffer): Buffer {
+  const tlv = (type: number, value: Buffer) => {
+    const h = Buffer.alloc(4);
+    if (littleEndian) {
+      h.writeUInt16LE(4 + value.length, 0);
+      h.writeUInt16LE(type, 2);
+    } else {
+      h.writeUInt16BE(4 + value.length, 0);
+      h.writeUInt16BE(type, 2);
+    }
+    return Buffer.concat([h, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+  };
+  const packetHeader = Buffer.from([family === 2 ? 0x08 : 0x86, family === 2 ? 0x00 : 0xdd, 3, 0]);
+  return Buffer.concat([Buffer.from([family, 0, 0, 5]), tlv(1, packetHeader), tlv(9, payload)]);
+}
+
+/** An Arista timestamp header (EtherType 0xd28b, subtype 1) of version 0x0010 (64-bit) or 0x0020
+ *  (48-bit), to put before the frame's own EtherType. */
+export function aristaTag(version: 0x10 | 0x20): Buffer {
+  return Buffer.concat([u16s(0xd28b, 1, version), Buffer.alloc(version === 0x10 ? 8 : 6, 7)]);
+}

@@ -168,10 +168,11 @@ export async function generateTraffic(lab: Lab): Promise<Generated> {
 /**
  * Sends one UDP datagram carrying a unique marker after the traffic and waits (bounded) until every
  * capture file holds it, so the capture tools are stopped only once they have written everything.
+ * A capture of several interfaces needs one marker (each its own `tag`) through each of them.
  */
-export async function markEnd(lab: Lab, files: string[]): Promise<void> {
-  const marker = `snoopy-end-of-traffic-${lab.id}`;
-  const send = `require('dgram').createSocket('udp4').send('${marker}', ${MARKER_PORT}, '${SERVER_IP}', (e, n) => process.exit(e ? 1 : 0))`;
+export async function markEnd(lab: Lab, files: string[], to = SERVER_IP, tag = ''): Promise<void> {
+  const marker = `snoopy-end-of-traffic-${lab.id}${tag}`;
+  const send = `require('dgram').createSocket('udp4').send('${marker}', ${MARKER_PORT}, '${to}', (e, n) => process.exit(e ? 1 : 0))`;
   await inNs(lab.nsClient, [process.execPath, '-e', send]);
   const needle = Buffer.from(marker);
   for (let i = 0; i < 150; i++) {
