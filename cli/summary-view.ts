@@ -21,11 +21,12 @@ const ratio = (a: number | undefined, b: number | undefined) => `${a ?? 0}/${b ?
 
 export function summaryTables(items: TargetSummary[]): string {
   const overview = table(
-    ['TARGET', 'PACKETS', 'BYTES', 'TCP OK/ATTEMPTS', 'REFUSED', 'UNANSWERED', 'RETRANS', 'DNS FAILED/QUERIES', 'PING REPLIES/REQUESTS', 'ERRORS'],
+    ['TARGET', 'PACKETS', 'BYTES', 'NOT IP', 'TCP OK/ATTEMPTS', 'REFUSED', 'UNANSWERED', 'RETRANS', 'DNS FAILED/QUERIES', 'PING REPLIES/REQUESTS', 'ERRORS'],
     items.map(({ target, summary: s }) => [
       target,
       String(s.packets),
       humanBytes(s.bytes),
+      s.nonIpPackets > 0 ? `${s.nonIpPackets} ${pct(s.nonIpPackets / s.packets)}` : '0',
       `${ratio(s.tcp?.established, s.tcp?.attempted)} ${pct(s.tcp?.successRate)}`,
       String(s.tcp?.refused ?? 0),
       String(s.tcp?.unanswered ?? 0),
@@ -42,5 +43,12 @@ export function summaryTables(items: TargetSummary[]): string {
     }
   }
   const destinations = rows.length > 0 ? `\n${table(['TARGET', 'DESTINATION', 'NAMES', 'ATTEMPTED', 'ESTABLISHED', 'REFUSED', 'UNANSWERED', 'SUCCESS'], rows)}` : '';
-  return overview + destinations;
+  // what the analyzer could not read, and why: without it a capture of other traffic reads as "no TCP"
+  const unread = items
+    .filter(({ summary: s }) => s.nonIpPackets > 0 || Object.keys(s.decodeProblems).length > 0)
+    .map(({ target, summary: s }) => {
+      const why = [...Object.entries(s.nonIpTypes), ...Object.entries(s.decodeProblems)].map(([what, n]) => `${n} ${what}`);
+      return `${target}: not read as IP: ${why.join(', ') || `${s.nonIpPackets} packets`}`;
+    });
+  return overview + destinations + (unread.length > 0 ? `\n${unread.join('\n')}\n` : '');
 }

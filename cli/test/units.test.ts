@@ -11,6 +11,8 @@ import { listTable, progressLine, statusText } from '../status-view.js';
 import type { SnoopyJob } from '../../lib/api/schema.js';
 import { PcapWriter, concatPcaps, parseCapture } from '../../lib/pcap/index.js';
 import { SegmentJoiner } from '../segment-joiner.js';
+import { summaryTables } from '../summary-view.js';
+import type { Summary } from '../../lib/api/analysis-summary.js';
 
 const base = { jobNamespace: 'snoopy-operator', operatorNamespace: 'snoopy-operator', targetNamespace: 'shop', selector: 'app=web', tool: [] as string[] };
 
@@ -126,6 +128,23 @@ describe('status views', () => {
     expect(text).toMatch(/^Ready\s+True\s+Running\s+2 targets$/m);
     expect(text).toMatch(/^Normal\s+Started\s+1\s+jobs created$/m);
     expect(progressLine(sj)).toBe('pings: Running — 2 targets (1 Succeeded, 1 Running), 2.0 KiB');
+  });
+});
+
+describe('summary view', () => {
+  // only the fields the view reads; a whole summary comes from the analyzer (e2e tests)
+  const summary = (packets: number, nonIpPackets: number, nonIpTypes: Record<string, number>, decodeProblems: Record<string, number> = {}) =>
+    ({ packets, bytes: packets * 100, nonIpPackets, nonIpTypes, decodeProblems, errors: [], tcp: { attempted: 0, established: 0 }, dns: { queries: 0 }, icmp: { echoRequests: 0, echoReplies: 0 } }) as unknown as Summary;
+  test('what the analyzer could not read is a column and a line that says why', () => {
+    const out = summaryTables([
+      { target: 'shop/wifi (c1)', key: 'k1', summary: summary(200, 150, { '802.11 (link type 105)': 150 }) },
+      { target: 'shop/web (c1)', key: 'k2', summary: summary(50, 0, {}) },
+    ]);
+    expect(out).toMatch(/^TARGET\s+PACKETS\s+BYTES\s+NOT IP\s+TCP OK\/ATTEMPTS/);
+    expect(out).toMatch(/^shop\/wifi \(c1\)\s+200\s+\S+ KiB\s+150 75\.0%\s/m);
+    expect(out).toMatch(/^shop\/web \(c1\)\s+50\s+\S+ KiB\s+0\s/m);
+    expect(out).toContain('shop/wifi (c1): not read as IP: 150 802.11 (link type 105)\n');
+    expect(out).not.toContain('shop/web (c1): not read');
   });
 });
 
