@@ -11,7 +11,6 @@
 // object again: the writer serializes that removal after its own final requests.
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { noteStreamedBytes } from '../../lib/heap-tuning.js';
 import type { Logger } from '../../lib/log.js';
 import type { SegmentHeader, UploadRequest, UploadResponse } from '../../lib/proto.js';
 import type { CollectorEvents } from './events.js';
@@ -194,7 +193,6 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
         return;
       }
       hash.update(chunk);
-      noteStreamedBytes(chunk.length);
       if (!writer!.write(chunk)) {
         // Storage is behind: stop reading from the client until the upload drains (HTTP/2 flow
         // control then holds the sender), so memory stays bounded per stream.
