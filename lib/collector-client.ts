@@ -62,7 +62,9 @@ type Writable = grpc.ClientWritableStream<UploadRequest>;
  * cancelled meanwhile: a cancel in that window is reported to the caller (CANCELLED), yet the stream
  * still goes out with what was written and nothing ever ends it, so the collector would hold the
  * call until its idle timer or the deadline. The second cancel reaches that stream; on a call
- * already ended it does nothing.
+ * already ended it does nothing. (The window is in grpc-js's ResolvingCall.getConfig: it creates
+ * its child call in a callback of the filter stack's promise chain without checking `ended`; the
+ * calls deeper down do check. Only promise callbacks lie in between, so setImmediate comes after.)
  */
 export function cancelCall(call: Writable): void {
   call.cancel();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // snoopy-collector: receives capture segments over gRPC and stores them in S3 (or a directory).
-import { COLLECTOR_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../../lib/heap-tuning.js';
+import { COLLECTOR_HEAP_GROWING_PERCENT, COLLECTOR_HEAP_TUNING, tuneHeapForStreaming } from '../../lib/heap-tuning.js';
 import { createLogger } from '../../lib/log.js';
 import { ConfigError, configFromEnv } from './config.js';
 import { startCollector } from './server.js';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  tuneHeapForStreaming(COLLECTOR_HEAP_GROWING_PERCENT);
+  tuneHeapForStreaming(COLLECTOR_HEAP_GROWING_PERCENT, COLLECTOR_HEAP_TUNING);
   const log = createLogger('snoopy-collector');
   let collector;
   try {

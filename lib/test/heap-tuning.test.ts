@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { CLIENT_HEAP_GROWING_PERCENT, COLLECTOR_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../heap-tuning.js';
+import { CLIENT_HEAP_GROWING_PERCENT, COLLECTOR_HEAP_GROWING_PERCENT, COLLECTOR_HEAP_TUNING, tuneHeapForStreaming } from '../heap-tuning.js';
 
 describe('tuneHeapForStreaming', () => {
   test.each([0, -5, 1.5, 1001, Number.NaN])('refuses %p', (p) => {
@@ -8,6 +8,7 @@ describe('tuneHeapForStreaming', () => {
 
   test('the project values are in range and the collector, bounded by memory, grows its heap less than a client', () => {
     expect(COLLECTOR_HEAP_GROWING_PERCENT).toBeLessThan(CLIENT_HEAP_GROWING_PERCENT);
-    expect(() => tuneHeapForStreaming(COLLECTOR_HEAP_GROWING_PERCENT)).not.toThrow();
+    expect(COLLECTOR_HEAP_TUNING.incrementalMarking).toBe(false);
+    expect(() => tuneHeapForStreaming(COLLECTOR_HEAP_GROWING_PERCENT, COLLECTOR_HEAP_TUNING)).not.toThrow();
   });
 });

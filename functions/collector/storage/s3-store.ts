@@ -25,6 +25,7 @@ import {
 import { s3Uri } from '../../../lib/s3.js';
 import { SHA256_TAG } from '../../../lib/storage-keys.js';
 import type { BufferBudget } from './buffer-budget.js';
+import { PartBufferPool } from './part-buffers.js';
 import { StorageError, type ObjectDigest, type ObjectWriter, type SegmentStore } from './store.js';
 
 
@@ -199,6 +200,7 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
   constructor(
     private readonly opts: S3StoreOptions,
     private readonly cleanup: S3Cleanup,
+    private readonly pool: PartBufferPool,
     private readonly key: string,
     private readonly metadata: Record<string, string>,
     private readonly contentType: string,
@@ -264,7 +266,7 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
       if (this.filled === this.current.length && this.current.length < partSize) {
         // A segment that outgrows the small first buffer is a big one: go straight to the part
         // size (one small copy) rather than doubling, which would leave a trail of garbage.
-        const bigger = Buffer.allocUnsafe(partSize);
+        const bigger = this.pool.take();
         this.current.copy(bigger, 0, 0, this.filled);
         this.current = bigger;
       }
@@ -281,7 +283,9 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
     const spare = this.spare.pop();
     if (spare) return spare;
     if (this.inflight.size >= this.opts.queueSize) return undefined;
-    return Buffer.allocUnsafe(Math.min(this.opts.partSizeBytes, Math.max(INITIAL_BUFFER_BYTES, want)));
+    if (want >= this.opts.partSizeBytes) return this.pool.take();
+    // An idle part buffer costs nothing (its memory is the budget's); a new one starts small.
+    return this.pool.takeIdle() ?? Buffer.allocUnsafe(Math.min(this.opts.partSizeBytes, Math.max(INITIAL_BUFFER_BYTES, want)));
   }
 
   private ensureUpload(): Promise<string> {
@@ -334,7 +338,8 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
         this.fail(err, `part ${partNumber} upload`);
         return;
       }
-      if (length === this.opts.partSizeBytes) this.spare.push(buf);
+      // The request is done with it (a failed one may not be: its buffer is left to the GC).
+      if (buf.length === this.opts.partSizeBytes) this.spare.push(buf);
     })();
     this.inflight.add(p);
     void p.finally(() => {
@@ -468,11 +473,14 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
     }
   }
 
+  /** Called once no request reads the buffers any more (the upload stored, or aborted and settled). */
   private release(): void {
     if (this.reserved) {
       this.reserved = false;
       this.opts.budget.release(this.reserveBytes);
     }
+    if (this.current) this.pool.give(this.current);
+    for (const buf of this.spare) this.pool.give(buf);
     this.current = undefined;
     this.spare.length = 0;
     this.pendingTail = undefined;
@@ -484,10 +492,13 @@ export class S3SegmentStore implements SegmentStore {
   readonly bucket: string;
 
   private readonly cleanup: S3Cleanup;
+  /** Part buffers passed from finished uploads to new ones. */
+  readonly pool: PartBufferPool;
 
   constructor(private readonly opts: S3StoreOptions) {
     this.bucket = opts.bucket;
     this.cleanup = new S3Cleanup(opts.client, opts.bucket);
+    this.pool = new PartBufferPool(opts.partSizeBytes, Math.max(1, Math.floor(opts.budget.totalBytes / opts.partSizeBytes)));
   }
 
   /** From now on removals of aborted uploads give up after `ms` (shutdown's deadline). */
@@ -500,7 +511,7 @@ export class S3SegmentStore implements SegmentStore {
   }
 
   open(key: string, metadata: Record<string, string>, contentType: string): ObjectWriter {
-    return new S3ObjectWriter(this.opts, this.cleanup, key, metadata, contentType);
+    return new S3ObjectWriter(this.opts, this.cleanup, this.pool, key, metadata, contentType);
   }
 
   async list(prefix: string): Promise<string[]> {
