@@ -188,8 +188,9 @@ export function defineCliE2e(backend: 'embedded' | 'rgw'): void {
       const table = await runCli(['summary', 'pings', '--kubeconfig', kubeconfig]);
       process.stdout.write(`summary:\n${table.stdout}`);
       expect(table.code).toBe(0);
-      expect(table.stdout).toMatch(/^TARGET\s+PACKETS\s+BYTES\s+TCP OK\/ATTEMPTS/);
-      for (const t of sj!.status!.targets!) expect(table.stdout).toContain(`${t.namespace}/${t.pod}`);
+      expect(table.stdout).toMatch(/^TARGET\s+PACKETS\s+BYTES\s+NOT IP\s+TCP OK\/ATTEMPTS/);
+      // pings on Ethernet: every packet read as IP
+      for (const t of sj!.status!.targets!) expect(table.stdout).toMatch(new RegExp(`^${t.namespace}/${t.pod} \\(\\S+\\)\\s+\\d+\\s+\\S+ \\S+\\s+0\\s`, 'm'));
       const json = await runCli(['summary', 'pings', '-o', 'json', '--kubeconfig', kubeconfig]);
       const items = JSON.parse(json.stdout) as { target: string; summary: { packets: number; icmp: { echoRequests: number; echoReplies: number } } }[];
       expect(items.length).toBe(sj!.status!.targets!.length);
