@@ -4,12 +4,13 @@
 // ("pods/nodes", default 10000/200 then 1000/10; BENCH_SCALE="1000/10,…" overrides) it prints:
 //  - capture Jobs created;
 //  - API requests the operator made, counted at the API server by the operator's bearer token,
-//    and how many of them were refused with 5xx (etcd's object size limit among them);
+//    and how many were refused as too large or invalid (413, 422, 5xx: the API server's and
+//    etcd's size limits among them);
 //  - time from applying the SnoopyJob until every capture pod exists;
 //  - the operator's peak RSS (sampled every 200 ms from /proc);
 //  - the largest SnoopyJob object (spec + status) the API server stored.
-// Each scenario gets a fresh cluster and operator. Captures on fake nodes do not run: this measures
-// the control plane only.
+// Each scenario gets a fresh cluster and operator; it gives up when no capture pod came for
+// 3 min. Captures on fake nodes do not run: this measures the control plane only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,8 +26,8 @@ import { sleep, startDevClusterProcess, waitForLeader } from './dev-cluster-proc
 const TARGET_NS = 'scale-targets';
 const OPERATOR_NS = 'snoopy-system';
 const OPERATOR_TOKEN = 'bench-operator';
-/** Bound on waiting for all capture pods of one scenario. */
-const CAPTURE_PODS_TIMEOUT_MS = 30 * 60_000;
+/** Bound on waiting for all capture pods of one scenario: this long without a new one. */
+const STALL_MS = 3 * 60_000;
 
 interface Scenario { pods: number; nodes: number }
 
@@ -96,7 +97,7 @@ async function runScenario(s: Scenario): Promise<void> {
     await sleep(1000);
     const before = await metrics();
     const requests0 = metricSum(before, 'devcluster_requests_by_token_total', { token: OPERATOR_TOKEN });
-    const refused0 = metricSum(before, 'devcluster_requests_by_token_total', { token: OPERATOR_TOKEN, code: /^5/ });
+    const refused0 = metricSum(before, 'devcluster_requests_by_token_total', { token: OPERATOR_TOKEN, code: /^(413|422|5\d\d)$/ });
 
     let peakRss = 0;
     const sampler = setInterval(() => { peakRss = Math.max(peakRss, statusKiB(operator!.pid!, 'VmRSS') / 1024); }, 200);
@@ -119,9 +120,14 @@ async function runScenario(s: Scenario): Promise<void> {
       metadata: { name: 'scale', namespace: OPERATOR_NS },
       spec: { command: 'tcpdump', args: '-i eth0 -U -w -', labelSelector: { app: 'target' }, targetNamespace: TARGET_NS, timer: '10m', dataServiceIP: 'collector', dataServicePort: '8080' },
     } as never);
-    let giveUp: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([created.then(() => false), new Promise<boolean>((r) => (giveUp = setTimeout(() => r(true), CAPTURE_PODS_TIMEOUT_MS)))]);
-    clearTimeout(giveUp);
+    // wait for every capture pod, or give up when none came for STALL_MS (the operator stuck)
+    let timedOut = false;
+    for (let last = -1, since = performance.now(); ; ) {
+      const done = await Promise.race([created.then(() => true), sleep(1000).then(() => false)]);
+      if (done) break;
+      if (capturePods !== last) { last = capturePods; since = performance.now(); }
+      if (performance.now() - since > STALL_MS) { timedOut = true; break; }
+    }
     const ms = performance.now() - t;
     // let the status catch up with what was created, then read the figures
     await sleep(5000);
@@ -130,12 +136,12 @@ async function runScenario(s: Scenario): Promise<void> {
     const after = await metrics();
     const jobs = ((await kube.custom.listNamespacedCustomObject({ ...JOBS, namespace: OPERATOR_NS, labelSelector: `${Labels.jobName}=scale` })) as { items: unknown[] }).items.length;
     const requests = metricSum(after, 'devcluster_requests_by_token_total', { token: OPERATOR_TOKEN }) - requests0;
-    const refused = metricSum(after, 'devcluster_requests_by_token_total', { token: OPERATOR_TOKEN, code: /^5/ }) - refused0;
+    const refused = metricSum(after, 'devcluster_requests_by_token_total', { token: OPERATOR_TOKEN, code: /^(413|422|5\d\d)$/ }) - refused0;
     const largestSj = metricSum(after, 'devcluster_largest_object_bytes', { resource: 'job.fennecproject.io/snoopyjobs' });
     const p = `[${s.pods} pods / ${s.nodes} nodes]`;
     console.log(`${p} capture Jobs created: ${jobs}`);
-    console.log(`${p} capture pods created: ${capturePods} of ${expectedCapturePods}${timedOut ? ` (gave up after ${CAPTURE_PODS_TIMEOUT_MS / 60_000} min)` : ''} in ${(ms / 1000).toFixed(1)} s from apply`);
-    console.log(`${p} API requests by the operator: ${requests} (${refused} refused with 5xx)`);
+    console.log(`${p} capture pods created: ${capturePods} of ${expectedCapturePods}${timedOut ? ` (gave up: none for ${STALL_MS / 60_000} min)` : ''} in ${(ms / 1000).toFixed(1)} s from apply`);
+    console.log(`${p} API requests by the operator: ${requests} (${refused} refused with 413/422/5xx)`);
     console.log(`${p} operator peak RSS: ${peakRss.toFixed(0)} MiB`);
     console.log(`${p} largest SnoopyJob stored: ${(largestSj / 1024).toFixed(0)} KiB (etcd refuses objects over 1536 KiB)`);
   } finally {
