@@ -143,7 +143,7 @@ async function runScenario(s: Scenario): Promise<void> {
     console.log(`${p} capture pods created: ${capturePods} of ${expectedCapturePods}${timedOut ? ` (gave up: none for ${STALL_MS / 60_000} min)` : ''} in ${(ms / 1000).toFixed(1)} s from apply`);
     console.log(`${p} API requests by the operator: ${requests} (${refused} refused with 413/422/5xx)`);
     console.log(`${p} operator peak RSS: ${peakRss.toFixed(0)} MiB`);
-    console.log(`${p} largest SnoopyJob stored: ${(largestSj / 1024).toFixed(0)} KiB (etcd refuses objects over 1536 KiB)`);
+    console.log(`${p} largest SnoopyJob stored: ${(largestSj / 1024).toFixed(1)} KiB (etcd refuses objects over 1536 KiB)`);
   } finally {
     if (operator && operator.exitCode === null) {
       operator.kill('SIGTERM');
