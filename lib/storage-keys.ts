@@ -67,6 +67,13 @@ export function captureTargetPrefix(parts: Omit<SegmentKeyParts, 'sequence' | 'f
   return segmentKey({ ...parts, sequence: 0, format: 'text' }).replace(/\/000000\.txt$/, '/');
 }
 
+/** The evidence object of one target's capture (lib/evidence), beside its segments. */
+export const EVIDENCE_OBJECT = 'evidence.json';
+
+export function evidenceKey(parts: Omit<SegmentKeyParts, 'sequence' | 'format'>): string {
+  return `${captureTargetPrefix(parts)}${EVIDENCE_OBJECT}`;
+}
+
 /** The prefix under which every object of one SnoopyJob lives. */
 export function snoopyJobPrefix(prefix: string | undefined, namespace: string, job: string): string {
   const p = normalizePrefix(prefix);

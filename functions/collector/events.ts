@@ -45,6 +45,7 @@ export class CollectorEvents {
   }
 
   segmentStored(h: SegmentHeader, reply: UploadResponse): void {
+    if (h.format === 'FORMAT_EVIDENCE') return this.evidenceStored(h, reply);
     this.sink.emit({
       type: EventType.SegmentStored,
       ...this.envelope(h),
@@ -61,6 +62,28 @@ export class CollectorEvents {
         sequence: h.sequence,
         last: h.last,
         format: h.format,
+        captureId: h.captureId,
+        snoopyJob: h.snoopyJob,
+        snoopyJobNamespace: h.snoopyJobNamespace,
+      },
+    });
+  }
+
+  /** The target's evidence object (lib/evidence) is stored: where, and for which capture. */
+  private evidenceStored(h: SegmentHeader, reply: UploadResponse): void {
+    this.sink.emit({
+      type: EventType.EvidenceStored,
+      ...this.envelope(h),
+      data: {
+        bucket: reply.bucket,
+        ...(this.location ? { storage: this.location } : {}),
+        key: reply.key,
+        uri: reply.uri,
+        bytes: Number(reply.bytes),
+        sha256: reply.sha256,
+        pod: h.pod,
+        podNamespace: h.podNamespace,
+        node: h.node,
         captureId: h.captureId,
         snoopyJob: h.snoopyJob,
         snoopyJobNamespace: h.snoopyJobNamespace,
