@@ -119,7 +119,8 @@ async function readSourceFile(t: SnapshotTarget, path: string): Promise<SourceRe
     return { source: path, status: 'ok', text: text.slice(0, SOURCE_MAX_BYTES), ms: Math.round(performance.now() - started) };
   } catch (err) {
     const gone = !existsSync(join(t.procRoot, String(t.pid)));
-    return { source: path, status: gone ? 'netns-gone' : 'failed', stderr: (err as Error).message, ms: Math.round(performance.now() - started) };
+    const ms = Math.round(performance.now() - started);
+    return gone ? { source: path, status: 'netns-gone', ms } : { source: path, status: 'failed', stderr: (err as Error).message, ms };
   }
 }
 

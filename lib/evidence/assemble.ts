@@ -43,10 +43,21 @@ export interface EvidenceIdentity {
   services?: Evidence['services'];
 }
 
+/** The netns's global addresses (`ip -j addr`): the pod's IPs when the API was not read. */
+export function globalAddresses(addresses: SourceResult | undefined): string[] {
+  if (!ok(addresses) || !Array.isArray(addresses.json)) return [];
+  const out: string[] = [];
+  for (const link of addresses.json as Array<{ addr_info?: Array<{ local?: string; scope?: string }> }>) {
+    for (const a of link.addr_info ?? []) if (a.scope === 'global' && a.local) out.push(a.local);
+  }
+  return out;
+}
+
 export function buildEvidence(id: EvidenceIdentity, before: Snapshot, after: Snapshot | undefined, problems: readonly string[] = []): Evidence {
   // no deltas from a second snapshot that could not read the counters (the netns was gone): its
   // zeros would read as "nothing happened"
   const deltas = after && ok(after.sources.snmp) && ok(before.sources.snmp) ? computeDeltas(before.counters, after.counters) : undefined;
+  if (id.podIPs.length === 0) id = { ...id, podIPs: globalAddresses(before.sources.addresses) };
   const missing = [...problems, ...missingSources('before', before), ...(after ? missingSources('after', after) : ['after: no second snapshot'])];
   return {
     schemaVersion: EVIDENCE_SCHEMA_VERSION,
