@@ -117,3 +117,14 @@ export const Evidence = Type.Object({
   after: Type.Optional(Snapshot),
 });
 export type Evidence = Static<typeof Evidence>;
+
+/** docs/evidence.schema.json: the JSON schema of the evidence object, as the generator writes it. */
+export function evidenceSchemaJson(): string {
+  const schema = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://fennecproject.io/snoopy/evidence.schema.json',
+    title: 'Snoopy evidence object (evidence.json)',
+    ...(JSON.parse(JSON.stringify(Evidence)) as Record<string, unknown>),
+  };
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}

@@ -9,6 +9,7 @@ import { EventType, snoopyJobSource, targetSubject } from '../../lib/events.js';
 import type { Logger } from '../../lib/log.js';
 import type { OperatorConfig } from '../config.js';
 import type { SnoopyDataEndpoint, SnoopyJob, SnoopyJobStatus, TargetStatus } from '../../lib/api/schema.js';
+import { evidenceEnabled } from '../../lib/api/schema.js';
 import {
   CRONJOBS,
   JOBS,
@@ -467,6 +468,7 @@ export class SnoopyJobReconciler {
       timer: r.timer,
       timerSeconds: r.timerSeconds,
       ...(r.spec.maxBytes !== undefined ? { maxBytes: r.spec.maxBytes } : {}),
+      ...(evidenceEnabled(r.spec) ? { evidence: true } : {}),
       collector: r.collector!,
       tokenSecret: tokenSecretName({ name: sj.metadata.name, uid: sj.metadata.uid! }),
       ...(captureId !== undefined ? { captureId } : {}),

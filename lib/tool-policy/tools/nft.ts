@@ -19,9 +19,12 @@ export const nftRule: ToolRule = (argv) => {
   const words = argv.slice(i);
   if (words[0] !== 'list') refuseArg('nft', `"${words.join(' ')}"`, 'is not "list …": only listing is allowed');
   if (words.length < 2 || !LISTABLE.has(words[1]!)) refuseArg('nft', `"list ${words[1] ?? ''}"`, 'lists nothing nft knows');
+  // nft reads options after its command words too (getopt permutes): no word may look like one
   for (const w of words.slice(2)) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(w)) refuseArg('nft', `"${w}"`, 'is not a plain family, table or chain name');
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(w)) refuseArg('nft', `"${w}"`, 'is not a plain family, table or chain name');
   }
-  if (words.length > 2 && !FAMILIES.has(words[2]!) && words.length > 4) refuseArg('nft', `"${words.join(' ')}"`, 'has too many words');
+  // list KIND [FAMILY] [TABLE [CHAIN]]
+  const rest = words.length > 2 && FAMILIES.has(words[2]!) ? words.length - 3 : words.length - 2;
+  if (rest > 2) refuseArg('nft', `"${words.join(' ')}"`, 'has too many words');
   return NONE;
 };
