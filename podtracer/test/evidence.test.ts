@@ -10,6 +10,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startCollectorChild } from '../../functions/collector/child.js';
+import { startS3Server } from '../../infra/s3/child.js';
 import type { Evidence } from '../../lib/evidence/schema.js';
 import { TargetNetns, countPackets, run, startPodtracer, suffix, waitFor, waitForLog } from './helpers.js';
 
@@ -188,6 +191,36 @@ describe('evidence of a capture', () => {
       expect(e.summary.missing).toEqual(expect.arrayContaining(['after snmp: netns-gone', 'after addresses: netns-gone']));
     } finally {
       await target.destroy();
+    }
+  }, 60_000);
+
+  test('through the collector: evidence.json beside the segments, its key in the summary objects', async () => {
+    const s3 = await startS3Server({ dir: join(work, 's3'), buckets: ['captures'] });
+    const collector = await startCollectorChild(s3.env('captures')).catch(async (err: unknown) => {
+      await s3.kill();
+      throw err;
+    });
+    try {
+      const term = join(work, 'upload.json');
+      const p = startPodtracer(
+        ['run', '--pod', 'web-0', '--namespace', 'shop', '--pid', String(net.targetPid), '--collector', collector.address, '--capture-id', 'evd-up', '--evidence', 'on', '--', 'ip', '-j', 'addr'],
+        { terminationLog: term, env: { SNOOPY_JOB: 'web-job', SNOOPY_JOB_NAMESPACE: 'snoopy-operator' } },
+      );
+      const r = await p.result;
+      expect(r.code).toBe(0);
+      const key = 'snoopy-operator/web-job/evd-up/shop/web-0/evidence.json';
+      expect(r.summary!.evidence).toBe(key);
+      expect(r.summary!.objects).toEqual(['snoopy-operator/web-job/evd-up/shop/web-0/000000.txt', key]);
+      const client = s3.client();
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: 'captures', Prefix: 'snoopy-operator/web-job/evd-up/' }));
+      expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(r.summary!.objects);
+      const body = await (await client.send(new GetObjectCommand({ Bucket: 'captures', Key: key }))).Body!.transformToString();
+      const e = JSON.parse(body) as Evidence;
+      expect(e).toMatchObject({ schemaVersion: 1, captureId: 'evd-up', pod: 'web-0', namespace: 'shop', podIPs: [net.ipA] });
+      expect(e.after!.sources.addresses!.status).toBe('ok');
+    } finally {
+      collector.child.kill('SIGKILL');
+      await s3.kill();
     }
   }, 60_000);
 
