@@ -9,6 +9,22 @@ import { podFacts, type PodFacts } from './evidence-api.js';
 import { takeSnapshot, type SnapshotTarget } from './evidence.js';
 import type { SegmentSink } from './sinks.js';
 
+/** The API facts are waited for this long at most: the tool's start waits for them. */
+export const API_FACTS_TIMEOUT_MS = 10_000;
+
+/** The pod's facts from the API, or why there are none; never longer than API_FACTS_TIMEOUT_MS. */
+async function boundedFacts(namespace: string, pod: string): Promise<{ facts: PodFacts; problems: string[] }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ facts: PodFacts; problems: string[] }>((resolve) => {
+    timer = setTimeout(() => resolve({ facts: { podIPs: [] }, problems: [`api: no answer in ${API_FACTS_TIMEOUT_MS / 1000} s`] }), API_FACTS_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([podFacts(namespace, pod).catch((err: unknown) => ({ facts: { podIPs: [] }, problems: [`api: ${String(err)}`] })), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** nf_conntrack_max is global to the node; podtracer's own view of it will do. */
 const CONNTRACK_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
 
@@ -40,7 +56,7 @@ export class EvidenceRecorder {
   async takeBefore(): Promise<void> {
     const [snap, facts] = await Promise.all([
       takeSnapshot(this.target),
-      this.run.useApi ? podFacts(this.run.namespace, this.run.pod).catch((err: unknown) => ({ facts: { podIPs: [] }, problems: [`api: ${String(err)}`] })) : undefined,
+      this.run.useApi ? boundedFacts(this.run.namespace, this.run.pod) : undefined,
     ]);
     this.before = snap;
     if (facts) this.facts = facts;
