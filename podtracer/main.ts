@@ -195,8 +195,21 @@ async function captureAndStore(
   // closes with this process)
   const targetProcess = new TargetProcess(run.procRoot, run.target.pid);
   try {
-    // just before the tool: a snapshot that fails in part is still taken, never fatal
-    await evidence?.takeBefore();
+    // just before the tool: a snapshot that fails in part is still taken, never fatal. A
+    // SIGTERM/SIGINT meanwhile is kept and carried out once the tool runs, like one that comes
+    // while the sandbox is set up.
+    let early: NodeJS.Signals | undefined;
+    const onEarly = (signal: NodeJS.Signals) => void (early ??= signal);
+    if (evidence) {
+      process.on('SIGTERM', onEarly);
+      process.on('SIGINT', onEarly);
+      try {
+        await evidence.takeBefore();
+      } finally {
+        process.off('SIGTERM', onEarly);
+        process.off('SIGINT', onEarly);
+      }
+    }
     const capture = startCapture(
       {
         procRoot: run.procRoot,
@@ -219,6 +232,10 @@ async function captureAndStore(
     );
     started(capture);
     stopOnSignals(capture, sink, log);
+    if (early) {
+      log.info({ signal: early }, 'signal received during the first evidence snapshot');
+      capture.stop('signal');
+    }
     const ended = await capture.done;
     // just after the tool stopped, before anything else (the counters move on)
     const evidenceStored = await evidence?.takeAfterAndStore(sink);

@@ -224,6 +224,20 @@ describe('evidence of a capture', () => {
     }
   }, 60_000);
 
+  test('SIGTERM while the first snapshot is taken: carried out once the tool runs, everything stored', async () => {
+    const out = join(work, 'early');
+    const term = join(work, 'early.json');
+    const p = startPodtracer(base(out, net.targetPid, ['--timer', '60s', '--', 'tcpdump', '-i', net.vethA, '-U', '-n', '-w', '-']), { terminationLog: term });
+    // logged just before the first snapshot, which takes a few hundred milliseconds
+    await waitForLog(p, 'starting the tool');
+    p.child.kill('SIGTERM');
+    const r = await p.result;
+    expect(r.code).toBe(0);
+    expect(r.summary!.stopReason).toBe('signal');
+    expect(r.summary!.evidence).toBe(join(out, 'evidence.json'));
+    expect((await readEvidence(out)).after!.sources.snmp!.status).toBe('ok');
+  }, 60_000);
+
   test('tools missing from the image are recorded as missing, and the capture succeeds', async () => {
     // a PATH with everything but ss, conntrack and nft (outside /tmp, which the sandbox covers)
     const bin = await mkdtemp(join('/var/tmp', 'podtracer-evidence-bin-'));
