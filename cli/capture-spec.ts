@@ -20,6 +20,8 @@ export interface CaptureOptions {
   schedule?: string;
   filter?: string;
   maxBytes?: string;
+  /** spec.evidence; unset: the operator's default (on for tcpdump) */
+  evidence?: boolean;
   endpoint?: string;
   collector?: string;
   /** TOOL ARGS… after `--`; empty: tcpdump writing pcap to stdout */
@@ -85,6 +87,7 @@ export function buildSnoopyJob(o: CaptureOptions): SnoopyJob {
     ...(o.schedule !== undefined ? { schedule: o.schedule } : {}),
     ...(o.container !== undefined ? { container: o.container } : {}),
     ...(maxBytes !== undefined ? { maxBytes } : {}),
+    ...(o.evidence !== undefined ? { evidence: o.evidence } : {}),
     ...(o.endpoint ? { dataEndpointRef: { name: o.endpoint } } : parseCollector(o.collector!)),
   };
   const sj: SnoopyJob = {

@@ -1,6 +1,6 @@
 // Which stored objects make which output file (pure): segments grouped per capture target and
 // ordered by sequence; what the SnoopyJob's status lists but storage lacks.
-import { parseSegmentKey, type ParsedSegmentKey } from '../lib/storage-keys.js';
+import { parseEvidenceKey, parseSegmentKey, type ParsedSegmentKey } from '../lib/storage-keys.js';
 import { parseS3Uri } from '../lib/s3.js';
 import type { SnoopyJob } from '../lib/api/schema.js';
 import type { ListedObject } from './storage.js';
@@ -31,6 +31,26 @@ export function planDownload(objects: ListedObject[]): TargetDownload[] {
   }
   const out = [...groups.values()];
   for (const g of out) g.segments.sort((a, b) => a.sequence - b.sequence);
+  return out.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+export interface EvidenceDownload {
+  captureId: string;
+  podNamespace: string;
+  pod: string;
+  object: ListedObject;
+  /** relative output path, beside the target's capture file */
+  file: string;
+}
+
+/** The targets' evidence objects (lib/evidence), one file each. */
+export function planEvidence(objects: ListedObject[], pod?: string): EvidenceDownload[] {
+  const out: EvidenceDownload[] = [];
+  for (const o of objects) {
+    const p = parseEvidenceKey(o.key);
+    if (!p || (pod !== undefined && p.pod !== pod)) continue;
+    out.push({ captureId: p.captureId, podNamespace: p.podNamespace, pod: p.pod, object: o, file: `${p.captureId}/${p.podNamespace}_${p.pod}.evidence.json` });
+  }
   return out.sort((a, b) => a.file.localeCompare(b.file));
 }
 

@@ -10,12 +10,14 @@ import { CAPTURE_OPTIONS, capture } from './commands/capture.js';
 import { GET_OPTIONS, list, logs, remove, status } from './commands/get.js';
 import { DOWNLOAD_OPTIONS, download } from './commands/download.js';
 import { SUMMARY_OPTIONS, summary } from './commands/summary.js';
+import { EVIDENCE_OPTIONS, evidence } from './commands/evidence.js';
 
 export const HELP = `kubectl snoopy: run network tools inside pods' network namespaces and fetch what they captured.
 
 Usage:
   kubectl snoopy capture -n NS -l KEY=VALUE[,…] [--container C] [--timer 2m] [--schedule CRON]
-                         [--filter 'port 53'] [--max-bytes N] [--endpoint NAME | --collector HOST:PORT]
+                         [--filter 'port 53'] [--max-bytes N] [--evidence | --no-evidence]
+                         [--endpoint NAME | --collector HOST:PORT]
                          [--name NAME] [--wait] [--dry-run [-o yaml|json]] [-- TOOL ARGS…]
   kubectl snoopy list [-n TARGET_NS] [-A] [-o json|yaml|wide]
   kubectl snoopy status NAME [-o json|yaml|wide]
@@ -23,10 +25,12 @@ Usage:
   kubectl snoopy delete NAME
   kubectl snoopy download NAME [-o DIR] [--merge] [--s3-endpoint URL] [--bucket B] [--prefix P]
   kubectl snoopy summary NAME [-o json|yaml] [--s3-endpoint URL] [--bucket B] [--prefix P]
+  kubectl snoopy evidence NAME [--pod P] [-o json|yaml] [--s3-endpoint URL] [--bucket B] [--prefix P]
 
 capture creates a SnoopyJob in the operator's namespace (--job-namespace, default $SNOOPY_NAMESPACE
 or snoopy-operator) targeting the pods selected by -l in namespace -n. Without "-- TOOL ARGS" it runs
-tcpdump -i any -U -w - (pcap to stdout) plus --filter. It refuses when no pod matches, when the CRD
+tcpdump -i any -U -w - (pcap to stdout) plus --filter. --evidence / --no-evidence set spec.evidence
+(default: on for tcpdump): each target's network state before and after, shown by evidence. It refuses when no pod matches, when the CRD
 is missing, or when the spec would be rejected by the operator.
 
 Global options:
@@ -36,7 +40,7 @@ Global options:
   --job-namespace NS     where SnoopyJobs live (default $SNOOPY_NAMESPACE or snoopy-operator)
   -h, --help             this help
 
-Storage (download, summary): flags, else S3_ENDPOINT / S3_BUCKET / S3_PREFIX / AWS_* from the
+Storage (download, summary, evidence): flags, else S3_ENDPOINT / S3_BUCKET / S3_PREFIX / AWS_* from the
 environment, else the storage block and credentials Secret of the SnoopyJob's SnoopyDataEndpoint.
 `;
 
@@ -98,8 +102,11 @@ export async function run(argv: string[], out: NodeJS.WriteStream, err: NodeJS.W
     case 'summary':
       if (!(p = pick({ ...SUMMARY_OPTIONS, ...STORAGE_OPTIONS }, 1))) return 0;
       return summary(p.values, p.positionals[0]!, out);
+    case 'evidence':
+      if (!(p = pick({ ...EVIDENCE_OPTIONS, ...STORAGE_OPTIONS }, 1))) return 0;
+      return evidence(p.values, p.positionals[0]!, out);
     default:
-      throw new CliError(`unknown command "${command}" (capture, list, status, logs, delete, download, summary; see --help)`, 2);
+      throw new CliError(`unknown command "${command}" (capture, list, status, logs, delete, download, summary, evidence; see --help)`, 2);
   }
 }
 

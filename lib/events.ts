@@ -10,6 +10,7 @@ export const EventType = {
   SegmentStored: `${EVENT_PREFIX}.segment.stored`,
   CaptureCompleted: `${EVENT_PREFIX}.capture.completed`,
   CaptureAnalyzed: `${EVENT_PREFIX}.capture.analyzed`,
+  EvidenceStored: `${EVENT_PREFIX}.evidence.stored`,
 } as const;
 export type EventTypeName = (typeof EventType)[keyof typeof EventType];
 

@@ -67,6 +67,21 @@ export function captureTargetPrefix(parts: Omit<SegmentKeyParts, 'sequence' | 'f
   return segmentKey({ ...parts, sequence: 0, format: 'text' }).replace(/\/000000\.txt$/, '/');
 }
 
+/** The evidence object of one target's capture (lib/evidence), beside its segments. */
+export const EVIDENCE_OBJECT = 'evidence.json';
+
+export function evidenceKey(parts: Omit<SegmentKeyParts, 'sequence' | 'format'>): string {
+  return `${captureTargetPrefix(parts)}${EVIDENCE_OBJECT}`;
+}
+
+/** Inverse of evidenceKey: the target the evidence object belongs to; undefined for other keys. */
+export function parseEvidenceKey(key: string): Omit<ParsedSegmentKey, 'sequence' | 'format'> | undefined {
+  const parts = key.split('/');
+  if (parts.length < 6 || parts[parts.length - 1] !== EVIDENCE_OBJECT) return undefined;
+  const [jobNs, job, cid, podNs, pod] = parts.slice(-6, -1) as [string, string, string, string, string];
+  return { prefix: parts.slice(0, -6).join('/'), snoopyJobNamespace: jobNs, snoopyJob: job, captureId: cid, podNamespace: podNs, pod };
+}
+
 /** The prefix under which every object of one SnoopyJob lives. */
 export function snoopyJobPrefix(prefix: string | undefined, namespace: string, job: string): string {
   const p = normalizePrefix(prefix);

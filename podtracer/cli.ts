@@ -42,6 +42,8 @@ export interface RunOptions {
   procRoot?: string;
   job?: string;
   jobNamespace?: string;
+  /** take the evidence snapshots (podtracer/evidence.ts) */
+  evidence: boolean;
   command: string;
   /** the tool's arguments: a string to tokenise (seed -a) or an argv given after "--" */
   args: string | string[];
@@ -96,6 +98,13 @@ function parseDurationOption(text: string, what: string): number {
     throw new UsageError(`${what}: ${(err as Error).message}`);
   }
   return checkDurationLimit(ms, text, what);
+}
+
+/** on/off switches (off when not given) */
+function parseOnOff(text: string | undefined, what: string): boolean {
+  if (text === undefined || text === 'off') return false;
+  if (text === 'on') return true;
+  throw new UsageError(`${what} takes "on" or "off", got "${text}"`);
 }
 
 /** --segment-seconds accepts a number of seconds or a duration ("90s", "2m"). */
@@ -182,6 +191,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       raw.spoolMemoryBytes === undefined ? DEFAULTS.spoolMemoryBytes : raw.spoolMemoryBytes.trim() === '0' ? 0 : parseSize(raw.spoolMemoryBytes, '--spool-memory-bytes'),
     spoolPunchBytes: raw.spoolPunchBytes !== undefined ? parseSize(raw.spoolPunchBytes, '--spool-punch-bytes') : DEFAULTS.spoolPunchBytes,
     killGraceMs: raw.killGrace !== undefined ? parseDurationOption(raw.killGrace, '--kill-grace') : DEFAULTS.killGraceMs,
+    evidence: parseOnOff(raw.evidence, '--evidence'),
     targetPollMs: raw.targetPoll !== undefined ? parseDurationOption(raw.targetPoll, '--target-poll') : DEFAULTS.targetPollMs,
     uploadGraceMs: raw.uploadGrace !== undefined ? parseDurationOption(raw.uploadGrace, '--upload-grace') : DEFAULTS.uploadGraceMs,
     uploadDeadlineMs:
@@ -242,6 +252,8 @@ Run:
   --max-bytes N                   stop the tool once N bytes of output were read (nothing beyond N is kept)
   --kill-grace D                  SIGKILL this long after SIGINT (default 10s)
   --target-poll D                 check this often that the target process still exists (default 1s)
+  --evidence on|off               snapshot the target's network state before and after the tool,
+                                  stored as evidence.json beside the segments (default off)
   --termination-log PATH          summary file (default $PODTRACER_TERMINATION_LOG, else
                                   /dev/termination-log inside a pod, else none)
   -a/--args "ARGS"                the tool's arguments as one shell-like string (seed syntax)

@@ -16,6 +16,7 @@ import { ToolPolicyConfigError, ToolPolicyError, parseToolInvocation, toolPolicy
 import { HELP, UsageError, parseCommandLine, type RunOptions } from './cli.js';
 import { startCapture, type CaptureOutcome, type RunningCapture } from './capture.js';
 import { HolePuncher } from './hole-punch.js';
+import { EvidenceRecorder } from './evidence-run.js';
 import { DirectorySink, UploadSink, type SegmentSink, type SinkResult } from './sinks.js';
 import { EXIT, exitCodeFor, parseTcpdumpStats, writeTerminationLog, type StopReason, type Summary } from './summary.js';
 import { TargetError, defaultProcRoot, lookupPod, resolveContainerPid } from './target.js';
@@ -178,16 +179,37 @@ function stopOnSignals(capture: RunningCapture, sink: SegmentSink, log: Logger):
 /** Runs the tool until it ends and stores what it printed. */
 async function captureAndStore(
   o: RunOptions,
-  run: { target: Target; argv: string[]; policy: ToolPolicy; procRoot: string },
+  run: { captureId: string; target: Target; argv: string[]; policy: ToolPolicy; procRoot: string },
   output: Output,
   started: (capture: RunningCapture) => void,
   log: Logger,
-): Promise<{ outcome: CaptureOutcome; stored: SinkResult }> {
+): Promise<{ outcome: CaptureOutcome; stored: SinkResult; evidence?: { object?: string; error?: string } }> {
   const { sink, puncher } = output;
+  const evidence = o.evidence
+    ? new EvidenceRecorder(
+        { captureId: run.captureId, pod: o.pod, namespace: o.namespace, node: run.target.node, useApi: o.pid === undefined, procRoot: run.procRoot, pid: run.target.pid, policy: run.policy },
+        log,
+      )
+    : undefined;
   // the hole punching helper ends on every path (it would also end on its own once its stdin
   // closes with this process)
   const targetProcess = new TargetProcess(run.procRoot, run.target.pid);
   try {
+    // just before the tool: a snapshot that fails in part is still taken, never fatal. A
+    // SIGTERM/SIGINT meanwhile is kept and carried out once the tool runs, like one that comes
+    // while the sandbox is set up.
+    let early: NodeJS.Signals | undefined;
+    const onEarly = (signal: NodeJS.Signals) => void (early ??= signal);
+    if (evidence) {
+      process.on('SIGTERM', onEarly);
+      process.on('SIGINT', onEarly);
+      try {
+        await evidence.takeBefore();
+      } finally {
+        process.off('SIGTERM', onEarly);
+        process.off('SIGINT', onEarly);
+      }
+    }
     const capture = startCapture(
       {
         procRoot: run.procRoot,
@@ -210,12 +232,19 @@ async function captureAndStore(
     );
     started(capture);
     stopOnSignals(capture, sink, log);
-    const outcome = await recogniseTargetGone(o, run.target, targetProcess, await capture.done, log);
+    if (early) {
+      log.info({ signal: early }, 'signal received during the first evidence snapshot');
+      capture.stop('signal');
+    }
+    const ended = await capture.done;
+    // just after the tool stopped, before anything else (the counters move on)
+    const evidenceStored = await evidence?.takeAfterAndStore(sink);
+    const outcome = await recogniseTargetGone(o, run.target, targetProcess, ended, log);
     // A capture always ends with a segment flagged `last`, so the collector can announce it as
     // complete: when the tool printed nothing at all, that is an empty text segment.
     if (sink.accepted === 0) sink.accept(segmentOf([], { format: 'text', records: 0 }));
     const stored = await sink.finish();
-    return { outcome, stored };
+    return { outcome, stored, ...(evidenceStored ? { evidence: evidenceStored } : {}) };
   } finally {
     await puncher.close();
   }
@@ -252,6 +281,7 @@ function summarize(
   run: { captureId: string; target: Target; argv: string[]; startTime: string },
   outcome: CaptureOutcome,
   stored: SinkResult,
+  evidence?: { object?: string; error?: string },
 ): Summary {
   const stats = o.command === 'tcpdump' ? parseTcpdumpStats(outcome.stderrTail) : {};
   const summary: Summary = {
@@ -265,7 +295,9 @@ function summarize(
     segments: stored.segments,
     bytes: stored.bytes,
     records: stored.records,
-    objects: stored.objects,
+    objects: evidence?.object ? [...stored.objects, evidence.object] : stored.objects,
+    ...(evidence?.object ? { evidence: evidence.object } : {}),
+    ...(evidence?.error ? { evidenceError: evidence.error } : {}),
     ...stats,
     toolExitCode: outcome.toolExitCode,
     ...(outcome.toolSignal ? { toolSignal: outcome.toolSignal } : {}),
@@ -320,9 +352,9 @@ async function run(o: RunOptions): Promise<number> {
   let capture: RunningCapture | undefined;
   const output = await prepareOutput(o, { captureId, target, argv }, log, (reason) => capture?.stop(reason));
   log.info({ captureId, pid: target.pid, command: o.command, argv, procRoot }, 'starting the tool');
-  const { outcome, stored } = await captureAndStore(o, { target, argv, policy, procRoot }, output, (c) => (capture = c), log);
+  const { outcome, stored, evidence } = await captureAndStore(o, { captureId, target, argv, policy, procRoot }, output, (c) => (capture = c), log);
   await removeOutputFiles(o, output, stored, log);
-  const summary = summarize(o, { captureId, target, argv, startTime }, outcome, stored);
+  const summary = summarize(o, { captureId, target, argv, startTime }, outcome, stored, evidence);
   await report(summary, o.terminationLog, log);
   return summary.exitCode;
 }

@@ -34,11 +34,17 @@ export type Capability = 'net_raw' | 'net_admin' | 'setuid' | 'setgid';
  *   - ethtool: plain queries need nothing; register, EEPROM, module and Wake-on-LAN reads
  *     (-d, -e, -m, the WoL part of a plain query) need NET_ADMIN and fail with "Operation not
  *     permitted" unless mutating tools are allowed (the rest of the output is still printed).
+ *   - nft, iptables-save (run by the evidence snapshots, lib/evidence): NET_ADMIN even to list,
+ *     like conntrack; their rules in the tool policy allow nothing but listing.
  *   - iperf3, iperf, curl, dig, nslookup, tracepath, nstat: nothing beyond the base.
  */
 export const TOOL_CAPABILITIES: Readonly<Record<string, readonly Capability[]>> = Object.freeze({
   tcpdump: ['setuid', 'setgid'],
   conntrack: ['net_admin'],
+  // like conntrack, nf_tables and the legacy iptables sockets refuse even a listing without
+  // NET_ADMIN; their policy rules allow nothing but listing
+  nft: ['net_admin'],
+  'iptables-save': ['net_admin'],
 });
 
 /** The capabilities the tool keeps: NET_RAW, its own needs, NET_ADMIN when mutating tools are allowed. */
@@ -67,8 +73,10 @@ export const SANDBOX_NPROC = 256;
  *   - nstat: it refuses a history file whose owner is not its real uid ("something is so wrong
  *     with history file"), and the file it creates is owned by its effective uid 0. The file lies
  *     in the sandbox's private /tmp and is gone with the capture.
+ *   - nft (nftables 1.0.6, run by the evidence snapshots): with a real uid other than its effective
+ *     one it exits 111 at once, printing nothing (measured); its policy rule allows only listing.
  */
-export const TOOLS_WITH_REAL_ROOT: ReadonlySet<string> = new Set(['ping', 'tshark', 'nstat']);
+export const TOOLS_WITH_REAL_ROOT: ReadonlySet<string> = new Set(['ping', 'tshark', 'nstat', 'nft']);
 
 /** Range of the per-capture real uid: above the ranges clusters hand out to pods. */
 export const SANDBOX_UID_MIN = 2_000_000_000;

@@ -10,6 +10,7 @@ import type { Segment, StreamFormat } from '../lib/pcap/index.js';
 import type { FormatName, SegmentHeader } from '../lib/proto.js';
 import { writeFileSynced } from './file-write.js';
 import type { HolePuncher } from './hole-punch.js';
+import { EVIDENCE_OBJECT } from '../lib/storage-keys.js';
 import { Spool, SpoolReadError, type SpoolEntry } from './spool.js';
 
 export interface SinkResult {
@@ -41,6 +42,9 @@ export interface SegmentSink {
   /** The lowest offset of the tool's output file that a taken segment still needs from the file
    *  (Infinity: none); the reader punches out what lies before it. */
   neededFrom(): number;
+  /** Stores the target's evidence object (lib/evidence) beside the segments; before finish().
+   *  Resolves to its key or path, or to the reason it could not be stored. Never rejects. */
+  storeEvidence(body: Buffer): Promise<{ object: string } | { error: string }>;
 }
 
 /** Segments held in memory while their files are written; beyond this the reader waits. */
@@ -117,6 +121,17 @@ export class DirectorySink implements SegmentSink {
   }
 
   abort(): void {}
+
+  async storeEvidence(body: Buffer): Promise<{ object: string } | { error: string }> {
+    await this.chain;
+    const path = join(this.dir, EVIDENCE_OBJECT);
+    try {
+      await writeFileSynced(path, 0o644, [body]);
+      return { object: path };
+    } catch (err) {
+      return { error: `cannot write ${path}: ${(err as Error).message}` };
+    }
+  }
 }
 
 export interface UploadSinkOptions {
@@ -294,6 +309,28 @@ export class UploadSink implements SegmentSink {
       }
       signal.addEventListener('abort', done, { once: true });
     });
+  }
+
+  async storeEvidence(body: Buffer): Promise<{ object: string } | { error: string }> {
+    const header: SegmentHeader = { ...this.opts.header, sequence: 0, last: false, format: 'FORMAT_EVIDENCE' };
+    let backoff = this.opts.initialBackoffMs ?? 250;
+    const giveUpAt = Date.now() + this.opts.graceMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const reply = await uploadSegment(this.client, header, body, { deadlineMs: this.opts.deadlineMs, signal: this.abortController.signal });
+        if (Number(reply.bytes) === body.length) {
+          this.opts.log.info({ key: reply.key, bytes: body.length, attempt }, 'evidence stored');
+          return { object: reply.key };
+        }
+      } catch (err) {
+        const why = (err as grpc.ServiceError).details ?? String(err);
+        if (!isRetryable(err) || this.aborted || Date.now() >= giveUpAt) return { error: `evidence not stored: ${why}` };
+        this.opts.log.warn({ attempt, err: why }, 'evidence upload failed: retrying');
+      }
+      if (this.aborted || Date.now() >= giveUpAt) return { error: 'evidence not stored: the collector did not confirm it' };
+      await this.sleep(Math.min(backoff * (0.5 + Math.random() * 0.5), Math.max(0, giveUpAt - Date.now())));
+      backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 5000);
+    }
   }
 
   private async run(): Promise<void> {

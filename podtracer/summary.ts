@@ -49,6 +49,10 @@ export interface Summary extends TcpdumpStats {
   /** object keys (or file paths with --output-dir) */
   objects: string[];
   objectsOmitted?: number;
+  /** the evidence object's key (or path with --output-dir), also listed in objects */
+  evidence?: string;
+  /** why the evidence was not stored (never fatal) */
+  evidenceError?: string;
   toolExitCode: number | null;
   toolSignal?: string;
   stopReason?: StopReason;

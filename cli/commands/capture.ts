@@ -17,6 +17,8 @@ export const CAPTURE_OPTIONS = {
   schedule: { type: 'string' },
   filter: { type: 'string' },
   'max-bytes': { type: 'string' },
+  evidence: { type: 'boolean' },
+  'no-evidence': { type: 'boolean' },
   endpoint: { type: 'string' },
   collector: { type: 'string' },
   name: { type: 'string' },
@@ -32,6 +34,8 @@ export interface CaptureFlags extends GlobalOptions {
   schedule?: string;
   filter?: string;
   'max-bytes'?: string;
+  evidence?: boolean;
+  'no-evidence'?: boolean;
   endpoint?: string;
   collector?: string;
   name?: string;
@@ -41,6 +45,7 @@ export interface CaptureFlags extends GlobalOptions {
 
 export async function capture(flags: CaptureFlags, tool: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   if (!flags.selector) throw new CliError('-l/--selector is required: the labels of the target pods, e.g. -l app=web');
+  if (flags.evidence && flags['no-evidence']) throw new CliError('give --evidence or --no-evidence, not both');
   if (flags.wait && flags.schedule) throw new CliError('--wait follows a one-shot capture; a --schedule capture never finishes (use status)');
   // -n names the target pods' namespace; offline (dry run) it is the context's or "default"
   let targetNamespace = flags.namespace;
@@ -66,6 +71,7 @@ export async function capture(flags: CaptureFlags, tool: string[], out: NodeJS.W
     ...(flags.schedule !== undefined ? { schedule: flags.schedule } : {}),
     ...(flags.filter !== undefined ? { filter: flags.filter } : {}),
     ...(flags['max-bytes'] !== undefined ? { maxBytes: flags['max-bytes'] } : {}),
+    ...(flags.evidence ? { evidence: true } : flags['no-evidence'] ? { evidence: false } : {}),
     ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
     ...(flags.collector !== undefined ? { collector: flags.collector } : {}),
   });

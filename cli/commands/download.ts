@@ -17,7 +17,7 @@ import { humanBytes } from '../output.js';
 import { progressBar, type ProgressStream } from '../progress.js';
 import { getSnoopyJob } from '../resources.js';
 import { listObjects, openStorage, resolveStorage, storageError, type StorageFlags, type StorageLocation } from '../storage.js';
-import { planDownload, sequenceGaps, statusKeys } from '../download-plan.js';
+import { planDownload, planEvidence, sequenceGaps, statusKeys } from '../download-plan.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 export const DOWNLOAD_OPTIONS = { output: { type: 'string', short: 'o' }, merge: { type: 'boolean' } } as const;
@@ -99,6 +99,16 @@ export async function download(flags: DownloadFlags, name: string, out: NodeJS.W
       renameSync(partial, file);
       if (t.format !== 'text') pcapFiles.push(file);
       sums.push(`${fileHash.digest('hex')}  ${t.file}`);
+      written.push(file);
+    }
+    // the evidence objects beside the captures, verified the same way
+    for (const e of planEvidence(objects)) {
+      const body = await fetchObject(s3, loc, e.object.key, e.object);
+      segmentSums.push(`${sha256(body)}  ${e.object.key}`);
+      const file = join(dir, e.file);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, body);
+      sums.push(`${sha256(body)}  ${e.file}`);
       written.push(file);
     }
     if (flags.merge) {

@@ -140,11 +140,15 @@ export function defineCliE2e(backend: 'embedded' | 'rgw'): void {
       expect(dl.stderr).toBe('');
       expect(dl.code).toBe(0);
       const files = dl.stdout.trim().split('\n');
-      expect(files.length).toBe(targets.length + 1);
+      // per target its capture and its evidence (tcpdump takes it by default), then the merge
+      expect(files.length).toBe(2 * targets.length + 1);
       const merged = join(outDir, 'merged.pcap');
       expect(files[files.length - 1]).toBe(merged);
+      const evidenceFiles = files.filter((f) => f.endsWith('.evidence.json'));
+      expect(evidenceFiles.length).toBe(targets.length);
+      for (const f of evidenceFiles) expect((JSON.parse(readFileSync(f, 'utf8')) as { schemaVersion: number }).schemaVersion).toBe(1);
       let perTarget = 0;
-      for (const f of files.slice(0, -1)) {
+      for (const f of files.slice(0, -1).filter((x) => x.endsWith('.pcap'))) {
         const n = await tcpdumpCount(f, ['icmp']);
         expect(n).toBeGreaterThan(0);
         perTarget += n;
@@ -155,7 +159,8 @@ export function defineCliE2e(backend: 'embedded' | 'rgw'): void {
       expect(await tcpdumpCount(merged, ['icmp[icmptype] == icmp-echoreply'])).toBeGreaterThan(0);
       const { stdout: sums } = await exec('sha256sum', ['-c', 'SHA256SUMS'], { cwd: outDir });
       expect(sums).toContain('merged.pcap: OK');
-      expect(readFileSync(join(outDir, 'segments.sha256'), 'utf8').trim().split('\n').length).toBe(sj.status!.targets!.reduce((n, t) => n + (t.segments ?? 0), 0));
+      // every segment and every evidence object, by key
+      expect(readFileSync(join(outDir, 'segments.sha256'), 'utf8').trim().split('\n').length).toBe(sj.status!.targets!.reduce((n, t) => n + (t.segments ?? 0), 0) + targets.length);
 
       // on a pseudo-terminal: the bar is drawn on stderr (script merges both streams)
       const ttyDir = join(work, 'tty');
@@ -198,6 +203,26 @@ export function defineCliE2e(backend: 'embedded' | 'rgw'): void {
         expect(it.summary.icmp.echoRequests).toBeGreaterThan(0);
         expect(table.stdout).toContain(`${it.summary.icmp.echoReplies}/${it.summary.icmp.echoRequests}`);
       }
+    }, 60_000);
+
+    test('evidence: per target the deltas first, then the unusual things; -o json the objects; --pod one target', async () => {
+      const text = await runCli(['evidence', 'pings', '--kubeconfig', kubeconfig]);
+      process.stdout.write(`evidence:\n${text.stdout}`);
+      expect(text.code).toBe(0);
+      for (const p of targets) expect(text.stdout).toContain(`cnf-telco/${p.metadata!.name}`);
+      const deltasAt = text.stdout.indexOf('Deltas over');
+      expect(deltasAt).toBeGreaterThan(0);
+      expect(text.stdout.indexOf('Unusual:')).toBeGreaterThan(deltasAt);
+      const json = await runCli(['evidence', 'pings', '-o', 'json', '--kubeconfig', kubeconfig]);
+      const items = JSON.parse(json.stdout) as { target: string; evidence: { podIPs: string[]; summary: { deltas?: unknown } } }[];
+      expect(items.length).toBe(targets.length);
+      for (const it of items) {
+        const pod = targets.find((p) => `cnf-telco/${p.metadata!.name}` === it.target)!;
+        expect(it.evidence.podIPs).toEqual([pod.status!.podIP]);
+        expect(it.evidence.summary.deltas).toBeDefined();
+      }
+      const one = await runCli(['evidence', 'pings', '--pod', targets[0]!.metadata!.name!, '-o', 'json', '--kubeconfig', kubeconfig]);
+      expect((JSON.parse(one.stdout) as unknown[]).length).toBe(1);
     }, 60_000);
 
     test('a segment altered in storage after it was stored fails the download, naming its sha256', async () => {

@@ -4,7 +4,9 @@ import { tokenizeArgs } from '../../lib/tool-policy.js';
 import { validateSnoopyJob } from '../../lib/api/validation.js';
 import { DEFAULT_TOOL_POLICY } from '../../lib/tool-policy.js';
 import { buildSnoopyJob, parseCollector, parseSelector, toolInvocation } from '../capture-spec.js';
-import { planDownload, sequenceGaps, statusKeys } from '../download-plan.js';
+import { planDownload, planEvidence, sequenceGaps, statusKeys } from '../download-plan.js';
+import { evidenceText } from '../evidence-view.js';
+import type { Evidence } from '../../lib/evidence/schema.js';
 import { CliError } from '../errors.js';
 import { progressBar, renderBar } from '../progress.js';
 import { listTable, progressLine, statusText } from '../status-view.js';
@@ -166,5 +168,55 @@ describe('segment joiner', () => {
     j.next(segment(new PcapWriter({ linkType: 1 }), 0, 1));
     expect(() => j.next(segment(new PcapWriter({ linkType: 113 }), 1, 1))).toThrow(/same pcap header/);
     expect(() => new SegmentJoiner('pcap').next(Buffer.from('hello'))).toThrow();
+  });
+});
+
+describe('evidence', () => {
+  const deltas = {
+    tcpRetransmits: 4, tcpOutResets: 0, tcpEstabResets: 0, tcpListenDrops: 6, tcpListenOverflows: 6, udpInErrors: 0, udpRcvbufErrors: 0,
+    interfaceDrops: { eth0: { rx: 2, tx: 0 } }, qdiscDrops: { 'eth0 8001: netem': 5 }, conntrackInserts: 3, conntrackDrops: 0,
+    dropRulePackets: { 'inet t input 2': 7 },
+  };
+  const snap = { takenAt: '2026-01-01T00:00:00.000Z', ms: 200, sources: {}, counters: { snmp: {}, interfaces: {}, conntrack: {}, qdiscDrops: {}, dropRules: [] } };
+
+  test('--evidence / --no-evidence set spec.evidence; neither leaves the operator default', () => {
+    expect(buildSnoopyJob({ ...base, collector: 'c:1', evidence: false }).spec.evidence).toBe(false);
+    expect(buildSnoopyJob({ ...base, collector: 'c:1', tool: ['ping', '-c', '1', 'x'], evidence: true }).spec.evidence).toBe(true);
+    expect('evidence' in buildSnoopyJob({ ...base, collector: 'c:1' }).spec).toBe(false);
+  });
+
+  test('planEvidence: the evidence objects per target, --pod filters; segments and summaries are not evidence', () => {
+    const objects = [
+      { key: 'p/ns/job/cap1/shop/web-0/000000.pcap', size: 10 },
+      { key: 'p/ns/job/cap1/shop/web-0/evidence.json', size: 20 },
+      { key: 'p/ns/job/cap1/shop/web-1/evidence.json', size: 30 },
+      { key: 'p/ns/job/cap1/shop/web-0.summary.json', size: 5 },
+    ];
+    expect(planEvidence(objects).map((e) => [e.pod, e.file])).toEqual([
+      ['web-0', 'cap1/shop_web-0.evidence.json'],
+      ['web-1', 'cap1/shop_web-1.evidence.json'],
+    ]);
+    expect(planEvidence(objects, 'web-1').map((e) => e.object.key)).toEqual(['p/ns/job/cap1/shop/web-1/evidence.json']);
+  });
+
+  test('the text view: deltas first, then the unusual things, then what was not read', () => {
+    const evidence: Evidence = {
+      schemaVersion: 1, captureId: 'cap1', pod: 'web-0', namespace: 'shop', node: 'node-a', podIPs: ['10.0.0.5'],
+      services: [{ name: 'web', namespace: 'shop', clusterIPs: ['10.96.0.10'] }],
+      summary: { secondsBetween: 61.5, deltas, unusual: ['no default route in the main table'], missing: ['after iptables: missing (iptables-save is not installed)'] },
+      before: snap, after: snap,
+    };
+    const text = evidenceText([{ target: 'shop/web-0', key: 'k/evidence.json', evidence }]);
+    expect(text).toContain('Deltas over 61.5 s between the snapshots:');
+    expect(text).toMatch(/TCP listen overflows\s+6/);
+    expect(text).toContain('drops on eth0                rx 2, tx 0');
+    expect(text).toContain('DROP rule inet t input 2: 7 packets');
+    expect(text).toContain('Services: shop/web (10.96.0.10)');
+    const order = ['Deltas over', 'Unusual:', '  - no default route', 'Not read:', '  - after iptables'].map((s) => text.indexOf(s));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const gone = evidenceText([{ target: 'shop/web-0', key: 'k', evidence: { ...evidence, summary: { unusual: [], missing: ['after snmp: netns-gone'] } } }]);
+    expect(gone).toContain('Deltas: none (the second snapshot could not read the counters)');
+    expect(gone).toContain('Unusual: nothing');
   });
 });

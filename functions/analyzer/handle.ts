@@ -3,14 +3,16 @@
 // order) through the flow analysis, stores `<capture path>.summary.json` next to the segments, and
 // announces it with io.fennecproject.snoopy.capture.analyzed: sent to K_SINK when one is
 // configured, otherwise returned as the reply event (a Knative Trigger passes it back to the Broker).
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { addressNames, endpointAddress } from '../../lib/evidence/names.js';
+import type { Evidence } from '../../lib/evidence/schema.js';
 import type { CloudEvent } from 'cloudevents';
 import { EventSink } from '../../lib/event-sink.js';
 import { EventType, snoopyJobSource, targetSubject } from '../../lib/events.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { s3SettingsFromEnv, s3Uri } from '../../lib/s3.js';
 import { parseStorageLocation, parseTrustedEndpoints, StorageClients, type StorageLocation } from './storage-location.js';
-import { captureTargetPrefix, parseSegmentKey, summaryKey } from '../../lib/storage-keys.js';
+import { EVIDENCE_OBJECT, captureTargetPrefix, parseSegmentKey, summaryKey } from '../../lib/storage-keys.js';
 import type { AnalyzerOptions } from './analysis.js';
 import type { AnalyzerMetrics } from './metrics.js';
 import { analyzeSources, type CaptureSource } from './source.js';
@@ -104,6 +106,37 @@ export function summaryKeyFor(data: Pick<CaptureCompletedData, 'prefix' | 'keys'
   return summaryKey(first);
 }
 
+/** The target's evidence object beside the segments, when there is one (lib/evidence). */
+export function evidenceKeyFor(data: Pick<CaptureCompletedData, 'prefix' | 'keys'>): string | undefined {
+  if (data.prefix && data.prefix.replace(/\/+$/, '') !== '') return `${data.prefix.replace(/\/+$/, '')}/${EVIDENCE_OBJECT}`;
+  const p = parseSegmentKey(data.keys[0]!);
+  return p ? `${captureTargetPrefix(p)}${EVIDENCE_OBJECT}` : undefined;
+}
+
+/** Names the flows' ends the evidence knows: the pod's IPs, its Services' cluster IPs. */
+export function nameFlows(summary: Summary, evidence: Pick<Evidence, 'pod' | 'namespace' | 'podIPs' | 'services'>): void {
+  const names = addressNames(evidence);
+  for (const f of summary.flows) {
+    const client = names.get(endpointAddress(f.client));
+    const server = names.get(endpointAddress(f.server));
+    if (client) f.clientName = client;
+    if (server) f.serverName = server;
+  }
+}
+
+/** Reads the evidence object; absent or unreadable: undefined (the summary is made without names). */
+async function readEvidence(s3: S3Client, bucket: string, key: string, log: Logger): Promise<Evidence | undefined> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const e = JSON.parse(await res.Body!.transformToString()) as Evidence;
+    return Array.isArray(e.podIPs) ? e : undefined;
+  } catch (err) {
+    const name = (err as { name?: string }).name;
+    if (name !== 'NoSuchKey' && name !== 'NotFound') log.warn({ key, err: String(err) }, 'evidence not read: flows are not named from it');
+    return undefined;
+  }
+}
+
 /** The figures carried by capture.analyzed. */
 export function headlineData(summary: Summary, bucket: string, key: string, segments: number) {
   return {
@@ -163,6 +196,9 @@ export function createHandler(deps: HandlerDeps) {
     const timer = deps.metrics?.duration.startTimer();
     const sources: CaptureSource[] = keys.map((k) => ({ kind: 's3', bucket: data.bucket, key: k }));
     const summary = await analyzeSources(sources, { ...deps.analyzer, s3 });
+    const evidenceKey = evidenceKeyFor(data);
+    const evidence = evidenceKey ? await readEvidence(s3, data.bucket, evidenceKey, log) : undefined;
+    if (evidence) nameFlows(summary, evidence);
     try {
       await s3.send(
         new PutObjectCommand({

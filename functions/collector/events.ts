@@ -20,6 +20,18 @@ export interface StorageLocation {
   forcePathStyle: boolean;
 }
 
+/** Whose object it is: every collector event's data carries these. */
+function targetData(h: SegmentHeader) {
+  return {
+    pod: h.pod,
+    podNamespace: h.podNamespace,
+    node: h.node,
+    captureId: h.captureId,
+    snoopyJob: h.snoopyJob,
+    snoopyJobNamespace: h.snoopyJobNamespace,
+  };
+}
+
 export class CollectorEvents {
   constructor(
     private readonly sink: EventSink,
@@ -44,27 +56,29 @@ export class CollectorEvents {
     };
   }
 
+  /** What segment.stored and evidence.stored both say: where the object is, and whose it is. */
+  private storedData(h: SegmentHeader, reply: UploadResponse) {
+    return {
+      bucket: reply.bucket,
+      ...(this.location ? { storage: this.location } : {}),
+      key: reply.key,
+      uri: reply.uri,
+      bytes: Number(reply.bytes),
+      sha256: reply.sha256,
+      ...targetData(h),
+    };
+  }
+
+  /** segment.stored, or evidence.stored for the target's evidence object (lib/evidence). */
   segmentStored(h: SegmentHeader, reply: UploadResponse): void {
+    if (h.format === 'FORMAT_EVIDENCE') {
+      this.sink.emit({ type: EventType.EvidenceStored, ...this.envelope(h), data: this.storedData(h, reply) });
+      return;
+    }
     this.sink.emit({
       type: EventType.SegmentStored,
       ...this.envelope(h),
-      data: {
-        bucket: reply.bucket,
-        ...(this.location ? { storage: this.location } : {}),
-        key: reply.key,
-        uri: reply.uri,
-        bytes: Number(reply.bytes),
-        sha256: reply.sha256,
-        pod: h.pod,
-        podNamespace: h.podNamespace,
-        node: h.node,
-        sequence: h.sequence,
-        last: h.last,
-        format: h.format,
-        captureId: h.captureId,
-        snoopyJob: h.snoopyJob,
-        snoopyJobNamespace: h.snoopyJobNamespace,
-      },
+      data: { ...this.storedData(h, reply), sequence: h.sequence, last: h.last, format: h.format },
     });
   }
 
@@ -99,12 +113,7 @@ export class CollectorEvents {
         uris: keys.map((k) => this.store.uri(k)),
         segments: keys.length,
         lastSequence: h.sequence,
-        pod: h.pod,
-        podNamespace: h.podNamespace,
-        node: h.node,
-        captureId: h.captureId,
-        snoopyJob: h.snoopyJob,
-        snoopyJobNamespace: h.snoopyJobNamespace,
+        ...targetData(h),
       },
     });
   }

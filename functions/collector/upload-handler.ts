@@ -275,7 +275,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
         log().info({ bytes, sha256: reply.sha256, sequence: header!.sequence, last: header!.last, endMarker }, 'segment stored');
         callback(null, reply);
         deps.events.segmentStored(header!, reply);
-        if (header!.last) await deps.events.captureCompleted(header!);
+        if (header!.last && header!.format !== 'FORMAT_EVIDENCE') await deps.events.captureCompleted(header!);
         end();
       })();
     });

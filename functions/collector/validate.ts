@@ -3,11 +3,11 @@
 // exactly this capture target. Pure; the handler maps the outcome to a gRPC status.
 import { status } from '@grpc/grpc-js';
 import type { SegmentHeader } from '../../lib/proto.js';
-import { isCleanKeyElement, segmentKey, type SegmentFormat } from '../../lib/storage-keys.js';
+import { evidenceKey, isCleanKeyElement, segmentKey, type SegmentFormat } from '../../lib/storage-keys.js';
 import { verifyToken } from '../../lib/token.js';
 
 export type HeaderCheck =
-  | { ok: true; key: string; format: SegmentFormat; metadata: Record<string, string>; contentType: string }
+  | { ok: true; key: string; format: SegmentFormat | 'evidence'; metadata: Record<string, string>; contentType: string }
   | { ok: false; code: status; message: string };
 
 const REQUIRED_NAMES = [
@@ -56,7 +56,7 @@ export function checkHeader(
   if (!Number.isInteger(header.sequence) || header.sequence < 0 || header.sequence > 999_999) {
     return { ok: false, code: status.INVALID_ARGUMENT, message: `sequence ${header.sequence} is outside 0..999999` };
   }
-  const format = FORMATS[header.format];
+  const format = header.format === 'FORMAT_EVIDENCE' ? 'evidence' : FORMATS[header.format];
   if (!format) return { ok: false, code: status.INVALID_ARGUMENT, message: `unknown format ${String(header.format)}` };
   if (opts.tokenKey !== undefined) {
     const check = verifyToken(
@@ -67,16 +67,15 @@ export function checkHeader(
     );
     if (!check.ok) return { ok: false, code: status.UNAUTHENTICATED, message: `capture token refused: ${check.reason}` };
   }
-  const key = segmentKey({
+  const target = {
     prefix: opts.prefix,
     snoopyJobNamespace: header.snoopyJobNamespace,
     snoopyJob: header.snoopyJob,
     captureId: header.captureId,
     podNamespace: header.podNamespace,
     pod: header.pod,
-    sequence: header.sequence,
-    format,
-  });
+  };
+  const key = format === 'evidence' ? evidenceKey(target) : segmentKey({ ...target, sequence: header.sequence, format });
   const metadata: Record<string, string> = {};
   const add = (name: string, value: string | undefined) => {
     if (value) metadata[name] = metadataValue(value);
@@ -85,5 +84,5 @@ export function checkHeader(
   add('pod-uid', header.podUid);
   add('container', header.container);
   add('command', header.command);
-  return { ok: true, key, format, metadata, contentType: CONTENT_TYPES[format] };
+  return { ok: true, key, format, metadata, contentType: format === 'evidence' ? 'application/json' : CONTENT_TYPES[format] };
 }

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, test } from '@jest/globals';
 import { repoPath } from '../../lib/repo-root.js';
 import { DEFAULT_ALLOWED_TOOLS } from '../../lib/tool-policy.js';
+import { SNAPSHOT_COMMANDS } from '../../lib/evidence/commands.js';
 
 const text = await readFile(repoPath('images/Dockerfile'), 'utf8');
 // Instructions with continuation lines joined.
@@ -72,6 +73,14 @@ describe('images/Dockerfile', () => {
     const install = stage('podtracer').find((l) => l.includes('apt-get install'))!;
     for (const p of ['tcpdump', 'iperf3', 'iproute2', 'iputils-ping', 'util-linux', 'dnsutils', 'conntrack', 'ethtool', 'curl']) {
       expect(install.split(/\s+/)).toContain(p);
+    }
+  });
+
+  test('the podtracer image has every tool the evidence snapshots run', () => {
+    const packageOf: Record<string, string> = { ip: 'iproute2', tc: 'iproute2', ss: 'iproute2', nft: 'nftables', 'iptables-save': 'iptables', conntrack: 'conntrack' };
+    const install = stage('podtracer').find((l) => l.includes('apt-get install'))!.split(/\s+/);
+    for (const tool of new Set(SNAPSHOT_COMMANDS.map((c) => c.command))) {
+      expect([tool, packageOf[tool] !== undefined && install.includes(packageOf[tool])]).toEqual([tool, true]);
     }
   });
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
+import type { Evidence } from '../../lib/evidence/schema.js';
 import { parseCapture } from '../../lib/pcap/index.js';
 import { createS3Client } from '../../lib/s3.js';
 import { waitFor } from '../../lib/testing/wait-for.js';
@@ -144,7 +145,19 @@ d('a target pod deleted during its capture', () => {
     const stored = await s3Objects(`${NS}/${SJ}/${sj.status!.captureId}/${TARGET_NS}/${TARGET}/`);
     const pcaps = [...stored.keys()].filter((k) => /\/\d{6}\.pcap$/.test(k)).sort();
     expect(pcaps.length).toBeGreaterThanOrEqual(1);
-    expect(t.objects).toEqual(pcaps.map((k) => expect.stringContaining(k)));
+    // tcpdump takes the evidence by default: the pcaps, then evidence.json, all in the status
+    const evidenceKey = `${NS}/${SJ}/${sj.status!.captureId}/${TARGET_NS}/${TARGET}/evidence.json`;
+    expect(t.objects).toEqual([...pcaps, evidenceKey].map((k) => expect.stringContaining(k)));
+    // the first snapshot read the target's namespace, with its IP from the API; the second found
+    // the namespace gone (the pod deleted), said so, and gave no deltas
+    const evidence = JSON.parse(stored.get(evidenceKey)!.toString()) as Evidence;
+    expect(evidence).toMatchObject({ pod: TARGET, namespace: TARGET_NS, podIPs: [targetIp], node: 'node-a' });
+    expect(evidence.before.sources.snmp!.status).toBe('ok');
+    expect(evidence.before.sources.addresses!.status).toBe('ok');
+    expect(evidence.after!.sources.snmp!.status).toBe('netns-gone');
+    expect(evidence.summary.deltas).toBeUndefined();
+    expect(evidence.summary.missing).toContain('after snmp: netns-gone');
+    process.stdout.write(`target-gone e2e: evidence missing ${JSON.stringify(evidence.summary.missing.filter((m) => !m.startsWith('after ')))}, before ${evidence.before.ms} ms\n`);
     let requests = 0;
     for (const key of pcaps) {
       const parsed = parseCapture(stored.get(key)!);

@@ -25,6 +25,9 @@ export interface FlowSummary {
   durationMs: number;
   /** names the capture's DNS answers gave the server's address */
   serverNames?: string[];
+  /** from the target's evidence (lib/evidence/names.ts): "pod NS/NAME" or "service NS/NAME" */
+  clientName?: string;
+  serverName?: string;
   /** IP protocol number (set for protocol "other") */
   ipProtocol?: number;
   tcp?: {

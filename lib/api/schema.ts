@@ -50,8 +50,19 @@ export const SnoopyJobSpec = Type.Object({
   container: Type.Optional(Type.String({ maxLength: 63, pattern: DNS_LABEL, description: 'Target container; default: the pod\'s first container.' })),
   maxBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'Per target and run, the tool is stopped once this much output was produced.' })),
   suspend: Type.Optional(Type.Boolean({ default: false, description: 'While true, a one-shot run does not start and CronJobs make no new runs.' })),
+  evidence: Type.Optional(
+    Type.Boolean({
+      description:
+        'Snapshot each target\'s network state (interfaces, routes, sockets, rules, conntrack, kernel counters) in its network namespace just before and just after the tool, stored as evidence.json beside the segments with the counter deltas. Default: true for tcpdump, false otherwise.',
+    }),
+  ),
 });
 export type SnoopyJobSpec = Static<typeof SnoopyJobSpec>;
+
+/** Whether a SnoopyJob's captures take the evidence snapshots: spec.evidence, else on for tcpdump. */
+export function evidenceEnabled(spec: Pick<SnoopyJobSpec, 'evidence' | 'command'>): boolean {
+  return spec.evidence ?? spec.command === 'tcpdump';
+}
 
 export const TARGET_STATES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Scheduled', 'Lost'] as const;
 export type TargetStateName = (typeof TARGET_STATES)[number];

@@ -65,6 +65,8 @@ export const RUN_OPTIONS = {
   job: { long: 'job' },
   jobNamespace: { long: 'job-namespace' },
   args: { long: 'args', short: 'a' },
+  /** `on`: snapshots of the target's network state before and after the tool (lib/evidence) */
+  evidence: { long: 'evidence' },
   help: { long: 'help', short: 'h', flag: true },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -12,6 +12,8 @@ import { ipRule } from './tools/ip.js';
 import { iperfRule } from './tools/iperf.js';
 import { iperf3Rule } from './tools/iperf3.js';
 import { nslookupRule } from './tools/nslookup.js';
+import { iptablesSaveRule } from './tools/iptables-save.js';
+import { nftRule } from './tools/nft.js';
 import { nstatRule } from './tools/nstat.js';
 import { pingRule } from './tools/ping.js';
 import { ssRule } from './tools/ss.js';
@@ -46,6 +48,9 @@ const RULES: Record<string, ToolRule> = {
   tracepath: tracepathRule,
   traceroute: tracerouteRule,
   nslookup: nslookupRule,
+  nft: nftRule,
+  'iptables-save': iptablesSaveRule('iptables-save'),
+  'ip6tables-save': iptablesSaveRule('ip6tables-save'),
 };
 
 function checkCommand(command: string, policy: ToolPolicy): void {

@@ -54,6 +54,8 @@ export interface CaptureRequest {
   timer: string;
   timerSeconds: number;
   maxBytes?: number;
+  /** take the evidence snapshots (lib/api evidenceEnabled) */
+  evidence?: boolean;
   /** host:port */
   collector: string;
   target: CaptureTarget;
@@ -87,6 +89,7 @@ export function podtracerArgs(req: CaptureRequest, graceSeconds: number): string
       timer: req.timer,
       ...(req.maxBytes !== undefined ? { maxBytes: String(req.maxBytes) } : {}),
       collector: req.collector,
+      ...(req.evidence ? { evidence: 'on' } : {}),
       killGrace: `${KILL_GRACE_SECONDS}s`,
       uploadGrace: `${uploadGraceSeconds(graceSeconds)}s`,
       // named: podtracer writes none by default outside a pod, and a pod need not tell it is one

@@ -2,6 +2,7 @@
 // capture pods, a target pod as a capture target, and each target's capture request.
 import type { V1CronJob, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { SnoopyJob, TargetStatus } from '../../lib/api/schema.js';
+import { evidenceEnabled } from '../../lib/api/schema.js';
 import { Annotations, Labels, tokenSecretName } from '../../lib/api/names.js';
 import type { ResolvedSpec } from '../../lib/api/validation.js';
 import type { CaptureRequest, CaptureTarget } from '../render/capture.js';
@@ -53,6 +54,7 @@ export function requestFor(sj: SnoopyJob, r: ResolvedSpec, captureId?: string): 
     timer: r.timer,
     timerSeconds: r.timerSeconds,
     ...(r.spec.maxBytes !== undefined ? { maxBytes: r.spec.maxBytes } : {}),
+    ...(evidenceEnabled(r.spec) ? { evidence: true } : {}),
     collector: r.collector!,
     tokenSecret: tokenSecretName({ name: sj.metadata.name, uid: sj.metadata.uid! }),
     ...(captureId !== undefined ? { captureId } : {}),

@@ -3,6 +3,7 @@ import { verifyToken } from '../../lib/token.js';
 import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../../lib/tool-policy.js';
 import { captureCronJobName, captureJobName, labelValue, MAX_CRONJOB_NAME, MAX_JOB_NAME, oneShotCaptureId, tokenSecretName, Labels } from '../../lib/api/names.js';
 import { fromArgs } from '../../lib/contracts/podtracer-invocation.js';
+import { evidenceEnabled } from '../../lib/api/schema.js';
 import { KILL_GRACE_SECONDS, podtracerArgs, uploadGraceSeconds, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings } from '../render/capture.js';
 import { cronTargetToken, oneShotTargetToken } from '../tokens.js';
 
@@ -138,6 +139,15 @@ describe('capture Job rendering', () => {
       options: { maxBytes: '1000' },
       tool: ['ping', '-c', '3', 'a b'],
     });
+  });
+
+  test('evidence: on by default for tcpdump, as spec.evidence says otherwise, passed as --evidence on', () => {
+    expect(evidenceEnabled({ command: 'tcpdump' })).toBe(true);
+    expect(evidenceEnabled({ command: 'tcpdump', evidence: false })).toBe(false);
+    expect(evidenceEnabled({ command: 'ping' })).toBe(false);
+    expect(evidenceEnabled({ command: 'ping', evidence: true })).toBe(true);
+    expect(fromArgs(podtracerArgs(request({ evidence: true }), 60).slice(1)).options.evidence).toBe('on');
+    expect(podtracerArgs(request({ evidence: false }), 60)).not.toContain('--evidence');
   });
 
   test('CronJob: schedule, Forbid, per-run capture id from the Job name, hash changes with the node', () => {

@@ -3,7 +3,7 @@
 // analyzer (snoopy-analyzer as a child process), the summary object appearing next to the
 // segments, and capture.analyzed reaching a local sink — or coming back as the reply.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { Segmenter } from '../../../lib/pcap/index.js';
 import { segmentKey } from '../../../lib/storage-keys.js';
 import { analyzeSources } from '../source.js';
 import type { Summary } from '../../../lib/api/analysis-summary.js';
-import { createLab, generateTraffic, HTTP_PORT, markEnd, SERVER_IP, startInNs, startServers, stopChild, type Lab } from './lab.js';
+import { CLIENT_IP, createLab, generateTraffic, HTTP_PORT, markEnd, SERVER_IP, startInNs, startServers, stopChild, type Lab } from './lab.js';
 import { startRecordingSink } from '../../../lib/testing/event-sink-server.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -218,6 +218,33 @@ describe('snoopy-analyzer serving CloudEvents', () => {
     } finally {
       await stopChild(analyzer.child, 'SIGKILL');
       await sink.close();
+    }
+  });
+
+  test('with the target\'s evidence beside the segments, flows are named: the pod by its IPs, a Service by its cluster IP', async () => {
+    const evidenceKey = 'snoopy/snoopy-operator/tcpdump-job/cap-1/shop/web-0/evidence.json';
+    // what podtracer stores, cut to the fields the analyzer reads: the capture ran on the client
+    // side, so the client is the pod; the server's address stands for a Service's cluster IP
+    const evidence = { schemaVersion: 1, captureId: 'cap-1', pod: 'web-0', namespace: 'shop', podIPs: [CLIENT_IP], services: [{ name: 'web', namespace: 'shop', clusterIPs: [SERVER_IP] }] };
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: evidenceKey, Body: JSON.stringify(evidence) }));
+    const analyzer = await startAnalyzer({ ...s3srv!.env(BUCKET) });
+    try {
+      const res = await post(analyzer.url, completedEvent(eventData()));
+      expect(res.status).toBe(200);
+      const summary = (await getJson(s3, SUMMARY_KEY)) as Summary;
+      const fromClient = summary.flows.filter((f) => f.client.startsWith(`${CLIENT_IP}:`) || f.client === CLIENT_IP);
+      expect(fromClient.length).toBeGreaterThan(0);
+      for (const f of fromClient) expect(f.clientName).toBe('pod shop/web-0');
+      const toServer = summary.flows.filter((f) => f.server.startsWith(`${SERVER_IP}:`) || f.server === SERVER_IP);
+      expect(toServer.length).toBeGreaterThan(0);
+      for (const f of toServer) expect(f.serverName).toBe('service shop/web');
+      // nothing else changes
+      const unnamed = { ...summary, flows: summary.flows.map(({ clientName: _c, serverName: _s, ...f }) => f) };
+      expect(unnamed).toEqual(local);
+    } finally {
+      await stopChild(analyzer.child, 'SIGKILL');
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: evidenceKey }));
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: SUMMARY_KEY }));
     }
   });
 

@@ -97,6 +97,32 @@ describe('collector CloudEvents', () => {
     }
   });
 
+  test('an evidence object: stored as evidence.json beside the segments, announced by evidence.stored, not listed as a segment', async () => {
+    const sink = await startRecordingSink();
+    const collector = await startInProcessCollector({ ...s3.env(BUCKET), S3_PREFIX: 'evd', K_SINK: sink.url });
+    const client = createCollectorClient(collector.address);
+    try {
+      const evidence = Buffer.from(JSON.stringify({ schemaVersion: 1, captureId: 'evd-cap' }));
+      // sequence and last are ignored for evidence: it never completes the capture
+      const reply = await uploadSegment(client, header({ captureId: 'evd-cap', sequence: 7, last: true, format: 'FORMAT_EVIDENCE' }), evidence);
+      const key = 'evd/snoopy-operator/tcpdump-job/evd-cap/shop/web-0/evidence.json';
+      expect(reply).toMatchObject({ key, bytes: String(evidence.length), sha256: sha256(evidence) });
+      await uploadSegment(client, header({ captureId: 'evd-cap', sequence: 0, last: true }), Buffer.from('the only segment'));
+      await waitFor(() => sink.events.length >= 3, 'three events');
+      const types = sink.events.map((e) => e.headers['ce-type']).sort();
+      expect(types).toEqual([EventType.CaptureCompleted, EventType.EvidenceStored, EventType.SegmentStored].sort());
+      const stored = sink.events.find((e) => e.headers['ce-type'] === EventType.EvidenceStored)!;
+      expect(stored.headers).toMatchObject({ 'ce-subject': 'shop/web-0', 'ce-targetpod': 'web-0' });
+      expect(stored.body).toMatchObject({ bucket: BUCKET, key, uri: `s3://${BUCKET}/${key}`, bytes: evidence.length, captureId: 'evd-cap', pod: 'web-0' });
+      const completed = sink.events.find((e) => e.headers['ce-type'] === EventType.CaptureCompleted)!;
+      expect((completed.body as { keys: string[] }).keys).toEqual(['evd/snoopy-operator/tcpdump-job/evd-cap/shop/web-0/000000.pcap']);
+    } finally {
+      client.close();
+      await collector.shutdown(1000);
+      await sink.close();
+    }
+  });
+
   test('capture.completed lists segments stored by another collector replica', async () => {
     const sink = await startRecordingSink();
     const envs = { ...s3.env(BUCKET), S3_PREFIX: 'replicas', K_SINK: sink.url };

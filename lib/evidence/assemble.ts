@@ -1,0 +1,74 @@
+// From the sources a snapshot read to its counters, and from two snapshots to the evidence
+// object with its summary at the top. Pure.
+import { iptablesDropRules, nftDropRules, parseConntrackCount, parseConntrackStats, parseProcNetDev, parseProcNetStat, parseQdiscs } from './counters.js';
+import { computeDeltas, unusualThings } from './deltas.js';
+import { EVIDENCE_SCHEMA_VERSION, type Evidence, type Snapshot, type SnapshotCounters, type SourceResult } from './schema.js';
+
+function ok(s: SourceResult | undefined): s is SourceResult {
+  return s?.status === 'ok';
+}
+
+export function countersOf(sources: Record<string, SourceResult>, conntrackMax?: number): SnapshotCounters {
+  const { snmp, netstat, dev, qdiscs, nft, iptables, conntrackStats, conntrackCount } = sources;
+  const merged: SnapshotCounters['snmp'] = {};
+  for (const s of [snmp, netstat]) if (ok(s) && s.text) Object.assign(merged, parseProcNetStat(s.text));
+  const qdiscDrops: Record<string, number> = {};
+  if (ok(qdiscs)) for (const q of parseQdiscs(qdiscs.json)) qdiscDrops[`${q.dev} ${q.handle} ${q.kind}`] = q.drops;
+  const entries = ok(conntrackCount) && conntrackCount.text !== undefined ? parseConntrackCount(conntrackCount.text) : undefined;
+  return {
+    snmp: merged,
+    interfaces: ok(dev) && dev.text ? parseProcNetDev(dev.text) : {},
+    conntrack: ok(conntrackStats) && conntrackStats.text ? parseConntrackStats(conntrackStats.text) : {},
+    ...(entries !== undefined ? { conntrackEntries: entries } : {}),
+    ...(conntrackMax !== undefined ? { conntrackMax } : {}),
+    qdiscDrops,
+    dropRules: [...(ok(nft) ? nftDropRules(nft.json) : []), ...(ok(iptables) && iptables.text ? iptablesDropRules(iptables.text) : [])],
+  };
+}
+
+/** "name: status (why)" for every source of a snapshot that could not be read. */
+export function missingSources(label: string, snap: Snapshot): string[] {
+  return Object.entries(snap.sources)
+    .filter(([, s]) => s.status !== 'ok')
+    .map(([name, s]) => `${label} ${name}: ${s.status}${s.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}${s.stderr ? ` (${s.stderr.trim().split('\n')[0]!.slice(0, 200)})` : ''}`);
+}
+
+export interface EvidenceIdentity {
+  captureId: string;
+  pod: string;
+  namespace: string;
+  node?: string;
+  podIPs: string[];
+  labels?: Record<string, string>;
+  services?: Evidence['services'];
+}
+
+/** The netns's global addresses (`ip -j addr`): the pod's IPs when the API was not read. */
+export function globalAddresses(addresses: SourceResult | undefined): string[] {
+  if (!ok(addresses) || !Array.isArray(addresses.json)) return [];
+  const out: string[] = [];
+  for (const link of addresses.json as Array<{ addr_info?: Array<{ local?: string; scope?: string }> }>) {
+    for (const a of link.addr_info ?? []) if (a.scope === 'global' && a.local) out.push(a.local);
+  }
+  return out;
+}
+
+export function buildEvidence(id: EvidenceIdentity, before: Snapshot, after: Snapshot | undefined, problems: readonly string[] = []): Evidence {
+  // no deltas from a second snapshot that could not read the counters (the netns was gone): its
+  // zeros would read as "nothing happened"
+  const deltas = after && ok(after.sources.snmp) && ok(before.sources.snmp) ? computeDeltas(before.counters, after.counters) : undefined;
+  if (id.podIPs.length === 0) id = { ...id, podIPs: globalAddresses(before.sources.addresses) };
+  const missing = [...problems, ...missingSources('before', before), ...(after ? missingSources('after', after) : ['after: no second snapshot'])];
+  return {
+    schemaVersion: EVIDENCE_SCHEMA_VERSION,
+    ...id,
+    summary: {
+      ...(after ? { secondsBetween: Math.round((Date.parse(after.takenAt) - Date.parse(before.takenAt)) / 10) / 100 } : {}),
+      ...(deltas ? { deltas } : {}),
+      unusual: unusualThings(after ?? before, id.podIPs, deltas),
+      missing,
+    },
+    before,
+    ...(after ? { after } : {}),
+  };
+}

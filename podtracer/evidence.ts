@@ -1,0 +1,154 @@
+// The evidence snapshots (issue "evidence bundle", lib/evidence): the target's network state read
+// inside its network namespace, once just before the tool starts and once just after it stops.
+// Every command is checked by the tool policy and runs in the same sandbox as the tool (fixed
+// argv, no shell); the /proc/net files are read through the target's /proc entry, which shows its
+// network namespace. Nothing here is fatal: a missing tool, a refused command, a vanished
+// namespace are recorded in the snapshot and the capture goes on.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { countersOf } from '../lib/evidence/assemble.js';
+import { SNAPSHOT_COMMANDS, SNAPSHOT_FILES, evidencePolicy, type SnapshotCommand } from '../lib/evidence/commands.js';
+import type { Snapshot, SourceResult } from '../lib/evidence/schema.js';
+import { ToolPolicyError, parseToolInvocation, type ToolPolicy } from '../lib/tool-policy.js';
+import { toolEnv } from './capture.js';
+import { SANDBOX_ERROR_PREFIX, sandboxArgv } from './sandbox.js';
+
+/** Bound of one source's output kept (10,000 conntrack entries are about 2.5 MB). */
+export const SOURCE_MAX_BYTES = 8 * 1024 * 1024;
+const STDERR_MAX = 4096;
+/** A command still running after this long is killed (its source says so). */
+export const SOURCE_TIMEOUT_MS = 20_000;
+/** Commands run at once: each is a sandbox of its own, mostly waiting on set-up. */
+const PARALLEL = 4;
+
+export interface SnapshotTarget {
+  procRoot: string;
+  pid: number;
+  policy: ToolPolicy;
+  /** where nf_conntrack_max is read (global to the node: the capture pod's own /proc) */
+  conntrackMaxPath?: string;
+}
+
+function onPath(command: string): boolean {
+  const path = toolEnv(process.env).PATH!;
+  return path.split(delimiter).some((d) => d !== '' && existsSync(join(d, command)));
+}
+
+function runInSandbox(t: SnapshotTarget, c: SnapshotCommand, netnsPath: string): Promise<SourceResult> {
+  const source = [c.command, ...c.argv].join(' ');
+  const started = performance.now();
+  const ms = () => Math.round(performance.now() - started);
+  const [bin, ...args] = sandboxArgv({ procRoot: t.procRoot, netnsPath, command: c.command, argv: c.argv, allowMutating: false });
+  return new Promise((resolve) => {
+    const child = spawn(bin!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: toolEnv(process.env) });
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let truncated = false;
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      if (outBytes >= SOURCE_MAX_BYTES) {
+        truncated = true;
+        return;
+      }
+      out.push(b);
+      outBytes += b.length;
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if (stderr.length < STDERR_MAX) stderr += b.toString('utf8');
+    });
+    const timer = setTimeout(() => {
+      stderr += `\nkilled after ${SOURCE_TIMEOUT_MS} ms`;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, SOURCE_TIMEOUT_MS);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ source, status: 'failed', stderr: String(err), ms: ms() });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const errText = stderr.split('\n').filter((l) => !l.startsWith(SANDBOX_ERROR_PREFIX + ' ready')).join('\n').trim().slice(0, STDERR_MAX);
+      let text = Buffer.concat(out).toString('utf8');
+      if (truncated || outBytes > SOURCE_MAX_BYTES) {
+        truncated = true;
+        text = text.slice(0, SOURCE_MAX_BYTES);
+      }
+      if (code !== 0) {
+        // the namespace went away between the check and nsenter
+        const gone = !existsSync(netnsPath);
+        resolve({ source, status: gone ? 'netns-gone' : 'failed', exitCode: code ?? -1, ...(errText ? { stderr: errText } : {}), ms: ms() });
+        return;
+      }
+      const base = { source, status: 'ok' as const, ...(errText ? { stderr: errText } : {}), ...(truncated ? { truncated } : {}), ms: ms() };
+      if (c.json && !truncated) {
+        try {
+          resolve({ ...base, json: text.trim() === '' ? [] : (JSON.parse(text) as unknown) });
+          return;
+        } catch {
+          // kept as text below: a tool's JSON that does not parse is still evidence
+        }
+      }
+      resolve({ ...base, text });
+    });
+  });
+}
+
+async function runCommand(t: SnapshotTarget, c: SnapshotCommand, netnsPath: string): Promise<SourceResult> {
+  const source = [c.command, ...c.argv].join(' ');
+  try {
+    parseToolInvocation(c.command, c.argv, evidencePolicy(t.policy));
+  } catch (err) {
+    if (err instanceof ToolPolicyError) return { source, status: 'refused', stderr: err.message, ms: 0 };
+    throw err;
+  }
+  if (!onPath(c.command)) return { source, status: 'missing', stderr: `${c.command} is not installed`, ms: 0 };
+  if (!existsSync(netnsPath)) return { source, status: 'netns-gone', ms: 0 };
+  return runInSandbox(t, c, netnsPath);
+}
+
+async function readSourceFile(t: SnapshotTarget, path: string): Promise<SourceResult> {
+  const started = performance.now();
+  const full = join(t.procRoot, String(t.pid), path);
+  try {
+    const text = await readFile(full, 'utf8');
+    return { source: path, status: 'ok', text: text.slice(0, SOURCE_MAX_BYTES), ms: Math.round(performance.now() - started) };
+  } catch (err) {
+    const gone = !existsSync(join(t.procRoot, String(t.pid)));
+    const ms = Math.round(performance.now() - started);
+    return gone ? { source: path, status: 'netns-gone', ms } : { source: path, status: 'failed', stderr: (err as Error).message, ms };
+  }
+}
+
+async function conntrackMax(path: string | undefined): Promise<number | undefined> {
+  if (!path) return undefined;
+  try {
+    const n = Number((await readFile(path, 'utf8')).trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One snapshot of the target's network namespace. Never throws for the target's sake. */
+export async function takeSnapshot(t: SnapshotTarget): Promise<Snapshot> {
+  const takenAt = new Date().toISOString();
+  const started = performance.now();
+  const netnsPath = join(t.procRoot, String(t.pid), 'ns', 'net');
+  const sources: Record<string, SourceResult> = {};
+  // the counters first, as close to the tool's start or end as possible
+  await Promise.all(SNAPSHOT_FILES.map(async (f) => (sources[f.name] = await readSourceFile(t, f.path))));
+  const queue = [...SNAPSHOT_COMMANDS];
+  await Promise.all(
+    Array.from({ length: PARALLEL }, async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) sources[c.name] = await runCommand(t, c, netnsPath);
+    }),
+  );
+  const max = await conntrackMax(t.conntrackMaxPath);
+  const ordered = Object.fromEntries([...SNAPSHOT_FILES.map((f) => f.name), ...SNAPSHOT_COMMANDS.map((c) => c.name)].map((n) => [n, sources[n]!]));
+  return { takenAt, ms: Math.round(performance.now() - started), sources: ordered, counters: countersOf(ordered, max) };
+}
