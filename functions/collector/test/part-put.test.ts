@@ -1,7 +1,7 @@
 // The plain UploadPart PUT against a scripted HTTP server on loopback: what it sends, which
 // answers it retries (network errors and 5xx, within its attempts) and which it does not (4xx),
-// and that an abort cuts a part short. That real S3 accepts its signature is shown by the Ceph RGW
-// conformance suite, whose every multipart segment goes up this way.
+// and that an abort cuts a part short. That real S3 accepts its signature (and refuses a wrong
+// one) is shown against Ceph RGW by part-put-rgw.test.ts and the RGW conformance suite.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
