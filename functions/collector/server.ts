@@ -47,9 +47,12 @@ async function createStore(config: CollectorConfig, budget: BufferBudget): Promi
     await store.init();
     return store;
   }
+  const S3_ATTEMPTS = 2;
+  const S3_REQUEST_TIMEOUT_MS = 60_000;
   return new S3SegmentStore({
     // Fail fast on a dead endpoint: the client retries from its spool, a hanging call helps no one.
-    client: createS3Client({ ...config.s3, maxAttempts: 2, requestTimeoutMs: 60_000 }),
+    client: createS3Client({ ...config.s3, maxAttempts: S3_ATTEMPTS, requestTimeoutMs: S3_REQUEST_TIMEOUT_MS }),
+    partRequests: { maxAttempts: S3_ATTEMPTS, requestTimeoutMs: S3_REQUEST_TIMEOUT_MS },
     bucket: config.bucket,
     partSizeBytes: config.partSizeBytes,
     queueSize: config.queueSize,

@@ -18,7 +18,6 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   PutObjectTaggingCommand,
-  UploadPartCommand,
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -26,6 +25,7 @@ import { s3Uri } from '../../../lib/s3.js';
 import { SHA256_TAG } from '../../../lib/storage-keys.js';
 import type { BufferBudget } from './buffer-budget.js';
 import { PartBufferPool } from './part-buffers.js';
+import { PartSender, captureTarget, type PartPutOptions, type UploadTarget } from './s3-part-put.js';
 import { StorageError, type ObjectDigest, type ObjectWriter, type SegmentStore } from './store.js';
 
 
@@ -38,27 +38,17 @@ export interface S3StoreOptions {
   queueSize: number;
   /** Caps part-buffer memory across all uploads of this process. */
   budget: BufferBudget;
+  /** Timeout and attempts of each UploadPart (sent below the SDK); default 60 s, 2 attempts. */
+  partRequests?: PartPutOptions;
 }
 
-/**
- * Parts are sent with an unsigned payload and a CRC32 checksum header instead of SigV4 payload
- * signing: the SDK would hash every part with SHA-256 just to sign it (the segment's own SHA-256
- * is already computed once, incrementally, for the reply), while native CRC32 costs a few percent
- * of that. AWS S3 verifies x-amz-checksum-crc32 against the bytes; RGW 16 and the embedded server
- * were seen to accept a wrong one, so the end-to-end check is the segment's SHA-256 (the reply
- * the client compares, the object tag `kubectl snoopy download` checks). Headers stay signed.
- */
-function signHeadersOnly(command: UploadPartCommand): UploadPartCommand {
-  command.middlewareStack.add(
-    (next) => (args) => {
-      const request = args.request as { headers?: Record<string, string> };
-      if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-      return next(args);
-    },
-    { step: 'build', name: 'snoopyUnsignedPayload' },
-  );
-  return command;
-}
+// Parts are sent with an unsigned payload and a CRC32 checksum header instead of SigV4 payload
+// signing: signing would hash every part with SHA-256 just for the signature (the segment's own
+// SHA-256 is already computed once, incrementally, for the reply), while native CRC32 costs a few
+// percent of that. AWS S3 verifies x-amz-checksum-crc32 against the bytes; RGW 16 and the embedded
+// server were seen to accept a wrong one, so the end-to-end check is the segment's SHA-256 (the
+// reply the client compares, the object tag `kubectl snoopy download` checks). Headers stay signed.
+// The PUT itself is sent below the SDK (s3-part-put.ts).
 
 /** S3's form of a CRC32: the 4 big-endian bytes in base64. */
 export function crc32Base64(data: Uint8Array): string {
@@ -185,6 +175,8 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
   private readonly parts: CompletedPart[] = [];
   private createUpload: Promise<string> | undefined;
   private uploadId: string | undefined;
+  /** Where the SDK sent CreateMultipartUpload: the parts go to the same address. */
+  private target: UploadTarget | undefined;
   private readonly abortController = new AbortController();
   /** finish(): the final requests; settles once none is outstanding. */
   private completion: Promise<void> | undefined;
@@ -201,6 +193,7 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
     private readonly opts: S3StoreOptions,
     private readonly cleanup: S3Cleanup,
     private readonly pool: PartBufferPool,
+    private readonly partSender: PartSender,
     private readonly key: string,
     private readonly metadata: Record<string, string>,
     private readonly contentType: string,
@@ -217,10 +210,6 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
       this.rejectFailed(this.error);
     }
     return this.error;
-  }
-
-  private get signal(): { abortSignal: AbortSignal } {
-    return { abortSignal: this.abortController.signal };
   }
 
   write(chunk: Buffer): boolean {
@@ -291,14 +280,17 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
   private ensureUpload(): Promise<string> {
     this.createUpload ??= this.opts.client
       .send(
-        new CreateMultipartUploadCommand({
-          Bucket: this.opts.bucket,
-          Key: this.key,
-          Metadata: this.metadata,
-          ContentType: this.contentType,
-          // Every part carries its CRC32; S3 then also requires it on completion.
-          ChecksumAlgorithm: 'CRC32',
-        }),
+        captureTarget(
+          new CreateMultipartUploadCommand({
+            Bucket: this.opts.bucket,
+            Key: this.key,
+            Metadata: this.metadata,
+            ContentType: this.contentType,
+            // Every part carries its CRC32; S3 then also requires it on completion.
+            ChecksumAlgorithm: 'CRC32',
+          }),
+          (t) => (this.target = t),
+        ),
         // Not cancelled by abort(): an upload created on the server while its request was cut
         // short would be left open with an id nobody knows (and billed for ever).
         this.cleanup.deadlineSignal,
@@ -322,18 +314,16 @@ class S3ObjectWriter extends EventEmitter implements ObjectWriter {
         const uploadId = await this.ensureUpload();
         const body = buf.subarray(0, length);
         const checksum = crc32Base64(body);
-        const command = signHeadersOnly(new UploadPartCommand({
-          Bucket: this.opts.bucket,
-          Key: this.key,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: body,
-          ContentLength: length,
-          ChecksumCRC32: checksum,
-        }));
-        const res = await this.opts.client.send(command, this.signal);
-        if (!res.ETag) throw new Error(`part ${partNumber} has no ETag`);
-        this.parts.push({ PartNumber: partNumber, ETag: res.ETag, ChecksumCRC32: checksum });
+        if (!this.target) throw new Error('the address of CreateMultipartUpload was not recorded');
+        const etag = await this.partSender.put({
+          target: this.target,
+          uploadId,
+          partNumber,
+          body,
+          crc32: checksum,
+          signal: this.abortController.signal,
+        });
+        this.parts.push({ PartNumber: partNumber, ETag: etag, ChecksumCRC32: checksum });
       } catch (err) {
         this.fail(err, `part ${partNumber} upload`);
         return;
@@ -492,12 +482,14 @@ export class S3SegmentStore implements SegmentStore {
   readonly bucket: string;
 
   private readonly cleanup: S3Cleanup;
+  private readonly partSender: PartSender;
   /** Part buffers passed from finished uploads to new ones. */
   readonly pool: PartBufferPool;
 
   constructor(private readonly opts: S3StoreOptions) {
     this.bucket = opts.bucket;
     this.cleanup = new S3Cleanup(opts.client, opts.bucket);
+    this.partSender = new PartSender(opts.client, opts.partRequests ?? { requestTimeoutMs: 60_000, maxAttempts: 2 });
     this.pool = new PartBufferPool(opts.partSizeBytes, Math.max(1, Math.floor(opts.budget.totalBytes / opts.partSizeBytes)));
   }
 
@@ -511,7 +503,7 @@ export class S3SegmentStore implements SegmentStore {
   }
 
   open(key: string, metadata: Record<string, string>, contentType: string): ObjectWriter {
-    return new S3ObjectWriter(this.opts, this.cleanup, this.pool, key, metadata, contentType);
+    return new S3ObjectWriter(this.opts, this.cleanup, this.pool, this.partSender, key, metadata, contentType);
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -532,6 +524,7 @@ export class S3SegmentStore implements SegmentStore {
   }
 
   async close(): Promise<void> {
+    this.partSender.close();
     this.opts.client.destroy();
   }
 }
