@@ -16,8 +16,28 @@ export interface FlowTableOptions {
   maxTableEntries: number;
 }
 
+/** Spans of flow end times up to this many nanoseconds (52 days) are sorted as exact doubles. */
+const EXACT_SPAN_NS = 2n ** 52n;
+const UNFINISHED = 2 ** 52;
+
+/** A hash of an IPv4 TCP/UDP 5-tuple, the same in both directions, in V8's small-integer range. */
+function flowHash(proto: number, a: number, aPort: number, b: number, bPort: number): number {
+  const ea = Math.imul(a ^ Math.imul(aPort + 1, 0x9e3779b1), 0x85ebca6b);
+  const eb = Math.imul(b ^ Math.imul(bPort + 1, 0x9e3779b1), 0x85ebca6b);
+  let h = (ea ^ eb ^ proto) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) & 0x3fffffff;
+}
+
 export class FlowTable {
-  private readonly flows = new Map<string, Flow>();
+  /** every flow in the table, oldest first (eviction and the end go by this order) */
+  private readonly flows = new Set<Flow>();
+  /** IPv4 TCP/UDP flows (most packets) by flowHash, chained through Flow.nextSameHash: a lookup
+   *  builds no strings */
+  private readonly byHash = new Map<number, Flow>();
+  /** the others (IPv6, ICMP, other protocols) by a string key */
+  private readonly byKey = new Map<string, Flow>();
   /** first fragment's flow, so later fragments (no ports) are counted with it */
   private readonly fragmentFlows = new Map<string, Flow>();
   /** flows out of the table, kept for the listing (trimmed to the largest) */
@@ -64,6 +84,7 @@ export class FlowTable {
   }
 
   private lookup(d: Decoded, ns: bigint): Flow {
+    if (d.ipVersion === 4 && d.hasL4 && (d.ipProto === IpProto.TCP || d.ipProto === IpProto.UDP)) return this.lookupV4(d, ns);
     let protocol: FlowProtocol;
     let a: string;
     let b: string;
@@ -89,45 +110,99 @@ export class FlowTable {
       b = `${d.dst}#p${d.ipProto}`;
     }
     const key = `${protocol}|${a}|${b}`;
-    let flow = this.flows.get(key);
+    let flow = this.byKey.get(key);
     if (flow) return flow;
-    flow = this.flows.get(`${protocol}|${b}|${a}`);
+    flow = this.byKey.get(`${protocol}|${b}|${a}`);
     if (flow) return flow;
-    // New flow: the client is whoever sent this packet, except a SYN-ACK or an echo reply
-    // (the opening packet was missed or sent before the capture started).
-    let reverse = false;
-    if (protocol === 'tcp') {
-      const synAck = (d.tcpFlags & 0x12) === 0x12;
-      reverse = synAck;
-    } else if (echo) reverse = isEchoReply(d);
-    if (this.flows.size >= this.opts.maxFlows) this.evict();
-    flow = reverse
-      ? new Flow(key, protocol, d.ipProto, d.dst, serverPort, d.src, clientPort, ns)
-      : new Flow(key, protocol, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
-    if (protocol === 'tcp' && (d.tcpFlags & 0x02) === 0) flow.midstream = true;
-    this.flows.set(key, flow);
+    flow = this.create(key, protocol, d, clientPort, serverPort, ns, protocol === 'tcp' ? (d.tcpFlags & 0x12) === 0x12 : echo && isEchoReply(d));
+    this.byKey.set(key, flow);
     return flow;
   }
 
-  /** Folds the oldest tenth of the table into totals, finished flows first. */
+  /** The same for an IPv4 TCP/UDP packet, through the hash index. */
+  private lookupV4(d: Decoded, ns: bigint): Flow {
+    const proto = d.ipProto;
+    const s = d.srcV4;
+    const t = d.dstV4;
+    const sp = d.srcPort;
+    const dp = d.dstPort;
+    const h = flowHash(proto, s, sp, t, dp);
+    const head = this.byHash.get(h);
+    for (let f = head; f !== undefined; f = f.nextSameHash) {
+      if (
+        f.ipProto === proto &&
+        ((f.v4Client === s && f.clientPort === sp && f.v4Server === t && f.serverPort === dp) ||
+          (f.v4Client === t && f.clientPort === dp && f.v4Server === s && f.serverPort === sp))
+      ) {
+        return f;
+      }
+    }
+    const tcp = proto === IpProto.TCP;
+    const reverse = tcp && (d.tcpFlags & 0x12) === 0x12;
+    const flow = this.create('', tcp ? 'tcp' : 'udp', d, sp, dp, ns, reverse);
+    flow.v4Client = reverse ? t : s;
+    flow.v4Server = reverse ? s : t;
+    flow.nextSameHash = head;
+    this.byHash.set(h, flow);
+    return flow;
+  }
+
+  /** A new flow: the client is whoever sent this packet, except a SYN-ACK or an echo reply
+   *  (`reverse`: the opening packet was missed or sent before the capture started). */
+  private create(
+    key: string,
+    protocol: FlowProtocol,
+    d: Decoded,
+    clientPort: number | undefined,
+    serverPort: number | undefined,
+    ns: bigint,
+    reverse: boolean,
+  ): Flow {
+    if (this.flows.size >= this.opts.maxFlows) this.evict();
+    const flow = reverse
+      ? new Flow(key, protocol, d.ipProto, d.dst, serverPort, d.src, clientPort, ns)
+      : new Flow(key, protocol, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
+    if (protocol === 'tcp' && (d.tcpFlags & 0x02) === 0) flow.midstream = true;
+    this.flows.add(flow);
+    return flow;
+  }
+
+  /** Takes a flow out of the indexes. */
+  private unindex(f: Flow): void {
+    if (f.key !== '') {
+      this.byKey.delete(f.key);
+      return;
+    }
+    const h = flowHash(f.ipProto, f.v4Client, f.clientPort!, f.v4Server, f.serverPort!);
+    let prev: Flow | undefined;
+    for (let g = this.byHash.get(h); g !== undefined; prev = g, g = g.nextSameHash) {
+      if (g !== f) continue;
+      if (prev) prev.nextSameHash = f.nextSameHash;
+      else if (f.nextSameHash) this.byHash.set(h, f.nextSameHash);
+      else this.byHash.delete(h);
+      f.nextSameHash = undefined;
+      return;
+    }
+  }
+
+  /** Folds the oldest tenth of the table into totals, finished flows first (and among equals,
+   *  the one that came first): the first tenth of the table stably sorted by (finished first,
+   *  last packet's time). */
   private evict(): void {
     this.recent = undefined;
-    // the state is worked out once per flow, not once per comparison
-    const all = [...this.flows.values()].map((f) => ({ f, finished: f.finished }));
-    all.sort((x, y) =>
-      x.finished === y.finished ? (x.f.lastNs < y.f.lastNs ? -1 : x.f.lastNs > y.f.lastNs ? 1 : 0) : x.finished ? -1 : 1,
-    );
+    const all = [...this.flows];
     const n = Math.max(1, Math.floor(all.length / 10));
-    for (let i = 0; i < n; i++) {
+    for (const f of oldestFirst(all, n)) {
       this.evicted++;
-      this.retire(all[i]!.f);
+      this.retire(f);
     }
   }
 
   /** Takes a flow out of the table into the totals; it stays a candidate for the summary's list
    *  (the largest by bytes) in a list trimmed to that size, so memory stays bounded. */
   retire(f: Flow): void {
-    this.flows.delete(f.key);
+    this.flows.delete(f);
+    this.unindex(f);
     if (this.recent === f) this.recent = undefined;
     this.finalize(f);
     this.retired.push(f);
@@ -150,12 +225,12 @@ export class FlowTable {
 
   /** Ends the analysis: every flow still in the table is finalised. */
   finish(): void {
-    for (const f of this.flows.values()) this.finalize(f);
+    for (const f of this.flows) this.finalize(f);
   }
 
   /** The listing (after `finish`): the largest flows, and what was left out. */
   summarize(namesOf: NamesOf): Pick<Summary, 'flows' | 'flowCount' | 'flowsOmitted'> {
-    const listed = [...this.retired, ...this.flows.values()].sort(byBytes);
+    const listed = [...this.retired, ...this.flows].sort(byBytes);
     const shown = listed.slice(0, this.opts.listFlows);
     const hidden = listed.slice(this.opts.listFlows);
     return {
@@ -207,6 +282,72 @@ function flowSummary(f: Flow, namesOf: NamesOf): FlowSummary {
   }
   if (f.protocol === 'icmp' || f.protocol === 'icmpv6') out.icmp = { echoRequests: f.echoRequests, echoReplies: f.echoReplies };
   return out;
+}
+
+/** The first `n` of `all` stably sorted by (finished first, then lastNs). With the end times
+ *  as exact doubles (a span under 52 days, finished or not folded into one number) it sorts
+ *  only a typed array of keys to find the n-th key, then the n flows at or below it; otherwise
+ *  everything by BigInt comparisons. The same flows in the same order either way. */
+function oldestFirst(all: Flow[], n: number): Flow[] {
+  let min = all[0]!.lastNs;
+  let max = min;
+  for (const f of all) {
+    if (f.lastNs < min) min = f.lastNs;
+    else if (f.lastNs > max) max = f.lastNs;
+  }
+  if (max - min >= EXACT_SPAN_NS) {
+    const keyed = all.map((f) => ({ f, finished: f.finished }));
+    keyed.sort((x, y) =>
+      x.finished === y.finished ? (x.f.lastNs < y.f.lastNs ? -1 : x.f.lastNs > y.f.lastNs ? 1 : 0) : x.finished ? -1 : 1,
+    );
+    return keyed.slice(0, n).map((k) => k.f);
+  }
+  const keys = new Float64Array(all.length);
+  for (let i = 0; i < all.length; i++) {
+    const f = all[i]!;
+    keys[i] = Number(f.lastNs - min) + (f.finished ? 0 : UNFINISHED);
+  }
+  const threshold = nthSmallest(keys.slice(), n - 1);
+  let atThreshold = n;
+  for (let i = 0; i < keys.length; i++) if (keys[i]! < threshold) atThreshold--;
+  const picked: Array<{ f: Flow; key: number; i: number }> = [];
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (key < threshold || (key === threshold && atThreshold-- > 0)) picked.push({ f: all[i]!, key, i });
+  }
+  picked.sort((x, y) => x.key - y.key || x.i - y.i);
+  return picked.map((p) => p.f);
+}
+
+/** The k-th smallest (from 0) of `a`, which it reorders: quickselect, median-of-three pivots
+ *  (the keys come nearly sorted), linear on average where a sort is n log n. */
+function nthSmallest(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }
 
 /** Largest first; among equals, the earlier first. */
