@@ -5,7 +5,7 @@
 // captured by tcpdump on the client's interface. (nftables rather than tc netem: netem is a
 // kernel module that not every kernel has.)
 import { spawn } from 'node:child_process';
-import { createLab, inNs, MARKER_PORT, NAME_NX, NAME_OK, NAME_SILENT, SERVER_IP, startInNs, startServers, stopChild, markEnd, type Lab } from '../test/lab.js';
+import { inNs, MARKER_PORT, NAME_NX, NAME_OK, NAME_SILENT, SERVER_IP, startInNs, startServers, stopChild, markEnd, type Lab } from '../test/lab.js';
 
 export const SMALL_PORT = 7000;
 
@@ -84,4 +84,4 @@ export async function captureManyFlows(lab: Lab, file: string, o: ManyFlowOption
   }
 }
 
-export { createLab };
+

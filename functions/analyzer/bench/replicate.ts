@@ -2,7 +2,8 @@
 // with the bench client's address moved to a new one (10.K.K.1 style, both directions, IPv4
 // header and TCP/UDP checksums adjusted) and its times moved past the previous copy's end, so
 // every copy's flows are new flows to the analyzer and to tshark alike, and time only goes forward.
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+// Written as microsecond pcap, tcpdump's default. Ports are kept: the addresses tell copies apart.
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { LinkType, parseCapture, PcapWriter } from '../../../lib/pcap/index.js';
 
 const ETHERNET_HEADER = 14;
@@ -48,6 +49,13 @@ export function moveAddress(frame: Buffer, from: number, to: number): void {
   }
 }
 
+/** The first `n` packets of `input`, unchanged: a tiny capture for timing start-up. */
+export function writeFirst(input: string, output: string, n: number): void {
+  const packets = parseCapture(readFileSync(input)).packetList.slice(0, n);
+  const writer = new PcapWriter({ linkType: LinkType.ETHERNET });
+  writeFileSync(output, Buffer.concat([writer.header(), ...packets.map((p) => writer.record({ timestampNs: p.timestampNs, data: p.data, originalLength: p.originalLength }))]));
+}
+
 /** Writes `copies` shifted copies of the Ethernet pcap `input` to `output`; returns the packets. */
 export function replicate(input: string, output: string, clientIp: string, copies: number): number {
   const parsed = parseCapture(readFileSync(input));
@@ -57,7 +65,7 @@ export function replicate(input: string, output: string, clientIp: string, copie
   const client = clientIp.split('.').reduce((n, o) => n * 256 + Number(o), 0);
   const first = packets[0]!.timestampNs;
   const span = packets[packets.length - 1]!.timestampNs - first + 1_000_000n;
-  const writer = new PcapWriter({ linkType: LinkType.ETHERNET, nanosecond: true });
+  const writer = new PcapWriter({ linkType: LinkType.ETHERNET, nanosecond: false });
   const fd = openSync(output, 'w');
   try {
     writeSync(fd, writer.header());

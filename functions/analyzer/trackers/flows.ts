@@ -6,7 +6,7 @@ import { endpoint } from '../decode/address.js';
 import { IpProto, type Decoded } from '../decode/decoded.js';
 import { isEchoReply, isEchoRequest } from '../decode/icmp.js';
 import { Flow, type FlowProtocol } from '../flow.js';
-import { isoFromNs } from '../../../lib/pcap/index.js';
+import { isoFromNs } from '../../../lib/pcap/timestamp.js';
 import type { FlowSummary, Summary } from '../../../lib/api/analysis-summary.js';
 import { optional, round3, type NamesOf } from './stats.js';
 
