@@ -74,6 +74,10 @@ export class Flow {
   v4Client = 0;
   v4Server = 0;
   nextSameHash: Flow | undefined = undefined;
+  /** The flow table's eviction key: lastNs less the table's base time as a double, kept until
+   *  lastNs changes (most flows in a full table have not changed since the last eviction). */
+  evictNs = -1n;
+  evictRel = 0;
 
   constructor(
     /** the flow table's string key ('' for flows it finds by hash) */

@@ -16,8 +16,9 @@ export interface FlowTableOptions {
   maxTableEntries: number;
 }
 
-/** Spans of flow end times up to this many nanoseconds (52 days) are sorted as exact doubles. */
-const EXACT_SPAN_NS = 2n ** 52n;
+/** Flow end times within this many nanoseconds (26 days) of the table's base time are exact as
+ *  doubles; unfinished flows' keys are moved up by UNFINISHED, past every finished one. */
+const EXACT_LIMIT = 2 ** 51;
 const UNFINISHED = 2 ** 52;
 
 /** A hash of an IPv4 TCP/UDP 5-tuple, the same in both directions, in V8's small-integer range. */
@@ -46,6 +47,8 @@ export class FlowTable {
   private readonly unlisted = { flows: 0, packets: 0, bytes: 0 };
   private flowCount = 0;
   private evicted = 0;
+  /** the time eviction keys are relative to (the first eviction's oldest flow's end) */
+  private evictBase: bigint | undefined;
   /** The last TCP/UDP flow looked up: bulk transfers hit it packet after packet (data one way,
    *  ACKs the other), which spares building the key strings. */
   private recent: Flow | undefined;
@@ -192,7 +195,8 @@ export class FlowTable {
     this.recent = undefined;
     const all = [...this.flows];
     const n = Math.max(1, Math.floor(all.length / 10));
-    for (const f of oldestFirst(all, n)) {
+    this.evictBase ??= all[0]!.lastNs;
+    for (const f of oldestFirst(all, n, this.evictBase)) {
       this.evicted++;
       this.retire(f);
     }
@@ -284,28 +288,23 @@ function flowSummary(f: Flow, namesOf: NamesOf): FlowSummary {
   return out;
 }
 
-/** The first `n` of `all` stably sorted by (finished first, then lastNs). With the end times
- *  as exact doubles (a span under 52 days, finished or not folded into one number) it sorts
- *  only a typed array of keys to find the n-th key, then the n flows at or below it; otherwise
- *  everything by BigInt comparisons. The same flows in the same order either way. */
-function oldestFirst(all: Flow[], n: number): Flow[] {
-  let min = all[0]!.lastNs;
-  let max = min;
-  for (const f of all) {
-    if (f.lastNs < min) min = f.lastNs;
-    else if (f.lastNs > max) max = f.lastNs;
-  }
-  if (max - min >= EXACT_SPAN_NS) {
-    const keyed = all.map((f) => ({ f, finished: f.finished }));
-    keyed.sort((x, y) =>
-      x.finished === y.finished ? (x.f.lastNs < y.f.lastNs ? -1 : x.f.lastNs > y.f.lastNs ? 1 : 0) : x.finished ? -1 : 1,
-    );
-    return keyed.slice(0, n).map((k) => k.f);
-  }
+/** The first `n` of `all` stably sorted by (finished first, then lastNs). With each flow's end
+ *  time as an exact double relative to `base` (within ±2^51 ns, 26 days), finished or not folded
+ *  into one number, it sorts only a typed array of keys to find the n-th key, then the n flows at
+ *  or below it; otherwise everything by BigInt comparisons. The same flows in the same order
+ *  either way. */
+function oldestFirst(all: Flow[], n: number, base: bigint): Flow[] {
   const keys = new Float64Array(all.length);
   for (let i = 0; i < all.length; i++) {
     const f = all[i]!;
-    keys[i] = Number(f.lastNs - min) + (f.finished ? 0 : UNFINISHED);
+    if (f.evictNs !== f.lastNs) {
+      f.evictNs = f.lastNs;
+      f.evictRel = Number(f.lastNs - base);
+    }
+    const rel = f.evictRel;
+    // a double at or beyond 2^51 may be rounded: then the BigInt sort decides
+    if (!(rel > -EXACT_LIMIT && rel < EXACT_LIMIT)) return oldestFirstByBigInt(all, n);
+    keys[i] = rel + (f.finished ? 0 : UNFINISHED);
   }
   const threshold = nthSmallest(keys.slice(), n - 1);
   let atThreshold = n;
@@ -317,6 +316,14 @@ function oldestFirst(all: Flow[], n: number): Flow[] {
   }
   picked.sort((x, y) => x.key - y.key || x.i - y.i);
   return picked.map((p) => p.f);
+}
+
+function oldestFirstByBigInt(all: Flow[], n: number): Flow[] {
+  const keyed = all.map((f) => ({ f, finished: f.finished }));
+  keyed.sort((x, y) =>
+    x.finished === y.finished ? (x.f.lastNs < y.f.lastNs ? -1 : x.f.lastNs > y.f.lastNs ? 1 : 0) : x.finished ? -1 : 1,
+  );
+  return keyed.slice(0, n).map((k) => k.f);
 }
 
 /** The k-th smallest (from 0) of `a`, which it reorders: quickselect, median-of-three pivots
