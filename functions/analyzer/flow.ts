@@ -74,10 +74,10 @@ export class Flow {
   v4Client = 0;
   v4Server = 0;
   nextSameHash: Flow | undefined = undefined;
-  /** The flow table's eviction key: lastNs less the table's base time as a double, kept until
-   *  lastNs changes (most flows in a full table have not changed since the last eviction). */
-  evictNs = -1n;
-  evictRel = 0;
+  /** The flow table's slot for this flow's eviction key (-1: out of the table), and whether the
+   *  flow has had packets since that key was worked out. */
+  slot = -1;
+  dirty = false;
 
   constructor(
     /** the flow table's string key ('' for flows it finds by hash) */

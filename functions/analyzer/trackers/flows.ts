@@ -47,8 +47,20 @@ export class FlowTable {
   private readonly unlisted = { flows: 0, packets: 0, bytes: 0 };
   private flowCount = 0;
   private evicted = 0;
-  /** the time eviction keys are relative to (the first eviction's oldest flow's end) */
+  /** Eviction keys, one slot per flow in the table: its last time relative to evictBase as an
+   *  exact double, plus UNFINISHED for a flow not finished; +Infinity for a free slot. Worked out
+   *  again only for the flows that had packets since (`dirty`), so an eviction reads a typed
+   *  array instead of every flow object. `seqs` holds each slot's creation order (ties). */
+  private keys = new Float64Array(1024).fill(Infinity);
+  private seqs = new Float64Array(1024);
+  private readonly slotFlows: Array<Flow | undefined> = [];
+  private readonly freeSlots: number[] = [];
+  private nextSeq = 0;
+  private readonly dirtyFlows: Flow[] = [];
   private evictBase: bigint | undefined;
+  /** false once a flow's time lies too far from evictBase to be exact as a double: eviction then
+   *  sorts the flows by BigInt */
+  private exactKeys = true;
   /** The last TCP/UDP flow looked up: bulk transfers hit it packet after packet (data one way,
    *  ACKs the other), which spares building the key strings. */
   private recent: Flow | undefined;
@@ -61,7 +73,17 @@ export class FlowTable {
 
   /** The flow of a later fragment (no L4 header), by its first fragment; undefined when unseen. */
   fragmentFlow(d: Decoded): Flow | undefined {
-    return this.fragmentFlows.get(`${d.src}|${d.dst}|${d.ipProto}|${d.ipId}`);
+    const flow = this.fragmentFlows.get(`${d.src}|${d.dst}|${d.ipProto}|${d.ipId}`);
+    if (flow) this.touch(flow);
+    return flow;
+  }
+
+  /** The flow is about to change (a packet): its eviction key must be worked out again. */
+  private touch(f: Flow): void {
+    if (f.dirty) return;
+    f.dirty = true;
+    this.dirtyFlows.push(f);
+    if (this.dirtyFlows.length > 2 * this.opts.maxFlows) this.refreshKeys();
   }
 
   /** Remembers a first fragment's flow for the fragments that follow. */
@@ -78,10 +100,12 @@ export class FlowTable {
         (r.clientPort === d.srcPort && r.serverPort === d.dstPort && r.clientIp === d.src && r.serverIp === d.dst) ||
         (r.clientPort === d.dstPort && r.serverPort === d.srcPort && r.clientIp === d.dst && r.serverIp === d.src)
       ) {
+        if (!r.dirty) this.touch(r);
         return r;
       }
     }
     const flow = this.lookup(d, ns);
+    this.touch(flow);
     this.recent = flow.clientPort !== undefined ? flow : undefined;
     return flow;
   }
@@ -167,6 +191,18 @@ export class FlowTable {
       : new Flow(key, protocol, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
     if (protocol === 'tcp' && (d.tcpFlags & 0x02) === 0) flow.midstream = true;
     this.flows.add(flow);
+    const slot = this.freeSlots.pop() ?? this.slotFlows.length;
+    if (slot >= this.keys.length) {
+      const keys = new Float64Array(this.keys.length * 2).fill(Infinity);
+      keys.set(this.keys);
+      this.keys = keys;
+      const seqs = new Float64Array(this.seqs.length * 2);
+      seqs.set(this.seqs);
+      this.seqs = seqs;
+    }
+    this.slotFlows[slot] = flow;
+    this.seqs[slot] = this.nextSeq++;
+    flow.slot = slot;
     return flow;
   }
 
@@ -193,13 +229,47 @@ export class FlowTable {
    *  last packet's time). */
   private evict(): void {
     this.recent = undefined;
-    const all = [...this.flows];
-    const n = Math.max(1, Math.floor(all.length / 10));
-    this.evictBase ??= all[0]!.lastNs;
-    for (const f of oldestFirst(all, n, this.evictBase)) {
+    this.refreshKeys();
+    const n = Math.max(1, Math.floor(this.flows.size / 10));
+    const oldest = this.exactKeys ? this.oldestBySlot(n) : oldestFirstByBigInt([...this.flows], n);
+    for (const f of oldest) {
       this.evicted++;
       this.retire(f);
     }
+  }
+
+  /** Works out the eviction keys of the flows that had packets since the last time. */
+  private refreshKeys(): void {
+    for (const f of this.dirtyFlows) {
+      f.dirty = false;
+      if (f.slot < 0) continue;
+      this.evictBase ??= f.lastNs;
+      const rel = Number(f.lastNs - this.evictBase);
+      // a double at or beyond 2^51 may be rounded
+      if (!(rel > -EXACT_LIMIT && rel < EXACT_LIMIT)) this.exactKeys = false;
+      this.keys[f.slot] = rel + (f.finished ? 0 : UNFINISHED);
+    }
+    this.dirtyFlows.length = 0;
+  }
+
+  /** The n smallest keys, in key order, ties in creation order: the n-th key by quickselect,
+   *  then only the flows at or below it are sorted. */
+  private oldestBySlot(n: number): Flow[] {
+    const used = this.slotFlows.length;
+    const keys = this.keys;
+    const seqs = this.seqs;
+    const threshold = nthSmallest(keys.slice(0, used), n - 1);
+    const picked: number[] = [];
+    const ties: number[] = [];
+    for (let i = 0; i < used; i++) {
+      const k = keys[i]!;
+      if (k < threshold) picked.push(i);
+      else if (k === threshold) ties.push(i);
+    }
+    ties.sort((a, b) => seqs[a]! - seqs[b]!);
+    for (let i = 0; picked.length < n && i < ties.length; i++) picked.push(ties[i]!);
+    picked.sort((a, b) => keys[a]! - keys[b]! || seqs[a]! - seqs[b]!);
+    return picked.map((i) => this.slotFlows[i]!);
   }
 
   /** Takes a flow out of the table into the totals; it stays a candidate for the summary's list
@@ -207,6 +277,12 @@ export class FlowTable {
   retire(f: Flow): void {
     this.flows.delete(f);
     this.unindex(f);
+    if (f.slot >= 0) {
+      this.keys[f.slot] = Infinity;
+      this.slotFlows[f.slot] = undefined;
+      this.freeSlots.push(f.slot);
+      f.slot = -1;
+    }
     if (this.recent === f) this.recent = undefined;
     this.finalize(f);
     this.retired.push(f);
@@ -288,36 +364,7 @@ function flowSummary(f: Flow, namesOf: NamesOf): FlowSummary {
   return out;
 }
 
-/** The first `n` of `all` stably sorted by (finished first, then lastNs). With each flow's end
- *  time as an exact double relative to `base` (within ±2^51 ns, 26 days), finished or not folded
- *  into one number, it sorts only a typed array of keys to find the n-th key, then the n flows at
- *  or below it; otherwise everything by BigInt comparisons. The same flows in the same order
- *  either way. */
-function oldestFirst(all: Flow[], n: number, base: bigint): Flow[] {
-  const keys = new Float64Array(all.length);
-  for (let i = 0; i < all.length; i++) {
-    const f = all[i]!;
-    if (f.evictNs !== f.lastNs) {
-      f.evictNs = f.lastNs;
-      f.evictRel = Number(f.lastNs - base);
-    }
-    const rel = f.evictRel;
-    // a double at or beyond 2^51 may be rounded: then the BigInt sort decides
-    if (!(rel > -EXACT_LIMIT && rel < EXACT_LIMIT)) return oldestFirstByBigInt(all, n);
-    keys[i] = rel + (f.finished ? 0 : UNFINISHED);
-  }
-  const threshold = nthSmallest(keys.slice(), n - 1);
-  let atThreshold = n;
-  for (let i = 0; i < keys.length; i++) if (keys[i]! < threshold) atThreshold--;
-  const picked: Array<{ f: Flow; key: number; i: number }> = [];
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    if (key < threshold || (key === threshold && atThreshold-- > 0)) picked.push({ f: all[i]!, key, i });
-  }
-  picked.sort((x, y) => x.key - y.key || x.i - y.i);
-  return picked.map((p) => p.f);
-}
-
+/** The first `n` of `all` stably sorted by (finished first, then lastNs), by BigInt comparisons. */
 function oldestFirstByBigInt(all: Flow[], n: number): Flow[] {
   const keyed = all.map((f) => ({ f, finished: f.finished }));
   keyed.sort((x, y) =>
