@@ -252,24 +252,9 @@ export class FlowTable {
     this.dirtyFlows.length = 0;
   }
 
-  /** The n smallest keys, in key order, ties in creation order: the n-th key by quickselect,
-   *  then only the flows at or below it are sorted. */
+  /** The n smallest keys' flows, in key order, ties in creation order. */
   private oldestBySlot(n: number): Flow[] {
-    const used = this.slotFlows.length;
-    const keys = this.keys;
-    const seqs = this.seqs;
-    const threshold = nthSmallest(keys.slice(0, used), n - 1);
-    const picked: number[] = [];
-    const ties: number[] = [];
-    for (let i = 0; i < used; i++) {
-      const k = keys[i]!;
-      if (k < threshold) picked.push(i);
-      else if (k === threshold) ties.push(i);
-    }
-    ties.sort((a, b) => seqs[a]! - seqs[b]!);
-    for (let i = 0; picked.length < n && i < ties.length; i++) picked.push(ties[i]!);
-    picked.sort((a, b) => keys[a]! - keys[b]! || seqs[a]! - seqs[b]!);
-    return picked.map((i) => this.slotFlows[i]!);
+    return smallestSlots(this.keys, this.seqs, this.slotFlows.length, n).map((i) => this.slotFlows[i]!);
   }
 
   /** Takes a flow out of the table into the totals; it stays a candidate for the summary's list
@@ -373,9 +358,26 @@ function oldestFirstByBigInt(all: Flow[], n: number): Flow[] {
   return keyed.slice(0, n).map((k) => k.f);
 }
 
+/** The slots (below `used`) of the `n` smallest keys, ordered by key and, among equal keys, by
+ *  `seqs`: the n-th key by quickselect, then only the slots at or below it are sorted. */
+export function smallestSlots(keys: Float64Array, seqs: Float64Array, used: number, n: number): number[] {
+  const threshold = nthSmallest(keys.slice(0, used), n - 1);
+  const picked: number[] = [];
+  const ties: number[] = [];
+  for (let i = 0; i < used; i++) {
+    const k = keys[i]!;
+    if (k < threshold) picked.push(i);
+    else if (k === threshold) ties.push(i);
+  }
+  ties.sort((a, b) => seqs[a]! - seqs[b]!);
+  for (let i = 0; picked.length < n && i < ties.length; i++) picked.push(ties[i]!);
+  picked.sort((a, b) => keys[a]! - keys[b]! || seqs[a]! - seqs[b]!);
+  return picked;
+}
+
 /** The k-th smallest (from 0) of `a`, which it reorders: quickselect, median-of-three pivots
  *  (the keys come nearly sorted), linear on average where a sort is n log n. */
-function nthSmallest(a: Float64Array, k: number): number {
+export function nthSmallest(a: Float64Array, k: number): number {
   let lo = 0;
   let hi = a.length - 1;
   while (hi > lo) {
