@@ -69,8 +69,18 @@ export class Flow {
   // ICMP echo
   echoRequests = 0;
   echoReplies = 0;
+  /** The flow table's hash index (IPv4 TCP/UDP flows): the addresses as numbers, and the next
+   *  flow with the same hash. */
+  v4Client = 0;
+  v4Server = 0;
+  nextSameHash: Flow | undefined = undefined;
+  /** The flow table's slot for this flow's eviction key (-1: out of the table), and whether the
+   *  flow has had packets since that key was worked out. */
+  slot = -1;
+  dirty = false;
 
   constructor(
+    /** the flow table's string key ('' for flows it finds by hash) */
     readonly key: string,
     readonly protocol: FlowProtocol,
     readonly ipProto: number,

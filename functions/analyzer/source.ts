@@ -5,7 +5,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { PacketParser, readPackets, type ReadResult } from '../../lib/pcap/index.js';
+// the reader's own module, not the package index: a CLI run loads only what it uses
+import { PacketParser, readPackets } from '../../lib/pcap/reader.js';
+import type { ReadResult } from '../../lib/pcap/types.js';
 import { Analyzer, type AnalyzerOptions } from './analysis.js';
 import type { Summary } from '../../lib/api/analysis-summary.js';
 

@@ -5,8 +5,8 @@
 const v4Cache = new Map<number, string>();
 const V4_CACHE_MAX = 65536;
 
-export function ipv4String(buf: Buffer, at: number): string {
-  const n = buf.readUInt32BE(at);
+/** The address at `at`; `n` is the same four bytes as a number when the caller has read them. */
+export function ipv4String(buf: Buffer, at: number, n = buf.readUInt32BE(at)): string {
   let s = v4Cache.get(n);
   if (s === undefined) {
     s = `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;

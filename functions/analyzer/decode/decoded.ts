@@ -18,6 +18,10 @@ export class Decoded {
   l4Length = 0;
   src = '';
   dst = '';
+  /** IPv4 addresses as unsigned 32-bit numbers (valid when ipVersion is 4): the flow table's
+   *  hash keys, cheaper than the strings */
+  srcV4 = 0;
+  dstV4 = 0;
   /** the upper-layer protocol number (after IPv6 extension headers) */
   ipProto = 0;
   ipId = 0;
@@ -51,6 +55,8 @@ export class Decoded {
     this.l4Length = 0;
     this.src = '';
     this.dst = '';
+    this.srcV4 = 0;
+    this.dstV4 = 0;
     this.ipProto = 0;
     this.ipId = 0;
     this.fragment = false;

@@ -18,8 +18,10 @@ export function ipv4(buf: Buffer, at: number, d: Decoded): string {
   d.ipVersion = 4;
   d.ipId = buf.readUInt16BE(at + 4);
   d.ipProto = buf[at + 9]!;
-  d.src = ipv4String(buf, at + 12);
-  d.dst = ipv4String(buf, at + 16);
+  d.srcV4 = buf.readUInt32BE(at + 12);
+  d.dstV4 = buf.readUInt32BE(at + 16);
+  d.src = ipv4String(buf, at + 12, d.srcV4);
+  d.dst = ipv4String(buf, at + 16, d.dstV4);
   d.fragment = moreFragments || fragOffset !== 0;
   d.laterFragment = fragOffset !== 0;
   if (buf.length < at + ihl) return 'truncated IPv4 options';

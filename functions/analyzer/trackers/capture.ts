@@ -1,7 +1,7 @@
 // The capture as a whole: frames and bytes, first and last timestamps, link types, and what the
 // reader said about the file (format, truncation, errors).
 import type { Packet, ReadResult } from '../../../lib/pcap/index.js';
-import { isoFromNs } from '../../../lib/pcap/index.js';
+import { isoFromNs } from '../../../lib/pcap/timestamp.js';
 import type { Summary } from '../../../lib/api/analysis-summary.js';
 import { round6 } from './stats.js';
 

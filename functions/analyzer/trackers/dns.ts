@@ -23,6 +23,16 @@ function newDnsName(): DnsName {
   return { queries: 0, answered: 0, failed: 0, rcodes: {}, addresses: new Set() };
 }
 
+/** A transaction's key: transport, client address and port, server address, message id. For
+ *  IPv4 a flat 8-character string of 16-bit units (cheap to build and hash); otherwise the text
+ *  form, which is longer, so the two never meet. */
+function transactionKey(transport: string, d: Decoded, client: number, clientText: string, port: number, server: number, serverText: string, id: number): string {
+  if (d.ipVersion === 4) {
+    return String.fromCharCode(transport === '' ? 0 : 1, client >>> 16, client & 0xffff, port, server >>> 16, server & 0xffff, id, 0x7c);
+  }
+  return `${transport}${clientText}|${port}|${serverText}|${id}`;
+}
+
 export class DnsTracker {
   private readonly pending = new Map<string, { ns: bigint; qname: string }>();
   private queries = 0;
@@ -88,7 +98,7 @@ export class DnsTracker {
     const max = this.maxTableEntries;
     if (!msg.response) {
       this.queries++;
-      const key = `${transport}${d.src}|${d.srcPort}|${d.dst}|${msg.id}`;
+      const key = transactionKey(transport, d, d.srcV4, d.src, d.srcPort, d.dstV4, d.dst, msg.id);
       const qname = msg.qname ?? '';
       bump(this.names, qname, max, newDnsName).queries++;
       if (this.pending.has(key)) return; // a repeated query keeps the first one's time
@@ -99,7 +109,7 @@ export class DnsTracker {
     this.responses++;
     const rc = rcodeName(msg.rcode);
     this.rcodes.set(rc, (this.rcodes.get(rc) ?? 0) + 1);
-    const key = `${transport}${d.dst}|${d.dstPort}|${d.src}|${msg.id}`;
+    const key = transactionKey(transport, d, d.dstV4, d.dst, d.dstPort, d.srcV4, d.src, msg.id);
     const pending = this.pending.get(key);
     if (!pending) {
       this.unmatched++;

@@ -6,7 +6,7 @@ import { endpoint } from '../decode/address.js';
 import { IpProto, type Decoded } from '../decode/decoded.js';
 import { isEchoReply, isEchoRequest } from '../decode/icmp.js';
 import { Flow, type FlowProtocol } from '../flow.js';
-import { isoFromNs } from '../../../lib/pcap/index.js';
+import { isoFromNs } from '../../../lib/pcap/timestamp.js';
 import type { FlowSummary, Summary } from '../../../lib/api/analysis-summary.js';
 import { optional, round3, type NamesOf } from './stats.js';
 
@@ -16,8 +16,29 @@ export interface FlowTableOptions {
   maxTableEntries: number;
 }
 
+/** Flow end times within this many nanoseconds (26 days) of the table's base time are exact as
+ *  doubles; unfinished flows' keys are moved up by UNFINISHED, past every finished one. */
+const EXACT_LIMIT = 2 ** 51;
+const UNFINISHED = 2 ** 52;
+
+/** A hash of an IPv4 TCP/UDP 5-tuple, the same in both directions, in V8's small-integer range. */
+function flowHash(proto: number, a: number, aPort: number, b: number, bPort: number): number {
+  const ea = Math.imul(a ^ Math.imul(aPort + 1, 0x9e3779b1), 0x85ebca6b);
+  const eb = Math.imul(b ^ Math.imul(bPort + 1, 0x9e3779b1), 0x85ebca6b);
+  let h = (ea ^ eb ^ proto) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) & 0x3fffffff;
+}
+
 export class FlowTable {
-  private readonly flows = new Map<string, Flow>();
+  /** every flow in the table, oldest first (eviction and the end go by this order) */
+  private readonly flows = new Set<Flow>();
+  /** IPv4 TCP/UDP flows (most packets) by flowHash, chained through Flow.nextSameHash: a lookup
+   *  builds no strings */
+  private readonly byHash = new Map<number, Flow>();
+  /** the others (IPv6, ICMP, other protocols) by a string key */
+  private readonly byKey = new Map<string, Flow>();
   /** first fragment's flow, so later fragments (no ports) are counted with it */
   private readonly fragmentFlows = new Map<string, Flow>();
   /** flows out of the table, kept for the listing (trimmed to the largest) */
@@ -26,6 +47,20 @@ export class FlowTable {
   private readonly unlisted = { flows: 0, packets: 0, bytes: 0 };
   private flowCount = 0;
   private evicted = 0;
+  /** Eviction keys, one slot per flow in the table: its last time relative to evictBase as an
+   *  exact double, plus UNFINISHED for a flow not finished; +Infinity for a free slot. Worked out
+   *  again only for the flows that had packets since (`dirty`), so an eviction reads a typed
+   *  array instead of every flow object. `seqs` holds each slot's creation order (ties). */
+  private keys = new Float64Array(1024).fill(Infinity);
+  private seqs = new Float64Array(1024);
+  private readonly slotFlows: Array<Flow | undefined> = [];
+  private readonly freeSlots: number[] = [];
+  private nextSeq = 0;
+  private readonly dirtyFlows: Flow[] = [];
+  private evictBase: bigint | undefined;
+  /** false once a flow's time lies too far from evictBase to be exact as a double: eviction then
+   *  sorts the flows by BigInt */
+  private exactKeys = true;
   /** The last TCP/UDP flow looked up: bulk transfers hit it packet after packet (data one way,
    *  ACKs the other), which spares building the key strings. */
   private recent: Flow | undefined;
@@ -38,7 +73,17 @@ export class FlowTable {
 
   /** The flow of a later fragment (no L4 header), by its first fragment; undefined when unseen. */
   fragmentFlow(d: Decoded): Flow | undefined {
-    return this.fragmentFlows.get(`${d.src}|${d.dst}|${d.ipProto}|${d.ipId}`);
+    const flow = this.fragmentFlows.get(`${d.src}|${d.dst}|${d.ipProto}|${d.ipId}`);
+    if (flow) this.touch(flow);
+    return flow;
+  }
+
+  /** The flow is about to change (a packet): its eviction key must be worked out again. */
+  private touch(f: Flow): void {
+    if (f.dirty) return;
+    f.dirty = true;
+    this.dirtyFlows.push(f);
+    if (this.dirtyFlows.length > 2 * this.opts.maxFlows) this.refreshKeys();
   }
 
   /** Remembers a first fragment's flow for the fragments that follow. */
@@ -55,15 +100,18 @@ export class FlowTable {
         (r.clientPort === d.srcPort && r.serverPort === d.dstPort && r.clientIp === d.src && r.serverIp === d.dst) ||
         (r.clientPort === d.dstPort && r.serverPort === d.srcPort && r.clientIp === d.dst && r.serverIp === d.src)
       ) {
+        if (!r.dirty) this.touch(r);
         return r;
       }
     }
     const flow = this.lookup(d, ns);
+    this.touch(flow);
     this.recent = flow.clientPort !== undefined ? flow : undefined;
     return flow;
   }
 
   private lookup(d: Decoded, ns: bigint): Flow {
+    if (d.ipVersion === 4 && d.hasL4 && (d.ipProto === IpProto.TCP || d.ipProto === IpProto.UDP)) return this.lookupV4(d, ns);
     let protocol: FlowProtocol;
     let a: string;
     let b: string;
@@ -89,45 +137,137 @@ export class FlowTable {
       b = `${d.dst}#p${d.ipProto}`;
     }
     const key = `${protocol}|${a}|${b}`;
-    let flow = this.flows.get(key);
+    let flow = this.byKey.get(key);
     if (flow) return flow;
-    flow = this.flows.get(`${protocol}|${b}|${a}`);
+    flow = this.byKey.get(`${protocol}|${b}|${a}`);
     if (flow) return flow;
-    // New flow: the client is whoever sent this packet, except a SYN-ACK or an echo reply
-    // (the opening packet was missed or sent before the capture started).
-    let reverse = false;
-    if (protocol === 'tcp') {
-      const synAck = (d.tcpFlags & 0x12) === 0x12;
-      reverse = synAck;
-    } else if (echo) reverse = isEchoReply(d);
-    if (this.flows.size >= this.opts.maxFlows) this.evict();
-    flow = reverse
-      ? new Flow(key, protocol, d.ipProto, d.dst, serverPort, d.src, clientPort, ns)
-      : new Flow(key, protocol, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
-    if (protocol === 'tcp' && (d.tcpFlags & 0x02) === 0) flow.midstream = true;
-    this.flows.set(key, flow);
+    flow = this.create(key, protocol, d, clientPort, serverPort, ns, protocol === 'tcp' ? (d.tcpFlags & 0x12) === 0x12 : echo && isEchoReply(d));
+    this.byKey.set(key, flow);
     return flow;
   }
 
-  /** Folds the oldest tenth of the table into totals, finished flows first. */
+  /** The same for an IPv4 TCP/UDP packet, through the hash index. */
+  private lookupV4(d: Decoded, ns: bigint): Flow {
+    const proto = d.ipProto;
+    const s = d.srcV4;
+    const t = d.dstV4;
+    const sp = d.srcPort;
+    const dp = d.dstPort;
+    const h = flowHash(proto, s, sp, t, dp);
+    const head = this.byHash.get(h);
+    for (let f = head; f !== undefined; f = f.nextSameHash) {
+      if (
+        f.ipProto === proto &&
+        ((f.v4Client === s && f.clientPort === sp && f.v4Server === t && f.serverPort === dp) ||
+          (f.v4Client === t && f.clientPort === dp && f.v4Server === s && f.serverPort === sp))
+      ) {
+        return f;
+      }
+    }
+    const tcp = proto === IpProto.TCP;
+    const reverse = tcp && (d.tcpFlags & 0x12) === 0x12;
+    const flow = this.create('', tcp ? 'tcp' : 'udp', d, sp, dp, ns, reverse);
+    flow.v4Client = reverse ? t : s;
+    flow.v4Server = reverse ? s : t;
+    flow.nextSameHash = head;
+    this.byHash.set(h, flow);
+    return flow;
+  }
+
+  /** A new flow: the client is whoever sent this packet, except a SYN-ACK or an echo reply
+   *  (`reverse`: the opening packet was missed or sent before the capture started). */
+  private create(
+    key: string,
+    protocol: FlowProtocol,
+    d: Decoded,
+    clientPort: number | undefined,
+    serverPort: number | undefined,
+    ns: bigint,
+    reverse: boolean,
+  ): Flow {
+    if (this.flows.size >= this.opts.maxFlows) this.evict();
+    const flow = reverse
+      ? new Flow(key, protocol, d.ipProto, d.dst, serverPort, d.src, clientPort, ns)
+      : new Flow(key, protocol, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
+    if (protocol === 'tcp' && (d.tcpFlags & 0x02) === 0) flow.midstream = true;
+    this.flows.add(flow);
+    const slot = this.freeSlots.pop() ?? this.slotFlows.length;
+    if (slot >= this.keys.length) {
+      const keys = new Float64Array(this.keys.length * 2).fill(Infinity);
+      keys.set(this.keys);
+      this.keys = keys;
+      const seqs = new Float64Array(this.seqs.length * 2);
+      seqs.set(this.seqs);
+      this.seqs = seqs;
+    }
+    this.slotFlows[slot] = flow;
+    this.seqs[slot] = this.nextSeq++;
+    flow.slot = slot;
+    return flow;
+  }
+
+  /** Takes a flow out of the indexes. */
+  private unindex(f: Flow): void {
+    if (f.key !== '') {
+      this.byKey.delete(f.key);
+      return;
+    }
+    const h = flowHash(f.ipProto, f.v4Client, f.clientPort!, f.v4Server, f.serverPort!);
+    let prev: Flow | undefined;
+    for (let g = this.byHash.get(h); g !== undefined; prev = g, g = g.nextSameHash) {
+      if (g !== f) continue;
+      if (prev) prev.nextSameHash = f.nextSameHash;
+      else if (f.nextSameHash) this.byHash.set(h, f.nextSameHash);
+      else this.byHash.delete(h);
+      f.nextSameHash = undefined;
+      return;
+    }
+  }
+
+  /** Folds the oldest tenth of the table into totals, finished flows first (and among equals,
+   *  the one that came first): the first tenth of the table stably sorted by (finished first,
+   *  last packet's time). */
   private evict(): void {
     this.recent = undefined;
-    // the state is worked out once per flow, not once per comparison
-    const all = [...this.flows.values()].map((f) => ({ f, finished: f.finished }));
-    all.sort((x, y) =>
-      x.finished === y.finished ? (x.f.lastNs < y.f.lastNs ? -1 : x.f.lastNs > y.f.lastNs ? 1 : 0) : x.finished ? -1 : 1,
-    );
-    const n = Math.max(1, Math.floor(all.length / 10));
-    for (let i = 0; i < n; i++) {
+    this.refreshKeys();
+    const n = Math.max(1, Math.floor(this.flows.size / 10));
+    const oldest = this.exactKeys ? this.oldestBySlot(n) : oldestFirstByBigInt([...this.flows], n);
+    for (const f of oldest) {
       this.evicted++;
-      this.retire(all[i]!.f);
+      this.retire(f);
     }
+  }
+
+  /** Works out the eviction keys of the flows that had packets since the last time. */
+  private refreshKeys(): void {
+    for (const f of this.dirtyFlows) {
+      f.dirty = false;
+      if (f.slot < 0) continue;
+      this.evictBase ??= f.lastNs;
+      const rel = Number(f.lastNs - this.evictBase);
+      // a double at or beyond 2^51 may be rounded
+      if (!(rel > -EXACT_LIMIT && rel < EXACT_LIMIT)) this.exactKeys = false;
+      this.keys[f.slot] = rel + (f.finished ? 0 : UNFINISHED);
+    }
+    this.dirtyFlows.length = 0;
+  }
+
+  /** The n smallest keys' flows, in key order, ties in creation order. */
+  private oldestBySlot(n: number): Flow[] {
+    return smallestSlots(this.keys, this.seqs, this.slotFlows.length, n).map((i) => this.slotFlows[i]!);
   }
 
   /** Takes a flow out of the table into the totals; it stays a candidate for the summary's list
    *  (the largest by bytes) in a list trimmed to that size, so memory stays bounded. */
   retire(f: Flow): void {
-    this.flows.delete(f.key);
+    this.flows.delete(f);
+    this.unindex(f);
+    if (f.slot >= 0) {
+      this.keys[f.slot] = Infinity;
+      this.slotFlows[f.slot] = undefined;
+      this.freeSlots.push(f.slot);
+      f.slot = -1;
+    }
     if (this.recent === f) this.recent = undefined;
     this.finalize(f);
     this.retired.push(f);
@@ -150,12 +290,12 @@ export class FlowTable {
 
   /** Ends the analysis: every flow still in the table is finalised. */
   finish(): void {
-    for (const f of this.flows.values()) this.finalize(f);
+    for (const f of this.flows) this.finalize(f);
   }
 
   /** The listing (after `finish`): the largest flows, and what was left out. */
   summarize(namesOf: NamesOf): Pick<Summary, 'flows' | 'flowCount' | 'flowsOmitted'> {
-    const listed = [...this.retired, ...this.flows.values()].sort(byBytes);
+    const listed = [...this.retired, ...this.flows].sort(byBytes);
     const shown = listed.slice(0, this.opts.listFlows);
     const hidden = listed.slice(this.opts.listFlows);
     return {
@@ -207,6 +347,63 @@ function flowSummary(f: Flow, namesOf: NamesOf): FlowSummary {
   }
   if (f.protocol === 'icmp' || f.protocol === 'icmpv6') out.icmp = { echoRequests: f.echoRequests, echoReplies: f.echoReplies };
   return out;
+}
+
+/** The first `n` of `all` stably sorted by (finished first, then lastNs), by BigInt comparisons. */
+function oldestFirstByBigInt(all: Flow[], n: number): Flow[] {
+  const keyed = all.map((f) => ({ f, finished: f.finished }));
+  keyed.sort((x, y) =>
+    x.finished === y.finished ? (x.f.lastNs < y.f.lastNs ? -1 : x.f.lastNs > y.f.lastNs ? 1 : 0) : x.finished ? -1 : 1,
+  );
+  return keyed.slice(0, n).map((k) => k.f);
+}
+
+/** The slots (below `used`) of the `n` smallest keys, ordered by key and, among equal keys, by
+ *  `seqs`: the n-th key by quickselect, then only the slots at or below it are sorted. */
+export function smallestSlots(keys: Float64Array, seqs: Float64Array, used: number, n: number): number[] {
+  const threshold = nthSmallest(keys.slice(0, used), n - 1);
+  const picked: number[] = [];
+  const ties: number[] = [];
+  for (let i = 0; i < used; i++) {
+    const k = keys[i]!;
+    if (k < threshold) picked.push(i);
+    else if (k === threshold) ties.push(i);
+  }
+  ties.sort((a, b) => seqs[a]! - seqs[b]!);
+  for (let i = 0; picked.length < n && i < ties.length; i++) picked.push(ties[i]!);
+  picked.sort((a, b) => keys[a]! - keys[b]! || seqs[a]! - seqs[b]!);
+  return picked;
+}
+
+/** The k-th smallest (from 0) of `a`, which it reorders: quickselect, median-of-three pivots
+ *  (the keys come nearly sorted), linear on average where a sort is n log n. */
+export function nthSmallest(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }
 
 /** Largest first; among equals, the earlier first. */
