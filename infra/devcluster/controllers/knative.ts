@@ -88,9 +88,15 @@ export function containerFailure(pods: V1Pod[]): string | undefined {
     for (const cs of p.status?.containerStatuses ?? []) {
       const t = cs.state?.terminated ?? cs.lastState?.terminated;
       if (!cs.ready && t && (t.exitCode ?? 0) !== 0) {
-        // the termination message is the log's tail (FallbackToLogsOnError): its error line says most
+        // the termination message is the log's tail (FallbackToLogsOnError): its error line says
+        // most. A thrown error's own line ("Error: listen EADDRINUSE …", an errno code) comes
+        // first, before lines that only mention errors (node's "throw er; // Unhandled 'error'
+        // event" stands above the error it threw).
         const lines = (t.message ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
-        const text = lines.find((l) => /error|cannot|refused|EADDRINUSE/i.test(l)) ?? (lines.slice(-3).join(' ') || t.reason || `exit code ${t.exitCode}`);
+        const text =
+          lines.find((l) => /^[A-Za-z]*Error: |\bE[A-Z]{3,}\b/.test(l)) ??
+          lines.find((l) => /error|cannot|refused/i.test(l)) ??
+          (lines.slice(-3).join(' ') || t.reason || `exit code ${t.exitCode}`);
         return `Container failed with: ${text} (container ${cs.name}, exit code ${t.exitCode})`;
       }
     }

@@ -111,6 +111,10 @@ describe('workloads', () => {
     expect(containerFailure([pod(1, 'snoopy-queue-proxy: queue-proxy cannot hold its port: listen EADDRINUSE: address already in use 0.0.0.0:9090\n')])).toBe(
       'Container failed with: snoopy-queue-proxy: queue-proxy cannot hold its port: listen EADDRINUSE: address already in use 0.0.0.0:9090 (container queue-proxy, exit code 1)',
     );
+    // node's trace for an unhandled 'error' event: the thrown error's line, not the line above it
+    const trace = "node:events:497\n      throw er; // Unhandled 'error' event\n      ^\n\nError: listen EADDRINUSE: address already in use :::9090\n    at Server.setupListenHandle [as _listen2] (node:net:1908:16)\n";
+    expect(containerFailure([pod(1, trace)])).toBe('Container failed with: Error: listen EADDRINUSE: address already in use :::9090 (container queue-proxy, exit code 1)');
+    expect(containerFailure([pod(2, 'starting\ncannot open config\nbye\n')])).toBe('Container failed with: cannot open config (container queue-proxy, exit code 2)');
     expect(containerFailure([pod(0, '')])).toBeUndefined();
   });
 });
