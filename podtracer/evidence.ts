@@ -5,8 +5,8 @@
 // network namespace. Nothing here is fatal: a missing tool, a refused command, a vanished
 // namespace are recorded in the snapshot and the capture goes on.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { countersOf } from '../lib/evidence/assemble.js';
 import { SNAPSHOT_COMMANDS, SNAPSHOT_FILES, evidencePolicy, type SnapshotCommand } from '../lib/evidence/commands.js';
@@ -111,12 +111,56 @@ async function runCommand(t: SnapshotTarget, c: SnapshotCommand, netnsPath: stri
   return runInSandbox(t, c, netnsPath);
 }
 
+/**
+ * Opens `<procRoot>/<pid>/<path>` for reading: the first component as the kernel resolves it
+ * (`root` is /proc's link to the target's root directory), every later one relative to the
+ * directory opened before it and never through a symbolic link. The target owns its files: read
+ * by name, its /etc/resolv.conf could be a link to "/var/run/secrets/…/token" and hand podtracer's
+ * own service account token (or a FIFO that never ends) to the evidence.
+ */
+async function openInTarget(t: SnapshotTarget, path: string): Promise<FileHandle> {
+  const [first, ...rest] = path.split('/');
+  let handle = await open(join(t.procRoot, String(t.pid), first!), constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    for (let i = 0; i < rest.length; i++) {
+      const last = i === rest.length - 1;
+      const next = await open(`/proc/self/fd/${handle.fd}/${rest[i]}`, constants.O_RDONLY | constants.O_NOFOLLOW | (last ? constants.O_NONBLOCK : constants.O_DIRECTORY));
+      await handle.close();
+      handle = next;
+    }
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/** A target file's text, at most SOURCE_MAX_BYTES; only a regular file is read. */
+export async function readTargetFile(t: SnapshotTarget, path: string): Promise<string> {
+  const handle = await openInTarget(t, path);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error(`${path} is not a regular file`);
+    const buf = Buffer.alloc(64 * 1024);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // procfs files say size 0: read to the end, bounded
+    while (total < SOURCE_MAX_BYTES) {
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, SOURCE_MAX_BYTES - total), null);
+      if (bytesRead === 0) break;
+      chunks.push(Buffer.from(buf.subarray(0, bytesRead)));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 async function readSourceFile(t: SnapshotTarget, path: string): Promise<SourceResult> {
   const started = performance.now();
-  const full = join(t.procRoot, String(t.pid), path);
   try {
-    const text = await readFile(full, 'utf8');
-    return { source: path, status: 'ok', text: text.slice(0, SOURCE_MAX_BYTES), ms: Math.round(performance.now() - started) };
+    const text = await readTargetFile(t, path);
+    return { source: path, status: 'ok', text, ms: Math.round(performance.now() - started) };
   } catch (err) {
     const gone = !existsSync(join(t.procRoot, String(t.pid)));
     const ms = Math.round(performance.now() - started);
