@@ -28,6 +28,19 @@ export interface ServerOptions {
 }
 
 /** Where a dead-lettered event is kept: one JSON object per event, by type and id. */
+/** The request's CloudEvent (binary or structured mode); undefined after answering 400. */
+function eventOf(req: Request, res: Response): CloudEvent<unknown> | undefined {
+  try {
+    const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const parsed = HTTP.toEvent({ headers: req.headers as Record<string, string>, body });
+    if (Array.isArray(parsed)) throw new Error('batched CloudEvents are not supported');
+    return parsed as CloudEvent<unknown>;
+  } catch (err) {
+    res.status(400).json({ error: `not a CloudEvent: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
 export function deadLetterKey(type: string, id: string): string {
   const safe = (t: string) => t.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 200) || '_';
   return `dead-letters/${safe(type)}/${safe(id)}.json`;
@@ -75,16 +88,8 @@ export async function startServer(opts: ServerOptions): Promise<AnalyzerServer> 
   // The Broker's and Triggers' dead-letter sink (knative/eventing): an event that could not be
   // delivered is kept in S3 with its attributes, so nothing is dropped silently.
   app.post('/dead-letter', express.raw({ type: () => true, limit: '4mb' }), async (req: Request, res: Response) => {
-    let event: CloudEvent<unknown>;
-    try {
-      const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-      const parsed = HTTP.toEvent({ headers: req.headers as Record<string, string>, body });
-      if (Array.isArray(parsed)) throw new Error('batched CloudEvents are not supported');
-      event = parsed as CloudEvent<unknown>;
-    } catch (err) {
-      res.status(400).json({ error: `not a CloudEvent: ${(err as Error).message}` });
-      return;
-    }
+    const event = eventOf(req, res);
+    if (!event) return;
     const key = deadLetterKey(event.type, event.id);
     try {
       const { PutObjectCommand } = await import('@aws-sdk/client-s3');
@@ -98,16 +103,8 @@ export async function startServer(opts: ServerOptions): Promise<AnalyzerServer> 
     res.status(204).end();
   });
   app.post('/', express.raw({ type: () => true, limit: '4mb' }), async (req: Request, res: Response) => {
-    let event: CloudEvent<unknown>;
-    try {
-      const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-      const parsed = HTTP.toEvent({ headers: req.headers as Record<string, string>, body });
-      if (Array.isArray(parsed)) throw new Error('batched CloudEvents are not supported');
-      event = parsed as CloudEvent<unknown>;
-    } catch (err) {
-      res.status(400).json({ error: `not a CloudEvent: ${(err as Error).message}` });
-      return;
-    }
+    const event = eventOf(req, res);
+    if (!event) return;
     try {
       const reply = await limiter.run(() => handle({ log: opts.log.child({ eventId: event.id }) }, event));
       if (!reply) {
