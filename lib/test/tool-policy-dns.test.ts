@@ -3,32 +3,15 @@
 // newly documented one that these tables lack fails the test.
 
 import { describe, expect, test } from '@jest/globals';
-import { DEFAULT_TOOL_POLICY, parseToolInvocation, ToolPolicyError, type ToolPolicy } from '../tool-policy.js';
+import { DEFAULT_TOOL_POLICY, type ToolPolicy } from '../tool-policy.js';
+import { allowed, errorOf as refusal } from './policy-verdict.js';
 import { DIG_DASH_VALUE, DIG_PLUS_KEYWORDS, parseDigDash, parseDigPlus } from '../tool-policy/tools/dig.js';
 import { nslookupOption } from '../tool-policy/tools/nslookup.js';
 import { documentedOptions, sections, toolOptionsText } from './tool-options/iproute-docs.js';
 
 const MUTATING: ToolPolicy = { ...DEFAULT_TOOL_POLICY, allowMutating: true };
-
-function allowed(tool: string, args: string, policy: ToolPolicy = DEFAULT_TOOL_POLICY): boolean {
-  try {
-    parseToolInvocation(tool, args, policy);
-    return true;
-  } catch (err) {
-    if (err instanceof ToolPolicyError) return false;
-    throw err;
-  }
-}
-
-function errorOf(tool: string, args: string): string {
-  try {
-    parseToolInvocation(tool, args, MUTATING);
-  } catch (err) {
-    if (err instanceof ToolPolicyError) return err.message;
-    throw err;
-  }
-  throw new Error(`${tool} ${args} was allowed`);
-}
+/** The refusal with mutating tools allowed: what is left is refused for its own sake. */
+const errorOf = (tool: string, args: string): string => refusal(tool, args, MUTATING);
 
 const DIG_HELP = toolOptionsText('dig.help.txt');
 const DIG_MAN = toolOptionsText('dig.man-options.txt').replace(/\\-/g, '-');

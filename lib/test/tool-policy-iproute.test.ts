@@ -3,7 +3,8 @@
 // one as the tool does. A newly documented one that this table lacks fails the test.
 
 import { describe, expect, test } from '@jest/globals';
-import { DEFAULT_TOOL_POLICY, parseToolInvocation, ToolPolicyError, type ToolPolicy } from '../tool-policy.js';
+import { DEFAULT_TOOL_POLICY, type ToolPolicy } from '../tool-policy.js';
+import { allowed, errorOf } from './policy-verdict.js';
 import { findGlobal, resolveCommand, type Globals, type Level } from '../tool-policy/tools/iproute.js';
 import { IP_COMMANDS, IP_GLOBALS } from '../tool-policy/tools/ip.js';
 import { TC_COMMANDS, TC_GLOBALS } from '../tool-policy/tools/tc.js';
@@ -12,26 +13,6 @@ import { documentedCommands, documentedList, documentedOptions, sections, toolOp
 type Kind = 'read' | 'write' | 'refused' | 'unknown';
 
 const MUTATING: ToolPolicy = { ...DEFAULT_TOOL_POLICY, allowMutating: true };
-
-function allowed(tool: string, args: string, policy: ToolPolicy = DEFAULT_TOOL_POLICY): boolean {
-  try {
-    parseToolInvocation(tool, args, policy);
-    return true;
-  } catch (err) {
-    if (err instanceof ToolPolicyError) return false;
-    throw err;
-  }
-}
-
-function errorOf(tool: string, args: string, policy: ToolPolicy = DEFAULT_TOOL_POLICY): string {
-  try {
-    parseToolInvocation(tool, args, policy);
-  } catch (err) {
-    if (err instanceof ToolPolicyError) return err.message;
-    throw err;
-  }
-  throw new Error(`${tool} ${args} was allowed`);
-}
 
 /** What the policy lets through for each kind: [without, with] SNOOPY_ALLOW_MUTATING_TOOLS. */
 const ALLOWED_BY_KIND: Record<Kind, [boolean, boolean]> = {
