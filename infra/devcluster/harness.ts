@@ -12,6 +12,7 @@ import { kubeconfigYaml } from './cluster.js';
 export { startDevCluster, kubeconfigYaml, type DevCluster, type DevClusterOptions } from './cluster.js';
 export { startApiServer, type ApiServer } from './apiserver/index.js';
 export { cleanupStateDir } from './kubelet/index.js';
+export { KNATIVE_SERVICE_CRD } from './controllers/knative.js';
 export { FAKE_NODE_LABEL, FAKE_NODE_TAINT, fakeNodeNames } from './fake-nodes/index.js';
 export { ensureClusterNetwork } from './kubelet/network.js';
 

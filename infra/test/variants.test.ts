@@ -17,6 +17,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { repoPath } from '../../lib/repo-root.js';
 import { createS3Client } from '../../lib/s3.js';
+import { KNATIVE_SERVICE_CRD } from '../devcluster/harness.js';
 import type { Kubectl } from '../demo/kubectl.js';
 import { startDevInstallCluster, type DevInstallCluster } from './dev-install-cluster.js';
 import { parseObjects, type K8sObject } from '../install/bundle.js';
@@ -117,19 +118,7 @@ d('install variants on the dev cluster, each with a capture in S3', () => {
   }, 400_000);
 
   test('Knative installed: the sample endpoint becomes a Knative Service on port 80; the sample SnoopyJob and a direct capture to knative/collector both reach S3', async () => {
-    await kubectl.apply(
-      stringify({
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: { name: 'services.serving.knative.dev' },
-        spec: {
-          group: 'serving.knative.dev',
-          names: { kind: 'Service', plural: 'services', singular: 'service', shortNames: ['ksvc', 'kservice'] },
-          scope: 'Namespaced',
-          versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-        },
-      }),
-    );
+    await kubectl.apply(stringify(KNATIVE_SERVICE_CRD));
     await waitFor('serving.knative.dev served', async () => ((await kubectl.run(['api-resources', '--api-group=serving.knative.dev', '-o', 'name'])).includes('services.') ? true : undefined));
     // the operator looks for Knative once a minute; a restart makes it look now
     await kubectl.run(['delete', 'pod', '-n', NS, '-l', 'app.kubernetes.io/name=snoopy-operator', '--wait=true']);

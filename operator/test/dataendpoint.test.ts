@@ -6,6 +6,7 @@ import { Operator } from '../operator.js';
 import type { SnoopyDataEndpoint } from '../../lib/api/schema.js';
 import type { KnativeService } from '../render/collector.js';
 import { COLLECTOR_TIMEOUTS, uploadTimeoutProblems } from '../../lib/knative-serving.js';
+import { KNATIVE_SERVICE_CRD } from '../../infra/devcluster/harness.js';
 import { quiet, startTestCluster, testConfig, waitFor, type TestCluster } from './helpers.js';
 
 let cluster: TestCluster;
@@ -17,17 +18,7 @@ beforeAll(async () => {
     group: 'apiextensions.k8s.io',
     version: 'v1',
     plural: 'customresourcedefinitions',
-    body: {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'services.serving.knative.dev' },
-      spec: {
-        group: 'serving.knative.dev',
-        names: { kind: 'Service', plural: 'services', singular: 'service', shortNames: ['ksvc'] },
-        scope: 'Namespaced',
-        versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-      },
-    },
+    body: KNATIVE_SERVICE_CRD,
   });
   await waitFor('Knative served', async () => {
     const groups = await cluster.kube.apis.getAPIVersions();

@@ -24,6 +24,20 @@ import { isoNow, ownerReference, setCondition, splitKey, type Condition } from '
 
 export const KSVC_API = 'serving.knative.dev/v1';
 
+/** A CRD that makes the API server serve Knative Services (schema open), as installing Knative
+ *  Serving would; the stand-in then runs them. */
+export const KNATIVE_SERVICE_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'services.serving.knative.dev' },
+  spec: {
+    group: 'serving.knative.dev',
+    names: { kind: 'Service', plural: 'services', singular: 'service', shortNames: ['ksvc', 'kservice'] },
+    scope: 'Namespaced',
+    versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+  },
+};
+
 export interface KnativeService {
   apiVersion?: string;
   kind?: string;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import type { V1Deployment, V1Job, V1Pod, V1Endpoints } from '@kubernetes/client-node';
 import { startControllers, type Controllers } from '../controllers/index.js';
+import { KNATIVE_SERVICE_CRD } from '../controllers/knative.js';
 import { apiPath } from '../controllers/kube-client.js';
 import { startKubelet, type Kubelet } from '../kubelet/index.js';
 import { listNetns, podNetNames } from '../kubelet/network.js';
@@ -334,17 +335,7 @@ d('controllers on a two-node dev cluster', () => {
   });
 
   test('a Knative Service runs one pod with a queue-proxy, gets a ClusterIP Service on port 80 (to queue-proxy) and a Ready status with its URL', async () => {
-    await t.kube.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'services.serving.knative.dev' },
-      spec: {
-        group: 'serving.knative.dev',
-        names: { kind: 'Service', plural: 'services', singular: 'service', shortNames: ['ksvc', 'kservice'] },
-        scope: 'Namespaced',
-        versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-      },
-    });
+    await t.kube.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', KNATIVE_SERVICE_CRD);
     await waitFor('knative API served', async () => (await t.kube.get('/apis/serving.knative.dev/v1')) !== undefined);
     await t.kube.create(ksvcPath(), ksvc('hello', { image: 'dev.local/busybox', command: ['node', '-e', NODE_SERVER], ports: [{ name: 'h2c', containerPort: 8081 }] }));
     const ks = await waitFor('ksvc Ready', async () => {
