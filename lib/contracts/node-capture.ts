@@ -163,3 +163,30 @@ export function parseNodeReport(message: string | undefined): NodeReport | undef
   }
   return { node: raw.node, rollup, targets, ...(raw.truncated === true ? { truncated: true as const } : {}) };
 }
+
+/**
+ * The assignment Secret's key holding the node's own token: claims the run and the node (no pod),
+ * good only for storing that node's manifest (NodeManifest) through the collector.
+ */
+export const NODE_TOKEN_KEY = 'node-token';
+
+/** One target in a node's manifest: its report, whole, with its identity and stored objects. */
+export interface NodeManifestTarget extends NodeTargetReport {
+  uid: string;
+  container: string;
+  /** storage keys of the target's segments and evidence */
+  objects: string[];
+  startTime?: string;
+  completionTime?: string;
+}
+
+/**
+ * What a node capture pod stored at the end of its run: every target it captured, never
+ * truncated. The run manifest is the set of these over the run's nodes (docs/design.md, "Storage keys").
+ */
+export interface NodeManifest {
+  node: string;
+  captureId: string;
+  job: { namespace: string; name: string };
+  targets: NodeManifestTarget[];
+}
