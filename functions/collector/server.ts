@@ -11,6 +11,7 @@ import { loadCollectorProtos } from '../../lib/proto.js';
 import { createS3Client } from '../../lib/s3.js';
 import type { CollectorConfig } from './config.js';
 import { CollectorEvents } from './events.js';
+import { COLLECTOR_RECEIVE_WINDOWS, widenReceiveWindows } from './http2-windows.js';
 import { InflightCalls } from './inflight.js';
 import { exportPodDataHandler } from './legacy-handler.js';
 import { CollectorMetrics } from './metrics.js';
@@ -117,6 +118,7 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
     const hostPort = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
     server.bindAsync(hostPort, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
   });
+  if (widenReceiveWindows(server, COLLECTOR_RECEIVE_WINDOWS) === 0) log.warn('HTTP/2 receive windows left at their defaults (grpc-js internals changed)');
 
   let shuttingDown = false;
   const app = express();
