@@ -60,16 +60,11 @@ export function globalAddresses(addresses: SourceResult | undefined): string[] {
   return out;
 }
 
-/** Conntrack sources of a snapshot cut to the entries of the pod's IPs (all kept when none is known). */
-const CONNTRACK_SOURCES = ['conntrack', 'conntrack6'];
+/** A snapshot's conntrack entries cut to those of the pod's IPs (all kept when none is known). */
 function conntrackOfPod(snap: Snapshot, podIPs: readonly string[]): Snapshot {
-  if (podIPs.length === 0) return snap;
-  const sources = { ...snap.sources };
-  for (const name of CONNTRACK_SOURCES) {
-    const s = sources[name];
-    if (ok(s) && s.text !== undefined) sources[name] = { ...s, ...filterConntrack(s.text, podIPs) };
-  }
-  return { ...snap, sources };
+  const s = snap.sources.conntrack;
+  if (podIPs.length === 0 || !ok(s) || s.text === undefined) return snap;
+  return { ...snap, sources: { ...snap.sources, conntrack: { ...s, ...filterConntrack(s.text, podIPs) } } };
 }
 
 export function buildEvidence(id: EvidenceIdentity, before: Snapshot, after: Snapshot | undefined, problems: readonly string[] = []): Evidence {

@@ -49,9 +49,8 @@ export const SNAPSHOT_COMMANDS: readonly SnapshotCommand[] = Object.freeze([
   { name: 'sysctls', command: 'sysctl', argv: ['-e', ...SNAPSHOT_SYSCTLS] },
   { name: 'conntrackStats', command: 'conntrack', argv: ['-S'] },
   { name: 'conntrackCount', command: 'conntrack', argv: ['-C'] },
-  // both families (conntrack -L lists IPv4 only); kept: the entries of the pod's IPs
+  // both families; kept in the evidence: the entries naming one of the pod's IPs
   { name: 'conntrack', command: 'conntrack', argv: ['-L'] },
-  { name: 'conntrack6', command: 'conntrack', argv: ['-L', '-f', 'ipv6'] },
 ]);
 
 /** Tools only the evidence runs, read-only by their policy rules. */

@@ -56,10 +56,8 @@ export function peerAddresses(podIPs: readonly string[], snapshots: ReadonlyArra
         if (f) add(ssAddress(f[2]!));
       }
     }
-    for (const name of ['conntrack', 'conntrack6']) {
-      const s = snap?.sources[name];
-      if (s?.status === 'ok' && s.text) for (const line of s.text.split('\n')) for (const a of conntrackAddresses(line)) add(a);
-    }
+    const conntrack = snap?.sources.conntrack;
+    if (conntrack?.status === 'ok' && conntrack.text) for (const line of conntrack.text.split('\n')) for (const a of conntrackAddresses(line)) add(a);
   }
   return [...out];
 }
