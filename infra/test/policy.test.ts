@@ -47,10 +47,10 @@ describe('RBAC is least privilege', () => {
     }
   });
 
-  test('capture pods may only get pods and services and list endpointslices (the evidence), nothing else', async () => {
+  test('capture pods may only get and list pods and services and list endpointslices (the evidence), nothing else', async () => {
     const objs = await objectsOf('infra/rbac/capture-cluster-role.yaml');
     expect(find(objs, 'ClusterRole', 'snoopy-capture').rules).toEqual([
-      { apiGroups: [''], resources: ['pods', 'services'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'list'] },
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
     ]);
     expect(find(objs, 'ClusterRoleBinding', 'snoopy-capture').subjects).toEqual([
