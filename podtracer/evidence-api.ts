@@ -37,7 +37,8 @@ interface ServiceObject {
 /**
  * Names the pod's peers: one paged List of the cluster's Services for their cluster IPs, then, for
  * each address no Service has, one List of pods with `status.podIP=ADDRESS` (no field selector
- * takes several values; host-network pods, which share their node's address, are left out). The
+ * takes several values; host-network pods, which share their node's address, are left out with
+ * `spec.hostNetwork!=true`, which also matches a pod whose field is unset). The
  * caller bounds the addresses (MAX_PEERS) and the time. Needs list on services and pods.
  */
 export async function peerNames(addresses: readonly string[]): Promise<{ peers: PeerName[]; problems: string[] }> {
@@ -70,7 +71,7 @@ export async function peerNames(addresses: readonly string[]): Promise<{ peers: 
     Array.from({ length: POD_LOOKUPS_PARALLEL }, async () => {
       for (let ip = queue.shift(); ip !== undefined; ip = queue.shift()) {
         try {
-          const pods = (await core.listPodForAllNamespaces({ fieldSelector: `status.podIP=${ip},spec.hostNetwork=false`, limit: 5 })).items as Array<{
+          const pods = (await core.listPodForAllNamespaces({ fieldSelector: `status.podIP=${ip},spec.hostNetwork!=true`, limit: 5 })).items as Array<{
             metadata?: { name?: string; namespace?: string };
             status?: { phase?: string };
           }>;
