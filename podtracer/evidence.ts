@@ -5,7 +5,7 @@
 // network namespace. Nothing here is fatal: a missing tool, a refused command, a vanished
 // namespace are recorded in the snapshot and the capture goes on.
 import { spawn } from 'node:child_process';
-import { constants, existsSync } from 'node:fs';
+import { constants, existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { open, readFile, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { countersOf } from '../lib/evidence/assemble.js';
@@ -211,22 +211,29 @@ export async function socketOwners(procRoot: string, pid: number): Promise<Sourc
   const owners: SocketOwner[] = [];
   let processes = 0;
   let truncated = false;
+  // synchronous: procfs answers from memory, and thousands of links one promise each (through
+  // libuv's thread pool) took longer than the rest of the snapshot
   for (const entry of await readdir(procRoot).catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
     const dir = join(procRoot, entry);
     try {
-      if ((await readlink(join(dir, 'ns', 'net'))) !== netns) continue;
+      if (readlinkSync(join(dir, 'ns', 'net')) !== netns) continue;
       if (++processes > OWNERS_MAX_PROCESSES) {
         truncated = true;
         break;
       }
-      const status = await readFile(join(dir, 'status'), 'utf8');
+      const status = readFileSync(join(dir, 'status'), 'utf8');
       // NSpid: the ID in each PID namespace, the innermost (the target's) last
       const nspid = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/).pop();
       const command = /^Name:\s*(.*)$/m.exec(status)?.[1] ?? '';
-      const fds = (await readdir(join(dir, 'fd'))).slice(0, OWNERS_MAX_FDS);
+      const fds = readdirSync(join(dir, 'fd')).slice(0, OWNERS_MAX_FDS);
       for (const fd of fds) {
-        const target = await readlink(join(dir, 'fd', fd)).catch(() => '');
+        let target = '';
+        try {
+          target = readlinkSync(join(dir, 'fd', fd));
+        } catch {
+          // closed meanwhile
+        }
         const socket = /^socket:\[(\d+)\]$/.exec(target);
         if (socket) owners.push({ inode: Number(socket[1]), pid: Number(nspid ?? entry), command, fd: Number(fd) });
       }
