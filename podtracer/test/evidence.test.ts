@@ -45,8 +45,12 @@ async function readEvidence(out: string): Promise<Evidence> {
   return JSON.parse(await readFile(join(out, 'evidence.json'), 'utf8')) as Evidence;
 }
 
-/** A listener in namespace A with a backlog of 0 that never accepts: one connection fills it. Its PID. */
-async function fullListener(port: number): Promise<number> {
+/**
+ * A listener in namespace A with a backlog of 0 that never accepts: one connection fills it. It
+ * runs in a PID namespace of its own, as a pod's processes do, where it is PID 1 (it dies with
+ * unshare, --kill-child).
+ */
+async function fullListener(port: number): Promise<void> {
   const script = [
     'import socket, sys, time',
     's = socket.socket()',
@@ -55,13 +59,11 @@ async function fullListener(port: number): Promise<number> {
     'print("listening", flush=True)',
     'time.sleep(600)',
   ].join('\n');
-  const p = spawn('ip', ['netns', 'exec', net.a, '/usr/bin/python3', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn('ip', ['netns', 'exec', net.a, 'unshare', '--pid', '--fork', '--kill-child', '/usr/bin/python3', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   started.push(p);
   let out = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await waitFor(() => out.includes('listening'), 'the listener');
-  // `ip netns exec` execs python: the child's PID is the listener's
-  return p.pid!;
 }
 
 const hostSysctl = async (key: string) => (await run('sysctl', ['-n', key])).stdout.trim();
@@ -114,7 +116,7 @@ describe('evidence of a capture', () => {
     await run('ip', ['netns', 'exec', net.a, 'iptables', '-A', 'INPUT', '-d', `${net.ipA}/32`, '-p', 'udp', '--dport', '7', '-j', 'DROP']);
     // few SYN retransmits from B, so a refused connect fails within seconds
     await run('ip', ['netns', 'exec', net.b, 'sysctl', '-qw', 'net.ipv4.tcp_syn_retries=1']);
-    const listener = await fullListener(8080);
+    await fullListener(8080);
     // the target's own settings, none of them the host's: the evidence must read the namespace's
     const settings = { 'net.ipv4.tcp_fin_timeout': '17', 'net.core.somaxconn': '77', 'net.ipv4.tcp_keepalive_time': '321', 'net.ipv4.tcp_syn_retries': '2' };
     for (const [key, value] of Object.entries(settings)) {
@@ -191,12 +193,15 @@ describe('evidence of a capture', () => {
     // the listener and its full queue are in the second snapshot's sockets
     const listen = new RegExp(`LISTEN\\s+1\\s+0\\s+${net.ipA.replace(/\./g, '\\.')}:8080\\s.*\\bino:(\\d+)`).exec(e.after!.sources.sockets!.text!);
     expect(listen).not.toBeNull();
-    // ... and named by its process, as ss -p would: the listener's PID, command and fd
+    // ... and named by its process, as ss -p would, with the PID its own PID namespace gives it
+    // (1; ss -p run from the node's PID namespace would give the node's PID)
     const owners = e.after!.sources.socketOwners!.json as Array<{ inode: number; pid: number; command: string; fd: number }>;
-    expect(owners.filter((o) => o.inode === Number(listen![1]))).toEqual([{ inode: Number(listen![1]), pid: listener, command: 'python3', fd: expect.any(Number) }]);
-    // only processes of the target's namespace: the clients in B, and the host's, are not read
-    const targetNetns = (await run('readlink', [`/proc/${net.targetPid}/ns/net`])).stdout.trim();
-    for (const o of owners) expect([o.pid, (await run('readlink', [`/proc/${o.pid}/ns/net`])).stdout.trim()]).toEqual([o.pid, targetNetns]);
+    expect(owners.filter((o) => o.inode === Number(listen![1]))).toEqual([{ inode: Number(listen![1]), pid: 1, command: 'python3', fd: expect.any(Number) }]);
+    // only processes of the target's namespace: the clients in B (their sockets are B's) are not
+    // read, and every socket named is one ss listed in A
+    const listed = new Set([...e.after!.sources.sockets!.text!.matchAll(/\bino:(\d+)/g)].map((m) => Number(m[1])));
+    expect(owners.length).toBeGreaterThan(0);
+    for (const o of owners) expect([o.inode, listed.has(o.inode), o.command]).toEqual([o.inode, true, 'python3']);
 
     // iptables-save read the target's rules, through the sandbox: the rule, its 4 packets, named once
     expect(e.after!.sources.iptables!.status).toBe('ok');
