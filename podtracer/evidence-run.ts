@@ -2,24 +2,25 @@
 // second just after it stopped, then one JSON object stored through the run's sink. Never fatal:
 // whatever fails is said in the evidence (summary.missing) or in the run summary's evidenceError.
 import { buildEvidence } from '../lib/evidence/assemble.js';
-import type { Snapshot } from '../lib/evidence/schema.js';
+import { peerAddresses } from '../lib/evidence/names.js';
+import type { PeerName, Snapshot } from '../lib/evidence/schema.js';
 import type { Logger } from '../lib/log.js';
 import type { ToolPolicy } from '../lib/tool-policy.js';
-import { podFacts, type PodFacts } from './evidence-api.js';
+import { peerNames, podFacts, type PodFacts } from './evidence-api.js';
 import { takeSnapshot, type SnapshotTarget } from './evidence.js';
 import type { SegmentSink } from './sinks.js';
 
 /** The API facts are waited for this long at most: the tool's start waits for them. */
 export const API_FACTS_TIMEOUT_MS = 10_000;
 
-/** The pod's facts from the API, or why there are none; never longer than API_FACTS_TIMEOUT_MS. */
-async function boundedFacts(namespace: string, pod: string): Promise<{ facts: PodFacts; problems: string[] }> {
+/** An API read, or `none` with why; never longer than API_FACTS_TIMEOUT_MS. */
+async function bounded<T>(what: string, read: () => Promise<T & { problems: string[] }>, none: T): Promise<T & { problems: string[] }> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<{ facts: PodFacts; problems: string[] }>((resolve) => {
-    timer = setTimeout(() => resolve({ facts: { podIPs: [] }, problems: [`api: no answer in ${API_FACTS_TIMEOUT_MS / 1000} s`] }), API_FACTS_TIMEOUT_MS);
+  const late = new Promise<T & { problems: string[] }>((resolve) => {
+    timer = setTimeout(() => resolve({ ...none, problems: [`${what}: no answer in ${API_FACTS_TIMEOUT_MS / 1000} s`] }), API_FACTS_TIMEOUT_MS);
   });
   try {
-    return await Promise.race([podFacts(namespace, pod).catch((err: unknown) => ({ facts: { podIPs: [] }, problems: [`api: ${String(err)}`] })), late]);
+    return await Promise.race([read().catch((err: unknown) => ({ ...none, problems: [`${what}: ${String(err)}`] })), late]);
   } finally {
     clearTimeout(timer);
   }
@@ -56,7 +57,7 @@ export class EvidenceRecorder {
   async takeBefore(): Promise<void> {
     const [snap, facts] = await Promise.all([
       takeSnapshot(this.target),
-      this.run.useApi ? boundedFacts(this.run.namespace, this.run.pod) : undefined,
+      this.run.useApi ? bounded<{ facts: PodFacts }>('api', () => podFacts(this.run.namespace, this.run.pod), { facts: { podIPs: [] } }) : undefined,
     ]);
     this.before = snap;
     if (facts) this.facts = facts;
@@ -75,6 +76,13 @@ export class EvidenceRecorder {
       after,
       problems,
     );
+    if (this.run.useApi) {
+      // the peers of both snapshots, named after the tool stopped (bounded: MAX_PEERS addresses)
+      const addresses = peerAddresses(evidence.podIPs, [evidence.before, evidence.after]);
+      const named = await bounded<{ peers: PeerName[] }>('api peers', () => peerNames(addresses), { peers: [] });
+      evidence.peers = named.peers;
+      evidence.summary.missing.push(...named.problems);
+    }
     const stored = await sink.storeEvidence(Buffer.from(JSON.stringify(evidence)));
     if ('error' in stored) {
       this.log.warn({ err: stored.error }, 'evidence not stored');

@@ -5,8 +5,8 @@
 // network namespace. Nothing here is fatal: a missing tool, a refused command, a vanished
 // namespace are recorded in the snapshot and the capture goes on.
 import { spawn } from 'node:child_process';
-import { constants, existsSync } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { constants, existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { open, readFile, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { countersOf } from '../lib/evidence/assemble.js';
 import { SNAPSHOT_COMMANDS, SNAPSHOT_FILES, evidencePolicy, type SnapshotCommand } from '../lib/evidence/commands.js';
@@ -178,6 +178,80 @@ async function conntrackMax(path: string | undefined): Promise<number | undefine
   }
 }
 
+/** Bounds of the socket owners' walk: processes in the namespace, and fds read per process. */
+export const OWNERS_MAX_PROCESSES = 4096;
+export const OWNERS_MAX_FDS = 65_536;
+
+export interface SocketOwner {
+  inode: number;
+  /** the process's ID in its own (the target's) PID namespace, as `ps` in the pod shows it */
+  pid: number;
+  command: string;
+  fd: number;
+}
+
+/**
+ * What `ss -p` would say, for the processes in the target's network namespace only: each socket
+ * inode with the processes holding it. ss cannot do it in the sandbox (its fresh /proc shows no
+ * process of the target, and its cut capabilities could not read their fd tables), and run with
+ * the node's /proc it would read every process of the node. podtracer (CAP_SYS_PTRACE) reads
+ * `<procRoot>/<pid>/ns/net` of every process, and the fd links (never a file) of those whose
+ * namespace is the target's; a socket shared by other namespaces' processes is not named.
+ */
+export async function socketOwners(procRoot: string, pid: number): Promise<SourceResult> {
+  const started = performance.now();
+  const source = 'socket owners: the fd links of the processes in the network namespace';
+  const ms = () => Math.round(performance.now() - started);
+  let netns: string;
+  try {
+    netns = await readlink(join(procRoot, String(pid), 'ns', 'net'));
+  } catch {
+    return { source, status: 'netns-gone', ms: ms() };
+  }
+  const owners: SocketOwner[] = [];
+  let processes = 0;
+  let truncated = false;
+  // synchronous: procfs answers from memory, and thousands of links one promise each (through
+  // libuv's thread pool) took longer than the rest of the snapshot
+  for (const entry of await readdir(procRoot).catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const dir = join(procRoot, entry);
+    try {
+      if (readlinkSync(join(dir, 'ns', 'net')) !== netns) continue;
+      if (++processes > OWNERS_MAX_PROCESSES) {
+        truncated = true;
+        break;
+      }
+      const status = readFileSync(join(dir, 'status'), 'utf8');
+      // NSpid: the ID in each PID namespace, the innermost (the target's) last
+      const nspid = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/).pop();
+      const command = /^Name:\s*(.*)$/m.exec(status)?.[1] ?? '';
+      const fds = readdirSync(join(dir, 'fd')).slice(0, OWNERS_MAX_FDS);
+      for (const fd of fds) {
+        let target = '';
+        try {
+          target = readlinkSync(join(dir, 'fd', fd));
+        } catch {
+          // closed meanwhile
+        }
+        const socket = /^socket:\[(\d+)\]$/.exec(target);
+        if (socket) owners.push({ inode: Number(socket[1]), pid: Number(nspid ?? entry), command, fd: Number(fd) });
+      }
+    } catch {
+      // the process ended meanwhile, or its entries are not readable: it names nothing
+    }
+  }
+  owners.sort((a, b) => a.inode - b.inode || a.pid - b.pid || a.fd - b.fd);
+  return { source, status: 'ok', json: owners, ...(truncated ? { truncated } : {}), ms: ms() };
+}
+
+/** Only the owners of the sockets `ss -e` listed ("ino:N"): not the tools' own netlink sockets. */
+export function ownersOfListed(owners: SourceResult, sockets: SourceResult | undefined): SourceResult {
+  if (owners.status !== 'ok' || sockets?.status !== 'ok' || !sockets.text) return owners;
+  const listed = new Set([...sockets.text.matchAll(/\bino:(\d+)/g)].map((m) => Number(m[1])));
+  return { ...owners, json: (owners.json as SocketOwner[]).filter((o) => listed.has(o.inode)) };
+}
+
 /** One snapshot of the target's network namespace. Never throws for the target's sake. */
 export async function takeSnapshot(t: SnapshotTarget): Promise<Snapshot> {
   const takenAt = new Date().toISOString();
@@ -187,12 +261,15 @@ export async function takeSnapshot(t: SnapshotTarget): Promise<Snapshot> {
   // the counters first, as close to the tool's start or end as possible
   await Promise.all(SNAPSHOT_FILES.map(async (f) => (sources[f.name] = await readSourceFile(t, f.path))));
   const queue = [...SNAPSHOT_COMMANDS];
-  await Promise.all(
-    Array.from({ length: PARALLEL }, async () => {
+  const [owners] = await Promise.all([
+    socketOwners(t.procRoot, t.pid),
+    ...Array.from({ length: PARALLEL }, async () => {
       for (let c = queue.shift(); c; c = queue.shift()) sources[c.name] = await runCommand(t, c, netnsPath);
     }),
-  );
+  ]);
+  sources.socketOwners = ownersOfListed(owners!, sources.sockets);
   const max = await conntrackMax(t.conntrackMaxPath);
-  const ordered = Object.fromEntries([...SNAPSHOT_FILES.map((f) => f.name), ...SNAPSHOT_COMMANDS.map((c) => c.name)].map((n) => [n, sources[n]!]));
+  const names = [...SNAPSHOT_FILES.map((f) => f.name), ...SNAPSHOT_COMMANDS.map((c) => c.name), 'socketOwners'];
+  const ordered = Object.fromEntries(names.map((n) => [n, sources[n]!]));
   return { takenAt, ms: Math.round(performance.now() - started), sources: ordered, counters: countersOf(ordered, max) };
 }

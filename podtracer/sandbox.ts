@@ -36,7 +36,8 @@ export type Capability = 'net_raw' | 'net_admin' | 'setuid' | 'setgid';
  *     permitted" unless mutating tools are allowed (the rest of the output is still printed).
  *   - nft, iptables-save (run by the evidence snapshots, lib/evidence): NET_ADMIN even to list,
  *     like conntrack; their rules in the tool policy allow nothing but listing.
- *   - iperf3, iperf, curl, dig, nslookup, tracepath, nstat: nothing beyond the base.
+ *   - iperf3, iperf, curl, dig, nslookup, tracepath, nstat, sysctl (reading net.* keys, evidence
+ *     only): nothing beyond the base.
  */
 export const TOOL_CAPABILITIES: Readonly<Record<string, readonly Capability[]>> = Object.freeze({
   tcpdump: ['setuid', 'setgid'],
@@ -75,8 +76,10 @@ export const SANDBOX_NPROC = 256;
  *     in the sandbox's private /tmp and is gone with the capture.
  *   - nft (nftables 1.0.6, run by the evidence snapshots): with a real uid other than its effective
  *     one it exits 111 at once, printing nothing (measured); its policy rule allows only listing.
+ *   - iptables-save (iptables 1.8.9, the nf_tables backend Debian installs by default, run by the
+ *     evidence snapshots): the same, exit 111 and nothing printed (measured); listing only.
  */
-export const TOOLS_WITH_REAL_ROOT: ReadonlySet<string> = new Set(['ping', 'tshark', 'nstat', 'nft']);
+export const TOOLS_WITH_REAL_ROOT: ReadonlySet<string> = new Set(['ping', 'tshark', 'nstat', 'nft', 'iptables-save']);
 
 /** Range of the per-capture real uid: above the ranges clusters hand out to pods. */
 export const SANDBOX_UID_MIN = 2_000_000_000;

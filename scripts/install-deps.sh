@@ -21,7 +21,7 @@ declare -A pkgs=(
   [tshark]=tshark [dig]=dnsutils [nft]=nftables [ss]=iproute2 [ps]=procps [curl]=curl
   [tracepath]=iputils-tracepath [traceroute]=traceroute [iperf]=iperf [script]=bsdutils [ethtool]=ethtool [conntrack]=conntrack
   [strace]=strace [unshare]=util-linux [setpriv]=util-linux [prlimit]=util-linux [findmnt]=util-linux [mount]=mount
-  [awk]=mawk [setsid]=util-linux
+  [awk]=mawk [setsid]=util-linux [iptables-save]=iptables [sysctl]=procps
 )
 if $with_ceph; then
   pkgs+=([radosgw]=radosgw [radosgw-admin]=ceph-common [ceph-mon]=ceph-mon [monmaptool]=ceph-base [ceph-osd]=ceph-osd)

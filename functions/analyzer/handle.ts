@@ -113,8 +113,8 @@ export function evidenceKeyFor(data: Pick<CaptureCompletedData, 'prefix' | 'keys
   return p ? `${captureTargetPrefix(p)}${EVIDENCE_OBJECT}` : undefined;
 }
 
-/** Names the flows' ends the evidence knows: the pod's IPs, its Services' cluster IPs. */
-export function nameFlows(summary: Summary, evidence: Pick<Evidence, 'pod' | 'namespace' | 'podIPs' | 'services'>): void {
+/** Names the flows' ends the evidence knows: the pod's IPs, its Services' cluster IPs, its peers (pods and Services). */
+export function nameFlows(summary: Summary, evidence: Pick<Evidence, 'pod' | 'namespace' | 'podIPs' | 'services' | 'peers'>): void {
   const names = addressNames(evidence);
   for (const f of summary.flows) {
     const client = names.get(endpointAddress(f.client));

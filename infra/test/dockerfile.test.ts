@@ -77,7 +77,7 @@ describe('images/Dockerfile', () => {
   });
 
   test('the podtracer image has every tool the evidence snapshots run', () => {
-    const packageOf: Record<string, string> = { ip: 'iproute2', tc: 'iproute2', ss: 'iproute2', nft: 'nftables', 'iptables-save': 'iptables', conntrack: 'conntrack' };
+    const packageOf: Record<string, string> = { ip: 'iproute2', tc: 'iproute2', ss: 'iproute2', nft: 'nftables', 'iptables-save': 'iptables', sysctl: 'procps', conntrack: 'conntrack' };
     const install = stage('podtracer').find((l) => l.includes('apt-get install'))!.split(/\s+/);
     for (const tool of new Set(SNAPSHOT_COMMANDS.map((c) => c.command))) {
       expect([tool, packageOf[tool] !== undefined && install.includes(packageOf[tool])]).toEqual([tool, true]);

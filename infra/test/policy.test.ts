@@ -47,10 +47,10 @@ describe('RBAC is least privilege', () => {
     }
   });
 
-  test('capture pods may only get pods and services and list endpointslices (the evidence), nothing else', async () => {
+  test('capture pods may only get and list pods and services and list endpointslices (the evidence), nothing else', async () => {
     const objs = await objectsOf('infra/rbac/capture-cluster-role.yaml');
     expect(find(objs, 'ClusterRole', 'snoopy-capture').rules).toEqual([
-      { apiGroups: [''], resources: ['pods', 'services'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'list'] },
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
     ]);
     expect(find(objs, 'ClusterRoleBinding', 'snoopy-capture').subjects).toEqual([
@@ -151,7 +151,8 @@ describe('Knative', () => {
   });
 
   test('Triggers filter on Snoopy event types and call services that exist', async () => {
-    const triggers = [...(await objectsOf('knative/eventing/triggers.yaml')), ...(await objectsOf('knative/examples/event-display/event-display.yaml'))].filter(
+    const examples = ['knative/examples/event-display/event-display.yaml', 'knative/examples/evidence-stored/trigger.yaml'];
+    const triggers = [...(await objectsOf('knative/eventing/triggers.yaml')), ...(await Promise.all(examples.map(objectsOf))).flat()].filter(
       (o) => o.kind === 'Trigger',
     );
     const services = new Set(
@@ -168,6 +169,8 @@ describe('Knative', () => {
     const analyze = triggers.find((t) => t.spec.subscriber.ref.name === 'snoopy-analyzer');
     expect(analyze?.spec.filter.attributes.type).toBe(EventType.CaptureCompleted);
     expect(triggers.some((t) => t.spec.filter === undefined)).toBe(true); // the catch-all example
+    // every target's evidence, as it is stored (the evidence bundle)
+    expect(triggers.filter((t) => t.spec.filter?.attributes?.type === EventType.EvidenceStored).map((t) => t.metadata.name)).toEqual(['snoopy-evidence-stored']);
   });
 
   test('SinkBindings point the operator Deployment and the collectors at the Broker', async () => {

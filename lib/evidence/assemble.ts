@@ -1,6 +1,8 @@
 // From the sources a snapshot read to its counters, and from two snapshots to the evidence
 // object with its summary at the top. Pure.
-import { iptablesDropRules, nftDropRules, parseConntrackCount, parseConntrackStats, parseProcNetDev, parseProcNetStat, parseQdiscs } from './counters.js';
+import {
+  filterConntrack, iptablesDropRules, iptablesTables, nftDropRules, parseConntrackCount, parseConntrackStats, parseProcNetDev, parseProcNetStat, parseQdiscs, parseSysctls,
+} from './counters.js';
 import { computeDeltas, unusualThings } from './deltas.js';
 import { EVIDENCE_SCHEMA_VERSION, type Evidence, type Snapshot, type SnapshotCounters, type SourceResult } from './schema.js';
 
@@ -9,12 +11,16 @@ function ok(s: SourceResult | undefined): s is SourceResult {
 }
 
 export function countersOf(sources: Record<string, SourceResult>, conntrackMax?: number): SnapshotCounters {
-  const { snmp, netstat, dev, qdiscs, nft, iptables, conntrackStats, conntrackCount } = sources;
+  const { snmp, netstat, dev, qdiscs, nft, iptables, conntrackStats, conntrackCount, sysctls } = sources;
   const merged: SnapshotCounters['snmp'] = {};
   for (const s of [snmp, netstat]) if (ok(s) && s.text) Object.assign(merged, parseProcNetStat(s.text));
   const qdiscDrops: Record<string, number> = {};
   if (ok(qdiscs)) for (const q of parseQdiscs(qdiscs.json)) qdiscDrops[`${q.dev} ${q.handle} ${q.kind}`] = q.drops;
   const entries = ok(conntrackCount) && conntrackCount.text !== undefined ? parseConntrackCount(conntrackCount.text) : undefined;
+  const iptablesRules = ok(iptables) && iptables.text ? iptablesDropRules(iptables.text) : [];
+  // iptables-nft's tables are nft `ip` tables as well: their rules are counted once, as iptables-save prints them
+  const fromIptables = ok(iptables) && iptables.text ? iptablesTables(iptables.text) : new Set<string>();
+  const nftRules = (ok(nft) ? nftDropRules(nft.json) : []).filter((r) => !fromIptables.has(/^ip (\S+) /.exec(r.id)?.[1] ?? ''));
   return {
     snmp: merged,
     interfaces: ok(dev) && dev.text ? parseProcNetDev(dev.text) : {},
@@ -22,7 +28,8 @@ export function countersOf(sources: Record<string, SourceResult>, conntrackMax?:
     ...(entries !== undefined ? { conntrackEntries: entries } : {}),
     ...(conntrackMax !== undefined ? { conntrackMax } : {}),
     qdiscDrops,
-    dropRules: [...(ok(nft) ? nftDropRules(nft.json) : []), ...(ok(iptables) && iptables.text ? iptablesDropRules(iptables.text) : [])],
+    dropRules: [...nftRules, ...iptablesRules],
+    ...(ok(sysctls) && sysctls.text ? { sysctls: parseSysctls(sysctls.text) } : {}),
   };
 }
 
@@ -53,11 +60,20 @@ export function globalAddresses(addresses: SourceResult | undefined): string[] {
   return out;
 }
 
+/** A snapshot's conntrack entries cut to those of the pod's IPs (all kept when none is known). */
+function conntrackOfPod(snap: Snapshot, podIPs: readonly string[]): Snapshot {
+  const s = snap.sources.conntrack;
+  if (podIPs.length === 0 || !ok(s) || s.text === undefined) return snap;
+  return { ...snap, sources: { ...snap.sources, conntrack: { ...s, ...filterConntrack(s.text, podIPs) } } };
+}
+
 export function buildEvidence(id: EvidenceIdentity, before: Snapshot, after: Snapshot | undefined, problems: readonly string[] = []): Evidence {
   // no deltas from a second snapshot that could not read the counters (the netns was gone): its
   // zeros would read as "nothing happened"
   const deltas = after && ok(after.sources.snmp) && ok(before.sources.snmp) ? computeDeltas(before.counters, after.counters) : undefined;
   if (id.podIPs.length === 0) id = { ...id, podIPs: globalAddresses(before.sources.addresses) };
+  before = conntrackOfPod(before, id.podIPs);
+  if (after) after = conntrackOfPod(after, id.podIPs);
   const missing = [...problems, ...missingSources('before', before), ...(after ? missingSources('after', after) : ['after: no second snapshot'])];
   return {
     schemaVersion: EVIDENCE_SCHEMA_VERSION,

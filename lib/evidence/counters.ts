@@ -150,3 +150,36 @@ export function iptablesDropRules(text: string): DropRule[] {
   }
   return out;
 }
+
+/** The tables `iptables-save` printed ("*filter" …): with the nf_tables backend they are nft's `ip` tables too. */
+export function iptablesTables(text: string): Set<string> {
+  return new Set([...text.matchAll(/^\*(\S+)/gm)].map((m) => m[1]!));
+}
+
+/** `sysctl` output ("net.core.somaxconn = 4096") → key → value. */
+export function parseSysctls(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(net\.[^\s=]+)\s*=\s*(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!.replace(/\s+/g, ' ');
+  }
+  return out;
+}
+
+/** The addresses of a `conntrack -L` line (original and reply direction), as conntrack prints them. */
+export function conntrackAddresses(line: string): string[] {
+  return [...line.matchAll(/\b(?:src|dst)=(\S+)/g)].map((m) => m[1]!.toLowerCase());
+}
+
+/** The lines of `conntrack -L` that name one of `ips`, and how many were left out. */
+export function filterConntrack(text: string, ips: readonly string[]): { text: string; filteredOut: number } {
+  const wanted = new Set(ips.map((ip) => ip.toLowerCase()));
+  const kept: string[] = [];
+  let filteredOut = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    if (conntrackAddresses(line).some((a) => wanted.has(a))) kept.push(line);
+    else filteredOut++;
+  }
+  return { text: kept.length > 0 ? `${kept.join('\n')}\n` : '', filteredOut };
+}

@@ -31,6 +31,8 @@ export const SourceResult = Type.Object({
   /** text output (ss, iptables-save, conntrack, /proc files), cut at the snapshot's bound */
   text: Type.Optional(Type.String()),
   truncated: Type.Optional(Type.Boolean()),
+  /** lines left out of `text`: conntrack entries naming none of the pod's IPs */
+  filteredOut: Type.Optional(Type.Integer()),
   ms: Type.Number(),
 });
 export type SourceResult = Static<typeof SourceResult>;
@@ -61,6 +63,8 @@ export const SnapshotCounters = Type.Object({
   /** qdisc drops per "dev handle kind" */
   qdiscDrops: Counts,
   dropRules: Type.Array(DropRuleSchema),
+  /** the namespace's net.* sysctls read (`sysctl`, key → value as printed) */
+  sysctls: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 export type SnapshotCounters = Static<typeof SnapshotCounters>;
 
@@ -94,6 +98,15 @@ export const EvidenceDeltas = Type.Object({
 });
 export type EvidenceDeltas = Static<typeof EvidenceDeltas>;
 
+/** A remote address named from the API: a Service's cluster IP or a pod's IP. */
+export const PeerName = Type.Object({
+  ip: Type.String(),
+  kind: Type.Union([Type.Literal('service'), Type.Literal('pod')]),
+  namespace: Type.String(),
+  name: Type.String(),
+});
+export type PeerName = Static<typeof PeerName>;
+
 export const Evidence = Type.Object({
   schemaVersion: Type.Literal(EVIDENCE_SCHEMA_VERSION),
   captureId: Type.String(),
@@ -105,6 +118,8 @@ export const Evidence = Type.Object({
   labels: Type.Optional(Type.Record(Type.String(), Type.String())),
   /** Services whose EndpointSlices list one of the pod's IPs */
   services: Type.Optional(Type.Array(Type.Object({ name: Type.String(), namespace: Type.String(), clusterIPs: Type.Array(Type.String()) }))),
+  /** the pod's peers (remote addresses of its sockets and conntrack entries) the API could name */
+  peers: Type.Optional(Type.Array(PeerName)),
   summary: Type.Object({
     /** between the two snapshots (absent when there is no second one) */
     secondsBetween: Type.Optional(Type.Number()),

@@ -9,8 +9,11 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Ajv } from 'ajv';
 import { buildEvidence, countersOf, globalAddresses } from '../evidence/assemble.js';
-import { evidencePolicy } from '../evidence/commands.js';
-import { iptablesDropRules, nftDropRules, parseConntrackCount, parseConntrackStats, parseProcNetDev, parseProcNetStat, parseQdiscs } from '../evidence/counters.js';
+import { SNAPSHOT_SYSCTLS, evidencePolicy } from '../evidence/commands.js';
+import {
+  filterConntrack, iptablesDropRules, nftDropRules, parseConntrackCount, parseConntrackStats, parseProcNetDev, parseProcNetStat, parseQdiscs, parseSysctls,
+} from '../evidence/counters.js';
+import { addressNames, peerAddresses } from '../evidence/names.js';
 import { computeDeltas, unusualThings } from '../evidence/deltas.js';
 import { evidenceSchemaJson, type Snapshot, type SourceResult } from '../evidence/schema.js';
 import { repoPath } from '../repo-root.js';
@@ -115,6 +118,97 @@ describe('parsers on real output', () => {
   });
 });
 
+describe('the namespace\'s settings, rules, entries and peers', () => {
+  test('sysctl in the namespace reads its own values (not the host\'s): tcp timeouts, somaxconn, forwarding', async () => {
+    await inNs('sysctl', '-qw', 'net.core.somaxconn=55', 'net.ipv4.tcp_fin_timeout=23');
+    const read = parseSysctls(await inNs('sysctl', '-e', ...SNAPSHOT_SYSCTLS));
+    expect(read).toMatchObject({ 'net.core.somaxconn': '55', 'net.ipv4.tcp_fin_timeout': '23', 'net.ipv4.ip_forward': '0' });
+    expect(Object.keys(read)).toEqual(expect.arrayContaining(['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_syn_retries', 'net.ipv4.tcp_retries2', 'net.ipv4.ip_local_port_range']));
+    expect(read['net.ipv4.ip_local_port_range']).toMatch(/^\d+ \d+$/);
+    const host = parseSysctls((await run('sysctl', ['net.core.somaxconn', 'net.ipv4.tcp_fin_timeout'])).stdout);
+    expect(host['net.core.somaxconn']).not.toBe('55');
+    expect(host['net.ipv4.tcp_fin_timeout']).not.toBe('23');
+  });
+
+  test('conntrack -L (both families): only the entries naming one of the pod\'s IPs are kept', async () => {
+    const insert = (...a: string[]) => inNs('conntrack', '-I', '-p', 'udp', '--sport', '4000', '--dport', '53', '-t', '120', ...a);
+    // a client entry translated to a backend (reply from another address), and three of others
+    await insert('-s', '10.88.0.5', '-d', '10.96.0.10', '-r', '10.244.1.7', '-q', '10.88.0.5', '--reply-port-src', '53', '--reply-port-dst', '4000');
+    await insert('-s', '192.0.2.1', '-d', '192.0.2.2');
+    await insert('-s', 'fd00::5', '-d', 'fd00::6');
+    await insert('-s', '2001:db8::9', '-d', 'fd00::5');
+    const text = await inNs('conntrack', '-L');
+    expect(text.trim().split('\n')).toHaveLength(4);
+    const v4 = filterConntrack(text, ['10.88.0.5']);
+    expect(v4.filteredOut).toBe(3);
+    expect(v4.text).toMatch(/^udp .* src=10\.88\.0\.5 dst=10\.96\.0\.10 .* src=10\.244\.1\.7 dst=10\.88\.0\.5 .*\n$/);
+    const dual = filterConntrack(text, ['10.88.0.5', 'FD00::5']);
+    expect([dual.text.trim().split('\n').length, dual.filteredOut]).toEqual([3, 1]);
+    // the peers: the cluster IP dialled and the backend it went to, the other entries' are cut
+    const snap = { takenAt: '', ms: 0, sources: { conntrack: source(v4.text) }, counters: countersOf({}) };
+    expect(peerAddresses(['10.88.0.5'], [snap])).toEqual(['10.96.0.10', '10.244.1.7']);
+    await inNs('conntrack', '-F');
+  });
+
+  test('ss -tuanie: the peers of the pod\'s sockets (not itself, not listeners, not loopback), bounded', async () => {
+    await inNs('ip', 'addr', 'add', '10.88.0.6/32', 'dev', 'lo');
+    await inNs('ip', 'addr', 'add', '10.88.0.7/32', 'dev', 'lo');
+    // a server on the pod's address and two clients from other addresses, over loopback; ends by itself
+    const script = `const net = require('node:net');
+      const s = net.createServer((c) => c.on('error', () => {})).listen(8081, '10.88.0.5', () => {
+        let n = 0;
+        for (const from of ['10.88.0.6', '10.88.0.7']) net.connect({ port: 8081, host: '10.88.0.5', localAddress: from }, () => { if (++n === 2) console.log('ready'); });
+      });
+      setTimeout(() => process.exit(0), 20000);`;
+    const child = (await import('node:child_process')).spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        child.once('exit', () => reject(new Error('the sockets\' script ended early')));
+      });
+      const ss = await inNs('ss', '-tuanie');
+      const snap = { takenAt: '', ms: 0, sources: { sockets: source(ss) }, counters: countersOf({}) };
+      expect(peerAddresses(['10.88.0.5'], [snap]).sort()).toEqual(['10.88.0.6', '10.88.0.7']);
+      expect(peerAddresses(['10.88.0.5'], [snap], 1)).toHaveLength(1);
+      // seen from a client's side, the server's address is its peer
+      expect(peerAddresses(['10.88.0.6', '10.88.0.7'], [snap])).toEqual(['10.88.0.5']);
+    } finally {
+      child.kill('SIGKILL');
+      for (const ip of ['10.88.0.6/32', '10.88.0.7/32']) await inNs('ip', 'addr', 'del', ip, 'dev', 'lo');
+    }
+  });
+
+  test('names: the pod\'s own IPs first, then its Services, then the peers the API named', () => {
+    const names = addressNames({
+      pod: 'web-0', namespace: 'shop', podIPs: ['10.0.0.5'],
+      services: [{ name: 'web', namespace: 'shop', clusterIPs: ['10.96.0.5'] }],
+      peers: [
+        { ip: '10.96.0.10', kind: 'service', namespace: 'kube-system', name: 'kube-dns' },
+        { ip: '10.0.1.9', kind: 'pod', namespace: 'db', name: 'pg-0' },
+        { ip: '10.0.0.5', kind: 'pod', namespace: 'other', name: 'stale' },
+      ],
+    });
+    expect(Object.fromEntries(names)).toEqual({
+      '10.0.0.5': 'pod shop/web-0', '10.96.0.5': 'service shop/web', '10.96.0.10': 'service kube-system/kube-dns', '10.0.1.9': 'pod db/pg-0',
+    });
+  });
+
+  test('iptables (nf_tables backend): its rules are nft `ip` tables too, and counted once', async () => {
+    await inNs('iptables', '-A', 'INPUT', '-d', '10.88.0.5/32', '-p', 'tcp', '--dport', '8443', '-j', 'DROP');
+    try {
+      const sources = {
+        nft: source(undefined, JSON.parse(await inNs('nft', '-j', 'list', 'ruleset'))),
+        iptables: source(await inNs('iptables-save', '-c')),
+      };
+      // nft lists it (ip filter INPUT), iptables-save too
+      expect(nftDropRules(sources.nft.json).map((r) => r.id)).toEqual(expect.arrayContaining(['inet t input 2', expect.stringMatching(/^ip filter INPUT \d+$/)]));
+      expect(countersOf(sources).dropRules.map((r) => r.id)).toEqual(['inet t input 2', 'inet t input 3', 'filter INPUT -A INPUT -d 10.88.0.5/32 -p tcp -m tcp --dport 8443 -j DROP']);
+    } finally {
+      await inNs('iptables', '-F', 'INPUT');
+    }
+  });
+});
+
 describe('deltas and unusual things', () => {
   test('two snapshots of the namespace: the deltas count what happened between them', async () => {
     const before = snapshot(await sourcesNow(), '2026-01-01T00:00:00.000Z');
@@ -168,7 +262,7 @@ describe('schema and policy', () => {
     expect(await readFile(repoPath('docs', 'evidence.schema.json'), 'utf8')).toBe(evidenceSchemaJson());
   });
 
-  test('nft and iptables-save: listing only, and only through the evidence policy', () => {
+  test('nft, iptables-save and sysctl: listing or reading only, and only through the evidence policy', () => {
     const p = evidencePolicy(DEFAULT_TOOL_POLICY);
     expect(() => parseToolInvocation('nft', ['-j', 'list', 'ruleset'], p)).not.toThrow();
     expect(() => parseToolInvocation('nft', ['list', 'table', 'inet', 'filter'], p)).not.toThrow();
@@ -180,6 +274,12 @@ describe('schema and policy', () => {
     for (const argv of [['-M', '/bin/sh'], ['--modprobe=/x'], ['-f', '/etc/x'], ['-t', '../x']]) {
       expect(() => parseToolInvocation('iptables-save', argv, p)).toThrow(ToolPolicyError);
     }
+    // sysctl: reading dotted net.* keys only
+    expect(() => parseToolInvocation('sysctl', ['-e', 'net.core.somaxconn', 'net.ipv4.conf.all.rp_filter'], p)).not.toThrow();
+    for (const argv of [['-w', 'net.core.somaxconn=1'], ['net.core.somaxconn=1'], ['-p'], ['-p', '/etc/x'], ['--system'], ['-a'], ['kernel.hostname'], ['net/../../self/environ'], ['net..core'], ['-f', 'x']]) {
+      expect(() => parseToolInvocation('sysctl', argv, p)).toThrow(ToolPolicyError);
+    }
+    expect(() => parseToolInvocation('sysctl', ['net.core.somaxconn'], DEFAULT_TOOL_POLICY)).toThrow(ToolPolicyError);
     // the job's own policy does not allow them (not on its allowlist by default)
     expect(() => parseToolInvocation('nft', ['list', 'ruleset'], DEFAULT_TOOL_POLICY)).toThrow(ToolPolicyError);
     expect(evidencePolicy({ ...DEFAULT_TOOL_POLICY, allowMutating: true }).allowMutating).toBe(false);

@@ -17,6 +17,7 @@ import { nftRule } from './tools/nft.js';
 import { nstatRule } from './tools/nstat.js';
 import { pingRule } from './tools/ping.js';
 import { ssRule } from './tools/ss.js';
+import { sysctlRule } from './tools/sysctl.js';
 import { tcRule } from './tools/tc.js';
 import { tcpdumpRule } from './tools/tcpdump.js';
 import { tracepathRule } from './tools/tracepath.js';
@@ -51,6 +52,7 @@ const RULES: Record<string, ToolRule> = {
   nft: nftRule,
   'iptables-save': iptablesSaveRule('iptables-save'),
   'ip6tables-save': iptablesSaveRule('ip6tables-save'),
+  sysctl: sysctlRule,
 };
 
 function checkCommand(command: string, policy: ToolPolicy): void {

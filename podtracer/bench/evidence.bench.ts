@@ -1,9 +1,11 @@
 // Benchmark: what one evidence snapshot (evidence.ts) costs on a busy network namespace — by
 // default 10,000 conntrack entries and 5,000 sockets (2,500 TCP connections over lo, both ends).
 // Time of takeSnapshot, and the growth of this process's RSS and heap while it runs (the tools'
-// own memory is not counted: they are separate, short processes in the sandbox).
+// own memory is not counted: they are separate, short processes in the sandbox), and the CPU time
+// of podtracer and of the tools (fair under load, where the wall-clock time is not).
 //   npm run bench:evidence [-- --rounds 5 --connections 2500 --conntrack 10000]
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DEFAULT_TOOL_POLICY } from '../../lib/tool-policy.js';
 import { takeSnapshot } from '../evidence.js';
@@ -36,6 +38,13 @@ async function conntrackFlows(ns: string, n: number): Promise<void> {
   await run('ip', ['netns', 'exec', ns, process.execPath, '-e', script]);
 }
 
+/** CPU time of this process's ended children (the tools and their sandboxes), from /proc/self/stat. */
+async function childrenCpuMs(): Promise<number> {
+  const fields = (await readFile('/proc/self/stat', 'utf8')).replace(/^.*\) /, '').split(' ');
+  // cutime and cstime: fields 16 and 17 of stat, in clock ticks (100 a second on Linux)
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
 async function main(): Promise<void> {
   const net = new TargetNetns('bev');
   await net.create();
@@ -61,15 +70,21 @@ async function main(): Promise<void> {
       let peakRss = base.rss;
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
       const started = performance.now();
+      const cpu0 = process.cpuUsage();
+      const children0 = await childrenCpuMs();
       const snap = await takeSnapshot(target);
       const ms = performance.now() - started;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuMs = (cpu.user + cpu.system) / 1000;
+      const childrenMs = (await childrenCpuMs()) - children0;
+      const slowest = Object.entries(snap.sources).sort(([, a], [, b]) => b.ms - a.ms).slice(0, 3).map(([n, s]) => `${n} ${s.ms}`);
       clearInterval(sampler);
       const after = process.memoryUsage();
       peakRss = Math.max(peakRss, after.rss);
       const bytes = JSON.stringify(snap).length;
       const notOk = Object.entries(snap.sources).filter(([, s]) => s.status !== 'ok').map(([n, s]) => `${n}:${s.status}`);
       process.stdout.write(
-        `round ${r}: ${ms.toFixed(0)} ms, RSS +${((peakRss - base.rss) / 1e6).toFixed(1)} MB at peak, heap +${((after.heapUsed - base.heapUsed) / 1e6).toFixed(1)} MB, ` +
+        `round ${r}: ${ms.toFixed(0)} ms (CPU: podtracer ${cpuMs.toFixed(0)} ms, tools ${childrenMs.toFixed(0)} ms; slowest ${slowest.join(', ')} ms), RSS +${((peakRss - base.rss) / 1e6).toFixed(1)} MB at peak, heap +${((after.heapUsed - base.heapUsed) / 1e6).toFixed(1)} MB, ` +
           `snapshot ${(bytes / 1e6).toFixed(2)} MB, conntrack entries ${snap.counters.conntrackEntries ?? '?'}${notOk.length ? `, not ok: ${notOk.join(' ')}` : ''}\n`,
       );
     }

@@ -45,7 +45,11 @@ async function readEvidence(out: string): Promise<Evidence> {
   return JSON.parse(await readFile(join(out, 'evidence.json'), 'utf8')) as Evidence;
 }
 
-/** A listener in namespace A with a backlog of 0 that never accepts: one connection fills it. */
+/**
+ * A listener in namespace A with a backlog of 0 that never accepts: one connection fills it. It
+ * runs in a PID namespace of its own, as a pod's processes do, where it is PID 1 (it dies with
+ * unshare, --kill-child).
+ */
 async function fullListener(port: number): Promise<void> {
   const script = [
     'import socket, sys, time',
@@ -55,12 +59,14 @@ async function fullListener(port: number): Promise<void> {
     'print("listening", flush=True)',
     'time.sleep(600)',
   ].join('\n');
-  const p = spawn('ip', ['netns', 'exec', net.a, '/usr/bin/python3', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn('ip', ['netns', 'exec', net.a, 'unshare', '--pid', '--fork', '--kill-child', '/usr/bin/python3', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   started.push(p);
   let out = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await waitFor(() => out.includes('listening'), 'the listener');
 }
+
+const hostSysctl = async (key: string) => (await run('sysctl', ['-n', key])).stdout.trim();
 
 /** Node in namespace B: `count` connections to A:port at once, each until it is established or fails. */
 function connectFromB(port: number, count: number, keep: boolean): ChildProcess {
@@ -91,11 +97,12 @@ async function netemAvailable(): Promise<boolean> {
   }
 }
 
-/** A node script that sends `count` UDP datagrams to ip:9 and exits once all were handed over. */
-function sendUdp(ip: string, count: number): string {
+/** A node script that sends `count` UDP datagrams to ip:port and exits once all were handed over. */
+function sendUdpTo(ip: string, port: number, count: number): string {
   return `const s = require('node:dgram').createSocket('udp4'); let n = 0;
-    for (let i = 0; i < ${count}; i++) s.send('x', 9, '${ip}', () => { if (++n === ${count}) s.close(); });`;
+    for (let i = 0; i < ${count}; i++) s.send('x', ${port}, '${ip}', () => { if (++n === ${count}) s.close(); });`;
 }
+const sendUdp = (ip: string, count: number) => sendUdpTo(ip, 9, count);
 
 describe('evidence of a capture', () => {
   test('the deltas count the DROP rule, the listen-queue overflow and the qdisc loss of the capture exactly', async () => {
@@ -105,9 +112,23 @@ describe('evidence of a capture', () => {
     await run('ip', ['netns', 'exec', net.a, 'nft', 'add table inet evd']);
     await run('ip', ['netns', 'exec', net.a, 'nft', "add chain inet evd input { type filter hook input priority 0 ; }"]);
     await run('ip', ['netns', 'exec', net.a, 'nft', `add rule inet evd input ip daddr ${net.ipA} icmp type echo-request counter drop`]);
+    // and an iptables rule (Debian's iptables: the nf_tables backend) dropping UDP to the pod's port 7
+    await run('ip', ['netns', 'exec', net.a, 'iptables', '-A', 'INPUT', '-d', `${net.ipA}/32`, '-p', 'udp', '--dport', '7', '-j', 'DROP']);
     // few SYN retransmits from B, so a refused connect fails within seconds
     await run('ip', ['netns', 'exec', net.b, 'sysctl', '-qw', 'net.ipv4.tcp_syn_retries=1']);
     await fullListener(8080);
+    // the target's own settings, none of them the host's: the evidence must read the namespace's
+    const settings = { 'net.ipv4.tcp_fin_timeout': '17', 'net.core.somaxconn': '77', 'net.ipv4.tcp_keepalive_time': '321', 'net.ipv4.tcp_syn_retries': '2' };
+    for (const [key, value] of Object.entries(settings)) {
+      expect([key, await hostSysctl(key)]).not.toEqual([key, value]);
+      await run('ip', ['netns', 'exec', net.a, 'sysctl', '-qw', `${key}=${value}`]);
+    }
+    // conntrack entries of the pod and of other addresses (both families): only the pod's are kept
+    const insert = (args: string[]) => run('ip', ['netns', 'exec', net.a, 'conntrack', '-I', '-p', 'udp', '--sport', '5353', '--dport', '53', '-t', '300', ...args]);
+    await insert(['-s', net.ipA, '-d', '192.0.2.53']);
+    await insert(['-s', '192.0.2.1', '-d', '192.0.2.2']);
+    await insert(['-s', '198.51.100.1', '-d', '198.51.100.2']);
+    await insert(['-s', '2001:db8::1', '-d', '2001:db8::2']);
 
     const p = startPodtracer(base(out, net.targetPid, ['--timer', '120s', '--', 'tcpdump', '-i', net.vethA, '--immediate-mode', '-U', '-n', '-w', '-']), { terminationLog: term });
     // tcpdump starts after the first snapshot
@@ -127,6 +148,9 @@ describe('evidence of a capture', () => {
     refused.stdout!.on('data', (d: Buffer) => (refusedOut += d.toString()));
     await new Promise((r) => refused.once('exit', r));
     expect(refusedOut.match(/error ETIMEDOUT/g)).toHaveLength(3);
+
+    // 2b. four UDP datagrams from B to A:7, dropped by the iptables rule
+    await run('ip', ['netns', 'exec', net.b, process.execPath, '-e', sendUdpTo(net.ipA, 7, 4)]);
 
     // 3. a qdisc on A's veth loses every packet: five UDP datagrams from A, lost there. netem
     // when the kernel has it; otherwise a pfifo of length 0, which drops every packet it is given
@@ -163,12 +187,44 @@ describe('evidence of a capture', () => {
     );
     expect(e.summary.unusual).toContain(`listen queue overflowed ${syns} times during the capture`);
     // the sources are all there, each with its status
-    for (const name of ['addresses', 'links', 'routes', 'rules', 'neighbours', 'sockets', 'nft', 'conntrackStats', 'snmp', 'netstat', 'dev', 'resolvConf']) {
+    for (const name of ['addresses', 'links', 'routes', 'rules', 'neighbours', 'sockets', 'socketOwners', 'nft', 'iptables', 'sysctls', 'conntrack', 'conntrackStats', 'snmp', 'netstat', 'dev', 'resolvConf']) {
       expect([name, e.after!.sources[name]!.status]).toEqual([name, 'ok']);
     }
     // the listener and its full queue are in the second snapshot's sockets
-    expect(e.after!.sources.sockets!.text).toMatch(new RegExp(`LISTEN\\s+1\\s+0\\s+${net.ipA.replace(/\./g, '\\.')}:8080`));
+    const listen = new RegExp(`LISTEN\\s+1\\s+0\\s+${net.ipA.replace(/\./g, '\\.')}:8080\\s.*\\bino:(\\d+)`).exec(e.after!.sources.sockets!.text!);
+    expect(listen).not.toBeNull();
+    // ... and named by its process, as ss -p would, with the PID its own PID namespace gives it
+    // (1; ss -p run from the node's PID namespace would give the node's PID)
+    const owners = e.after!.sources.socketOwners!.json as Array<{ inode: number; pid: number; command: string; fd: number }>;
+    expect(owners.filter((o) => o.inode === Number(listen![1]))).toEqual([{ inode: Number(listen![1]), pid: 1, command: 'python3', fd: expect.any(Number) }]);
+    // only processes of the target's namespace: the clients in B (their sockets are B's) are not
+    // read, and every socket named is one ss listed in A
+    const listed = new Set([...e.after!.sources.sockets!.text!.matchAll(/\bino:(\d+)/g)].map((m) => Number(m[1])));
+    expect(owners.length).toBeGreaterThan(0);
+    for (const o of owners) expect([o.inode, listed.has(o.inode), o.command]).toEqual([o.inode, true, 'python3']);
+
+    // iptables-save read the target's rules, through the sandbox: the rule, its 4 packets, named once
+    expect(e.after!.sources.iptables!.status).toBe('ok');
+    const iptId = Object.keys(d.dropRulePackets).find((k) => k.startsWith('filter INPUT '));
+    expect(iptId).toBe(`filter INPUT -A INPUT -d ${net.ipA}/32 -p udp -m udp --dport 7 -j DROP`);
+    expect(d.dropRulePackets[iptId!]).toBe(4);
+    // the same rule is an nft `ip filter` rule too; it is counted once, as iptables-save prints it
+    expect(Object.keys(d.dropRulePackets).filter((k) => k.startsWith('ip filter '))).toEqual([]);
+    expect(e.summary.unusual).toContain(`DROP rule matching the pod: ${iptId} (-d ${net.ipA}/32 -p udp -m udp --dport 7), 4 packets dropped during the capture`);
+
+    // the namespace's sysctls, read inside it: the values set there, not the host's
+    expect(e.after!.sources.sysctls!.status).toBe('ok');
+    expect(e.after!.counters.sysctls).toMatchObject(settings);
+    expect(e.before.counters.sysctls!['net.ipv4.tcp_fin_timeout']).toBe('17');
+
+    // conntrack (both families): the pod's entry kept, the three others (one IPv6) left out and counted
+    for (const snap of [e.before, e.after!]) {
+      expect(snap.sources.conntrack!.text!.trim().split('\n')).toEqual([expect.stringContaining(`src=${net.ipA} dst=192.0.2.53 sport=5353 dport=53`)]);
+      expect(snap.sources.conntrack!.filteredOut).toBe(3);
+    }
     await run('ip', ['netns', 'exec', net.a, 'nft', 'delete table inet evd']);
+    await run('ip', ['netns', 'exec', net.a, 'iptables', '-F', 'INPUT']);
+    await run('ip', ['netns', 'exec', net.a, 'conntrack', '-F']);
   }, 120_000);
 
   test('the target gone before the second snapshot: the capture succeeds, the evidence says what is missing', async () => {
