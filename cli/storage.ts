@@ -9,13 +9,6 @@ import type { SnoopyJob } from '../lib/api/schema.js';
 import { CliError, apiError, networkCode } from './errors.js';
 import { getDataEndpoint } from './resources.js';
 
-export const STORAGE_OPTIONS = {
-  's3-endpoint': { type: 'string' },
-  bucket: { type: 'string' },
-  prefix: { type: 'string' },
-  region: { type: 'string' },
-} as const;
-
 export interface StorageFlags {
   's3-endpoint'?: string;
   bucket?: string;

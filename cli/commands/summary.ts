@@ -7,7 +7,6 @@ import { parseOutputFormat, serialise } from '../output.js';
 import { listObjects, type StorageFlags } from '../storage.js';
 import { summaryTables, targetOfSummaryKey, type TargetSummary } from '../summary-view.js';
 
-export const SUMMARY_OPTIONS = { output: { type: 'string', short: 'o' } } as const;
 export type SummaryFlags = GlobalOptions & StorageFlags;
 
 export async function summary(flags: SummaryFlags, name: string, out: NodeJS.WritableStream): Promise<number> {
