@@ -11,8 +11,8 @@ export interface CommandHelp {
 }
 
 const STORAGE_FLAGS = '[--s3-endpoint URL] [--bucket B] [--prefix P]';
-const STORAGE_NOTE = `Storage: flags, else S3_ENDPOINT / S3_BUCKET / S3_PREFIX / AWS_* from the environment, else the
-storage block and credentials Secret of the SnoopyJob's SnoopyDataEndpoint.`;
+const STORAGE_NOTE = `Storage: flags, else S3_ENDPOINT / S3_BUCKET / S3_PREFIX / AWS_* from the
+environment, else the storage block and credentials Secret of the SnoopyJob's SnoopyDataEndpoint.`;
 
 export const COMMANDS: CommandHelp[] = [
   {

@@ -159,7 +159,7 @@ describe('kubectl-snoopy errors', () => {
       expect(r.stdout).toContain('\nExamples:\n  # ');
     }
     const global = await runCli(['--help']);
-    expect(global.stdout).toMatch(/^Commands:\n {2}capture {4}start a capture/m);
+    expect(global.stdout).toMatch(/^Commands:\n {2}capture +start a capture/m);
     expect(global.stdout).toContain('kubectl snoopy COMMAND --help');
   });
 
