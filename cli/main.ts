@@ -63,7 +63,7 @@ export async function run(argv: string[], out: NodeJS.WriteStream, err: NodeJS.W
     case 'download':
       return (await import('./commands/download.js')).download(p.values, name, out, err);
     case 'summary':
-      return (await import('./commands/summary.js')).summary(p.values, name, out);
+      return (await import('./commands/summary.js')).summary(p.values, name, out, err);
     case 'evidence':
       return (await import('./commands/evidence.js')).evidence(p.values, name, out);
     case 'completion':
