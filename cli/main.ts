@@ -81,6 +81,11 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // (argv[1] may be a symlink: npm's bin link or a kubectl-snoopy on PATH)
 const invokedAs = process.argv[1] ? realpathSync(process.argv[1]) : '';
 if (invokedAs === fileURLToPath(import.meta.url)) {
+  // output piped into a reader that stopped (| head): stop quietly, as other command-line tools do
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
   run(process.argv.slice(2), process.stdout, process.stderr).then(
     (code) => {
       process.exitCode = code;

@@ -82,8 +82,12 @@ export function shortDuration(ms: number): string {
   return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s % 60}s`;
 }
 
-/** "(elapsed 35s, 1m25s left of the 2m0s timer)", or past the timer "(…, uploading)". */
-export function timeLine(elapsedMs: number, timerMs: number): string {
-  const left = timerMs - elapsedMs;
+/**
+ * "(elapsed 35s, 1m25s left of the 2m0s timer)": elapsed since the command started, what is left
+ * counted from the capture's own start (status.startTime) — "starting" before it has one.
+ */
+export function timeLine(elapsedMs: number, timerMs: number, capturingMs: number | undefined): string {
+  if (capturingMs === undefined) return `(elapsed ${shortDuration(elapsedMs)}, starting)`;
+  const left = timerMs - capturingMs;
   return `(elapsed ${shortDuration(elapsedMs)}, ${left > 0 ? `${shortDuration(left)} left of the ${shortDuration(timerMs)} timer` : `timer of ${shortDuration(timerMs)} over: finishing uploads`})`;
 }

@@ -121,12 +121,20 @@ async function follow(flags: CaptureFlags, sj: SnoopyJob, err: NodeJS.WritableSt
   process.once('SIGINT', onInterrupt);
   try {
     let last = '';
+    let lastAt = 0;
     let current = sj;
     while (Date.now() < deadline && !interrupted) {
       current = await getSnoopyJob(kube, sj.metadata.namespace, sj.metadata.name);
-      const line = `${progressLine(current)} ${timeLine(Date.now() - started, timerMs)}`;
-      if (line !== last) err.write(`${line}\n`);
-      last = line;
+      // a line when the state changes, and every 10 s for the time
+      const state = progressLine(current);
+      const now = Date.now();
+      if (state !== last || now - lastAt >= 10_000) {
+        // the capture runs from its first target's start (the SnoopyJob's own startTime is its creation)
+        const since = Math.min(...(current.status?.targets ?? []).map((t) => Date.parse(t.startTime ?? '')).filter((t) => !Number.isNaN(t)));
+        err.write(`${state} ${timeLine(now - started, timerMs, Number.isFinite(since) ? now - since : undefined)}\n`);
+        last = state;
+        lastAt = now;
+      }
       const phase = current.status?.phase;
       if (phase && (FINAL_PHASES as readonly string[]).includes(phase)) {
         if (phase === 'Completed') return 0;

@@ -120,7 +120,7 @@ export function defineCliE2e(backend: 'embedded' | 'rgw'): void {
       expect(cap.code).toBe(0);
       expect(cap.stdout).toMatch(/snoopyjob\.job\.fennecproject\.io\/pings created in snoopy-operator \(\d+ target pods match\)/);
       expect(cap.stderr).toMatch(/pings: Completed — 2 targets \(2 Succeeded\).* \(elapsed \d+s, /);
-      expect(cap.stderr).toMatch(/\(elapsed \d+s, \d+s left of the 6s timer\)/);
+      expect(cap.stderr).toMatch(/^pings: \S+.* \(elapsed \d+s, (starting|\ds left of the 6s timer|timer of 6s over: finishing uploads)\)$/m);
 
       const st = await runCli(['status', 'pings', '-o', 'json', '--kubeconfig', kubeconfig]);
       const sj = JSON.parse(st.stdout) as SnoopyJob;

@@ -14,6 +14,7 @@ import type { SnoopyJob } from '../../lib/api/schema.js';
 import { PcapWriter, concatPcaps, parseCapture } from '../../lib/pcap/index.js';
 import { SegmentJoiner } from '../segment-joiner.js';
 import { DEFAULT_ENDPOINT, chooseEndpoint } from '../endpoint-choice.js';
+import { storageError } from '../storage.js';
 import { logLine } from '../log-view.js';
 import { timeLine } from '../status-view.js';
 import { summaryTables } from '../summary-view.js';
@@ -233,10 +234,19 @@ describe('defaults and readable lines', () => {
     expect(() => chooseEndpoint(['a', 'b', 'c', 'd', 'e', 'f'], 'ops')).toThrow('(a, b, c, d, e, … (6))');
   });
 
-  test('--wait says how long it has run and how long is left', () => {
-    expect(timeLine(35_000, 120_000)).toBe('(elapsed 35s, 1m25s left of the 2m0s timer)');
-    expect(timeLine(125_000, 120_000)).toBe('(elapsed 2m5s, timer of 2m0s over: finishing uploads)');
-    expect(timeLine(3_700_000, 7_200_000)).toBe('(elapsed 1h1m40s, 58m20s left of the 2h0m0s timer)');
+  test('storage named by its in-cluster Service name: how to reach it from outside', () => {
+    const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+    expect(storageError(notFound, 'http://minio.snoopy-operator.svc.cluster.local:9000 bucket snoopy').message).toBe(
+      'cannot reach storage at http://minio.snoopy-operator.svc.cluster.local:9000 bucket snoopy: a cluster-internal name; from outside the cluster run "kubectl port-forward -n snoopy-operator svc/minio 9000" and add --s3-endpoint http://127.0.0.1:9000',
+    );
+    expect(storageError(notFound, 'http://s3.example.test bucket b').message).toBe('cannot reach storage at http://s3.example.test bucket b (ENOTFOUND); check --s3-endpoint or S3_ENDPOINT');
+  });
+
+  test('--wait says how long it has run and how long is left of the capture\'s own timer', () => {
+    expect(timeLine(5_000, 120_000, undefined)).toBe('(elapsed 5s, starting)');
+    expect(timeLine(35_000, 120_000, 30_000)).toBe('(elapsed 35s, 1m30s left of the 2m0s timer)');
+    expect(timeLine(125_000, 120_000, 121_000)).toBe('(elapsed 2m5s, timer of 2m0s over: finishing uploads)');
+    expect(timeLine(3_700_000, 7_200_000, 3_700_000)).toBe('(elapsed 1h1m40s, 58m20s left of the 2h0m0s timer)');
   });
 
   test('a log record as one readable line; -o json and non-JSON lines as they are', () => {
