@@ -1,14 +1,9 @@
 // One-line, actionable errors for the command line. API and storage failures arrive as library
 // exceptions with headers and bodies attached; the user needs the reason, not the dump.
 import { ApiException } from '@kubernetes/client-node';
+import { CliError } from './cli-error.js';
 
-/** An error whose message is already fit to print; `code` is the process exit status. */
-export class CliError extends Error {
-  override name = 'CliError';
-  constructor(message: string, readonly code = 1) {
-    super(message);
-  }
-}
+export { CliError };
 
 /** The `message` of a Kubernetes Status body, if the error carries one. */
 function apiMessage(err: ApiException<unknown>): string {

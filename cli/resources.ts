@@ -65,3 +65,24 @@ export async function getDataEndpoint(kube: Kube, namespace: string, name: strin
     throw apiError(err, `reading SnoopyDataEndpoint ${namespace}/${name}`);
   }
 }
+
+export async function listDataEndpointNames(kube: Kube, namespace: string): Promise<string[]> {
+  try {
+    const list = (await kube.custom.listNamespacedCustomObject({ ...DATAENDPOINTS, namespace })) as { items: SnoopyDataEndpoint[] };
+    return list.items.map((e) => e.metadata.name).sort();
+  } catch (err) {
+    throw apiError(err, `listing SnoopyDataEndpoints in ${namespace}`);
+  }
+}
+
+/** Whether a namespace exists; a user who may not read namespaces is given the benefit of the doubt. */
+export async function namespaceExists(kube: Kube, name: string): Promise<boolean> {
+  try {
+    await kube.core.readNamespace({ name });
+    return true;
+  } catch (err) {
+    if (isStatus(err, 404)) return false;
+    if (isStatus(err, 403)) return true;
+    throw apiError(err, `reading namespace ${name}`);
+  }
+}

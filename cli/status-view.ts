@@ -73,3 +73,21 @@ export function progressLine(sj: SnoopyJob): string {
   const detail = [...states].map(([k, v]) => `${v} ${k}`).join(', ');
   return `${sj.metadata.name}: ${sj.status?.phase ?? 'Pending'}${targets.length ? ` — ${targets.length} targets (${detail}), ${humanBytes(bytes)}` : ''}`;
 }
+
+/** "1m5s" for a duration in ms, whole seconds. */
+export function shortDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s % 60}s`;
+}
+
+/**
+ * "(elapsed 35s, 1m25s left of the 2m0s timer)": elapsed since the command started, what is left
+ * counted from the capture's own start (status.startTime) — "starting" before it has one.
+ */
+export function timeLine(elapsedMs: number, timerMs: number, capturingMs: number | undefined): string {
+  if (capturingMs === undefined) return `(elapsed ${shortDuration(elapsedMs)}, starting)`;
+  const left = timerMs - capturingMs;
+  return `(elapsed ${shortDuration(elapsedMs)}, ${left > 0 ? `${shortDuration(left)} left of the ${shortDuration(timerMs)} timer` : `timer of ${shortDuration(timerMs)} over: finishing uploads`})`;
+}

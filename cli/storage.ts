@@ -9,13 +9,6 @@ import type { SnoopyJob } from '../lib/api/schema.js';
 import { CliError, apiError, networkCode } from './errors.js';
 import { getDataEndpoint } from './resources.js';
 
-export const STORAGE_OPTIONS = {
-  's3-endpoint': { type: 'string' },
-  bucket: { type: 'string' },
-  prefix: { type: 'string' },
-  region: { type: 'string' },
-} as const;
-
 export interface StorageFlags {
   's3-endpoint'?: string;
   bucket?: string;
@@ -71,6 +64,12 @@ export async function resolveStorage(kube: Kube, sj: SnoopyJob, flags: StorageFl
 /** One line for a failed storage call. */
 export function storageError(err: unknown, where: string): CliError {
   const net = networkCode(err);
+  // a Service's in-cluster name (the endpoint's own address) is not resolvable outside the cluster
+  const service = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.[a-z0-9.-]+)?(?::(\d+))?/.exec(where);
+  if (net === 'ENOTFOUND' && service) {
+    const [, svc, ns, port = '80'] = service;
+    return new CliError(`cannot reach storage at ${where}: a cluster-internal name; from outside the cluster run "kubectl port-forward -n ${ns} svc/${svc} ${port}" and add --s3-endpoint http://127.0.0.1:${port}`);
+  }
   if (net) return new CliError(`cannot reach storage at ${where} (${net}); check --s3-endpoint or S3_ENDPOINT`);
   const name = (err as { name?: string }).name ?? '';
   if (name === 'NoSuchBucket') return new CliError(`storage at ${where}: the bucket does not exist`);

@@ -7,25 +7,10 @@ import { buildSnoopyJob, selectorString } from '../capture-spec.js';
 import { CliError, apiError } from '../errors.js';
 import { connect } from '../kube.js';
 import { jobNamespace, operatorNamespace, type GlobalOptions } from '../options.js';
-import { createSnoopyJob, ensureCrd, getDataEndpoint, getSnoopyJob } from '../resources.js';
-import { FINAL_PHASES, progressLine } from '../status-view.js';
-
-export const CAPTURE_OPTIONS = {
-  selector: { type: 'string', short: 'l' },
-  container: { type: 'string', short: 'c' },
-  timer: { type: 'string' },
-  schedule: { type: 'string' },
-  filter: { type: 'string' },
-  'max-bytes': { type: 'string' },
-  evidence: { type: 'boolean' },
-  'no-evidence': { type: 'boolean' },
-  endpoint: { type: 'string' },
-  collector: { type: 'string' },
-  name: { type: 'string' },
-  wait: { type: 'boolean' },
-  'dry-run': { type: 'boolean' },
-  output: { type: 'string', short: 'o' },
-} as const;
+import { createSnoopyJob, ensureCrd, getDataEndpoint, getSnoopyJob, listDataEndpointNames, namespaceExists } from '../resources.js';
+import { DEFAULT_ENDPOINT, chooseEndpoint } from '../endpoint-choice.js';
+import type { Kube } from '../../lib/kube/client.js';
+import { FINAL_PHASES, progressLine, timeLine } from '../status-view.js';
 
 export interface CaptureFlags extends GlobalOptions {
   selector?: string;
@@ -59,6 +44,11 @@ export async function capture(flags: CaptureFlags, tool: string[], out: NodeJS.W
       targetNamespace = 'default';
     }
   }
+  // no --endpoint/--collector: the endpoint the job namespace has (offline dry run: the default name)
+  let endpoint = flags.endpoint;
+  if (endpoint === undefined && flags.collector === undefined) {
+    endpoint = conn ? await defaultEndpoint(conn.kube, jobNamespace(flags), Boolean(flags['dry-run'])) : DEFAULT_ENDPOINT;
+  }
   const sj = buildSnoopyJob({
     jobNamespace: jobNamespace(flags),
     operatorNamespace: operatorNamespace(),
@@ -72,7 +62,7 @@ export async function capture(flags: CaptureFlags, tool: string[], out: NodeJS.W
     ...(flags.filter !== undefined ? { filter: flags.filter } : {}),
     ...(flags['max-bytes'] !== undefined ? { maxBytes: flags['max-bytes'] } : {}),
     ...(flags.evidence ? { evidence: true } : flags['no-evidence'] ? { evidence: false } : {}),
-    ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
+    ...(endpoint !== undefined ? { endpoint } : {}),
     ...(flags.collector !== undefined ? { collector: flags.collector } : {}),
   });
   if (flags['dry-run']) {
@@ -85,6 +75,7 @@ export async function capture(flags: CaptureFlags, tool: string[], out: NodeJS.W
     throw new CliError(`SnoopyDataEndpoint "${sj.spec.dataEndpointRef.name}" not found in namespace "${sj.metadata.namespace}"`);
   }
   const selector = selectorString(sj.spec.labelSelector);
+  if (!(await namespaceExists(kube, sj.spec.targetNamespace!))) throw new CliError(`namespace ${sj.spec.targetNamespace} does not exist (check -n; kubectl get namespaces lists them)`);
   let pods;
   try {
     pods = (await kube.core.listNamespacedPod({ namespace: sj.spec.targetNamespace!, labelSelector: selector })).items;
@@ -103,25 +94,65 @@ export async function capture(flags: CaptureFlags, tool: string[], out: NodeJS.W
   return follow(flags, created, err);
 }
 
+/** The job namespace's endpoint (a missing CRD said as such first); a dry run that cannot ask takes the default name. */
+async function defaultEndpoint(kube: Kube, namespace: string, dryRun: boolean): Promise<string> {
+  let names: string[];
+  try {
+    await ensureCrd(kube);
+    names = await listDataEndpointNames(kube, namespace);
+  } catch (e) {
+    if (dryRun) return DEFAULT_ENDPOINT;
+    throw e;
+  }
+  return chooseEndpoint(names, namespace);
+}
+
 /** Polls the SnoopyJob until a final phase; bounded by the timer plus a margin for scheduling and upload. */
 async function follow(flags: CaptureFlags, sj: SnoopyJob, err: NodeJS.WritableStream): Promise<number> {
   const { kube } = connect(flags);
   const timerMs = parseDuration(sj.spec.timer ?? '1m');
-  const deadline = Date.now() + timerMs + 120_000;
-  let last = '';
-  let current = sj;
-  while (Date.now() < deadline) {
-    current = await getSnoopyJob(kube, sj.metadata.namespace, sj.metadata.name);
-    const line = progressLine(current);
-    if (line !== last) err.write(`${line}\n`);
-    last = line;
-    const phase = current.status?.phase;
-    if (phase && (FINAL_PHASES as readonly string[]).includes(phase)) {
-      if (phase === 'Completed') return 0;
-      const cond = current.status?.conditions?.find((c) => c.status !== 'True' || c.type === 'Ready');
-      throw new CliError(`SnoopyJob ${sj.metadata.name} ended ${phase}${cond?.message ? `: ${cond.message}` : ''}`);
+  const started = Date.now();
+  const deadline = started + timerMs + 120_000;
+  // Ctrl-C stops following, not the capture: say so, and how to stop it
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    let last = '';
+    let lastAt = 0;
+    let current = sj;
+    while (Date.now() < deadline && !interrupted) {
+      current = await getSnoopyJob(kube, sj.metadata.namespace, sj.metadata.name);
+      // a line when the state changes, and every 10 s for the time
+      const state = progressLine(current);
+      const now = Date.now();
+      if (state !== last || now - lastAt >= 10_000) {
+        // the capture runs from its first target's start (the SnoopyJob's own startTime is its creation)
+        const since = Math.min(...(current.status?.targets ?? []).map((t) => Date.parse(t.startTime ?? '')).filter((t) => !Number.isNaN(t)));
+        err.write(`${state} ${timeLine(now - started, timerMs, Number.isFinite(since) ? now - since : undefined)}\n`);
+        last = state;
+        lastAt = now;
+      }
+      const phase = current.status?.phase;
+      if (phase && (FINAL_PHASES as readonly string[]).includes(phase)) {
+        if (phase === 'Completed') return 0;
+        const cond = current.status?.conditions?.find((c) => c.status !== 'True' || c.type === 'Ready');
+        throw new CliError(`SnoopyJob ${sj.metadata.name} ended ${phase}${cond?.message ? `: ${cond.message}` : ''}`);
+      }
+      await sleepUnlessInterrupted(1000, () => interrupted);
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    if (interrupted) {
+      err.write(`stopped following; SnoopyJob ${sj.metadata.name} keeps running (kubectl snoopy status ${sj.metadata.name}; stop it: kubectl snoopy delete ${sj.metadata.name})\n`);
+      return 130;
+    }
+    throw new CliError(`SnoopyJob ${sj.metadata.name} did not finish within its timer plus 2m (phase ${current.status?.phase ?? 'none'})`);
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
   }
-  throw new CliError(`SnoopyJob ${sj.metadata.name} did not finish within its timer plus 2m (phase ${current.status?.phase ?? 'none'})`);
+}
+
+async function sleepUnlessInterrupted(ms: number, interrupted: () => boolean): Promise<void> {
+  for (let waited = 0; waited < ms && !interrupted(); waited += 100) await new Promise((r) => setTimeout(r, 100));
 }

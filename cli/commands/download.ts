@@ -20,7 +20,6 @@ import { listObjects, openStorage, resolveStorage, storageError, type StorageFla
 import { planDownload, planEvidence, sequenceGaps, statusKeys } from '../download-plan.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-export const DOWNLOAD_OPTIONS = { output: { type: 'string', short: 'o' }, merge: { type: 'boolean' } } as const;
 export interface DownloadFlags extends GlobalOptions, StorageFlags {
   merge?: boolean;
 }

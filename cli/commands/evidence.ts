@@ -9,7 +9,6 @@ import type { GlobalOptions } from '../options.js';
 import { parseOutputFormat, serialise } from '../output.js';
 import { listObjects, type StorageFlags } from '../storage.js';
 
-export const EVIDENCE_OPTIONS = { output: { type: 'string', short: 'o' }, pod: { type: 'string' } } as const;
 export type EvidenceFlags = GlobalOptions & StorageFlags & { pod?: string };
 
 export async function evidence(flags: EvidenceFlags, name: string, out: NodeJS.WritableStream): Promise<number> {

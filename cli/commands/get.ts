@@ -7,8 +7,8 @@ import { jobNamespace, type GlobalOptions } from '../options.js';
 import { parseOutputFormat, serialise } from '../output.js';
 import { deleteSnoopyJob, getSnoopyJob, listSnoopyJobs } from '../resources.js';
 import { listTable, statusText, type EventLine } from '../status-view.js';
+import { logLine } from '../log-view.js';
 
-export const GET_OPTIONS = { output: { type: 'string', short: 'o' }, 'all-namespaces': { type: 'boolean', short: 'A' } } as const;
 export interface GetFlags extends GlobalOptions {
   'all-namespaces'?: boolean;
 }
@@ -53,8 +53,10 @@ export async function remove(flags: GlobalOptions, name: string, out: NodeJS.Wri
   return 0;
 }
 
-/** The capture pods' logs (podtracer's JSON lines), each line prefixed with its pod. */
+/** The capture pods' logs, each line prefixed with its pod: readable, or as logged with -o json. */
 export async function logs(flags: GlobalOptions, name: string, out: NodeJS.WritableStream): Promise<number> {
+  if (flags.output !== undefined && flags.output !== 'json') throw new CliError(`-o ${flags.output}: logs prints readable lines, or JSON lines with -o json`, 2);
+  const format = flags.output === 'json' ? 'json' : 'text';
   const { kube } = connect(flags);
   const ns = jobNamespace(flags);
   const sj = await getSnoopyJob(kube, ns, name);
@@ -78,7 +80,7 @@ export async function logs(flags: GlobalOptions, name: string, out: NodeJS.Writa
       out.write(`[${podName}] (no log: ${apiError(e, 'reading the log').message})\n`);
       continue;
     }
-    for (const line of String(text).split('\n')) if (line !== '') out.write(`[${podName}] ${line}\n`);
+    for (const line of String(text).split('\n')) if (line !== '') out.write(logLine(podName, line, format));
   }
   return 0;
 }

@@ -100,6 +100,9 @@ export function defineCliE2e(backend: 'embedded' | 'rgw'): void {
       const r = await runCli(['capture', '-n', 'cnf-telco', '-l', 'app=nothing-here', '--endpoint', 'store', '--name', 'nopods', '--kubeconfig', kubeconfig]);
       expect(r.code).toBe(1);
       expect(r.stderr).toBe('error: no pods match app=nothing-here in namespace cnf-telco: nothing to capture\n');
+      const noNamespace = await runCli(['capture', '-n', 'nope', '-l', 'app=x', '--endpoint', 'store', '--kubeconfig', kubeconfig]);
+      expect(noNamespace.code).toBe(1);
+      expect(noNamespace.stderr).toBe('error: namespace nope does not exist (check -n; kubectl get namespaces lists them)\n');
       const noEndpoint = await runCli(['capture', '-n', 'cnf-telco', '-l', 'networkMonitor=true', '--endpoint', 'nope', '--kubeconfig', kubeconfig]);
       expect(noEndpoint.code).toBe(1);
       expect(noEndpoint.stderr).toBe('error: SnoopyDataEndpoint "nope" not found in namespace "snoopy-operator"\n');
@@ -111,16 +114,19 @@ export function defineCliE2e(backend: 'embedded' | 'rgw'): void {
     });
 
     test('capture --wait → status → download --merge → tcpdump -r sees the pings; progress bar only on a terminal', async () => {
-      const cap = await runCli(['capture', '-n', 'cnf-telco', '-l', 'networkMonitor=true', '--endpoint', 'store', '--timer', '6s', '--name', 'pings', '--filter', 'icmp', '--wait', '--kubeconfig', kubeconfig], cleanEnv(), 200_000);
+      // no --endpoint: "store" is the job namespace's only SnoopyDataEndpoint
+      const cap = await runCli(['capture', '-n', 'cnf-telco', '-l', 'networkMonitor=true', '--timer', '6s', '--name', 'pings', '--filter', 'icmp', '--wait', '--kubeconfig', kubeconfig], cleanEnv(), 200_000);
       process.stdout.write(`capture: ${cap.stdout}${cap.stderr}\n`);
       expect(cap.code).toBe(0);
       expect(cap.stdout).toMatch(/snoopyjob\.job\.fennecproject\.io\/pings created in snoopy-operator \(\d+ target pods match\)/);
-      expect(cap.stderr).toMatch(/pings: Completed — 2 targets \(2 Succeeded\)/);
+      expect(cap.stderr).toMatch(/pings: Completed — 2 targets \(2 Succeeded\).* \(elapsed \d+s, /);
+      expect(cap.stderr).toMatch(/^pings: \S+.* \(elapsed \d+s, (starting|\ds left of the 6s timer|timer of 6s over: finishing uploads)\)$/m);
 
       const st = await runCli(['status', 'pings', '-o', 'json', '--kubeconfig', kubeconfig]);
       const sj = JSON.parse(st.stdout) as SnoopyJob;
       expect(sj.status?.phase).toBe('Completed');
       expect(sj.spec.args).toBe('-i any -U -w - icmp');
+      expect(sj.spec.dataEndpointRef).toEqual({ name: 'store' });
       expect(sj.status!.targets!.length).toBe(targets.length);
       const wide = await runCli(['status', 'pings', '-o', 'wide', '--kubeconfig', kubeconfig]);
       for (const p of targets) expect(wide.stdout).toContain(`cnf-telco/${p.metadata!.name}`);
@@ -174,13 +180,29 @@ export function defineCliE2e(backend: 'embedded' | 'rgw'): void {
 
       const logs = await runCli(['logs', 'pings', '--kubeconfig', kubeconfig]);
       expect(logs.code).toBe(0);
-      expect(logs.stdout).toMatch(/^\[[a-z0-9-]+\] /m);
+      // readable: time, level, name, message; -o json: the records as logged
+      expect(logs.stdout).toMatch(/^\[[a-z0-9-]+\] \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z\] INFO \(podtracer\): /m);
+      const raw = await runCli(['logs', 'pings', '-o', 'json', '--kubeconfig', kubeconfig]);
+      const first = /^\[[a-z0-9-]+\] (\{.*)$/m.exec(raw.stdout);
+      expect((JSON.parse(first![1]!) as { level: number }).level).toBeGreaterThan(0);
+
+      // completion asks the cluster for SnoopyJob names and namespaces
+      const names = await runCli(['__complete', 'status', '--kubeconfig', kubeconfig, 'pi']);
+      expect(names.stdout).toBe('pings\n');
+      const namespaces = await runCli(['__complete', 'capture', '--kubeconfig', kubeconfig, '-n', 'cnf']);
+      expect(namespaces.stdout).toBe('cnf-telco\n');
+      const keys = await runCli(['__complete', 'capture', '--kubeconfig', kubeconfig, '-n', 'cnf-telco', '-l', 'network']);
+      expect(keys.stdout).toBe('networkMonitor=\n');
     }, 300_000);
 
     test('summary: the analyzer\'s summaries as a table and as JSON', async () => {
-      const before = await runCli(['summary', 'pings', '--kubeconfig', kubeconfig]);
-      expect(before.code).toBe(1);
-      expect(before.stderr).toMatch(/^error: no analyzer summaries under snoopy-operator\/pings\//);
+      // no analyzer has run: the segments are analysed here, and the user is told so
+      const before = await runCli(['summary', 'pings', '-o', 'json', '--kubeconfig', kubeconfig]);
+      expect(before.code).toBe(0);
+      expect(before.stderr).toMatch(/^no analyzer summaries under snoopy-operator\/pings\/ \(is an analyzer subscribed to capture\.completed\?\): analysing 2 target\(s\) here with snoopy-analyzer\n$/);
+      const local = JSON.parse(before.stdout) as { target: string; summary: { packets: number; icmp: { echoRequests: number; echoReplies: number } } }[];
+      expect(local.length).toBe(2);
+      for (const l of local) expect(l.summary.icmp.echoRequests).toBeGreaterThan(0);
       // The real analyzer, handed the capture.completed event a Trigger would deliver.
       const sj = await getObject<SnoopyJob>(kube, { group: 'job.fennecproject.io', version: 'v1alpha1', plural: 'snoopyjobs' }, NS, 'pings');
       const client = s3!.client();
@@ -202,6 +224,8 @@ export function defineCliE2e(backend: 'embedded' | 'rgw'): void {
       for (const it of items) {
         expect(it.summary.icmp.echoRequests).toBeGreaterThan(0);
         expect(table.stdout).toContain(`${it.summary.icmp.echoReplies}/${it.summary.icmp.echoRequests}`);
+        // the same capture analysed here and by the analyzer service: the same figures
+        expect(local.find((l) => l.target === it.target)?.summary.icmp).toEqual(it.summary.icmp);
       }
     }, 60_000);
 

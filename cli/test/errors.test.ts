@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../lib/log.js';
 import { kubeconfigYaml, startApiServer, type ApiServer } from '../../infra/devcluster/harness.js';
 import { runCli } from './run-cli.js';
+import type { SnoopyJob } from '../../lib/api/schema.js';
 
 const quiet = createLogger('test', 'silent');
 let dir: string;
@@ -125,7 +126,10 @@ describe('kubectl-snoopy errors', () => {
       [['capture', '-l', 'app=x', '--collector', 'c:1', '--dry-run', '--', 'bash', '-c', 'id'], /never allowed/, 1],
       [['capture', '-l', 'app=x', '--collector', 'c:1', '--dry-run', '--timer', '5x'], /spec\.timer/, 1],
       [['capture', '-l', 'app in (x)', '--collector', 'c:1', '--dry-run'], /only key=value pairs/, 1],
-      [['capture', '-l', 'app=x', '--dry-run'], /no collector/, 1],
+      [['capture', '-l', 'app=x', '--endpoint', 'a', '--collector', 'c:1', '--dry-run'], /set one of --endpoint and --collector, not both/, 1],
+      [['logs', 'x', '-o', 'yaml'], /^error: -o yaml: logs prints readable lines, or JSON lines with -o json\n$/, 2],
+      [['completion', 'fish'], /^error: no completion for "fish": use bash or zsh\n$/, 2],
+      [['help', 'frobnicate'], /^error: no help for "frobnicate": it is not a command \(capture, list, status, logs, delete, download, summary, evidence, completion\)\n$/, 2],
       [['capture', '-l', 'app=x', '--collector', 'c:1', '--filter', 'port 53', '--dry-run', '--', 'ping', '10.0.0.1'], /--filter is a tcpdump capture filter/, 1],
       [['capture', '-l', 'app=x', '--collector', 'c:1', '--max-bytes=-3', '--dry-run'], /--max-bytes/, 1],
       [['capture', '--bogus'], /Unknown option '--bogus'/, 2],
@@ -139,6 +143,24 @@ describe('kubectl-snoopy errors', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stdout).toBe('');
     }
+  });
+
+  test('--dry-run with no endpoint and no cluster to ask: the default endpoint name', async () => {
+    const r = await runCli(['capture', '-n', 'shop', '-l', 'app=web', '--dry-run', '-o', 'json', '--kubeconfig', deadKubeconfig]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as SnoopyJob).spec.dataEndpointRef).toEqual({ name: 'snoopydataendpoint-sample' });
+  });
+
+  test('each command has its own help with examples; the global help lists the commands', async () => {
+    for (const [args, first] of [[['capture', '--help'], 'Start a capture on the pods a label selector picks.'], [['help', 'download'], "Fetch a capture's pcaps (and evidence) from storage, checked."], [['logs', '-h'], "The capture pods' logs."]] as const) {
+      const r = await runCli([...args]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe(first);
+      expect(r.stdout).toContain('\nExamples:\n  # ');
+    }
+    const global = await runCli(['--help']);
+    expect(global.stdout).toMatch(/^Commands:\n {2}capture +start a capture/m);
+    expect(global.stdout).toContain('kubectl snoopy COMMAND --help');
   });
 
   test('--dry-run prints the YAML the operator would accept', async () => {

@@ -13,6 +13,10 @@ import { listTable, progressLine, statusText } from '../status-view.js';
 import type { SnoopyJob } from '../../lib/api/schema.js';
 import { PcapWriter, concatPcaps, parseCapture } from '../../lib/pcap/index.js';
 import { SegmentJoiner } from '../segment-joiner.js';
+import { DEFAULT_ENDPOINT, chooseEndpoint } from '../endpoint-choice.js';
+import { storageError } from '../storage.js';
+import { logLine } from '../log-view.js';
+import { timeLine } from '../status-view.js';
 import { summaryTables } from '../summary-view.js';
 import type { Summary } from '../../lib/api/analysis-summary.js';
 
@@ -218,5 +222,37 @@ describe('evidence', () => {
     const gone = evidenceText([{ target: 'shop/web-0', key: 'k', evidence: { ...evidence, summary: { unusual: [], missing: ['after snmp: netns-gone'] } } }]);
     expect(gone).toContain('Deltas: none (the second snapshot could not read the counters)');
     expect(gone).toContain('Unusual: nothing');
+  });
+});
+
+describe('defaults and readable lines', () => {
+  test('the endpoint a capture uses when none is named', () => {
+    expect(chooseEndpoint(['store'], 'ops')).toBe('store');
+    expect(chooseEndpoint(['a', DEFAULT_ENDPOINT, 'z'], 'ops')).toBe(DEFAULT_ENDPOINT);
+    expect(() => chooseEndpoint([], 'ops')).toThrow(/^no SnoopyDataEndpoint in namespace ops: create one .*, pass --endpoint NAME with --job-namespace, or --collector HOST:PORT$/);
+    expect(() => chooseEndpoint(['a', 'b'], 'ops')).toThrow('several SnoopyDataEndpoints in namespace ops (a, b): pass --endpoint NAME');
+    expect(() => chooseEndpoint(['a', 'b', 'c', 'd', 'e', 'f'], 'ops')).toThrow('(a, b, c, d, e, … (6))');
+  });
+
+  test('storage named by its in-cluster Service name: how to reach it from outside', () => {
+    const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+    expect(storageError(notFound, 'http://minio.snoopy-operator.svc.cluster.local:9000 bucket snoopy').message).toBe(
+      'cannot reach storage at http://minio.snoopy-operator.svc.cluster.local:9000 bucket snoopy: a cluster-internal name; from outside the cluster run "kubectl port-forward -n snoopy-operator svc/minio 9000" and add --s3-endpoint http://127.0.0.1:9000',
+    );
+    expect(storageError(notFound, 'http://s3.example.test bucket b').message).toBe('cannot reach storage at http://s3.example.test bucket b (ENOTFOUND); check --s3-endpoint or S3_ENDPOINT');
+  });
+
+  test('--wait says how long it has run and how long is left of the capture\'s own timer', () => {
+    expect(timeLine(5_000, 120_000, undefined)).toBe('(elapsed 5s, starting)');
+    expect(timeLine(35_000, 120_000, 30_000)).toBe('(elapsed 35s, 1m30s left of the 2m0s timer)');
+    expect(timeLine(125_000, 120_000, 121_000)).toBe('(elapsed 2m5s, timer of 2m0s over: finishing uploads)');
+    expect(timeLine(3_700_000, 7_200_000, 3_700_000)).toBe('(elapsed 1h1m40s, 58m20s left of the 2h0m0s timer)');
+  });
+
+  test('a log record as one readable line; -o json and non-JSON lines as they are', () => {
+    const rec = JSON.stringify({ level: 50, time: Date.UTC(2026, 11, 8, 1, 2, 3, 45), pid: 7, hostname: 'h', name: 'podtracer', msg: 'tool failed', exitCode: 1 });
+    expect(logLine('cap-1', rec, 'text')).toBe('[cap-1] [2026-12-08 01:02:03.045Z] ERROR (podtracer): tool failed {"exitCode":1}\n');
+    expect(logLine('cap-1', rec, 'json')).toBe(`[cap-1] ${rec}\n`);
+    expect(logLine('cap-1', 'tcpdump: listening on eth0', 'text')).toBe('[cap-1] tcpdump: listening on eth0\n');
   });
 });

@@ -18,7 +18,7 @@ import { snoopyJobPrefix } from '../../lib/storage-keys.js';
 import { startDevCluster, type DevCluster } from '../devcluster/cluster.js';
 import type { S3Backend } from '../devcluster/kubelet/images.js';
 import { cleanupStateDir } from '../devcluster/kubelet/index.js';
-import type { K8sObject } from '../install/bundle.js';
+import { secretStrings, type K8sObject } from '../install/bundle.js';
 import { inspectCaptures } from './captures.js';
 import { renderDevInstall } from './dev-install.js';
 import { Kubectl } from './kubectl.js';
@@ -231,12 +231,12 @@ async function run(stateDir: string, deadline: Deadline, s3Backend: S3Backend, r
 
   // Read back what landed in S3, from MinIO (RGW or the embedded S3 server) through its pod IP.
   const minio = (await readyPods(kubectl, OPERATOR_NS, 'app.kubernetes.io/name=minio', 1))![0]!;
-  const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'snoopy-s3-credentials') as { stringData: Record<string, string> } | undefined;
+  const secret = secretStrings(objects, 'snoopy-s3-credentials');
   const s3 = createS3Client({
     endpoint: `http://${minio.status.podIP}:9000`,
     forcePathStyle: true,
-    accessKeyId: secret?.stringData.AWS_ACCESS_KEY_ID,
-    secretAccessKey: secret?.stringData.AWS_SECRET_ACCESS_KEY,
+    accessKeyId: secret.AWS_ACCESS_KEY_ID,
+    secretAccessKey: secret.AWS_SECRET_ACCESS_KEY,
   });
   const podIPs = new Map(targets.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, p.status.podIP ?? '']));
   resources.workDir = mkdtempSync(join(tmpdir(), 'snoopy-demo-'));

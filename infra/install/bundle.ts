@@ -58,3 +58,12 @@ export async function kustomize(dir: string): Promise<K8sObject[]> {
 export async function generateBundle(): Promise<string> {
   return renderBundle(await kustomize(BUNDLE_SOURCE));
 }
+
+/** A Secret's values as text, from `data` (base64) and `stringData`, found by name among rendered objects. */
+export function secretStrings(objects: readonly K8sObject[], name: string): Record<string, string> {
+  const s = objects.find((o) => o.kind === 'Secret' && o.metadata.name === name) as (K8sObject & { data?: Record<string, string>; stringData?: Record<string, string> }) | undefined;
+  if (!s) throw new BundleError(`no Secret ${name} among the rendered objects`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(s.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
+  return { ...out, ...(s.stringData ?? {}) };
+}

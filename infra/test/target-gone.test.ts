@@ -17,7 +17,7 @@ import { createS3Client } from '../../lib/s3.js';
 import { waitFor } from '../../lib/testing/wait-for.js';
 import type { Kubectl } from '../demo/kubectl.js';
 import { startDevInstallCluster, type DevInstallCluster } from './dev-install-cluster.js';
-import type { K8sObject } from '../install/bundle.js';
+import { secretStrings, type K8sObject } from '../install/bundle.js';
 
 const exec = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -60,7 +60,7 @@ d('a target pod deleted during its capture', () => {
   /** Objects under a prefix in the embedded S3 server (MinIO's stand-in), read through its pod IP. */
   const s3Objects = async (prefix: string): Promise<Map<string, Buffer>> => {
     const minio = (await kubectl.getJson<{ items: Obj[] }>(['pods', '-n', NS, '-l', 'app.kubernetes.io/name=minio'])).items.find((p) => p.status?.phase === 'Running')!;
-    const creds = (objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'snoopy-s3-credentials') as unknown as { stringData: { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string } }).stringData;
+    const creds = secretStrings(objects, 'snoopy-s3-credentials');
     const s3 = createS3Client({ endpoint: `http://${minio.status!.podIP}:9000`, forcePathStyle: true, accessKeyId: creds.AWS_ACCESS_KEY_ID, secretAccessKey: creds.AWS_SECRET_ACCESS_KEY });
     try {
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'snoopy', Prefix: prefix }));

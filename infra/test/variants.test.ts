@@ -20,7 +20,7 @@ import { createS3Client } from '../../lib/s3.js';
 import { KNATIVE_SERVICE_CRD } from '../devcluster/harness.js';
 import type { Kubectl } from '../demo/kubectl.js';
 import { startDevInstallCluster, type DevInstallCluster } from './dev-install-cluster.js';
-import { parseObjects, type K8sObject } from '../install/bundle.js';
+import { parseObjects, secretStrings, type K8sObject } from '../install/bundle.js';
 
 const isRoot = process.getuid?.() === 0;
 const d = isRoot ? describe : describe.skip;
@@ -92,8 +92,7 @@ d('install variants on the dev cluster, each with a capture in S3', () => {
     // as `make deploy REGISTRY=kind.local TAG=dev` names them
     installed = await startDevInstallCluster('variants', ['node-a', 'node-b'], NS);
     ({ kubectl, objects } = installed);
-    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'snoopy-s3-credentials') as unknown as { stringData: typeof s3Creds };
-    s3Creds = secret.stringData;
+    s3Creds = secretStrings(objects, 'snoopy-s3-credentials') as typeof s3Creds;
   }, 120_000);
 
   afterAll(async () => {
