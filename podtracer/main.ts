@@ -160,6 +160,28 @@ async function prepareOutput(
   return { sink, stdoutFile, puncher, ...(spoolTemp ? { spoolTemp } : {}) };
 }
 
+/**
+ * SIGTERM/SIGINT before the tool runs (finding the target, the first evidence snapshot, the
+ * sandbox): kept, and carried out as soon as the tool runs, so the run ends as a stopped capture
+ * with everything stored rather than dying by the signal. Installed first thing, so that no moment
+ * of the run is without a handler.
+ */
+class EarlySignals {
+  private signal: NodeJS.Signals | undefined;
+  private readonly keep = (signal: NodeJS.Signals) => void (this.signal ??= signal);
+  constructor() {
+    process.on('SIGTERM', this.keep);
+    process.on('SIGINT', this.keep);
+  }
+
+  /** Stops keeping signals; the first one kept, if any. */
+  release(): NodeJS.Signals | undefined {
+    process.off('SIGTERM', this.keep);
+    process.off('SIGINT', this.keep);
+    return this.signal;
+  }
+}
+
 /** First SIGTERM/SIGINT: graceful stop; second: kill the tool and stop retrying uploads. */
 function stopOnSignals(capture: RunningCapture, sink: SegmentSink, log: Logger): void {
   let signals = 0;
@@ -182,6 +204,7 @@ async function captureAndStore(
   run: { captureId: string; target: Target; argv: string[]; policy: ToolPolicy; procRoot: string },
   output: Output,
   started: (capture: RunningCapture) => void,
+  early: EarlySignals,
   log: Logger,
 ): Promise<{ outcome: CaptureOutcome; stored: SinkResult; evidence?: { object?: string; error?: string } }> {
   const { sink, puncher } = output;
@@ -195,21 +218,8 @@ async function captureAndStore(
   // closes with this process)
   const targetProcess = new TargetProcess(run.procRoot, run.target.pid);
   try {
-    // just before the tool: a snapshot that fails in part is still taken, never fatal. A
-    // SIGTERM/SIGINT meanwhile is kept and carried out once the tool runs, like one that comes
-    // while the sandbox is set up.
-    let early: NodeJS.Signals | undefined;
-    const onEarly = (signal: NodeJS.Signals) => void (early ??= signal);
-    if (evidence) {
-      process.on('SIGTERM', onEarly);
-      process.on('SIGINT', onEarly);
-      try {
-        await evidence.takeBefore();
-      } finally {
-        process.off('SIGTERM', onEarly);
-        process.off('SIGINT', onEarly);
-      }
-    }
+    // just before the tool: a snapshot that fails in part is still taken, never fatal
+    if (evidence) await evidence.takeBefore();
     const capture = startCapture(
       {
         procRoot: run.procRoot,
@@ -231,9 +241,11 @@ async function captureAndStore(
       sink,
     );
     started(capture);
+    // the capture's own handlers first, then the early ones go: no moment without either
     stopOnSignals(capture, sink, log);
-    if (early) {
-      log.info({ signal: early }, 'signal received during the first evidence snapshot');
+    const signal = early.release();
+    if (signal) {
+      log.info({ signal }, 'signal received before the tool ran: stopping it now');
       capture.stop('signal');
     }
     const ended = await capture.done;
@@ -334,6 +346,7 @@ async function report(summary: Summary, terminationLog: string | undefined, log:
 
 async function run(o: RunOptions): Promise<number> {
   tuneHeapForStreaming(CLIENT_HEAP_GROWING_PERCENT);
+  const early = new EarlySignals();
   const log = createLogger('podtracer');
   const startTime = new Date().toISOString();
   let checked: { argv: string[]; policy: ToolPolicy };
@@ -352,7 +365,7 @@ async function run(o: RunOptions): Promise<number> {
   let capture: RunningCapture | undefined;
   const output = await prepareOutput(o, { captureId, target, argv }, log, (reason) => capture?.stop(reason));
   log.info({ captureId, pid: target.pid, command: o.command, argv, procRoot }, 'starting the tool');
-  const { outcome, stored, evidence } = await captureAndStore(o, { captureId, target, argv, policy, procRoot }, output, (c) => (capture = c), log);
+  const { outcome, stored, evidence } = await captureAndStore(o, { captureId, target, argv, policy, procRoot }, output, (c) => (capture = c), early, log);
   await removeOutputFiles(o, output, stored, log);
   const summary = summarize(o, { captureId, target, argv, startTime }, outcome, stored, evidence);
   await report(summary, o.terminationLog, log);
