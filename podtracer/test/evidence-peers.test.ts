@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { analyzeSources, nameFlows } from '../../functions/analyzer/harness.js';
 import { cleanupStateDir, ensureClusterNetwork, startDevCluster, type DevCluster } from '../../infra/devcluster/harness.js';
 import type { Evidence } from '../../lib/evidence/schema.js';
@@ -90,5 +90,31 @@ d('peers in the evidence, on the dev cluster', () => {
     nameFlows(summary, e);
     for (const f of summary.flows) expect([f.clientName, f.serverName]).toEqual([`pod ${NS}/client`, `pod ${NS}/web`]);
     process.stdout.write(`evidence peers: ${JSON.stringify(e.peers)}, flows ${summary.flows.length}, snapshots ${e.before.ms}/${e.after!.ms} ms\n`);
+  }, 180_000);
+
+  test('the server\'s evidence lists the Services whose EndpointSlices hold its IP, and only those', async () => {
+    // the slices an EndpointSlice controller would write (this dev cluster has none): one for the
+    // Service that selects the server, one for another Service whose endpoint is another address
+    const web = await core.readNamespacedPod({ name: 'web', namespace: NS });
+    const discovery = cluster!.kubeConfig.makeApiClient(DiscoveryV1Api);
+    await core.createNamespacedService({ namespace: NS, body: { metadata: { name: 'other', namespace: NS }, spec: { selector: { app: 'other' }, ports: [{ port: 80 }] } } });
+    const slice = (name: string, service: string, ip: string) => ({
+      metadata: { name, namespace: NS, labels: { 'kubernetes.io/service-name': service } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+      ports: [{ port: 8080, protocol: 'TCP' }],
+    });
+    await discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice('web-abcde', 'web', web.status!.podIP!) });
+    await discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice('other-abcde', 'other', '10.200.9.9') });
+    const out = join(stateDir, 'server');
+    const r = await runPodtracer(
+      ['run', '--pod', 'web', '-n', NS, '--proc-root', '/proc', '--output-dir', out, '--evidence', 'on', '--timer', '120s', '--',
+        'tcpdump', '-i', 'eth0', '-c', '4', '-U', '-n', '-w', '-', 'tcp', 'port', '8080'],
+      { terminationLog: join(stateDir, 'server.json'), env: { KUBECONFIG: cluster!.kubeconfigPath } },
+    );
+    expect([r.code, r.stderr.slice(-2000)]).toEqual([0, expect.any(String)]);
+    const e = JSON.parse(readFileSync(join(out, 'evidence.json'), 'utf8')) as Evidence;
+    const service = await core.readNamespacedService({ name: 'web', namespace: NS });
+    expect(e.services).toEqual([{ name: 'web', namespace: NS, clusterIPs: [service.spec!.clusterIP!] }]);
   }, 180_000);
 });
