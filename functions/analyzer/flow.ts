@@ -1,5 +1,7 @@
 // One bidirectional flow (a 5-tuple seen from both sides) and the TCP bookkeeping that tells how
 // its connection went. Pure state updates; the Analyzer decides which flow a packet belongs to.
+// Only numbers (and the address strings, shared with the address cache) so that a flow is one
+// small object: times are nanoseconds relative to the analysis' base time (see analysis.ts).
 import type { FlowProtocol, FlowState } from '../../lib/api/analysis-summary.js';
 import { TcpFlag, type Decoded } from './decode/decoded.js';
 
@@ -10,35 +12,18 @@ function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
 }
 
-/** Per-direction TCP sequence tracking. */
-class TcpSide {
-  /** highest sequence number + length seen (valid once `seen`) */
-  high = 0;
-  seen = false;
-  fin = false;
-  rst = 0;
-  retransmissions = 0;
-  dataPackets = 0;
-  /** DNS over TCP: bytes of a message still to come in later segments (Infinity: lost framing) */
-  dnsSkip = 0;
+/** A segment [seq, seq + length) against the highest sequence number `high` already sent in its
+ *  direction: a retransmission when it starts below it — except a keep-alive probe, which
+ *  re-sends the one byte just below the edge. */
+function repeats(seq: number, length: number, control: boolean, high: number): boolean {
+  const keepAlive = !control && length === 1 && seqDiff(seq, high) === -1;
+  return !keepAlive && seqDiff(seq, high) < 0;
+}
 
-  /** Counts the segment; true when it repeats sequence space already sent (a retransmission). */
-  segment(seq: number, length: number, control: boolean): boolean {
-    if (length === 0) return false;
-    const end = (seq + length) >>> 0;
-    let retransmitted = false;
-    if (this.seen) {
-      // A keep-alive probe re-sends the one byte just below the edge: not a retransmission.
-      const keepAlive = !control && length === 1 && seqDiff(seq, this.high) === -1;
-      if (!keepAlive && seqDiff(seq, this.high) < 0) retransmitted = true;
-      if (seqDiff(end, this.high) > 0) this.high = end;
-    } else {
-      this.high = end;
-      this.seen = true;
-    }
-    if (retransmitted) this.retransmissions++;
-    return retransmitted;
-  }
+const enum Rst {
+  None = 0,
+  Client = 1,
+  Server = 2,
 }
 
 export class Flow {
@@ -46,15 +31,17 @@ export class Flow {
   clientBytes = 0;
   serverPackets = 0;
   serverBytes = 0;
-  /** earliest and latest timestamps (the earliest is the first packet's unless time went backwards) */
-  firstNs: bigint;
-  lastNs: bigint;
+  /** earliest and latest times (the earliest is the first packet's unless time went backwards) */
+  first: number;
+  last: number;
   // TCP
-  synNs = -1n;
-  /** the client's initial sequence number (valid once synNs >= 0) */
+  synSeen = false;
+  synTime = 0;
+  /** the client's initial sequence number (valid once synSeen) */
   synSeq = 0;
   synCount = 0;
-  synAckNs = -1n;
+  synAckSeen = false;
+  synAckTime = 0;
   /** the client's SYN was answered by a SYN-ACK */
   handshake = false;
   /** the final ACK of the three-way handshake was seen */
@@ -62,15 +49,30 @@ export class Flow {
   /** no SYN seen: the capture started in the middle of the connection */
   midstream = false;
   /** first RST: who sent it, and whether the handshake had completed then */
-  firstRstFrom: 'client' | 'server' | '' = '';
+  private firstRst: Rst = Rst.None;
   firstRstBeforeHandshake = false;
-  readonly c = new TcpSide();
-  readonly s = new TcpSide();
+  // Per direction (c: client to server, s: server to client): highest sequence number + length
+  // seen (valid once cSeen/sSeen), FIN, RSTs, retransmissions, segments with payload, and for
+  // DNS over TCP the bytes of a message still to come in later segments (Infinity: lost framing).
+  cHigh = 0;
+  cSeen = false;
+  cFin = false;
+  cRst = 0;
+  cRetransmissions = 0;
+  cData = 0;
+  cDnsSkip = 0;
+  sHigh = 0;
+  sSeen = false;
+  sFin = false;
+  sRst = 0;
+  sRetransmissions = 0;
+  sData = 0;
+  sDnsSkip = 0;
   // ICMP echo
   echoRequests = 0;
   echoReplies = 0;
-  /** The flow table's hash index (IPv4 TCP/UDP flows): the addresses as numbers, and the next
-   *  flow with the same hash. */
+  /** IPv4 flows: the addresses as numbers (the flow table's hash index compares these), and the
+   *  next flow with the same hash */
   v4Client = 0;
   v4Server = 0;
   nextSameHash: Flow | undefined = undefined;
@@ -83,16 +85,17 @@ export class Flow {
     /** the flow table's string key ('' for flows it finds by hash) */
     readonly key: string,
     readonly protocol: FlowProtocol,
+    readonly ipVersion: number,
     readonly ipProto: number,
     readonly clientIp: string,
     /** undefined for protocols without ports (ICMP, other) */
     readonly clientPort: number | undefined,
     readonly serverIp: string,
     readonly serverPort: number | undefined,
-    firstNs: bigint,
+    time: number,
   ) {
-    this.firstNs = firstNs;
-    this.lastNs = firstNs;
+    this.first = time;
+    this.last = time;
   }
 
   get packets(): number {
@@ -103,7 +106,7 @@ export class Flow {
     return this.clientBytes + this.serverBytes;
   }
 
-  count(fromClient: boolean, bytes: number, ns: bigint): void {
+  count(fromClient: boolean, bytes: number, time: number): void {
     if (fromClient) {
       this.clientPackets++;
       this.clientBytes += bytes;
@@ -111,44 +114,72 @@ export class Flow {
       this.serverPackets++;
       this.serverBytes += bytes;
     }
-    if (ns > this.lastNs) this.lastNs = ns;
-    else if (ns < this.firstNs) this.firstNs = ns;
+    if (time > this.last) this.last = time;
+    else if (time < this.first) this.first = time;
   }
 
   /** TCP: handshake, retransmissions, FIN/RST. Returns true for a retransmitted segment. */
-  tcp(fromClient: boolean, d: Decoded, ns: bigint): boolean {
+  tcp(fromClient: boolean, d: Decoded, time: number): boolean {
     const f = d.tcpFlags;
     const syn = (f & TcpFlag.SYN) !== 0;
     const ack = (f & TcpFlag.ACK) !== 0;
     if (syn && !ack && fromClient) {
       this.synCount++;
-      if (this.synNs < 0n) {
-        this.synNs = ns;
+      if (!this.synSeen) {
+        this.synSeen = true;
+        this.synTime = time;
         this.synSeq = d.tcpSeq;
       }
-    } else if (syn && ack && !fromClient && this.synAckNs < 0n) {
-      this.synAckNs = ns;
+    } else if (syn && ack && !fromClient && !this.synAckSeen) {
+      this.synAckSeen = true;
+      this.synAckTime = time;
       this.handshake = true;
     } else if (!syn && ack && fromClient && this.handshake && !this.handshakeAcked) {
       this.handshakeAcked = true;
     }
     if ((f & TcpFlag.RST) !== 0) {
-      const side = fromClient ? this.c : this.s;
-      side.rst++;
-      if (this.firstRstFrom === '') {
-        this.firstRstFrom = fromClient ? 'client' : 'server';
+      if (fromClient) this.cRst++;
+      else this.sRst++;
+      if (this.firstRst === Rst.None) {
+        this.firstRst = fromClient ? Rst.Client : Rst.Server;
         this.firstRstBeforeHandshake = !this.handshake;
       }
       // a RST's sequence number says nothing about retransmission
       return false;
     }
-    if ((f & TcpFlag.FIN) !== 0) (fromClient ? this.c : this.s).fin = true;
     // SYN and FIN occupy one sequence number each, so their retransmissions count too
     const fin = (f & TcpFlag.FIN) !== 0;
-    const length = d.payloadLength + (syn ? 1 : 0) + (fin ? 1 : 0);
-    const side = fromClient ? this.c : this.s;
-    if (d.payloadLength > 0) side.dataPackets++;
-    return side.segment(d.tcpSeq, length, syn || fin);
+    const payload = d.payloadLength;
+    const length = payload + (syn ? 1 : 0) + (fin ? 1 : 0);
+    const seq = d.tcpSeq;
+    const end = (seq + length) >>> 0;
+    let retransmitted = false;
+    if (fromClient) {
+      if (fin) this.cFin = true;
+      if (payload > 0) this.cData++;
+      if (length === 0) return false;
+      if (this.cSeen) {
+        retransmitted = repeats(seq, length, syn || fin, this.cHigh);
+        if (seqDiff(end, this.cHigh) > 0) this.cHigh = end;
+      } else {
+        this.cHigh = end;
+        this.cSeen = true;
+      }
+      if (retransmitted) this.cRetransmissions++;
+    } else {
+      if (fin) this.sFin = true;
+      if (payload > 0) this.sData++;
+      if (length === 0) return false;
+      if (this.sSeen) {
+        retransmitted = repeats(seq, length, syn || fin, this.sHigh);
+        if (seqDiff(end, this.sHigh) > 0) this.sHigh = end;
+      } else {
+        this.sHigh = end;
+        this.sSeen = true;
+      }
+      if (retransmitted) this.sRetransmissions++;
+    }
+    return retransmitted;
   }
 
   /** A SYN with this sequence number opens a new connection on the same 5-tuple (the port was
@@ -156,8 +187,8 @@ export class Flow {
    *  and has ended (FIN or RST). A SYN with the flow's own ISN is a retransmission, even after a
    *  RST (a refused connection whose RSTs do not reach the client is retried with the same ISN). */
   isReopenedBy(synSeq: number): boolean {
-    if (this.synNs >= 0n) return synSeq !== this.synSeq;
-    return this.c.fin || this.s.fin || this.c.rst > 0 || this.s.rst > 0;
+    if (this.synSeen) return synSeq !== this.synSeq;
+    return this.cFin || this.sFin || this.cRst > 0 || this.sRst > 0;
   }
 
   /** A SYN was sent (so this counts as a connection attempt). */
@@ -166,27 +197,36 @@ export class Flow {
   }
 
   get retransmissions(): number {
-    return this.c.retransmissions + this.s.retransmissions;
+    return this.cRetransmissions + this.sRetransmissions;
   }
 
   get resets(): number {
-    return this.c.rst + this.s.rst;
+    return this.cRst + this.sRst;
   }
 
-  get handshakeRttNs(): bigint | undefined {
-    return this.synNs >= 0n && this.synAckNs >= this.synNs ? this.synAckNs - this.synNs : undefined;
+  get dataPackets(): number {
+    return this.cData + this.sData;
+  }
+
+  /** who sent the first RST ('' when none) */
+  get firstRstFrom(): 'client' | 'server' | '' {
+    return this.firstRst === Rst.Client ? 'client' : this.firstRst === Rst.Server ? 'server' : '';
+  }
+
+  get handshakeRttNs(): number | undefined {
+    return this.synSeen && this.synAckSeen && this.synAckTime >= this.synTime ? this.synAckTime - this.synTime : undefined;
   }
 
   /** The connection's outcome, per docs/design.md "Summary JSON": established|refused|unanswered|closed|reset|n/a. */
   get state(): FlowState {
     if (this.protocol !== 'tcp') return 'n/a';
     const opened = this.handshake || this.midstream;
-    if (this.firstRstFrom !== '') {
-      if (!opened && this.firstRstBeforeHandshake) return this.firstRstFrom === 'server' ? 'refused' : 'unanswered';
+    if (this.firstRst !== Rst.None) {
+      if (!opened && this.firstRstBeforeHandshake) return this.firstRst === Rst.Server ? 'refused' : 'unanswered';
       return 'reset';
     }
     if (!opened) return 'unanswered';
-    if (this.c.fin || this.s.fin) return 'closed';
+    if (this.cFin || this.sFin) return 'closed';
     return 'established';
   }
 

@@ -3,6 +3,7 @@
 // rcodes, latency, the names asked for, and the addresses the answers gave them (which name the
 // servers, destinations and talkers elsewhere in the summary).
 import type { Decoded } from '../decode/decoded.js';
+import type { Flow } from '../flow.js';
 import { parseDns, rcodeName } from '../decode/dns.js';
 import type { Summary } from '../../../lib/api/analysis-summary.js';
 import type { ProblemTracker } from './problems.js';
@@ -34,7 +35,7 @@ function transactionKey(transport: string, d: Decoded, client: number, clientTex
 }
 
 export class DnsTracker {
-  private readonly pending = new Map<string, { ns: bigint; qname: string }>();
+  private readonly pending = new Map<string, { ns: number; qname: string }>();
   private queries = 0;
   private responses = 0;
   private answered = 0;
@@ -55,21 +56,22 @@ export class DnsTracker {
   readonly namesOf = (ip: string): string[] | undefined => this.addressNames.get(ip);
 
   /** A DNS message over UDP: the L4 payload of `frame` as decoded into `d`. */
-  observe(frame: Buffer, d: Decoded, ns: bigint): void {
+  observe(frame: Buffer, d: Decoded, ns: number): void {
     this.message(frame, d.payloadOffset, d.capturedPayload, d, ns, '');
   }
 
   /** A TCP segment to or from port 53 (not a retransmission): the messages it starts, each after
    *  its 2-byte length (RFC 1035 4.2.2). A message that goes on in later segments is read from
-   *  its first segment (header and question are what counts), and `side.dnsSkip` carries the
-   *  bytes still to come so they are not taken for a length. */
-  observeTcp(frame: Buffer, d: Decoded, ns: bigint, side: { dnsSkip: number }): void {
+   *  its first segment (header and question are what counts), and the flow's DNS skip of the
+   *  segment's direction carries the bytes still to come so they are not taken for a length. */
+  observeTcp(frame: Buffer, d: Decoded, ns: number, flow: Flow, fromClient: boolean): void {
     let at = d.payloadOffset;
     let left = d.payloadLength;
     const captured = d.payloadOffset + d.capturedPayload;
-    if (side.dnsSkip > 0) {
-      const skip = Math.min(side.dnsSkip, left);
-      side.dnsSkip -= skip;
+    let dnsSkip = fromClient ? flow.cDnsSkip : flow.sDnsSkip;
+    if (dnsSkip > 0) {
+      const skip = Math.min(dnsSkip, left);
+      dnsSkip -= skip;
       at += skip;
       left -= skip;
     }
@@ -79,17 +81,20 @@ export class DnsTracker {
       left -= 2;
       this.message(frame, at, Math.min(length, captured - at), d, ns, 't|');
       if (length > left) {
-        side.dnsSkip = length - left;
-        return;
+        dnsSkip = length - left;
+        left = 0;
+        break;
       }
       at += length;
       left -= length;
     }
     // a length prefix split between segments: what follows cannot be framed
-    if (left > 0) side.dnsSkip = Infinity;
+    if (left > 0) dnsSkip = Infinity;
+    if (fromClient) flow.cDnsSkip = dnsSkip;
+    else flow.sDnsSkip = dnsSkip;
   }
 
-  private message(frame: Buffer, start: number, length: number, d: Decoded, ns: bigint, transport: string): void {
+  private message(frame: Buffer, start: number, length: number, d: Decoded, ns: number, transport: string): void {
     const msg = parseDns(frame, start, length);
     if (!msg) {
       this.problems.observe('undecodable DNS message');

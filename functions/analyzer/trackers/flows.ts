@@ -6,9 +6,8 @@ import { endpoint } from '../decode/address.js';
 import { IpProto, type Decoded } from '../decode/decoded.js';
 import { isEchoReply, isEchoRequest } from '../decode/icmp.js';
 import { Flow, type FlowProtocol } from '../flow.js';
-import { isoFromNs } from '../../../lib/pcap/timestamp.js';
 import type { FlowSummary, Summary } from '../../../lib/api/analysis-summary.js';
-import { optional, round3, type NamesOf } from './stats.js';
+import { optional, round3, type IsoOf, type NamesOf } from './stats.js';
 
 export interface FlowTableOptions {
   maxFlows: number;
@@ -16,8 +15,8 @@ export interface FlowTableOptions {
   maxTableEntries: number;
 }
 
-/** Flow end times within this many nanoseconds (26 days) of the table's base time are exact as
- *  doubles; unfinished flows' keys are moved up by UNFINISHED, past every finished one. */
+/** Flow end times within this many nanoseconds (26 days) of the table's base time stay exact
+ *  when moved up by UNFINISHED (unfinished flows' keys, past every finished one). */
 const EXACT_LIMIT = 2 ** 51;
 const UNFINISHED = 2 ** 52;
 
@@ -45,6 +44,9 @@ export class FlowTable {
   private readonly retired: Flow[] = [];
   /** flows trimmed from that list */
   private readonly unlisted = { flows: 0, packets: 0, bytes: 0 };
+  /** after a trim, the last flow kept in the list: a retired flow that sorts after it can never
+   *  be listed, and is counted as unlisted at once instead of joining the list */
+  private listFloor: Flow | undefined;
   private flowCount = 0;
   private evicted = 0;
   /** Eviction keys, one slot per flow in the table: its last time relative to evictBase as an
@@ -57,9 +59,9 @@ export class FlowTable {
   private readonly freeSlots: number[] = [];
   private nextSeq = 0;
   private readonly dirtyFlows: Flow[] = [];
-  private evictBase: bigint | undefined;
-  /** false once a flow's time lies too far from evictBase to be exact as a double: eviction then
-   *  sorts the flows by BigInt */
+  private evictBase: number | undefined;
+  /** false once a flow's time lies too far from evictBase to be exact with UNFINISHED added:
+   *  eviction then sorts the flows themselves */
   private exactKeys = true;
   /** The last TCP/UDP flow looked up: bulk transfers hit it packet after packet (data one way,
    *  ACKs the other), which spares building the key strings. */
@@ -93,13 +95,16 @@ export class FlowTable {
   }
 
   /** The flow this packet belongs to, created when new. */
-  flowOf(d: Decoded, ns: bigint): Flow {
+  flowOf(d: Decoded, ns: number): Flow {
     const r = this.recent;
-    if (r !== undefined && d.hasL4 && r.ipProto === d.ipProto) {
-      if (
-        (r.clientPort === d.srcPort && r.serverPort === d.dstPort && r.clientIp === d.src && r.serverIp === d.dst) ||
-        (r.clientPort === d.dstPort && r.serverPort === d.srcPort && r.clientIp === d.dst && r.serverIp === d.src)
-      ) {
+    if (r !== undefined && d.hasL4 && r.ipProto === d.ipProto && r.ipVersion === d.ipVersion) {
+      const same =
+        d.ipVersion === 4
+          ? (r.clientPort === d.srcPort && r.serverPort === d.dstPort && r.v4Client === d.srcV4 && r.v4Server === d.dstV4) ||
+            (r.clientPort === d.dstPort && r.serverPort === d.srcPort && r.v4Client === d.dstV4 && r.v4Server === d.srcV4)
+          : (r.clientPort === d.srcPort && r.serverPort === d.dstPort && r.clientIp === d.src && r.serverIp === d.dst) ||
+            (r.clientPort === d.dstPort && r.serverPort === d.srcPort && r.clientIp === d.dst && r.serverIp === d.src);
+      if (same) {
         if (!r.dirty) this.touch(r);
         return r;
       }
@@ -110,7 +115,7 @@ export class FlowTable {
     return flow;
   }
 
-  private lookup(d: Decoded, ns: bigint): Flow {
+  private lookup(d: Decoded, ns: number): Flow {
     if (d.ipVersion === 4 && d.hasL4 && (d.ipProto === IpProto.TCP || d.ipProto === IpProto.UDP)) return this.lookupV4(d, ns);
     let protocol: FlowProtocol;
     let a: string;
@@ -147,7 +152,7 @@ export class FlowTable {
   }
 
   /** The same for an IPv4 TCP/UDP packet, through the hash index. */
-  private lookupV4(d: Decoded, ns: bigint): Flow {
+  private lookupV4(d: Decoded, ns: number): Flow {
     const proto = d.ipProto;
     const s = d.srcV4;
     const t = d.dstV4;
@@ -167,8 +172,6 @@ export class FlowTable {
     const tcp = proto === IpProto.TCP;
     const reverse = tcp && (d.tcpFlags & 0x12) === 0x12;
     const flow = this.create('', tcp ? 'tcp' : 'udp', d, sp, dp, ns, reverse);
-    flow.v4Client = reverse ? t : s;
-    flow.v4Server = reverse ? s : t;
     flow.nextSameHash = head;
     this.byHash.set(h, flow);
     return flow;
@@ -182,13 +185,17 @@ export class FlowTable {
     d: Decoded,
     clientPort: number | undefined,
     serverPort: number | undefined,
-    ns: bigint,
+    ns: number,
     reverse: boolean,
   ): Flow {
     if (this.flows.size >= this.opts.maxFlows) this.evict();
     const flow = reverse
-      ? new Flow(key, protocol, d.ipProto, d.dst, serverPort, d.src, clientPort, ns)
-      : new Flow(key, protocol, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
+      ? new Flow(key, protocol, d.ipVersion, d.ipProto, d.dst, serverPort, d.src, clientPort, ns)
+      : new Flow(key, protocol, d.ipVersion, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
+    if (d.ipVersion === 4) {
+      flow.v4Client = reverse ? d.dstV4 : d.srcV4;
+      flow.v4Server = reverse ? d.srcV4 : d.dstV4;
+    }
     if (protocol === 'tcp' && (d.tcpFlags & 0x02) === 0) flow.midstream = true;
     this.flows.add(flow);
     const slot = this.freeSlots.pop() ?? this.slotFlows.length;
@@ -231,7 +238,7 @@ export class FlowTable {
     this.recent = undefined;
     this.refreshKeys();
     const n = Math.max(1, Math.floor(this.flows.size / 10));
-    const oldest = this.exactKeys ? this.oldestBySlot(n) : oldestFirstByBigInt([...this.flows], n);
+    const oldest = this.exactKeys ? this.oldestBySlot(n) : oldestFirst([...this.flows], n);
     for (const f of oldest) {
       this.evicted++;
       this.retire(f);
@@ -243,8 +250,8 @@ export class FlowTable {
     for (const f of this.dirtyFlows) {
       f.dirty = false;
       if (f.slot < 0) continue;
-      this.evictBase ??= f.lastNs;
-      const rel = Number(f.lastNs - this.evictBase);
+      this.evictBase ??= f.last;
+      const rel = f.last - this.evictBase;
       // a double at or beyond 2^51 may be rounded
       if (!(rel > -EXACT_LIMIT && rel < EXACT_LIMIT)) this.exactKeys = false;
       this.keys[f.slot] = rel + (f.finished ? 0 : UNFINISHED);
@@ -270,8 +277,20 @@ export class FlowTable {
     }
     if (this.recent === f) this.recent = undefined;
     this.finalize(f);
+    const floor = this.listFloor;
+    if (floor !== undefined && byBytes(f, floor) >= 0) {
+      // it would sort after the flows kept at the last trim (or among equals, come later)
+      this.unlist(f);
+      return;
+    }
     this.retired.push(f);
     if (this.retired.length >= 2 * Math.max(this.opts.listFlows, 100)) this.trimRetired();
+  }
+
+  private unlist(f: Flow): void {
+    this.unlisted.flows++;
+    this.unlisted.packets += f.packets;
+    this.unlisted.bytes += f.bytes;
   }
 
   private finalize(f: Flow): void {
@@ -281,11 +300,8 @@ export class FlowTable {
 
   private trimRetired(): void {
     this.retired.sort(byBytes);
-    for (const f of this.retired.splice(this.opts.listFlows)) {
-      this.unlisted.flows++;
-      this.unlisted.packets += f.packets;
-      this.unlisted.bytes += f.bytes;
-    }
+    for (const f of this.retired.splice(this.opts.listFlows)) this.unlist(f);
+    this.listFloor = this.retired.length === this.opts.listFlows ? this.retired[this.retired.length - 1] : undefined;
   }
 
   /** Ends the analysis: every flow still in the table is finalised. */
@@ -294,12 +310,12 @@ export class FlowTable {
   }
 
   /** The listing (after `finish`): the largest flows, and what was left out. */
-  summarize(namesOf: NamesOf): Pick<Summary, 'flows' | 'flowCount' | 'flowsOmitted'> {
+  summarize(namesOf: NamesOf, isoOf: IsoOf): Pick<Summary, 'flows' | 'flowCount' | 'flowsOmitted'> {
     const listed = [...this.retired, ...this.flows].sort(byBytes);
     const shown = listed.slice(0, this.opts.listFlows);
     const hidden = listed.slice(this.opts.listFlows);
     return {
-      flows: shown.map((f) => flowSummary(f, namesOf)),
+      flows: shown.map((f) => flowSummary(f, namesOf, isoOf)),
       flowCount: this.flowCount,
       flowsOmitted: {
         flows: hidden.length + this.unlisted.flows,
@@ -311,7 +327,7 @@ export class FlowTable {
   }
 }
 
-function flowSummary(f: Flow, namesOf: NamesOf): FlowSummary {
+function flowSummary(f: Flow, namesOf: NamesOf, isoOf: IsoOf): FlowSummary {
   const out: FlowSummary = {
     protocol: f.protocol,
     client: endpoint(f.clientIp, f.clientPort),
@@ -323,9 +339,9 @@ function flowSummary(f: Flow, namesOf: NamesOf): FlowSummary {
     clientBytes: f.clientBytes,
     serverPackets: f.serverPackets,
     serverBytes: f.serverBytes,
-    start: isoFromNs(f.firstNs),
-    end: isoFromNs(f.lastNs),
-    durationMs: round3(Number(f.lastNs - f.firstNs) / 1e6),
+    start: isoOf(f.first),
+    end: isoOf(f.last),
+    durationMs: round3((f.last - f.first) / 1e6),
   };
   const names = namesOf(f.serverIp);
   if (names) out.serverNames = [...names];
@@ -334,27 +350,25 @@ function flowSummary(f: Flow, namesOf: NamesOf): FlowSummary {
     const rtt = f.handshakeRttNs;
     out.tcp = {
       synSent: f.synCount,
-      ...optional('handshakeRttMs', rtt === undefined ? undefined : round3(Number(rtt) / 1e6)),
+      ...optional('handshakeRttMs', rtt === undefined ? undefined : round3(rtt / 1e6)),
       handshakeCompleted: f.handshakeAcked,
       midstream: f.midstream,
       retransmissions: f.retransmissions,
-      dataPackets: f.c.dataPackets + f.s.dataPackets,
+      dataPackets: f.dataPackets,
       resets: f.resets,
       ...optional('rstFrom', f.firstRstFrom === '' ? undefined : f.firstRstFrom),
-      finFromClient: f.c.fin,
-      finFromServer: f.s.fin,
+      finFromClient: f.cFin,
+      finFromServer: f.sFin,
     };
   }
   if (f.protocol === 'icmp' || f.protocol === 'icmpv6') out.icmp = { echoRequests: f.echoRequests, echoReplies: f.echoReplies };
   return out;
 }
 
-/** The first `n` of `all` stably sorted by (finished first, then lastNs), by BigInt comparisons. */
-function oldestFirstByBigInt(all: Flow[], n: number): Flow[] {
+/** The first `n` of `all` stably sorted by (finished first, then last). */
+function oldestFirst(all: Flow[], n: number): Flow[] {
   const keyed = all.map((f) => ({ f, finished: f.finished }));
-  keyed.sort((x, y) =>
-    x.finished === y.finished ? (x.f.lastNs < y.f.lastNs ? -1 : x.f.lastNs > y.f.lastNs ? 1 : 0) : x.finished ? -1 : 1,
-  );
+  keyed.sort((x, y) => (x.finished === y.finished ? (x.f.last < y.f.last ? -1 : x.f.last > y.f.last ? 1 : 0) : x.finished ? -1 : 1));
   return keyed.slice(0, n).map((k) => k.f);
 }
 
@@ -408,5 +422,5 @@ export function nthSmallest(a: Float64Array, k: number): number {
 
 /** Largest first; among equals, the earlier first. */
 function byBytes(x: Flow, y: Flow): number {
-  return y.bytes - x.bytes || (x.firstNs < y.firstNs ? -1 : x.firstNs > y.firstNs ? 1 : 0);
+  return y.bytes - x.bytes || (x.first < y.first ? -1 : x.first > y.first ? 1 : 0);
 }
