@@ -71,11 +71,9 @@ export class Flow {
   // ICMP echo
   echoRequests = 0;
   echoReplies = 0;
-  /** IPv4 flows: the addresses as numbers (the flow table's hash index compares these), and the
-   *  next flow with the same hash */
+  /** IPv4 flows: the addresses as numbers (what the flow table and the Analyzer compare) */
   v4Client = 0;
   v4Server = 0;
-  nextSameHash: Flow | undefined = undefined;
   /** The flow table's slot for this flow's eviction key (-1: out of the table), and whether the
    *  flow has had packets since that key was worked out. */
   slot = -1;

@@ -4,7 +4,7 @@
 // servers, destinations and talkers elsewhere in the summary).
 import type { Decoded } from '../decode/decoded.js';
 import type { Flow } from '../flow.js';
-import { parseDns, rcodeName } from '../decode/dns.js';
+import { emptyDnsMessage, readDns, rcodeName } from '../decode/dns.js';
 import type { Summary } from '../../../lib/api/analysis-summary.js';
 import type { ProblemTracker } from './problems.js';
 import { bump, expireOldest, optional, round4, Rtt } from './stats.js';
@@ -27,11 +27,14 @@ function newDnsName(): DnsName {
 /** A transaction's key: transport, client address and port, server address, message id. For
  *  IPv4 a flat 8-character string of 16-bit units (cheap to build and hash); otherwise the text
  *  form, which is longer, so the two never meet. */
-function transactionKey(transport: string, d: Decoded, client: number, clientText: string, port: number, server: number, serverText: string, id: number): string {
+function transactionKey(transport: string, d: Decoded, response: boolean, id: number): string {
+  const port = response ? d.dstPort : d.srcPort;
   if (d.ipVersion === 4) {
+    const client = response ? d.dstV4 : d.srcV4;
+    const server = response ? d.srcV4 : d.dstV4;
     return String.fromCharCode(transport === '' ? 0 : 1, client >>> 16, client & 0xffff, port, server >>> 16, server & 0xffff, id, 0x7c);
   }
-  return `${transport}${clientText}|${port}|${serverText}|${id}`;
+  return response ? `${transport}${d.dst6}|${port}|${d.src6}|${id}` : `${transport}${d.src6}|${port}|${d.dst6}|${id}`;
 }
 
 export class DnsTracker {
@@ -46,6 +49,8 @@ export class DnsTracker {
   private readonly latency = new Rtt();
   private readonly names = new Map<string, DnsName>();
   private readonly addressNames = new Map<string, string[]>();
+  /** every message is read into this one */
+  private readonly msg = emptyDnsMessage();
 
   constructor(
     private readonly maxTableEntries: number,
@@ -95,15 +100,15 @@ export class DnsTracker {
   }
 
   private message(frame: Buffer, start: number, length: number, d: Decoded, ns: number, transport: string): void {
-    const msg = parseDns(frame, start, length);
-    if (!msg) {
+    const msg = this.msg;
+    if (!readDns(frame, start, length, msg, false)) {
       this.problems.observe('undecodable DNS message');
       return;
     }
     const max = this.maxTableEntries;
     if (!msg.response) {
       this.queries++;
-      const key = transactionKey(transport, d, d.srcV4, d.src, d.srcPort, d.dstV4, d.dst, msg.id);
+      const key = transactionKey(transport, d, false, msg.id);
       const qname = msg.qname ?? '';
       bump(this.names, qname, max, newDnsName).queries++;
       if (this.pending.has(key)) return; // a repeated query keeps the first one's time
@@ -114,7 +119,7 @@ export class DnsTracker {
     this.responses++;
     const rc = rcodeName(msg.rcode);
     this.rcodes.set(rc, (this.rcodes.get(rc) ?? 0) + 1);
-    const key = transactionKey(transport, d, d.dstV4, d.dst, d.dstPort, d.srcV4, d.src, msg.id);
+    const key = transactionKey(transport, d, true, msg.id);
     const pending = this.pending.get(key);
     if (!pending) {
       this.unmatched++;

@@ -31,11 +31,14 @@ function flowHash(proto: number, a: number, aPort: number, b: number, bPort: num
 }
 
 export class FlowTable {
-  /** every flow in the table, oldest first (eviction and the end go by this order) */
-  private readonly flows = new Set<Flow>();
-  /** IPv4 TCP/UDP flows (most packets) by flowHash, chained through Flow.nextSameHash: a lookup
-   *  builds no strings */
-  private readonly byHash = new Map<number, Flow>();
+  /** flows in the table (each has a slot: slotFlows, keys, seqs) */
+  private size = 0;
+  /** IPv4 TCP/UDP flows (most packets) by flowHash: an open-addressing table (linear probing)
+   *  of slot + 1 (0: empty), with each slot's hash in slotHash. A lookup builds no strings and
+   *  allocates nothing; a flow's entry goes with backward shifting, so no tombstones pile up. */
+  private index = new Int32Array(1 << 12);
+  private indexed = 0;
+  private slotHash = new Int32Array(1024);
   /** the others (IPv6, ICMP, other protocols) by a string key */
   private readonly byKey = new Map<string, Flow>();
   /** first fragment's flow, so later fragments (no ports) are counted with it */
@@ -52,7 +55,8 @@ export class FlowTable {
   /** Eviction keys, one slot per flow in the table: its last time relative to evictBase as an
    *  exact double, plus UNFINISHED for a flow not finished; +Infinity for a free slot. Worked out
    *  again only for the flows that had packets since (`dirty`), so an eviction reads a typed
-   *  array instead of every flow object. `seqs` holds each slot's creation order (ties). */
+   *  array instead of every flow object. `seqs` holds each slot's creation order (ties, and the
+   *  order of the table's flows at the end). */
   private keys = new Float64Array(1024).fill(Infinity);
   private seqs = new Float64Array(1024);
   private readonly slotFlows: Array<Flow | undefined> = [];
@@ -66,6 +70,8 @@ export class FlowTable {
   /** The last TCP/UDP flow looked up: bulk transfers hit it packet after packet (data one way,
    *  ACKs the other), which spares building the key strings. */
   private recent: Flow | undefined;
+  /** the flows still in the table when the analysis ended (finish) */
+  private atEnd: Flow[] = [];
 
   constructor(
     private readonly opts: FlowTableOptions,
@@ -159,8 +165,13 @@ export class FlowTable {
     const sp = d.srcPort;
     const dp = d.dstPort;
     const h = flowHash(proto, s, sp, t, dp);
-    const head = this.byHash.get(h);
-    for (let f = head; f !== undefined; f = f.nextSameHash) {
+    const index = this.index;
+    const mask = index.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = index[i]!;
+      if (e === 0) break;
+      if (this.slotHash[e - 1] !== h) continue;
+      const f = this.slotFlows[e - 1]!;
       if (
         f.ipProto === proto &&
         ((f.v4Client === s && f.clientPort === sp && f.v4Server === t && f.serverPort === dp) ||
@@ -171,10 +182,57 @@ export class FlowTable {
     }
     const tcp = proto === IpProto.TCP;
     const reverse = tcp && (d.tcpFlags & 0x12) === 0x12;
+    // (creating may evict, which moves index entries: the place is found afterwards)
     const flow = this.create('', tcp ? 'tcp' : 'udp', d, sp, dp, ns, reverse);
-    flow.nextSameHash = head;
-    this.byHash.set(h, flow);
+    this.indexInsert(flow.slot, h);
     return flow;
+  }
+
+  private indexInsert(slot: number, h: number): void {
+    if (2 * (this.indexed + 1) > this.index.length) this.growIndex();
+    this.slotHash[slot] = h;
+    const index = this.index;
+    const mask = index.length - 1;
+    let i = h & mask;
+    while (index[i] !== 0) i = (i + 1) & mask;
+    index[i] = slot + 1;
+    this.indexed++;
+  }
+
+  private growIndex(): void {
+    const old = this.index;
+    const index = new Int32Array(old.length * 2);
+    const mask = index.length - 1;
+    for (const e of old) {
+      if (e === 0) continue;
+      let i = this.slotHash[e - 1]! & mask;
+      while (index[i] !== 0) i = (i + 1) & mask;
+      index[i] = e;
+    }
+    this.index = index;
+  }
+
+  /** Takes a slot's entry out of the index, moving back the entries after it that would not be
+   *  found past the hole (linear probing's deletion without tombstones). */
+  private indexRemove(slot: number): void {
+    const index = this.index;
+    const mask = index.length - 1;
+    let i = this.slotHash[slot]! & mask;
+    while (index[i] !== slot + 1) {
+      if (index[i] === 0) return;
+      i = (i + 1) & mask;
+    }
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const e = index[j]!;
+      if (e === 0) break;
+      const home = this.slotHash[e - 1]! & mask;
+      // the entry at j stays when its home lies cyclically in (i, j]
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      index[i] = e;
+      i = j;
+    }
+    index[i] = 0;
+    this.indexed--;
   }
 
   /** A new flow: the client is whoever sent this packet, except a SYN-ACK or an echo reply
@@ -188,7 +246,7 @@ export class FlowTable {
     ns: number,
     reverse: boolean,
   ): Flow {
-    if (this.flows.size >= this.opts.maxFlows) this.evict();
+    if (this.size >= this.opts.maxFlows) this.evict();
     const flow = reverse
       ? new Flow(key, protocol, d.ipVersion, d.ipProto, d.dst, serverPort, d.src, clientPort, ns)
       : new Flow(key, protocol, d.ipVersion, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
@@ -197,7 +255,7 @@ export class FlowTable {
       flow.v4Server = reverse ? d.srcV4 : d.dstV4;
     }
     if (protocol === 'tcp' && (d.tcpFlags & 0x02) === 0) flow.midstream = true;
-    this.flows.add(flow);
+    this.size++;
     const slot = this.freeSlots.pop() ?? this.slotFlows.length;
     if (slot >= this.keys.length) {
       const keys = new Float64Array(this.keys.length * 2).fill(Infinity);
@@ -206,6 +264,9 @@ export class FlowTable {
       const seqs = new Float64Array(this.seqs.length * 2);
       seqs.set(this.seqs);
       this.seqs = seqs;
+      const hashes = new Int32Array(this.slotHash.length * 2);
+      hashes.set(this.slotHash);
+      this.slotHash = hashes;
     }
     this.slotFlows[slot] = flow;
     this.seqs[slot] = this.nextSeq++;
@@ -213,22 +274,12 @@ export class FlowTable {
     return flow;
   }
 
-  /** Takes a flow out of the indexes. */
-  private unindex(f: Flow): void {
-    if (f.key !== '') {
-      this.byKey.delete(f.key);
-      return;
-    }
-    const h = flowHash(f.ipProto, f.v4Client, f.clientPort!, f.v4Server, f.serverPort!);
-    let prev: Flow | undefined;
-    for (let g = this.byHash.get(h); g !== undefined; prev = g, g = g.nextSameHash) {
-      if (g !== f) continue;
-      if (prev) prev.nextSameHash = f.nextSameHash;
-      else if (f.nextSameHash) this.byHash.set(h, f.nextSameHash);
-      else this.byHash.delete(h);
-      f.nextSameHash = undefined;
-      return;
-    }
+  /** The flows in the table in the order they came (as their slots' creation order). */
+  private tableFlows(): Flow[] {
+    const live: number[] = [];
+    for (let i = 0; i < this.slotFlows.length; i++) if (this.slotFlows[i] !== undefined) live.push(i);
+    live.sort((a, b) => this.seqs[a]! - this.seqs[b]!);
+    return live.map((i) => this.slotFlows[i]!);
   }
 
   /** Folds the oldest tenth of the table into totals, finished flows first (and among equals,
@@ -237,8 +288,8 @@ export class FlowTable {
   private evict(): void {
     this.recent = undefined;
     this.refreshKeys();
-    const n = Math.max(1, Math.floor(this.flows.size / 10));
-    const oldest = this.exactKeys ? this.oldestBySlot(n) : oldestFirst([...this.flows], n);
+    const n = Math.max(1, Math.floor(this.size / 10));
+    const oldest = this.exactKeys ? this.oldestBySlot(n) : oldestFirst(this.tableFlows(), n);
     for (const f of oldest) {
       this.evicted++;
       this.retire(f);
@@ -267,8 +318,9 @@ export class FlowTable {
   /** Takes a flow out of the table into the totals; it stays a candidate for the summary's list
    *  (the largest by bytes) in a list trimmed to that size, so memory stays bounded. */
   retire(f: Flow): void {
-    this.flows.delete(f);
-    this.unindex(f);
+    this.size--;
+    if (f.key !== '') this.byKey.delete(f.key);
+    else if (f.slot >= 0) this.indexRemove(f.slot);
     if (f.slot >= 0) {
       this.keys[f.slot] = Infinity;
       this.slotFlows[f.slot] = undefined;
@@ -306,12 +358,13 @@ export class FlowTable {
 
   /** Ends the analysis: every flow still in the table is finalised. */
   finish(): void {
-    for (const f of this.flows) this.finalize(f);
+    this.atEnd = this.tableFlows();
+    for (const f of this.atEnd) this.finalize(f);
   }
 
   /** The listing (after `finish`): the largest flows, and what was left out. */
   summarize(namesOf: NamesOf, isoOf: IsoOf): Pick<Summary, 'flows' | 'flowCount' | 'flowsOmitted'> {
-    const listed = [...this.retired, ...this.flows].sort(byBytes);
+    const listed = [...this.retired, ...this.atEnd].sort(byBytes);
     const shown = listed.slice(0, this.opts.listFlows);
     const hidden = listed.slice(this.opts.listFlows);
     return {
