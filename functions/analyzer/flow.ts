@@ -32,12 +32,13 @@ export class Flow {
   serverPackets = 0;
   serverBytes = 0;
   /** earliest and latest times (the earliest is the first packet's unless time went backwards) */
-  first: number;
-  last: number;
+  first = 0;
+  last = 0;
   // TCP
   synSeen = false;
   synTime = 0;
-  /** the client's initial sequence number (valid once synSeen) */
+  /** the client's initial sequence number (valid once synSeen), as a signed 32-bit number like
+   *  cHigh and sHigh: small integers, never boxed; seqDiff reads them the same */
   synSeq = 0;
   synCount = 0;
   synAckSeen = false;
@@ -79,21 +80,69 @@ export class Flow {
   slot = -1;
   dirty = false;
 
-  constructor(
-    /** the flow table's string key ('' for flows it finds by hash) */
-    readonly key: string,
-    readonly protocol: FlowProtocol,
-    readonly ipVersion: number,
-    readonly ipProto: number,
-    readonly clientIp: string,
-    /** undefined for protocols without ports (ICMP, other) */
-    readonly clientPort: number | undefined,
-    readonly serverIp: string,
-    readonly serverPort: number | undefined,
-    time: number,
-  ) {
+  /** the flow table's string key ('' for flows it finds by hash) */
+  key = '';
+  protocol: FlowProtocol = 'other';
+  ipVersion = 0;
+  ipProto = 0;
+  clientIp = '';
+  /** undefined for protocols without ports (ICMP, other) */
+  clientPort: number | undefined = undefined;
+  serverIp = '';
+  serverPort: number | undefined = undefined;
+  /** a first fragment's flow: later fragments may still find it after it left the table, so
+   *  the flow table never reuses it */
+  fragmented = false;
+
+  /** Makes this object a new flow, every field set (the flow table reuses the objects of flows it no longer needs, so a
+   *  capture of many short flows does not fill the heap with them). */
+  init(key: string, protocol: FlowProtocol, ipVersion: number, ipProto: number, clientIp: string, clientPort: number | undefined, serverIp: string, serverPort: number | undefined, time: number): void {
+    this.clientPackets = 0;
+    this.clientBytes = 0;
+    this.serverPackets = 0;
+    this.serverBytes = 0;
     this.first = time;
     this.last = time;
+    this.synSeen = false;
+    this.synTime = 0;
+    this.synSeq = 0;
+    this.synCount = 0;
+    this.synAckSeen = false;
+    this.synAckTime = 0;
+    this.handshake = false;
+    this.handshakeAcked = false;
+    this.midstream = false;
+    this.firstRst = Rst.None;
+    this.firstRstBeforeHandshake = false;
+    this.cHigh = 0;
+    this.cSeen = false;
+    this.cFin = false;
+    this.cRst = 0;
+    this.cRetransmissions = 0;
+    this.cData = 0;
+    this.cDnsSkip = 0;
+    this.sHigh = 0;
+    this.sSeen = false;
+    this.sFin = false;
+    this.sRst = 0;
+    this.sRetransmissions = 0;
+    this.sData = 0;
+    this.sDnsSkip = 0;
+    this.echoRequests = 0;
+    this.echoReplies = 0;
+    this.v4Client = 0;
+    this.v4Server = 0;
+    this.slot = -1;
+    this.dirty = false;
+    this.key = key;
+    this.protocol = protocol;
+    this.ipVersion = ipVersion;
+    this.ipProto = ipProto;
+    this.clientIp = clientIp;
+    this.clientPort = clientPort;
+    this.serverIp = serverIp;
+    this.serverPort = serverPort;
+    this.fragmented = false;
   }
 
   get packets(): number {
@@ -126,7 +175,7 @@ export class Flow {
       if (!this.synSeen) {
         this.synSeen = true;
         this.synTime = time;
-        this.synSeq = d.tcpSeq;
+        this.synSeq = d.tcpSeq | 0;
       }
     } else if (syn && ack && !fromClient && !this.synAckSeen) {
       this.synAckSeen = true;
@@ -150,7 +199,7 @@ export class Flow {
     const payload = d.payloadLength;
     const length = payload + (syn ? 1 : 0) + (fin ? 1 : 0);
     const seq = d.tcpSeq;
-    const end = (seq + length) >>> 0;
+    const end = (seq + length) | 0;
     let retransmitted = false;
     if (fromClient) {
       if (fin) this.cFin = true;
@@ -185,7 +234,7 @@ export class Flow {
    *  and has ended (FIN or RST). A SYN with the flow's own ISN is a retransmission, even after a
    *  RST (a refused connection whose RSTs do not reach the client is retried with the same ISN). */
   isReopenedBy(synSeq: number): boolean {
-    if (this.synSeen) return synSeq !== this.synSeq;
+    if (this.synSeen) return (synSeq | 0) !== this.synSeq;
     return this.cFin || this.sFin || this.cRst > 0 || this.sRst > 0;
   }
 

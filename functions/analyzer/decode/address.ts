@@ -7,10 +7,10 @@ const V4_CACHE_MAX = 65536;
 
 /** The address at `at`. */
 export function ipv4String(buf: Buffer, at: number): string {
-  return ipv4Text(buf.readUInt32BE(at));
+  return ipv4Text(buf.readInt32BE(at));
 }
 
-/** An address given as an unsigned 32-bit number. */
+/** An address given as a 32-bit number (signed, as Decoded keeps them). */
 export function ipv4Text(n: number): string {
   let s = v4Cache.get(n);
   if (s === undefined) {

@@ -23,8 +23,8 @@ export class Decoded {
   /** IPv6 addresses as text (IPv4 ones are made from srcV4/dstV4 only when asked for) */
   src6 = '';
   dst6 = '';
-  /** IPv4 addresses as unsigned 32-bit numbers (valid when ipVersion is 4): what the flow table
-   *  compares and hashes, so most packets never need the text */
+  /** IPv4 addresses as signed 32-bit numbers (valid when ipVersion is 4; small integers, never
+   *  boxed): what the flow table compares and hashes, so most packets never need the text */
   srcV4 = 0;
   dstV4 = 0;
   /** the upper-layer protocol number (after IPv6 extension headers) */

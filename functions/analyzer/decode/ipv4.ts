@@ -18,8 +18,8 @@ export function ipv4(buf: Buffer, at: number, d: Decoded): string {
   d.ipVersion = 4;
   d.ipId = (buf[at + 4]! << 8) | buf[at + 5]!;
   d.ipProto = buf[at + 9]!;
-  d.srcV4 = ((buf[at + 12]! << 24) | (buf[at + 13]! << 16) | (buf[at + 14]! << 8) | buf[at + 15]!) >>> 0;
-  d.dstV4 = ((buf[at + 16]! << 24) | (buf[at + 17]! << 16) | (buf[at + 18]! << 8) | buf[at + 19]!) >>> 0;
+  d.srcV4 = (buf[at + 12]! << 24) | (buf[at + 13]! << 16) | (buf[at + 14]! << 8) | buf[at + 15]!;
+  d.dstV4 = (buf[at + 16]! << 24) | (buf[at + 17]! << 16) | (buf[at + 18]! << 8) | buf[at + 19]!;
   d.fragment = (fragField & 0x2000) !== 0 || fragOffset !== 0;
   d.laterFragment = fragOffset !== 0;
   if (end < at + ihl) return 'truncated IPv4 options';

@@ -19,6 +19,8 @@ export interface FlowTableOptions {
  *  when moved up by UNFINISHED (unfinished flows' keys, past every finished one). */
 const EXACT_LIMIT = 2 ** 51;
 const UNFINISHED = 2 ** 52;
+/** flow objects kept for reuse */
+const POOL_MAX = 4096;
 
 /** A hash of an IPv4 TCP/UDP 5-tuple, the same in both directions, in V8's small-integer range. */
 function flowHash(proto: number, a: number, aPort: number, b: number, bPort: number): number {
@@ -45,6 +47,8 @@ export class FlowTable {
   private readonly fragmentFlows = new Map<string, Flow>();
   /** flows out of the table, kept for the listing (trimmed to the largest) */
   private readonly retired: Flow[] = [];
+  /** objects of flows that are gone for good (neither in the table nor listed), to be reused */
+  private readonly pool: Flow[] = [];
   /** flows trimmed from that list */
   private readonly unlisted = { flows: 0, packets: 0, bytes: 0 };
   /** after a trim, the last flow kept in the list: a retired flow that sorts after it can never
@@ -97,6 +101,7 @@ export class FlowTable {
   /** Remembers a first fragment's flow for the fragments that follow. */
   rememberFragment(d: Decoded, flow: Flow): void {
     if (this.fragmentFlows.size >= this.opts.maxTableEntries) this.fragmentFlows.clear();
+    flow.fragmented = true;
     this.fragmentFlows.set(`${d.src}|${d.dst}|${d.ipProto}|${d.ipId}`, flow);
   }
 
@@ -247,9 +252,9 @@ export class FlowTable {
     reverse: boolean,
   ): Flow {
     if (this.size >= this.opts.maxFlows) this.evict();
-    const flow = reverse
-      ? new Flow(key, protocol, d.ipVersion, d.ipProto, d.dst, serverPort, d.src, clientPort, ns)
-      : new Flow(key, protocol, d.ipVersion, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
+    const flow = this.pool.pop() ?? new Flow();
+    if (reverse) flow.init(key, protocol, d.ipVersion, d.ipProto, d.dst, serverPort, d.src, clientPort, ns);
+    else flow.init(key, protocol, d.ipVersion, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
     if (d.ipVersion === 4) {
       flow.v4Client = reverse ? d.dstV4 : d.srcV4;
       flow.v4Server = reverse ? d.srcV4 : d.dstV4;
@@ -339,10 +344,13 @@ export class FlowTable {
     if (this.retired.length >= 2 * Math.max(this.opts.listFlows, 100)) this.trimRetired();
   }
 
+  /** A retired flow left out of the listing: counted, and its object reused (unless a later
+   *  fragment may still find it). */
   private unlist(f: Flow): void {
     this.unlisted.flows++;
     this.unlisted.packets += f.packets;
     this.unlisted.bytes += f.bytes;
+    if (!f.fragmented && this.pool.length < POOL_MAX) this.pool.push(f);
   }
 
   private finalize(f: Flow): void {
