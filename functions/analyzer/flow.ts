@@ -12,12 +12,22 @@ function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
 }
 
-/** A segment [seq, seq + length) against the highest sequence number `high` already sent in its
- *  direction: a retransmission when it starts below it — except a keep-alive probe, which
- *  re-sends the one byte just below the edge. */
-function repeats(seq: number, length: number, control: boolean, high: number): boolean {
+/** Set by `advance`: the segment repeated sequence space already sent. */
+let repeated = false;
+
+/** A segment [seq, seq + length) (length > 0) in a direction whose highest sequence number sent
+ *  so far is `high` (when `seen`): returns the new highest, and sets `repeated` when the segment
+ *  starts below it — a retransmission, except a keep-alive probe, which re-sends the one byte
+ *  just below the edge. */
+function advance(seen: boolean, high: number, seq: number, length: number, control: boolean): number {
+  const end = (seq + length) | 0;
+  if (!seen) {
+    repeated = false;
+    return end;
+  }
   const keepAlive = !control && length === 1 && seqDiff(seq, high) === -1;
-  return !keepAlive && seqDiff(seq, high) < 0;
+  repeated = !keepAlive && seqDiff(seq, high) < 0;
+  return seqDiff(end, high) > 0 ? end : high;
 }
 
 const enum Rst {
@@ -198,35 +208,23 @@ export class Flow {
     const fin = (f & TcpFlag.FIN) !== 0;
     const payload = d.payloadLength;
     const length = payload + (syn ? 1 : 0) + (fin ? 1 : 0);
-    const seq = d.tcpSeq;
-    const end = (seq + length) | 0;
-    let retransmitted = false;
+    const control = syn || fin;
     if (fromClient) {
       if (fin) this.cFin = true;
       if (payload > 0) this.cData++;
       if (length === 0) return false;
-      if (this.cSeen) {
-        retransmitted = repeats(seq, length, syn || fin, this.cHigh);
-        if (seqDiff(end, this.cHigh) > 0) this.cHigh = end;
-      } else {
-        this.cHigh = end;
-        this.cSeen = true;
-      }
-      if (retransmitted) this.cRetransmissions++;
+      this.cHigh = advance(this.cSeen, this.cHigh, d.tcpSeq, length, control);
+      this.cSeen = true;
+      if (repeated) this.cRetransmissions++;
     } else {
       if (fin) this.sFin = true;
       if (payload > 0) this.sData++;
       if (length === 0) return false;
-      if (this.sSeen) {
-        retransmitted = repeats(seq, length, syn || fin, this.sHigh);
-        if (seqDiff(end, this.sHigh) > 0) this.sHigh = end;
-      } else {
-        this.sHigh = end;
-        this.sSeen = true;
-      }
-      if (retransmitted) this.sRetransmissions++;
+      this.sHigh = advance(this.sSeen, this.sHigh, d.tcpSeq, length, control);
+      this.sSeen = true;
+      if (repeated) this.sRetransmissions++;
     }
-    return retransmitted;
+    return repeated;
   }
 
   /** A SYN with this sequence number opens a new connection on the same 5-tuple (the port was
