@@ -40,8 +40,9 @@ export class PacketParser {
     timestampUnknown: false,
   };
 
+  /** With `onRecord`, packets go there as views and `onPacket` is never called. */
   constructor(
-    private readonly onPacket: ((p: Packet) => void) | undefined,
+    private readonly onPacket: (p: Packet) => void,
     private readonly onRecord?: (r: PacketRecord) => void,
   ) {}
 
@@ -49,7 +50,7 @@ export class PacketParser {
    *  call): no Packet, no Buffer view and no BigInt per packet, for a caller that reads each
    *  packet once. */
   static forRecords(onRecord: (r: PacketRecord) => void): PacketParser {
-    return new PacketParser(undefined, onRecord);
+    return new PacketParser(() => undefined, onRecord);
   }
 
   push(chunk: Buffer): void {
@@ -164,7 +165,7 @@ export class PacketParser {
       data: this.q.slice(f.dataOffset, f.dataOffset + f.capturedLength),
     };
     if (f.scale === undefined) p.timestampUnknown = true;
-    this.onPacket!(p);
+    this.onPacket(p);
   }
 
   /** Delivers the whole pcap records at the start of `buf` and returns where it stopped: at
@@ -205,7 +206,7 @@ export class PacketParser {
         o = next;
         continue;
       }
-      this.onPacket!({
+      this.onPacket({
         timestampNs: scale.toNs(u32(buf, o, le), fraction),
         linkType,
         interfaceId: 0,
@@ -252,7 +253,7 @@ export class PacketParser {
         o += len;
         continue;
       }
-      this.onPacket!({
+      this.onPacket({
         timestampNs: iface.scale.toNs(u32(buf, o + 12, le), u32(buf, o + 16, le)),
         linkType: iface.linkType,
         interfaceId: u32(buf, o + 8, le),
