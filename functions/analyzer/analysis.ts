@@ -3,7 +3,11 @@
 // keeps one part of the summary. Memory is bounded whatever the capture's size: the flow table,
 // the DNS and ICMP transaction tables, the per-destination, per-talker and per-name tables all
 // have caps; what overflows is folded into totals.
-import type { Packet, ReadResult } from '../../lib/pcap/index.js';
+// Times are numbers: nanoseconds from a base time (the first packet's whole second), exact as
+// doubles for a capture spanning less than 104 days from its first packet (2^53 ns), and turned
+// into absolute ISO times only for the summary.
+import type { PacketRecord, ReadResult } from '../../lib/pcap/types.js';
+import { isoFromNs } from '../../lib/pcap/timestamp.js';
 import { Decoded, IpProto } from './decode/decoded.js';
 import { isEchoReply } from './decode/icmp.js';
 import { decodeFrame } from './decode/packet.js';
@@ -47,6 +51,8 @@ export class Analyzer {
   private readonly dns: DnsTracker;
   private readonly icmp: IcmpTracker;
   private readonly vxlanPort: number;
+  /** the first packet's whole seconds since the epoch: time 0 of the analysis */
+  private baseSeconds: number | undefined;
 
   constructor(opts: AnalyzerOptions = {}) {
     const maxFlows = opts.maxFlows ?? 50_000;
@@ -62,27 +68,33 @@ export class Analyzer {
     this.icmp = new IcmpTracker(maxTableEntries);
   }
 
-  /** The reader's per-packet callback. A decoding bug must not lose the rest of the capture:
-   *  it is noted as a decode problem and the next packet goes on. */
-  readonly packet = (p: Packet): void => {
+  /** The reader's per-packet callback (a record view, see PacketParser.forRecords). A decoding
+   *  bug must not lose the rest of the capture: it is noted as a decode problem and the next
+   *  packet goes on. */
+  readonly record = (r: PacketRecord): void => {
     try {
-      this.onPacket(p);
+      this.onRecord(r);
     } catch (err) {
       this.problems.observe(`decoder error: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
 
-  private onPacket(p: Packet): void {
-    this.capture.observe(p);
+  /** An analysis time as an ISO-8601 string. */
+  private readonly isoOf = (time: number): string => isoFromNs(BigInt(this.baseSeconds ?? 0) * 1_000_000_000n + BigInt(time));
+
+  private onRecord(r: PacketRecord): void {
+    const base = (this.baseSeconds ??= r.seconds);
+    const ns = (r.seconds - base) * 1e9 + r.nanos;
+    this.capture.observe(r, ns);
     const d = this.d;
-    decodeFrame(p.linkType, p.data, d, this.vxlanPort);
+    const frame = r.buffer;
+    decodeFrame(r.linkType, frame, d, this.vxlanPort, r.offset, r.offset + r.capturedLength);
     if (d.problem !== '') this.problems.observe(d.problem);
     if (!this.ip.observe(d)) return;
-    const wire = p.originalLength;
-    const ns = p.timestampNs;
+    const wire = r.originalLength;
     if (d.laterFragment) {
       const flow = this.flows.fragmentFlow(d);
-      if (flow) flow.count(flow.clientIp === d.src, wire, ns);
+      if (flow) flow.count(d.ipVersion === 4 ? flow.v4Client === d.srcV4 : flow.clientIp === d.src, wire, ns);
       else this.ip.unattributed();
       return;
     }
@@ -94,9 +106,11 @@ export class Analyzer {
     }
     // On one host (loopback) the address does not tell the sides apart; the port (or the echo type) does.
     const fromClient =
-      flow.clientIp !== flow.serverIp
-        ? d.src === flow.clientIp
-        : flow.clientPort !== undefined
+      d.ipVersion === 4 && flow.v4Client !== flow.v4Server
+        ? d.srcV4 === flow.v4Client
+        : d.ipVersion === 6 && flow.clientIp !== flow.serverIp
+          ? d.src6 === flow.clientIp
+          : flow.clientPort !== undefined
           ? d.srcPort === flow.clientPort
           : !(d.hasL4 && isEchoReply(d));
     flow.count(fromClient, wire, ns);
@@ -105,10 +119,10 @@ export class Analyzer {
     if (d.ipProto === IpProto.TCP) {
       const retransmitted = this.tcp.observe(flow, fromClient, d, ns);
       if (!retransmitted && (d.srcPort === DNS_PORT || d.dstPort === DNS_PORT) && d.payloadLength > 0) {
-        this.dns.observeTcp(p.data, d, ns, fromClient ? flow.c : flow.s);
+        this.dns.observeTcp(frame, d, ns, flow, fromClient);
       }
     } else if (d.ipProto === IpProto.UDP) {
-      if ((d.srcPort === DNS_PORT || d.dstPort === DNS_PORT) && d.capturedPayload > 0) this.dns.observe(p.data, d, ns);
+      if ((d.srcPort === DNS_PORT || d.dstPort === DNS_PORT) && d.capturedPayload > 0) this.dns.observe(frame, d, ns);
     } else this.icmp.observe(flow, d, ns);
   }
 
@@ -130,13 +144,13 @@ export class Analyzer {
 
   /** Ends the analysis: every flow still in the table is finalised. */
   finish(): Summary {
-    const capture = this.capture.summarize();
+    const capture = this.capture.summarize(this.isoOf);
     this.flows.finish();
     const namesOf = this.dns.namesOf;
     return {
       version: SUMMARY_VERSION,
       ...capture,
-      ...this.flows.summarize(namesOf),
+      ...this.flows.summarize(namesOf, this.isoOf),
       tcp: this.tcp.summarize(),
       udp: this.udp.summarize(),
       dns: this.dns.summarize(),

@@ -6,7 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 // the reader's own module, not the package index: a CLI run loads only what it uses
-import { PacketParser, readPackets } from '../../lib/pcap/reader.js';
+import { PacketParser, readRecords } from '../../lib/pcap/reader.js';
 import type { ReadResult } from '../../lib/pcap/types.js';
 import { Analyzer, type AnalyzerOptions } from './analysis.js';
 import type { Summary } from '../../lib/api/analysis-summary.js';
@@ -58,8 +58,8 @@ export interface AnalyzeOptions extends AnalyzerOptions {
 
 /** Blocking read of a whole file through the parser, into the same memory again and again (the
  *  Analyzer keeps nothing of a packet's bytes): fresh memory would cost a page fault per page. */
-function readFileBlocking(path: string, onPacket: Analyzer['packet']): ReadResult {
-  const parser = new PacketParser(onPacket);
+function readFileBlocking(path: string, onRecord: Analyzer['record']): ReadResult {
+  const parser = PacketParser.forRecords(onRecord);
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
@@ -84,7 +84,7 @@ export async function analyzeSources(sources: CaptureSource[], opts: AnalyzeOpti
   for (const s of sources) {
     const name = sourceName(s);
     if (s.kind === 'file' && opts.blockingFileReads) {
-      analyzer.readResult(readFileBlocking(s.path, analyzer.packet), sources.length > 1 ? name : undefined);
+      analyzer.readResult(readFileBlocking(s.path, analyzer.record), sources.length > 1 ? name : undefined);
       continue;
     }
     let stream: Readable;
@@ -94,7 +94,7 @@ export async function analyzeSources(sources: CaptureSource[], opts: AnalyzeOpti
       analyzer.error(`${name}: cannot read: ${errorText(err)}`);
       continue;
     }
-    const result = await readPackets(stream, analyzer.packet);
+    const result = await readRecords(stream, analyzer.record);
     analyzer.readResult(result, sources.length > 1 ? name : undefined);
   }
   return analyzer.finish();

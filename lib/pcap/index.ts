@@ -1,10 +1,11 @@
 // Streaming pcap/pcapng reading, writing and segmenting.
-export type { StreamFormat, Segment, SegmentSource, Packet, ReadResult } from './types.js';
+export type { StreamFormat, Segment, SegmentSource, Packet, PacketRecord, ReadResult } from './types.js';
 export { segmentOf } from './types.js';
 export { sniffFormat } from './sniff.js';
 export { Segmenter, type SegmenterOptions } from './segmenter.js';
 export {
   readPackets,
+  readRecords,
   readPacketsFromFile,
   iteratePackets,
   parseCapture,

@@ -5,7 +5,7 @@ import { ByteQueue } from './byte-queue.js';
 import { BlockType, MAX_FRAME_BYTES } from './constants.js';
 import { FrameDecoder, type Frame } from './frame-decoder.js';
 import { isPcapMagic, sniffFormat } from './sniff.js';
-import type { Packet, ReadResult } from './types.js';
+import type { Packet, PacketRecord, ReadResult } from './types.js';
 
 /** Keeps the error list small on a long damaged stream; the rest are counted. */
 const MAX_ERRORS = 50;
@@ -13,7 +13,8 @@ const MAX_ERRORS = 50;
 /** A longer carry is kept as a view (copying it again on every chunk would be quadratic). */
 const MAX_CARRY_COPY = 256 * 1024;
 
-/** Incremental parser: push chunks as they come, get packets through the callback. */
+/** Incremental parser: push chunks as they come, get packets through the callback — a Packet
+ *  object each, or (`forRecords`) one reused PacketRecord view. */
 export class PacketParser {
   private readonly q = new ByteQueue();
   private readonly decoder = new FrameDecoder();
@@ -26,7 +27,31 @@ export class PacketParser {
   /** known from the magic number even when the header itself is incomplete */
   private format: 'pcap' | 'pcapng' | undefined;
 
-  constructor(private readonly onPacket: (p: Packet) => void) {}
+  /** the view handed to a record callback, refilled for every packet */
+  private readonly record: PacketRecord = {
+    buffer: Buffer.alloc(0),
+    offset: 0,
+    capturedLength: 0,
+    originalLength: 0,
+    linkType: 0,
+    interfaceId: 0,
+    seconds: 0,
+    nanos: 0,
+    timestampUnknown: false,
+  };
+
+  /** With `onRecord`, packets go there as views and `onPacket` is never called. */
+  constructor(
+    private readonly onPacket: (p: Packet) => void,
+    private readonly onRecord?: (r: PacketRecord) => void,
+  ) {}
+
+  /** A parser that hands every packet to `onRecord` as one reused view (valid only during the
+   *  call): no Packet, no Buffer view and no BigInt per packet, for a caller that reads each
+   *  packet once. */
+  static forRecords(onRecord: (r: PacketRecord) => void): PacketParser {
+    return new PacketParser(() => undefined, onRecord);
+  }
 
   push(chunk: Buffer): void {
     if (this.stopped) return;
@@ -110,6 +135,26 @@ export class PacketParser {
   private deliver(f: Frame): void {
     const limit = f.scale?.fractionLimit;
     if (limit !== undefined && f.tsLow >= limit) this.badFractions++;
+    this.packets++;
+    if (this.onRecord !== undefined) {
+      const r = this.record;
+      r.buffer = this.q.slice(f.dataOffset, f.dataOffset + f.capturedLength);
+      r.offset = 0;
+      r.capturedLength = f.capturedLength;
+      r.originalLength = f.originalLength;
+      r.linkType = f.linkType;
+      r.interfaceId = f.interfaceId;
+      if (f.scale === undefined) {
+        r.seconds = 0;
+        r.nanos = 0;
+        r.timestampUnknown = true;
+      } else {
+        f.scale.split(f.tsHigh, f.tsLow, r);
+        r.timestampUnknown = false;
+      }
+      this.onRecord(r);
+      return;
+    }
     // A Simple Packet Block has no timestamp: 0, as libpcap reports it.
     const p: Packet = {
       timestampNs: f.scale === undefined ? 0n : f.scale.toNs(f.tsHigh, f.tsLow),
@@ -120,7 +165,6 @@ export class PacketParser {
       data: this.q.slice(f.dataOffset, f.dataOffset + f.capturedLength),
     };
     if (f.scale === undefined) p.timestampUnknown = true;
-    this.packets++;
     this.onPacket(p);
   }
 
@@ -133,6 +177,14 @@ export class PacketParser {
     const fractionLimit = scale.fractionLimit ?? Infinity;
     const hl = layout.recordHeader;
     const end = buf.length;
+    const onRecord = this.onRecord;
+    const r = this.record;
+    if (onRecord !== undefined) {
+      r.buffer = buf;
+      r.linkType = linkType;
+      r.interfaceId = 0;
+      r.timestampUnknown = false;
+    }
     let o = 0;
     while (o + hl <= end) {
       // a timestamp that reads as a magic number may start a concatenated file's header
@@ -145,6 +197,15 @@ export class PacketParser {
       this.packets++;
       const fraction = u32(buf, o + 4, le);
       if (fraction >= fractionLimit) this.badFractions++;
+      if (onRecord !== undefined) {
+        r.offset = o + hl;
+        r.capturedLength = caplen;
+        r.originalLength = u32(buf, o + 12, le);
+        scale.split(u32(buf, o, le), fraction, r);
+        onRecord(r);
+        o = next;
+        continue;
+      }
       this.onPacket({
         timestampNs: scale.toNs(u32(buf, o, le), fraction),
         linkType,
@@ -163,6 +224,12 @@ export class PacketParser {
   private enhancedPacketRun(buf: Buffer): number {
     const { le, interfaces } = this.decoder.pcapngLayout!;
     const end = buf.length;
+    const onRecord = this.onRecord;
+    const r = this.record;
+    if (onRecord !== undefined) {
+      r.buffer = buf;
+      r.timestampUnknown = false;
+    }
     let o = 0;
     while (o + 8 <= end) {
       if (u32(buf, o, le) !== BlockType.EnhancedPacket) break;
@@ -175,6 +242,17 @@ export class PacketParser {
       if (iface === undefined || 32 + caplen > len) break;
       this.decoder.frames++;
       this.packets++;
+      if (onRecord !== undefined) {
+        r.offset = o + 28;
+        r.capturedLength = caplen;
+        r.originalLength = u32(buf, o + 24, le);
+        r.linkType = iface.linkType;
+        r.interfaceId = u32(buf, o + 8, le);
+        iface.scale.split(u32(buf, o + 12, le), u32(buf, o + 16, le), r);
+        onRecord(r);
+        o += len;
+        continue;
+      }
       this.onPacket({
         timestampNs: iface.scale.toNs(u32(buf, o + 12, le), u32(buf, o + 16, le)),
         linkType: iface.linkType,
@@ -198,22 +276,42 @@ export type ByteSource = AsyncIterable<Buffer | string | Uint8Array> | NodeJS.Re
 
 /** Reads a whole stream, calling onPacket for each packet. Resolves (never rejects on bad
  *  data or a failing source) with what was read; an exception thrown by onPacket propagates. */
-export async function readPackets(source: ByteSource, onPacket: (p: Packet) => void): Promise<ReadResult> {
-  let thrownByCallback = false;
+export function readPackets(source: ByteSource, onPacket: (p: Packet) => void): Promise<ReadResult> {
+  const state = { thrownByCallback: false };
   const parser = new PacketParser((p) => {
     try {
       onPacket(p);
     } catch (e) {
-      thrownByCallback = true;
+      state.thrownByCallback = true;
       throw e;
     }
   });
+  return drain(source, parser, state);
+}
+
+/** The same with a record callback (see PacketParser.forRecords): one reused view per packet. */
+export function readRecords(source: ByteSource, onRecord: (r: PacketRecord) => void): Promise<ReadResult> {
+  const state = { thrownByCallback: false };
+  const parser = PacketParser.forRecords((r) => {
+    try {
+      onRecord(r);
+    } catch (e) {
+      state.thrownByCallback = true;
+      throw e;
+    }
+  });
+  return drain(source, parser, state);
+}
+
+/** Pushes a whole stream through the parser; a callback's exception (`state`) propagates, a
+ *  failing source ends the read with an error. */
+async function drain(source: ByteSource, parser: PacketParser, state: { thrownByCallback: boolean }): Promise<ReadResult> {
   try {
     for await (const chunk of source as AsyncIterable<Buffer | string | Uint8Array>) {
       parser.push(toBuffer(chunk));
     }
   } catch (e) {
-    if (thrownByCallback) throw e;
+    if (state.thrownByCallback) throw e;
     return parser.fail(`read error: ${errorMessage(e)}`);
   }
   return parser.end();

@@ -67,6 +67,26 @@ export interface Packet {
   timestampUnknown?: true;
 }
 
+/** One packet as a reader's record callback sees it (`PacketParser.forRecords`): one object
+ *  refilled for every packet and valid only during the callback, so reading allocates nothing
+ *  per packet. The packet's bytes are `buffer[offset, offset + capturedLength)`; the buffer may
+ *  be the input chunk itself. */
+export interface PacketRecord {
+  buffer: Buffer;
+  offset: number;
+  capturedLength: number;
+  originalLength: number;
+  /** LINKTYPE_* as in Packet */
+  linkType: number;
+  interfaceId: number;
+  /** the timestamp as whole seconds since the epoch and nanoseconds within the second
+   *  (0 ≤ nanos < 10^9): the same instant as Packet.timestampNs */
+  seconds: number;
+  nanos: number;
+  /** a pcapng Simple Packet Block: no timestamp (seconds and nanos 0, as Packet has it) */
+  timestampUnknown: boolean;
+}
+
 export interface ReadResult {
   format: 'pcap' | 'pcapng' | undefined;
   packets: number;

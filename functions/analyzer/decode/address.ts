@@ -5,11 +5,16 @@
 const v4Cache = new Map<number, string>();
 const V4_CACHE_MAX = 65536;
 
-/** The address at `at`; `n` is the same four bytes as a number when the caller has read them. */
-export function ipv4String(buf: Buffer, at: number, n = buf.readUInt32BE(at)): string {
+/** The address at `at`. */
+export function ipv4String(buf: Buffer, at: number): string {
+  return ipv4Text(buf.readInt32BE(at));
+}
+
+/** An address given as a 32-bit number (signed, as Decoded keeps them). */
+export function ipv4Text(n: number): string {
   let s = v4Cache.get(n);
   if (s === undefined) {
-    s = `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+    s = `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
     if (v4Cache.size >= V4_CACHE_MAX) v4Cache.clear();
     v4Cache.set(n, s);
   }

@@ -1,5 +1,7 @@
 // The result of decoding one frame. One instance is reused for every packet (the analyzer looks
 // at a packet once and keeps only numbers and strings), so decoding allocates almost nothing.
+// Offsets are into the buffer the frame lies in (a reader's chunk), which ends at `frameEnd`.
+import { ipv4Text } from './address.js';
 
 export const IpProto = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58 } as const;
 
@@ -10,16 +12,19 @@ export class Decoded {
   ipVersion: 0 | 4 | 6 = 0;
   /** why decoding stopped early (truncated header, unknown link type); '' when it did not */
   problem = '';
+  /** where the frame ends in its buffer: nothing at or after it belongs to this packet */
+  frameEnd = 0;
   /** link layer: the EtherType of its payload and where that payload starts */
   etherType = 0;
   l3Offset = 0;
   /** network layer: where the L4 header starts and its length per the IP header */
   l4Offset = 0;
   l4Length = 0;
-  src = '';
-  dst = '';
-  /** IPv4 addresses as unsigned 32-bit numbers (valid when ipVersion is 4): the flow table's
-   *  hash keys, cheaper than the strings */
+  /** IPv6 addresses as text (IPv4 ones are made from srcV4/dstV4 only when asked for) */
+  src6 = '';
+  dst6 = '';
+  /** IPv4 addresses as signed 32-bit numbers (valid when ipVersion is 4; small integers, never
+   *  boxed): what the flow table compares and hashes, so most packets never need the text */
   srcV4 = 0;
   dstV4 = 0;
   /** the upper-layer protocol number (after IPv6 extension headers) */
@@ -46,15 +51,25 @@ export class Decoded {
   icmpId = 0;
   icmpSeq = 0;
 
+  /** the source address as text ('' without an IP header) */
+  get src(): string {
+    return this.ipVersion === 4 ? ipv4Text(this.srcV4) : this.src6;
+  }
+
+  get dst(): string {
+    return this.ipVersion === 4 ? ipv4Text(this.dstV4) : this.dst6;
+  }
+
   reset(): void {
     this.ipVersion = 0;
     this.problem = '';
+    this.frameEnd = 0;
     this.etherType = 0;
     this.l3Offset = 0;
     this.l4Offset = 0;
     this.l4Length = 0;
-    this.src = '';
-    this.dst = '';
+    this.src6 = '';
+    this.dst6 = '';
     this.srcV4 = 0;
     this.dstV4 = 0;
     this.ipProto = 0;

@@ -5,17 +5,18 @@ export const IcmpType = { ECHO_REPLY: 0, UNREACHABLE: 3, ECHO_REQUEST: 8, TIME_E
 export const Icmp6Type = { UNREACHABLE: 1, TIME_EXCEEDED: 3, ECHO_REQUEST: 128, ECHO_REPLY: 129 } as const;
 
 export function icmp(buf: Buffer, at: number, l4Length: number, d: Decoded): string | undefined {
-  if (buf.length < at + 4) return 'truncated ICMP header';
+  const end = d.frameEnd;
+  if (end < at + 4) return 'truncated ICMP header';
   d.icmpType = buf[at]!;
   d.icmpCode = buf[at + 1]!;
   d.hasL4 = true;
-  if (buf.length >= at + 8) {
+  if (end >= at + 8) {
     d.icmpId = buf.readUInt16BE(at + 4);
     d.icmpSeq = buf.readUInt16BE(at + 6);
   }
   d.payloadLength = Math.max(0, l4Length - 8);
   d.payloadOffset = at + 8;
-  d.capturedPayload = Math.max(0, Math.min(d.payloadLength, buf.length - d.payloadOffset));
+  d.capturedPayload = Math.max(0, Math.min(d.payloadLength, end - d.payloadOffset));
   return undefined;
 }
 

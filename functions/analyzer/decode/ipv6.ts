@@ -16,26 +16,27 @@ const MAX_EXTENSION_HEADERS = 16;
 /** Decodes the IPv6 header and its extension headers at `at`, setting d.l4Offset and d.l4Length
  *  (of the upper-layer header); returns '' or a problem. */
 export function ipv6(buf: Buffer, at: number, d: Decoded): string {
-  if (buf.length < at + 40) return 'truncated IPv6 header';
+  const end = d.frameEnd;
+  if (end < at + 40) return 'truncated IPv6 header';
   if (buf[at]! >> 4 !== 6) return `IPv6 header with version ${buf[at]! >> 4}`;
   let payload = buf.readUInt16BE(at + 4);
   // payload length 0: jumbogram or offloaded segment; the frame tells the size
-  if (payload === 0) payload = Math.max(0, buf.length - at - 40);
+  if (payload === 0) payload = Math.max(0, end - at - 40);
   let next = buf[at + 6]!;
   d.ipVersion = 6;
-  d.src = ipv6String(buf, at + 8);
-  d.dst = ipv6String(buf, at + 24);
+  d.src6 = ipv6String(buf, at + 8);
+  d.dst6 = ipv6String(buf, at + 24);
   let off = at + 40;
   let left = payload;
   for (let i = 0; i < MAX_EXTENSION_HEADERS; i++) {
     if (next === HOP_BY_HOP || next === ROUTING || next === DEST_OPTS || next === MOBILITY) {
-      if (buf.length < off + 2) return truncated(d, next);
+      if (end < off + 2) return truncated(d, next);
       const len = (buf[off + 1]! + 1) * 8;
       next = buf[off]!;
       off += len;
       left -= len;
     } else if (next === FRAGMENT) {
-      if (buf.length < off + 8) return truncated(d, next);
+      if (end < off + 8) return truncated(d, next);
       const field = buf.readUInt16BE(off + 2);
       d.fragment = true;
       d.laterFragment = field >> 3 !== 0;
@@ -44,7 +45,7 @@ export function ipv6(buf: Buffer, at: number, d: Decoded): string {
       off += 8;
       left -= 8;
     } else if (next === AUTH) {
-      if (buf.length < off + 2) return truncated(d, next);
+      if (end < off + 2) return truncated(d, next);
       const len = (buf[off + 1]! + 2) * 4;
       next = buf[off]!;
       off += len;

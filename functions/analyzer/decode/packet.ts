@@ -13,13 +13,14 @@ export { Decoded };
 const VXLAN_HEADER = 8;
 const VXLAN_FLAG_I = 0x08;
 
-/** Decodes `frame` (of `linkType`) into `d` (reset first). `d.problem` says why decoding stopped
- *  early; `d.ipVersion === 0` means no IP packet (not IP, or undecodable). With `vxlanPort`
- *  (non-zero), a UDP datagram to that port carrying a VXLAN header is decoded as its inner frame
- *  instead (one level), so flows are the tunnelled ones. */
-export function decodeFrame(linkType: number, frame: Buffer, d: Decoded, vxlanPort = 0): void {
+/** Decodes the frame `frame[start, end)` (of `linkType`) into `d` (reset first). `d.problem`
+ *  says why decoding stopped early; `d.ipVersion === 0` means no IP packet (not IP, or
+ *  undecodable). With `vxlanPort` (non-zero), a UDP datagram to that port carrying a VXLAN header
+ *  is decoded as its inner frame instead (one level), so flows are the tunnelled ones. */
+export function decodeFrame(linkType: number, frame: Buffer, d: Decoded, vxlanPort = 0, start = 0, end = frame.length): void {
   d.reset();
-  const problem = linkLayer(linkType, frame, d);
+  d.frameEnd = end;
+  const problem = linkLayer(linkType, frame, d, start, end);
   if (problem !== '') {
     d.problem = problem;
     return;
@@ -35,7 +36,8 @@ export function decodeFrame(linkType: number, frame: Buffer, d: Decoded, vxlanPo
   ) {
     const inner = d.payloadOffset + VXLAN_HEADER;
     d.reset();
-    const innerProblem = ethernet(frame, d, inner);
+    d.frameEnd = end;
+    const innerProblem = ethernet(frame, d, inner, end);
     if (innerProblem !== '') {
       d.problem = `VXLAN inner frame: ${innerProblem}`;
       return;
@@ -51,8 +53,8 @@ function network(frame: Buffer, d: Decoded): void {
   else if (d.etherType === EtherType.IPV6) problem = ipv6(frame, d.l3Offset, d);
   else return;
   if (problem !== '') {
+    // (the version is set only once the addresses are read)
     d.problem = problem;
-    if (d.src === '') d.ipVersion = 0;
     return;
   }
   if (d.laterFragment) return;

@@ -1,16 +1,15 @@
 // The capture as a whole: frames and bytes, first and last timestamps, link types, and what the
 // reader said about the file (format, truncation, errors).
-import type { Packet, ReadResult } from '../../../lib/pcap/index.js';
-import { isoFromNs } from '../../../lib/pcap/timestamp.js';
+import type { PacketRecord, ReadResult } from '../../../lib/pcap/types.js';
 import type { Summary } from '../../../lib/api/analysis-summary.js';
-import { round6 } from './stats.js';
+import { round6, type IsoOf } from './stats.js';
 
 const MAX_ERRORS = 50;
 /** Time is followed per interface: a capture of several interfaces (pcapng) interleaves their
  *  packets only roughly (dumpcap was seen 0.23 s out of order). Within one interface, steps back
  *  up to this are taken as the reordering of a busy multi-queue or `-i any` capture; longer ones
  *  (a file holding its packets twice, files merged in the wrong order) are reported. */
-const BACKWARDS_TOLERANCE_NS = 100_000_000n;
+const BACKWARDS_TOLERANCE_NS = 100_000_000;
 
 export type CaptureSummary = Pick<Summary, 'packets' | 'bytes' | 'capturedBytes' | 'start' | 'end' | 'durationSeconds' | 'format' | 'truncated' | 'linkTypes'>;
 
@@ -18,8 +17,10 @@ export class CaptureTracker {
   packets = 0;
   private bytes = 0;
   private capturedBytes = 0;
-  private firstNs = -1n;
-  private lastNs = -1n;
+  /** earliest and latest times (nanoseconds from the analysis' base), once a timestamp was seen */
+  private timed = false;
+  private firstNs = 0;
+  private lastNs = 0;
   private readonly linkTypes = new Map<number, number>();
   /** Packets of the current link type are counted in a plain field; the Map gets them on a change. */
   private lastLinkType = -1;
@@ -29,20 +30,23 @@ export class CaptureTracker {
   private readonly errors: string[] = [];
   /** the previous packet's timestamp on interface 0 (and the others'), and the steps back in
    *  time beyond the tolerance */
-  private prevNs = -1n;
-  private readonly prevNsOf = new Map<number, bigint>();
+  private prevNs = -Infinity;
+  private readonly prevNsOf = new Map<number, number>();
   private backSteps = 0;
-  private maxBackNs = 0n;
+  private maxBackNs = 0;
 
-  observe(p: Packet): void {
+  /** A packet and its time (nanoseconds from the analysis' base). */
+  observe(p: PacketRecord, ns: number): void {
     this.packets++;
     this.bytes += p.originalLength;
     this.capturedBytes += p.capturedLength;
-    const ns = p.timestampNs;
     if (!p.timestampUnknown) {
-      if (this.firstNs < 0n || ns < this.firstNs) this.firstNs = ns;
+      if (!this.timed) {
+        this.timed = true;
+        this.firstNs = ns;
+        this.lastNs = ns;
+      } else if (ns < this.firstNs) this.firstNs = ns;
       if (ns > this.lastNs) this.lastNs = ns;
-      // compared before subtracting: a BigInt subtraction allocates, a comparison does not
       if (p.interfaceId === 0) {
         if (ns < this.prevNs) this.stepBack(this.prevNs - ns);
         this.prevNs = ns;
@@ -67,13 +71,13 @@ export class CaptureTracker {
     if (this.errors.length < MAX_ERRORS) this.errors.push(message);
   }
 
-  private otherInterface(id: number, ns: bigint): void {
+  private otherInterface(id: number, ns: number): void {
     const prev = this.prevNsOf.get(id);
     if (prev !== undefined && ns < prev) this.stepBack(prev - ns);
     this.prevNsOf.set(id, ns);
   }
 
-  private stepBack(ns: bigint): void {
+  private stepBack(ns: number): void {
     if (ns <= BACKWARDS_TOLERANCE_NS) return;
     this.backSteps++;
     if (ns > this.maxBackNs) this.maxBackNs = ns;
@@ -84,14 +88,14 @@ export class CaptureTracker {
     this.lastLinkTypeCount = 0;
   }
 
-  summarize(): CaptureSummary {
+  summarize(isoOf: IsoOf): CaptureSummary {
     this.flushLinkType();
-    const durationSeconds = this.firstNs >= 0n ? Number(this.lastNs - this.firstNs) / 1e9 : 0;
+    const durationSeconds = this.timed ? (this.lastNs - this.firstNs) / 1e9 : 0;
     return {
       packets: this.packets,
       bytes: this.bytes,
       capturedBytes: this.capturedBytes,
-      ...(this.firstNs >= 0n ? { start: isoFromNs(this.firstNs), end: isoFromNs(this.lastNs) } : {}),
+      ...(this.timed ? { start: isoOf(this.firstNs), end: isoOf(this.lastNs) } : {}),
       durationSeconds: round6(durationSeconds),
       ...(this.format ? { format: this.format } : {}),
       truncated: this.truncated,
@@ -103,7 +107,7 @@ export class CaptureTracker {
     const errors = [...this.errors];
     if (this.backSteps > 0) {
       errors.push(
-        `time goes backwards ${this.backSteps} times by more than 0.1 s on one interface (at most ${Number(this.maxBackNs) / 1e9} s): ` +
+        `time goes backwards ${this.backSteps} times by more than 0.1 s on one interface (at most ${this.maxBackNs / 1e9} s): ` +
           'packets out of order, or the capture holds packets twice; durations span the earliest to the latest timestamp',
       );
     }

@@ -3,7 +3,8 @@
 // rcodes, latency, the names asked for, and the addresses the answers gave them (which name the
 // servers, destinations and talkers elsewhere in the summary).
 import type { Decoded } from '../decode/decoded.js';
-import { parseDns, rcodeName } from '../decode/dns.js';
+import type { Flow } from '../flow.js';
+import { emptyDnsMessage, readDns, rcodeName } from '../decode/dns.js';
 import type { Summary } from '../../../lib/api/analysis-summary.js';
 import type { ProblemTracker } from './problems.js';
 import { bump, expireOldest, optional, round4, Rtt } from './stats.js';
@@ -26,15 +27,18 @@ function newDnsName(): DnsName {
 /** A transaction's key: transport, client address and port, server address, message id. For
  *  IPv4 a flat 8-character string of 16-bit units (cheap to build and hash); otherwise the text
  *  form, which is longer, so the two never meet. */
-function transactionKey(transport: string, d: Decoded, client: number, clientText: string, port: number, server: number, serverText: string, id: number): string {
+function transactionKey(transport: string, d: Decoded, response: boolean, id: number): string {
+  const port = response ? d.dstPort : d.srcPort;
   if (d.ipVersion === 4) {
+    const client = response ? d.dstV4 : d.srcV4;
+    const server = response ? d.srcV4 : d.dstV4;
     return String.fromCharCode(transport === '' ? 0 : 1, client >>> 16, client & 0xffff, port, server >>> 16, server & 0xffff, id, 0x7c);
   }
-  return `${transport}${clientText}|${port}|${serverText}|${id}`;
+  return response ? `${transport}${d.dst6}|${port}|${d.src6}|${id}` : `${transport}${d.src6}|${port}|${d.dst6}|${id}`;
 }
 
 export class DnsTracker {
-  private readonly pending = new Map<string, { ns: bigint; qname: string }>();
+  private readonly pending = new Map<string, { ns: number; qname: string }>();
   private queries = 0;
   private responses = 0;
   private answered = 0;
@@ -45,6 +49,8 @@ export class DnsTracker {
   private readonly latency = new Rtt();
   private readonly names = new Map<string, DnsName>();
   private readonly addressNames = new Map<string, string[]>();
+  /** every message is read into this one */
+  private readonly msg = emptyDnsMessage();
 
   constructor(
     private readonly maxTableEntries: number,
@@ -55,21 +61,22 @@ export class DnsTracker {
   readonly namesOf = (ip: string): string[] | undefined => this.addressNames.get(ip);
 
   /** A DNS message over UDP: the L4 payload of `frame` as decoded into `d`. */
-  observe(frame: Buffer, d: Decoded, ns: bigint): void {
+  observe(frame: Buffer, d: Decoded, ns: number): void {
     this.message(frame, d.payloadOffset, d.capturedPayload, d, ns, '');
   }
 
   /** A TCP segment to or from port 53 (not a retransmission): the messages it starts, each after
    *  its 2-byte length (RFC 1035 4.2.2). A message that goes on in later segments is read from
-   *  its first segment (header and question are what counts), and `side.dnsSkip` carries the
-   *  bytes still to come so they are not taken for a length. */
-  observeTcp(frame: Buffer, d: Decoded, ns: bigint, side: { dnsSkip: number }): void {
+   *  its first segment (header and question are what counts), and the flow's DNS skip of the
+   *  segment's direction carries the bytes still to come so they are not taken for a length. */
+  observeTcp(frame: Buffer, d: Decoded, ns: number, flow: Flow, fromClient: boolean): void {
     let at = d.payloadOffset;
     let left = d.payloadLength;
     const captured = d.payloadOffset + d.capturedPayload;
-    if (side.dnsSkip > 0) {
-      const skip = Math.min(side.dnsSkip, left);
-      side.dnsSkip -= skip;
+    let dnsSkip = fromClient ? flow.cDnsSkip : flow.sDnsSkip;
+    if (dnsSkip > 0) {
+      const skip = Math.min(dnsSkip, left);
+      dnsSkip -= skip;
       at += skip;
       left -= skip;
     }
@@ -79,26 +86,29 @@ export class DnsTracker {
       left -= 2;
       this.message(frame, at, Math.min(length, captured - at), d, ns, 't|');
       if (length > left) {
-        side.dnsSkip = length - left;
-        return;
+        dnsSkip = length - left;
+        left = 0;
+        break;
       }
       at += length;
       left -= length;
     }
     // a length prefix split between segments: what follows cannot be framed
-    if (left > 0) side.dnsSkip = Infinity;
+    if (left > 0) dnsSkip = Infinity;
+    if (fromClient) flow.cDnsSkip = dnsSkip;
+    else flow.sDnsSkip = dnsSkip;
   }
 
-  private message(frame: Buffer, start: number, length: number, d: Decoded, ns: bigint, transport: string): void {
-    const msg = parseDns(frame, start, length);
-    if (!msg) {
+  private message(frame: Buffer, start: number, length: number, d: Decoded, ns: number, transport: string): void {
+    const msg = this.msg;
+    if (!readDns(frame, start, length, msg, false)) {
       this.problems.observe('undecodable DNS message');
       return;
     }
     const max = this.maxTableEntries;
     if (!msg.response) {
       this.queries++;
-      const key = transactionKey(transport, d, d.srcV4, d.src, d.srcPort, d.dstV4, d.dst, msg.id);
+      const key = transactionKey(transport, d, false, msg.id);
       const qname = msg.qname ?? '';
       bump(this.names, qname, max, newDnsName).queries++;
       if (this.pending.has(key)) return; // a repeated query keeps the first one's time
@@ -109,7 +119,7 @@ export class DnsTracker {
     this.responses++;
     const rc = rcodeName(msg.rcode);
     this.rcodes.set(rc, (this.rcodes.get(rc) ?? 0) + 1);
-    const key = transactionKey(transport, d, d.dstV4, d.dst, d.dstPort, d.srcV4, d.src, msg.id);
+    const key = transactionKey(transport, d, true, msg.id);
     const pending = this.pending.get(key);
     if (!pending) {
       this.unmatched++;

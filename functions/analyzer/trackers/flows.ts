@@ -6,9 +6,8 @@ import { endpoint } from '../decode/address.js';
 import { IpProto, type Decoded } from '../decode/decoded.js';
 import { isEchoReply, isEchoRequest } from '../decode/icmp.js';
 import { Flow, type FlowProtocol } from '../flow.js';
-import { isoFromNs } from '../../../lib/pcap/timestamp.js';
 import type { FlowSummary, Summary } from '../../../lib/api/analysis-summary.js';
-import { optional, round3, type NamesOf } from './stats.js';
+import { optional, round3, type IsoOf, type NamesOf } from './stats.js';
 
 export interface FlowTableOptions {
   maxFlows: number;
@@ -16,10 +15,12 @@ export interface FlowTableOptions {
   maxTableEntries: number;
 }
 
-/** Flow end times within this many nanoseconds (26 days) of the table's base time are exact as
- *  doubles; unfinished flows' keys are moved up by UNFINISHED, past every finished one. */
+/** Flow end times within this many nanoseconds (26 days) of the table's base time stay exact
+ *  when moved up by UNFINISHED (unfinished flows' keys, past every finished one). */
 const EXACT_LIMIT = 2 ** 51;
 const UNFINISHED = 2 ** 52;
+/** flow objects kept for reuse */
+const POOL_MAX = 4096;
 
 /** A hash of an IPv4 TCP/UDP 5-tuple, the same in both directions, in V8's small-integer range. */
 function flowHash(proto: number, a: number, aPort: number, b: number, bPort: number): number {
@@ -32,38 +33,49 @@ function flowHash(proto: number, a: number, aPort: number, b: number, bPort: num
 }
 
 export class FlowTable {
-  /** every flow in the table, oldest first (eviction and the end go by this order) */
-  private readonly flows = new Set<Flow>();
-  /** IPv4 TCP/UDP flows (most packets) by flowHash, chained through Flow.nextSameHash: a lookup
-   *  builds no strings */
-  private readonly byHash = new Map<number, Flow>();
+  /** flows in the table (each has a slot: slotFlows, keys, seqs) */
+  private size = 0;
+  /** IPv4 TCP/UDP flows (most packets) by flowHash: an open-addressing table (linear probing)
+   *  of slot + 1 (0: empty), with each slot's hash in slotHash. A lookup builds no strings and
+   *  allocates nothing; a flow's entry goes with backward shifting, so no tombstones pile up. */
+  private index = new Int32Array(1 << 12);
+  private indexed = 0;
+  private slotHash = new Int32Array(1024);
   /** the others (IPv6, ICMP, other protocols) by a string key */
   private readonly byKey = new Map<string, Flow>();
   /** first fragment's flow, so later fragments (no ports) are counted with it */
   private readonly fragmentFlows = new Map<string, Flow>();
   /** flows out of the table, kept for the listing (trimmed to the largest) */
   private readonly retired: Flow[] = [];
+  /** objects of flows that are gone for good (neither in the table nor listed), to be reused */
+  private readonly pool: Flow[] = [];
   /** flows trimmed from that list */
   private readonly unlisted = { flows: 0, packets: 0, bytes: 0 };
+  /** after a trim, the last flow kept in the list: a retired flow that sorts after it can never
+   *  be listed, and is counted as unlisted at once instead of joining the list */
+  private listFloor: Flow | undefined;
   private flowCount = 0;
   private evicted = 0;
   /** Eviction keys, one slot per flow in the table: its last time relative to evictBase as an
    *  exact double, plus UNFINISHED for a flow not finished; +Infinity for a free slot. Worked out
    *  again only for the flows that had packets since (`dirty`), so an eviction reads a typed
-   *  array instead of every flow object. `seqs` holds each slot's creation order (ties). */
+   *  array instead of every flow object. `seqs` holds each slot's creation order (ties, and the
+   *  order of the table's flows at the end). */
   private keys = new Float64Array(1024).fill(Infinity);
   private seqs = new Float64Array(1024);
   private readonly slotFlows: Array<Flow | undefined> = [];
   private readonly freeSlots: number[] = [];
   private nextSeq = 0;
   private readonly dirtyFlows: Flow[] = [];
-  private evictBase: bigint | undefined;
-  /** false once a flow's time lies too far from evictBase to be exact as a double: eviction then
-   *  sorts the flows by BigInt */
+  private evictBase: number | undefined;
+  /** false once a flow's time lies too far from evictBase to be exact with UNFINISHED added:
+   *  eviction then sorts the flows themselves */
   private exactKeys = true;
   /** The last TCP/UDP flow looked up: bulk transfers hit it packet after packet (data one way,
    *  ACKs the other), which spares building the key strings. */
   private recent: Flow | undefined;
+  /** the flows still in the table when the analysis ended (finish) */
+  private atEnd: Flow[] = [];
 
   constructor(
     private readonly opts: FlowTableOptions,
@@ -89,17 +101,21 @@ export class FlowTable {
   /** Remembers a first fragment's flow for the fragments that follow. */
   rememberFragment(d: Decoded, flow: Flow): void {
     if (this.fragmentFlows.size >= this.opts.maxTableEntries) this.fragmentFlows.clear();
+    flow.fragmented = true;
     this.fragmentFlows.set(`${d.src}|${d.dst}|${d.ipProto}|${d.ipId}`, flow);
   }
 
   /** The flow this packet belongs to, created when new. */
-  flowOf(d: Decoded, ns: bigint): Flow {
+  flowOf(d: Decoded, ns: number): Flow {
     const r = this.recent;
-    if (r !== undefined && d.hasL4 && r.ipProto === d.ipProto) {
-      if (
-        (r.clientPort === d.srcPort && r.serverPort === d.dstPort && r.clientIp === d.src && r.serverIp === d.dst) ||
-        (r.clientPort === d.dstPort && r.serverPort === d.srcPort && r.clientIp === d.dst && r.serverIp === d.src)
-      ) {
+    if (r !== undefined && d.hasL4 && r.ipProto === d.ipProto && r.ipVersion === d.ipVersion) {
+      const same =
+        d.ipVersion === 4
+          ? (r.clientPort === d.srcPort && r.serverPort === d.dstPort && r.v4Client === d.srcV4 && r.v4Server === d.dstV4) ||
+            (r.clientPort === d.dstPort && r.serverPort === d.srcPort && r.v4Client === d.dstV4 && r.v4Server === d.srcV4)
+          : (r.clientPort === d.srcPort && r.serverPort === d.dstPort && r.clientIp === d.src && r.serverIp === d.dst) ||
+            (r.clientPort === d.dstPort && r.serverPort === d.srcPort && r.clientIp === d.dst && r.serverIp === d.src);
+      if (same) {
         if (!r.dirty) this.touch(r);
         return r;
       }
@@ -110,7 +126,7 @@ export class FlowTable {
     return flow;
   }
 
-  private lookup(d: Decoded, ns: bigint): Flow {
+  private lookup(d: Decoded, ns: number): Flow {
     if (d.ipVersion === 4 && d.hasL4 && (d.ipProto === IpProto.TCP || d.ipProto === IpProto.UDP)) return this.lookupV4(d, ns);
     let protocol: FlowProtocol;
     let a: string;
@@ -147,15 +163,20 @@ export class FlowTable {
   }
 
   /** The same for an IPv4 TCP/UDP packet, through the hash index. */
-  private lookupV4(d: Decoded, ns: bigint): Flow {
+  private lookupV4(d: Decoded, ns: number): Flow {
     const proto = d.ipProto;
     const s = d.srcV4;
     const t = d.dstV4;
     const sp = d.srcPort;
     const dp = d.dstPort;
     const h = flowHash(proto, s, sp, t, dp);
-    const head = this.byHash.get(h);
-    for (let f = head; f !== undefined; f = f.nextSameHash) {
+    const index = this.index;
+    const mask = index.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = index[i]!;
+      if (e === 0) break;
+      if (this.slotHash[e - 1] !== h) continue;
+      const f = this.slotFlows[e - 1]!;
       if (
         f.ipProto === proto &&
         ((f.v4Client === s && f.clientPort === sp && f.v4Server === t && f.serverPort === dp) ||
@@ -166,12 +187,57 @@ export class FlowTable {
     }
     const tcp = proto === IpProto.TCP;
     const reverse = tcp && (d.tcpFlags & 0x12) === 0x12;
+    // (creating may evict, which moves index entries: the place is found afterwards)
     const flow = this.create('', tcp ? 'tcp' : 'udp', d, sp, dp, ns, reverse);
-    flow.v4Client = reverse ? t : s;
-    flow.v4Server = reverse ? s : t;
-    flow.nextSameHash = head;
-    this.byHash.set(h, flow);
+    this.indexInsert(flow.slot, h);
     return flow;
+  }
+
+  private indexInsert(slot: number, h: number): void {
+    if (2 * (this.indexed + 1) > this.index.length) this.growIndex();
+    this.slotHash[slot] = h;
+    const index = this.index;
+    const mask = index.length - 1;
+    let i = h & mask;
+    while (index[i] !== 0) i = (i + 1) & mask;
+    index[i] = slot + 1;
+    this.indexed++;
+  }
+
+  private growIndex(): void {
+    const old = this.index;
+    const index = new Int32Array(old.length * 2);
+    const mask = index.length - 1;
+    for (const e of old) {
+      if (e === 0) continue;
+      let i = this.slotHash[e - 1]! & mask;
+      while (index[i] !== 0) i = (i + 1) & mask;
+      index[i] = e;
+    }
+    this.index = index;
+  }
+
+  /** Takes a slot's entry out of the index, moving back the entries after it that would not be
+   *  found past the hole (linear probing's deletion without tombstones). */
+  private indexRemove(slot: number): void {
+    const index = this.index;
+    const mask = index.length - 1;
+    let i = this.slotHash[slot]! & mask;
+    while (index[i] !== slot + 1) {
+      if (index[i] === 0) return;
+      i = (i + 1) & mask;
+    }
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const e = index[j]!;
+      if (e === 0) break;
+      const home = this.slotHash[e - 1]! & mask;
+      // the entry at j stays when its home lies cyclically in (i, j]
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      index[i] = e;
+      i = j;
+    }
+    index[i] = 0;
+    this.indexed--;
   }
 
   /** A new flow: the client is whoever sent this packet, except a SYN-ACK or an echo reply
@@ -182,15 +248,19 @@ export class FlowTable {
     d: Decoded,
     clientPort: number | undefined,
     serverPort: number | undefined,
-    ns: bigint,
+    ns: number,
     reverse: boolean,
   ): Flow {
-    if (this.flows.size >= this.opts.maxFlows) this.evict();
-    const flow = reverse
-      ? new Flow(key, protocol, d.ipProto, d.dst, serverPort, d.src, clientPort, ns)
-      : new Flow(key, protocol, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
+    if (this.size >= this.opts.maxFlows) this.evict();
+    const flow = this.pool.pop() ?? new Flow();
+    if (reverse) flow.init(key, protocol, d.ipVersion, d.ipProto, d.dst, serverPort, d.src, clientPort, ns);
+    else flow.init(key, protocol, d.ipVersion, d.ipProto, d.src, clientPort, d.dst, serverPort, ns);
+    if (d.ipVersion === 4) {
+      flow.v4Client = reverse ? d.dstV4 : d.srcV4;
+      flow.v4Server = reverse ? d.srcV4 : d.dstV4;
+    }
     if (protocol === 'tcp' && (d.tcpFlags & 0x02) === 0) flow.midstream = true;
-    this.flows.add(flow);
+    this.size++;
     const slot = this.freeSlots.pop() ?? this.slotFlows.length;
     if (slot >= this.keys.length) {
       const keys = new Float64Array(this.keys.length * 2).fill(Infinity);
@@ -199,6 +269,9 @@ export class FlowTable {
       const seqs = new Float64Array(this.seqs.length * 2);
       seqs.set(this.seqs);
       this.seqs = seqs;
+      const hashes = new Int32Array(this.slotHash.length * 2);
+      hashes.set(this.slotHash);
+      this.slotHash = hashes;
     }
     this.slotFlows[slot] = flow;
     this.seqs[slot] = this.nextSeq++;
@@ -206,22 +279,12 @@ export class FlowTable {
     return flow;
   }
 
-  /** Takes a flow out of the indexes. */
-  private unindex(f: Flow): void {
-    if (f.key !== '') {
-      this.byKey.delete(f.key);
-      return;
-    }
-    const h = flowHash(f.ipProto, f.v4Client, f.clientPort!, f.v4Server, f.serverPort!);
-    let prev: Flow | undefined;
-    for (let g = this.byHash.get(h); g !== undefined; prev = g, g = g.nextSameHash) {
-      if (g !== f) continue;
-      if (prev) prev.nextSameHash = f.nextSameHash;
-      else if (f.nextSameHash) this.byHash.set(h, f.nextSameHash);
-      else this.byHash.delete(h);
-      f.nextSameHash = undefined;
-      return;
-    }
+  /** The flows in the table in the order they came (as their slots' creation order). */
+  private tableFlows(): Flow[] {
+    const live: number[] = [];
+    for (let i = 0; i < this.slotFlows.length; i++) if (this.slotFlows[i] !== undefined) live.push(i);
+    live.sort((a, b) => this.seqs[a]! - this.seqs[b]!);
+    return live.map((i) => this.slotFlows[i]!);
   }
 
   /** Folds the oldest tenth of the table into totals, finished flows first (and among equals,
@@ -230,8 +293,8 @@ export class FlowTable {
   private evict(): void {
     this.recent = undefined;
     this.refreshKeys();
-    const n = Math.max(1, Math.floor(this.flows.size / 10));
-    const oldest = this.exactKeys ? this.oldestBySlot(n) : oldestFirstByBigInt([...this.flows], n);
+    const n = Math.max(1, Math.floor(this.size / 10));
+    const oldest = this.exactKeys ? this.oldestBySlot(n) : oldestFirst(this.tableFlows(), n);
     for (const f of oldest) {
       this.evicted++;
       this.retire(f);
@@ -243,8 +306,8 @@ export class FlowTable {
     for (const f of this.dirtyFlows) {
       f.dirty = false;
       if (f.slot < 0) continue;
-      this.evictBase ??= f.lastNs;
-      const rel = Number(f.lastNs - this.evictBase);
+      this.evictBase ??= f.last;
+      const rel = f.last - this.evictBase;
       // a double at or beyond 2^51 may be rounded
       if (!(rel > -EXACT_LIMIT && rel < EXACT_LIMIT)) this.exactKeys = false;
       this.keys[f.slot] = rel + (f.finished ? 0 : UNFINISHED);
@@ -260,8 +323,9 @@ export class FlowTable {
   /** Takes a flow out of the table into the totals; it stays a candidate for the summary's list
    *  (the largest by bytes) in a list trimmed to that size, so memory stays bounded. */
   retire(f: Flow): void {
-    this.flows.delete(f);
-    this.unindex(f);
+    this.size--;
+    if (f.key !== '') this.byKey.delete(f.key);
+    else if (f.slot >= 0) this.indexRemove(f.slot);
     if (f.slot >= 0) {
       this.keys[f.slot] = Infinity;
       this.slotFlows[f.slot] = undefined;
@@ -270,8 +334,23 @@ export class FlowTable {
     }
     if (this.recent === f) this.recent = undefined;
     this.finalize(f);
+    const floor = this.listFloor;
+    if (floor !== undefined && byBytes(f, floor) >= 0) {
+      // it would sort after the flows kept at the last trim (or among equals, come later)
+      this.unlist(f);
+      return;
+    }
     this.retired.push(f);
     if (this.retired.length >= 2 * Math.max(this.opts.listFlows, 100)) this.trimRetired();
+  }
+
+  /** A retired flow left out of the listing: counted, and its object reused (unless a later
+   *  fragment may still find it). */
+  private unlist(f: Flow): void {
+    this.unlisted.flows++;
+    this.unlisted.packets += f.packets;
+    this.unlisted.bytes += f.bytes;
+    if (!f.fragmented && this.pool.length < POOL_MAX) this.pool.push(f);
   }
 
   private finalize(f: Flow): void {
@@ -281,25 +360,23 @@ export class FlowTable {
 
   private trimRetired(): void {
     this.retired.sort(byBytes);
-    for (const f of this.retired.splice(this.opts.listFlows)) {
-      this.unlisted.flows++;
-      this.unlisted.packets += f.packets;
-      this.unlisted.bytes += f.bytes;
-    }
+    for (const f of this.retired.splice(this.opts.listFlows)) this.unlist(f);
+    this.listFloor = this.retired.length === this.opts.listFlows ? this.retired[this.retired.length - 1] : undefined;
   }
 
   /** Ends the analysis: every flow still in the table is finalised. */
   finish(): void {
-    for (const f of this.flows) this.finalize(f);
+    this.atEnd = this.tableFlows();
+    for (const f of this.atEnd) this.finalize(f);
   }
 
   /** The listing (after `finish`): the largest flows, and what was left out. */
-  summarize(namesOf: NamesOf): Pick<Summary, 'flows' | 'flowCount' | 'flowsOmitted'> {
-    const listed = [...this.retired, ...this.flows].sort(byBytes);
+  summarize(namesOf: NamesOf, isoOf: IsoOf): Pick<Summary, 'flows' | 'flowCount' | 'flowsOmitted'> {
+    const listed = [...this.retired, ...this.atEnd].sort(byBytes);
     const shown = listed.slice(0, this.opts.listFlows);
     const hidden = listed.slice(this.opts.listFlows);
     return {
-      flows: shown.map((f) => flowSummary(f, namesOf)),
+      flows: shown.map((f) => flowSummary(f, namesOf, isoOf)),
       flowCount: this.flowCount,
       flowsOmitted: {
         flows: hidden.length + this.unlisted.flows,
@@ -311,7 +388,7 @@ export class FlowTable {
   }
 }
 
-function flowSummary(f: Flow, namesOf: NamesOf): FlowSummary {
+function flowSummary(f: Flow, namesOf: NamesOf, isoOf: IsoOf): FlowSummary {
   const out: FlowSummary = {
     protocol: f.protocol,
     client: endpoint(f.clientIp, f.clientPort),
@@ -323,9 +400,9 @@ function flowSummary(f: Flow, namesOf: NamesOf): FlowSummary {
     clientBytes: f.clientBytes,
     serverPackets: f.serverPackets,
     serverBytes: f.serverBytes,
-    start: isoFromNs(f.firstNs),
-    end: isoFromNs(f.lastNs),
-    durationMs: round3(Number(f.lastNs - f.firstNs) / 1e6),
+    start: isoOf(f.first),
+    end: isoOf(f.last),
+    durationMs: round3((f.last - f.first) / 1e6),
   };
   const names = namesOf(f.serverIp);
   if (names) out.serverNames = [...names];
@@ -334,27 +411,25 @@ function flowSummary(f: Flow, namesOf: NamesOf): FlowSummary {
     const rtt = f.handshakeRttNs;
     out.tcp = {
       synSent: f.synCount,
-      ...optional('handshakeRttMs', rtt === undefined ? undefined : round3(Number(rtt) / 1e6)),
+      ...optional('handshakeRttMs', rtt === undefined ? undefined : round3(rtt / 1e6)),
       handshakeCompleted: f.handshakeAcked,
       midstream: f.midstream,
       retransmissions: f.retransmissions,
-      dataPackets: f.c.dataPackets + f.s.dataPackets,
+      dataPackets: f.dataPackets,
       resets: f.resets,
       ...optional('rstFrom', f.firstRstFrom === '' ? undefined : f.firstRstFrom),
-      finFromClient: f.c.fin,
-      finFromServer: f.s.fin,
+      finFromClient: f.cFin,
+      finFromServer: f.sFin,
     };
   }
   if (f.protocol === 'icmp' || f.protocol === 'icmpv6') out.icmp = { echoRequests: f.echoRequests, echoReplies: f.echoReplies };
   return out;
 }
 
-/** The first `n` of `all` stably sorted by (finished first, then lastNs), by BigInt comparisons. */
-function oldestFirstByBigInt(all: Flow[], n: number): Flow[] {
+/** The first `n` of `all` stably sorted by (finished first, then last). */
+function oldestFirst(all: Flow[], n: number): Flow[] {
   const keyed = all.map((f) => ({ f, finished: f.finished }));
-  keyed.sort((x, y) =>
-    x.finished === y.finished ? (x.f.lastNs < y.f.lastNs ? -1 : x.f.lastNs > y.f.lastNs ? 1 : 0) : x.finished ? -1 : 1,
-  );
+  keyed.sort((x, y) => (x.finished === y.finished ? (x.f.last < y.f.last ? -1 : x.f.last > y.f.last ? 1 : 0) : x.finished ? -1 : 1));
   return keyed.slice(0, n).map((k) => k.f);
 }
 
@@ -408,5 +483,5 @@ export function nthSmallest(a: Float64Array, k: number): number {
 
 /** Largest first; among equals, the earlier first. */
 function byBytes(x: Flow, y: Flow): number {
-  return y.bytes - x.bytes || (x.firstNs < y.firstNs ? -1 : x.firstNs > y.firstNs ? 1 : 0);
+  return y.bytes - x.bytes || (x.first < y.first ? -1 : x.first > y.first ? 1 : 0);
 }

@@ -7,7 +7,7 @@ import type { Summary } from '../../../lib/api/analysis-summary.js';
 import { expireOldest, optional, round4, Rtt } from './stats.js';
 
 export class IcmpTracker {
-  private readonly pending = new Map<string, bigint>();
+  private readonly pending = new Map<string, number>();
   private echoRequests = 0;
   private echoReplies = 0;
   private echoAnswered = 0;
@@ -18,7 +18,7 @@ export class IcmpTracker {
 
   constructor(private readonly maxTableEntries: number) {}
 
-  observe(flow: Flow, d: Decoded, ns: bigint): void {
+  observe(flow: Flow, d: Decoded, ns: number): void {
     const typeKey = `${flow.protocol}:${d.icmpType}`;
     this.types.set(typeKey, (this.types.get(typeKey) ?? 0) + 1);
     if (isUnreachable(d)) {

@@ -9,9 +9,9 @@ export class Rtt {
   min = Infinity;
   max = 0;
   /** A negative duration (time went backwards between the two packets) is no measurement. */
-  add(ns: bigint): void {
-    if (ns < 0n) return;
-    const ms = Number(ns) / 1e6;
+  add(ns: number): void {
+    if (ns < 0) return;
+    const ms = ns / 1e6;
     this.count++;
     this.sum += ms;
     if (ms < this.min) this.min = ms;
@@ -61,6 +61,9 @@ export function round4(x: number): number {
 export function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
+
+/** A time of the analysis (nanoseconds from its base time) as an ISO-8601 string. */
+export type IsoOf = (time: number) => string;
 
 /** Names the capture's DNS answers gave an address (undefined when none). */
 export type NamesOf = (ip: string) => string[] | undefined;

@@ -37,7 +37,7 @@ export class TcpTracker {
   ) {}
 
   /** True for a retransmitted segment. */
-  observe(flow: Flow, fromClient: boolean, d: Decoded, ns: bigint): boolean {
+  observe(flow: Flow, fromClient: boolean, d: Decoded, ns: number): boolean {
     return flow.tcp(fromClient, d, ns);
   }
 
@@ -45,7 +45,7 @@ export class TcpTracker {
   finalize(f: Flow): void {
     this.flows++;
     this.retransmissions += f.retransmissions;
-    this.dataPackets += f.c.dataPackets + f.s.dataPackets;
+    this.dataPackets += f.dataPackets;
     this.syns += f.synCount;
     this.resets += f.resets;
     const state = f.state;

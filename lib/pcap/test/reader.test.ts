@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mergePcaps, PacketParser, parseCapture, PcapWriter, readPackets, sniffFormat, iteratePackets, type Packet } from '../index.js';
+import { mergePcaps, PacketParser, parseCapture, PcapWriter, readPackets, readRecords, sniffFormat, iteratePackets, type Packet, type PacketRecord } from '../index.js';
 
 const run = promisify(execFile);
 import { LinkType, PCAP_MAGIC } from '../constants.js';
@@ -394,3 +394,53 @@ describe('merging', () => {
   });
 });
 
+
+describe('record views (PacketParser.forRecords, readRecords)', () => {
+  /** A view turned into the Packet it stands for (its bytes copied: the view is reused). */
+  const asPacket = (r: PacketRecord): Packet => {
+    expect(r.nanos >= 0 && r.nanos < 1e9 && Number.isInteger(r.nanos) && Number.isInteger(r.seconds)).toBe(true);
+    return {
+      timestampNs: BigInt(r.seconds) * 1_000_000_000n + BigInt(r.nanos),
+      linkType: r.linkType,
+      interfaceId: r.interfaceId,
+      capturedLength: r.capturedLength,
+      originalLength: r.originalLength,
+      data: Buffer.from(r.buffer.subarray(r.offset, r.offset + r.capturedLength)),
+      ...(r.timestampUnknown ? { timestampUnknown: true as const } : {}),
+    };
+  };
+
+  test('the same packets as Packet objects: pcapng zoo and pcap files of both resolutions and byte orders, any chunking', async () => {
+    const { le: micro } = pcapPair(false, 40);
+    const { be: nano } = pcapPair(true, 40);
+    for (const data of [pcapngZoo().data, Buffer.concat([micro, micro]), nano]) {
+      const whole = parseCapture(data);
+      for (const chunks of [[data], oneByteChunks(data), randomChunks(data, 300, 3)]) {
+        const got: Packet[] = [];
+        const r = await readRecords(chunksOf(chunks), (v) => got.push(asPacket(v)));
+        expect(r).toEqual({ format: whole.format, packets: whole.packets, errors: whole.errors, truncated: whole.truncated });
+        expect(diffPackets(got, whole.packetList)).toBeUndefined();
+      }
+      // and through reused memory, scribbled over between chunks
+      const got: Packet[] = [];
+      const parser = PacketParser.forRecords((v) => got.push(asPacket(v)));
+      const memory = Buffer.alloc(700);
+      for (const c of randomChunks(data, 700, 4)) {
+        memory.fill(0xee);
+        c.copy(memory);
+        parser.pushReusable(memory.subarray(0, c.length));
+      }
+      parser.end();
+      expect(diffPackets(got, whole.packetList)).toBeUndefined();
+    }
+  });
+
+  test('an exception from the record callback is the caller\'s and propagates', async () => {
+    const { le } = pcapPair(false, 3);
+    await expect(
+      readRecords(chunksOf([le]), () => {
+        throw new Error('mine');
+      }),
+    ).rejects.toThrow('mine');
+  });
+});
