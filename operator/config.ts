@@ -135,11 +135,14 @@ export function loadConfig(env: Record<string, string | undefined>, hostname = '
     statusTargets: statusTargets(env.SNOOPY_STATUS_TARGETS),
   };
   // the per-node rule adds quantities: one it cannot read is refused at start, not at the first Job
-  for (const [name, q] of Object.entries({ ...config.captureResources.requests, ...config.captureResources.limits, ...config.captureResourcesPerTarget.requests, ...config.captureResourcesPerTarget.limits })) {
-    try {
-      parseQuantity(q);
-    } catch (err) {
-      throw new ConfigError(`capture resource ${name}: ${(err as Error).message}`);
+  const { captureResources: base, captureResourcesPerTarget: per } = config;
+  for (const [what, map] of [['request', base.requests], ['limit', base.limits], ['request per target', per.requests], ['limit per target', per.limits]] as const) {
+    for (const [name, q] of Object.entries(map)) {
+      try {
+        parseQuantity(q);
+      } catch (err) {
+        throw new ConfigError(`capture ${name} ${what}: ${(err as Error).message}`);
+      }
     }
   }
   return config;
