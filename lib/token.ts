@@ -1,9 +1,7 @@
-// Capture tokens (docs/design.md "Security rules"): base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload))).
-// A target's token: payload {"cid","ns","pod","exp"} plus, from this operator, "job": "<namespace>/<name>"
-// of the SnoopyJob, which picks the first elements of the storage key; the collector verifies it
-// against the segment header. A node's token (per-node capture, lib/contracts/node-capture.ts):
-// {"cid","job","node","exp"} and no pod, good only for that node's manifest: verifyToken refuses
-// it for every pod, verifyNodeToken accepts it for its node only.
+// Per-target capture tokens (docs/design.md "Security rules"): base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload))),
+// payload {"cid","ns","pod","exp"} plus, from this operator, "job": "<namespace>/<name>" of the
+// SnoopyJob, which picks the first elements of the storage key. The operator signs one per target;
+// the collector verifies it against the segment header.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export interface TokenClaims {
@@ -13,12 +11,10 @@ export interface TokenClaims {
    * other's objects) while the pod template, and so the token in it, is fixed.
    */
   cid: string;
-  /** target pod's namespace (a node token has none) */
-  ns?: string;
-  /** target pod's name (a node token has none) */
-  pod?: string;
-  /** a node token's node: the token may store that node's manifest and nothing else */
-  node?: string;
+  /** target pod's namespace */
+  ns: string;
+  /** target pod's name */
+  pod: string;
   /** expiry, unix seconds */
   exp: number;
   /**
@@ -45,8 +41,13 @@ export function captureIdMatches(claimed: string, actual: string): boolean {
 
 export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: string };
 
-/** Signature, payload and expiry; the claims are the caller's to match. */
-function readToken(key: string | Buffer, token: string, nowSeconds: number): TokenCheck {
+/** Verifies signature, expiry and that the claims name exactly this capture target. */
+export function verifyToken(
+  key: string | Buffer,
+  token: string,
+  expected: { cid: string; ns: string; pod: string; job: string },
+  nowSeconds = Math.floor(Date.now() / 1000),
+): TokenCheck {
   if (!token) return { ok: false, reason: 'no token' };
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed token' };
@@ -64,43 +65,9 @@ function readToken(key: string | Buffer, token: string, nowSeconds: number): Tok
   }
   if (typeof claims !== 'object' || claims === null) return { ok: false, reason: 'malformed token payload' };
   if (typeof claims.exp !== 'number' || claims.exp < nowSeconds) return { ok: false, reason: 'token expired' };
-  return { ok: true, claims };
-}
-
-/** Verifies signature, expiry and that the claims name exactly this capture target. */
-export function verifyToken(
-  key: string | Buffer,
-  token: string,
-  expected: { cid: string; ns: string; pod: string; job: string },
-  nowSeconds = Math.floor(Date.now() / 1000),
-): TokenCheck {
-  const read = readToken(key, token, nowSeconds);
-  if (!read.ok) return read;
-  const { claims } = read;
-  if (claims.node !== undefined && claims.pod === undefined) return { ok: false, reason: 'a node token cannot store a target\'s segments' };
   if (!captureIdMatches(claims.cid, expected.cid) || claims.ns !== expected.ns || claims.pod !== expected.pod) {
     return { ok: false, reason: 'token was issued for another capture target' };
   }
   if (claims.job !== undefined && claims.job !== expected.job) return { ok: false, reason: 'token was issued for another SnoopyJob' };
-  return { ok: true, claims };
-}
-
-/**
- * Verifies a node token (per-node capture) for storing `expected.node`'s manifest of run
- * `expected.cid` of SnoopyJob `expected.job`: a target's token, or another node's, is refused.
- */
-export function verifyNodeToken(
-  key: string | Buffer,
-  token: string,
-  expected: { cid: string; job: string; node: string },
-  nowSeconds = Math.floor(Date.now() / 1000),
-): TokenCheck {
-  const read = readToken(key, token, nowSeconds);
-  if (!read.ok) return read;
-  const { claims } = read;
-  if (claims.pod !== undefined || claims.ns !== undefined || typeof claims.node !== 'string') return { ok: false, reason: 'not a node token' };
-  if (claims.node !== expected.node) return { ok: false, reason: 'token was issued for another node' };
-  if (!captureIdMatches(claims.cid, expected.cid)) return { ok: false, reason: 'token was issued for another capture' };
-  if (claims.job !== expected.job) return { ok: false, reason: 'token was issued for another SnoopyJob' };
   return { ok: true, claims };
 }
