@@ -42,7 +42,7 @@ export const SnoopyJobSpec = Type.Object({
   args: Type.Optional(Type.String({ description: 'Arguments, tokenised like a POSIX shell without evaluation.' })),
   labelSelector: StringMap({ minProperties: 1, description: 'Pods whose labels contain all these pairs are targets.' }),
   targetNamespace: Type.Optional(Type.String({ maxLength: 63, pattern: DNS_LABEL, description: 'Namespace of the target pods; default: the SnoopyJob\'s namespace.' })),
-  schedule: Type.Optional(Type.String({ minLength: 1, description: '5-field cron; set: one CronJob per target, unset: one Job per target.' })),
+  schedule: Type.Optional(Type.String({ minLength: 1, description: '5-field cron; set: one CronJob per node with targets, unset: one Job per node with targets (operator setting SNOOPY_CAPTURE_PODS=per-target: per target pod).' })),
   timer: Type.Optional(Type.String({ default: '1m', pattern: DURATION_PATTERN, description: 'How long each run captures (Go duration plus "d").' })),
   dataServiceIP: Type.Optional(Type.String({ description: 'Collector host (DNS name or IP).' })),
   dataServicePort: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: 'Collector port.' })),
