@@ -275,12 +275,13 @@ export interface NodeCaptureRequest {
 
 /**
  * `podtracer node …`: the run options of `podtracer run` minus the target's (--pod, --namespace,
- * --container, --pid); the targets come from the assignment mounted at NODE_ASSIGNMENT_DIR,
- * podtracer's default --assignment-dir.
+ * --container, --pid), and the directory where the node's assignment Secret is mounted.
  */
 export function podtracerNodeArgs(req: NodeCaptureRequest, graceSeconds: number): string[] {
-  const words = toArgs({
+  return toArgs({
+    command: 'node',
     options: {
+      assignmentDir: NODE_ASSIGNMENT_DIR,
       timer: req.timer,
       ...(req.maxBytes !== undefined ? { maxBytes: String(req.maxBytes) } : {}),
       collector: req.collector,
@@ -291,7 +292,6 @@ export function podtracerNodeArgs(req: NodeCaptureRequest, graceSeconds: number)
     },
     tool: [req.command, ...req.argv],
   });
-  return ['node', ...words.slice(1)];
 }
 
 function nodeEnv(req: NodeCaptureRequest, settings: CaptureSettings): V1EnvVar[] {

@@ -138,10 +138,12 @@ describe('per-node capture Job rendering', () => {
     const c = pod.containers[0]!;
     expect(c.volumeMounts).toContainEqual({ name: 'assignment', mountPath: NODE_ASSIGNMENT_DIR, readOnly: true });
     expect(c.args![0]).toBe('node');
-    expect(c.args).not.toContain('--pod');
-    expect(c.args).not.toContain('--namespace');
-    expect(c.args).not.toContain('--container');
-    expect(c.args!.slice(c.args!.indexOf('--'))).toEqual(['--', 'tcpdump', '-i', 'eth0', '-U', '-w', '-']);
+    // what podtracer node reads back through the shared contract: no target option, the assignment's directory
+    expect(fromArgs(c.args!.slice(1), 'node')).toEqual({
+      command: 'node',
+      options: { assignmentDir: NODE_ASSIGNMENT_DIR, timer: '2m', collector: 'collector:51001', killGrace: '10s', uploadGrace: '40s', terminationLog: '/dev/termination-log' },
+      tool: ['tcpdump', '-i', 'eth0', '-U', '-w', '-'],
+    });
     const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
     expect(env).toMatchObject({ SNOOPY_JOB: sj.name, SNOOPY_JOB_NAMESPACE: sj.namespace, SNOOPY_CAPTURE_ID: oneShotCaptureId(sj), NODE_NAME: 'node-a' });
     expect(env.SNOOPY_CAPTURE_TOKEN).toBeUndefined();
