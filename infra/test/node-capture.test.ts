@@ -9,16 +9,13 @@ import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { parseCapture } from '../../lib/pcap/index.js';
-import { createS3Client } from '../../lib/s3.js';
 import { waitFor } from '../../lib/testing/wait-for.js';
 import { ASSIGNMENT_KEY, parseAssignment } from '../../lib/contracts/node-capture.js';
 import { Labels } from '../../lib/api/names.js';
 import type { Kubectl } from '../demo/kubectl.js';
-import { startDevInstallCluster, type DevInstallCluster } from './dev-install-cluster.js';
-import type { K8sObject } from '../install/bundle.js';
+import { installDevInstall, startDevInstallCluster, storedObjects, type DevInstallCluster } from './dev-install-cluster.js';
 
 const exec = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -56,41 +53,18 @@ function processes(match: (argv: string[]) => boolean): { pid: number; netns: st
 d('per-node capture on real pods', () => {
   let installed: DevInstallCluster | undefined;
   let kubectl: Kubectl;
-  let objects: K8sObject[];
 
   beforeAll(async () => {
     installed = await startDevInstallCluster('node-capture', ['node-a', 'node-b', 'node-c'], NS);
-    ({ kubectl, objects } = installed);
-    const first = (o: K8sObject) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition';
-    await kubectl.apply(objects.filter(first).map((o) => stringify(o)).join('---\n'));
-    for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition')) {
-      await waitFor(`CRD ${crd.metadata.name}`, async () => condTrue(await kubectl.getJson<Obj>(['crd', crd.metadata.name]), 'Established'), 60_000, 500);
-    }
-    await kubectl.apply(objects.filter((o) => !first(o) && o.kind !== 'SnoopyJob').map((o) => stringify(o)).join('---\n'));
-    await waitFor('the bucket Job', async () => condTrue(await kubectl.getJson<Obj>(['job', '-n', NS, 'minio-create-bucket']), 'Complete'), 180_000, 1000);
-    await waitFor('the sample data endpoint', async () => condTrue(await kubectl.getJson<Obj>(['snoopydataendpoints', '-n', NS, 'snoopydataendpoint-sample']), 'Ready'), 180_000, 1000);
+    ({ kubectl } = installed);
+    await installDevInstall(installed, NS);
   }, 400_000);
 
   afterAll(async () => {
     await installed?.stop();
   }, 120_000);
 
-  const s3Objects = async (prefix: string): Promise<Map<string, Buffer>> => {
-    const minio = (await kubectl.getJson<{ items: Obj[] }>(['pods', '-n', NS, '-l', 'app.kubernetes.io/name=minio'])).items.find((p) => p.status?.phase === 'Running')!;
-    const creds = (objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'snoopy-s3-credentials') as unknown as { stringData: { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string } }).stringData;
-    const s3 = createS3Client({ endpoint: `http://${minio.status!.podIP}:9000`, forcePathStyle: true, accessKeyId: creds.AWS_ACCESS_KEY_ID, secretAccessKey: creds.AWS_SECRET_ACCESS_KEY });
-    try {
-      const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'snoopy', Prefix: prefix }));
-      const out = new Map<string, Buffer>();
-      for (const { Key } of listed.Contents ?? []) {
-        const got = await s3.send(new GetObjectCommand({ Bucket: 'snoopy', Key: Key! }));
-        out.set(Key!, Buffer.from(await got.Body!.transformToByteArray()));
-      }
-      return out;
-    } finally {
-      s3.destroy();
-    }
-  };
+  const s3Objects = (prefix: string) => storedObjects(installed!, NS, prefix);
 
   const startTarget = async (name: string): Promise<void> => {
     await kubectl.apply(

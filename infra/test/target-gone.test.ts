@@ -9,15 +9,12 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import type { Evidence } from '../../lib/evidence/schema.js';
 import { parseCapture } from '../../lib/pcap/index.js';
-import { createS3Client } from '../../lib/s3.js';
 import { waitFor } from '../../lib/testing/wait-for.js';
 import type { Kubectl } from '../demo/kubectl.js';
-import { startDevInstallCluster, type DevInstallCluster } from './dev-install-cluster.js';
-import type { K8sObject } from '../install/bundle.js';
+import { installDevInstall, startDevInstallCluster, storedObjects, type DevInstallCluster } from './dev-install-cluster.js';
 
 const exec = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -37,43 +34,18 @@ const condTrue = (o: Obj | undefined, type: string) => o?.status?.conditions?.so
 d('a target pod deleted during its capture', () => {
   let installed: DevInstallCluster | undefined;
   let kubectl: Kubectl;
-  let objects: K8sObject[];
 
   beforeAll(async () => {
     installed = await startDevInstallCluster('target-gone', ['node-a'], NS);
-    ({ kubectl, objects } = installed);
-    const first = (o: K8sObject) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition';
-    await kubectl.apply(objects.filter(first).map((o) => stringify(o)).join('---\n'));
-    for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition')) {
-      await waitFor(`CRD ${crd.metadata.name}`, async () => condTrue(await kubectl.getJson<Obj>(['crd', crd.metadata.name]), 'Established'), 60_000, 500);
-    }
-    // everything but the sample SnoopyJob: this test brings its own
-    await kubectl.apply(objects.filter((o) => !first(o) && o.kind !== 'SnoopyJob').map((o) => stringify(o)).join('---\n'));
-    await waitFor('the bucket Job', async () => condTrue(await kubectl.getJson<Obj>(['job', '-n', NS, 'minio-create-bucket']), 'Complete'), 180_000, 1000);
-    await waitFor('the sample data endpoint', async () => condTrue(await kubectl.getJson<Obj>(['snoopydataendpoints', '-n', NS, 'snoopydataendpoint-sample']), 'Ready'), 180_000, 1000);
+    ({ kubectl } = installed);
+    await installDevInstall(installed, NS);
   }, 400_000);
 
   afterAll(async () => {
     await installed?.stop();
   }, 120_000);
 
-  /** Objects under a prefix in the embedded S3 server (MinIO's stand-in), read through its pod IP. */
-  const s3Objects = async (prefix: string): Promise<Map<string, Buffer>> => {
-    const minio = (await kubectl.getJson<{ items: Obj[] }>(['pods', '-n', NS, '-l', 'app.kubernetes.io/name=minio'])).items.find((p) => p.status?.phase === 'Running')!;
-    const creds = (objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'snoopy-s3-credentials') as unknown as { stringData: { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string } }).stringData;
-    const s3 = createS3Client({ endpoint: `http://${minio.status!.podIP}:9000`, forcePathStyle: true, accessKeyId: creds.AWS_ACCESS_KEY_ID, secretAccessKey: creds.AWS_SECRET_ACCESS_KEY });
-    try {
-      const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'snoopy', Prefix: prefix }));
-      const out = new Map<string, Buffer>();
-      for (const { Key } of listed.Contents ?? []) {
-        const got = await s3.send(new GetObjectCommand({ Bucket: 'snoopy', Key: Key! }));
-        out.set(Key!, Buffer.from(await got.Body!.transformToByteArray()));
-      }
-      return out;
-    } finally {
-      s3.destroy();
-    }
-  };
+  const s3Objects = (prefix: string) => storedObjects(installed!, NS, prefix);
 
   test('ends as target-gone: the Job Complete without a retry, the target Succeeded, its pcap in S3 whole', async () => {
     // the target: pings ping-target every 200 ms until it is deleted

@@ -105,17 +105,24 @@ export function podtracerArgs(req: CaptureRequest, graceSeconds: number): string
 }
 
 function env(req: CaptureRequest, settings: CaptureSettings): V1EnvVar[] {
-  const policy = settings.toolPolicy;
-  return [
-    { name: PodtracerEnv.job, value: req.sj.name },
-    { name: PodtracerEnv.jobNamespace, value: req.sj.namespace },
-    req.captureId !== undefined
-      ? { name: PodtracerEnv.captureId, value: req.captureId }
-      : // every CronJob run is its own capture: the Job's name, which the Job controller puts in this pod label
-        { name: PodtracerEnv.captureId, valueFrom: { fieldRef: { fieldPath: "metadata.labels['job-name']" } } },
-    { name: PodtracerEnv.nodeName, value: req.target.node },
+  return runEnv(req.sj, req.captureId, req.target.node, settings, [
     { name: PodtracerEnv.podUid, value: req.target.uid },
     { name: PodtracerEnv.captureToken, valueFrom: { secretKeyRef: { name: req.tokenSecret, key: req.tokenKey } } },
+  ]);
+}
+
+/** What every capture container gets, `own` (the per-target design's target and token) after the node. */
+function runEnv(sj: { name: string; namespace: string }, captureId: string | undefined, node: string, settings: CaptureSettings, own: V1EnvVar[]): V1EnvVar[] {
+  const policy = settings.toolPolicy;
+  return [
+    { name: PodtracerEnv.job, value: sj.name },
+    { name: PodtracerEnv.jobNamespace, value: sj.namespace },
+    captureId !== undefined
+      ? { name: PodtracerEnv.captureId, value: captureId }
+      : // every CronJob run is its own capture: the Job's name, which the Job controller puts in this pod label
+        { name: PodtracerEnv.captureId, valueFrom: { fieldRef: { fieldPath: "metadata.labels['job-name']" } } },
+    { name: PodtracerEnv.nodeName, value: node },
+    ...own,
     // the operator's whole tool policy (allowlist, writes, flood knobs), which podtracer applies again
     ...(policy ? toolPolicyEnv(policy) : []),
   ];
@@ -295,16 +302,7 @@ export function podtracerNodeArgs(req: NodeCaptureRequest, graceSeconds: number)
 }
 
 function nodeEnv(req: NodeCaptureRequest, settings: CaptureSettings): V1EnvVar[] {
-  const policy = settings.toolPolicy;
-  return [
-    { name: PodtracerEnv.job, value: req.sj.name },
-    { name: PodtracerEnv.jobNamespace, value: req.sj.namespace },
-    req.captureId !== undefined
-      ? { name: PodtracerEnv.captureId, value: req.captureId }
-      : { name: PodtracerEnv.captureId, valueFrom: { fieldRef: { fieldPath: "metadata.labels['job-name']" } } },
-    { name: PodtracerEnv.nodeName, value: req.node },
-    ...(policy ? toolPolicyEnv(policy) : []),
-  ];
+  return runEnv(req.sj, req.captureId, req.node, settings, []);
 }
 
 function nodeLabels(req: NodeCaptureRequest): Record<string, string> {

@@ -7,7 +7,7 @@
 import type { V1CronJob, V1Job, V1Secret } from '@kubernetes/client-node';
 import type { EventInput } from '../../lib/event-sink.js';
 import { EventType, snoopyJobSource, targetSubject } from '../../lib/events.js';
-import { evidenceEnabled, type NodeStatus, type SnoopyJob, type SnoopyJobStatus, type TargetStatus } from '../../lib/api/schema.js';
+import type { NodeStatus, SnoopyJob, SnoopyJobStatus, TargetStatus } from '../../lib/api/schema.js';
 import { Annotations, Labels, assignmentSecretName, nodeCaptureCronJobName, nodeCaptureJobName, oneShotCaptureId, targetTokenKey } from '../../lib/api/names.js';
 import { errorText } from '../../lib/kube/client.js';
 import { ASSIGNMENT_KEY, NODE_TOKEN_KEY, renderAssignment, type AssignedTarget } from '../../lib/contracts/node-capture.js';
@@ -15,7 +15,7 @@ import { nextScheduleTime, type ResolvedSpec } from '../../lib/api/validation.js
 import { captureSettingsFrom, renderNodeCaptureCronJob, renderNodeCaptureJob, type CaptureTarget, type NodeCaptureRequest } from '../render/capture.js';
 import { cronTargetToken, jobClaim, nodeToken, oneShotTargetToken, tokenExpiry } from '../tokens.js';
 import { isTerminal, setCondition } from './status.js';
-import { byText, capturePodsByCronJob, capturePodsByJob, owned, scheduledTimeOf, selectorText, targetOf } from './observed.js';
+import { byText, capturePodsByCronJob, capturePodsByJob, owned, runRequest, scheduledTimeOf, selectorText, targetOf } from './observed.js';
 import { addCounts, assignmentOf, assignmentSecrets, boundedStatus, isJobFinished, nodeOutcome, targetId, unionTargets, type NodeOutcome } from './node-status.js';
 import { EXPECTATION_MS } from './plan-oneshot.js';
 import { asError, assignmentWrite, withStatus } from './writes.js';
@@ -37,19 +37,9 @@ function targetsByNode(pods: RunPlanInput['pods'], r: ResolvedSpec): Map<string,
 const assigned = (t: CaptureTarget): AssignedTarget => ({ namespace: t.namespace, pod: t.pod, uid: t.uid, container: t.container, tokenKey: targetTokenKey({ namespace: t.namespace, name: t.pod }) });
 const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
-/** What every node's workload shares. */
+/** What every node's workload shares, and the node's own part. */
 function nodeRequest(sj: SnoopyJob, r: ResolvedSpec, captureId?: string): (node: string, secret: string, targets: number) => NodeCaptureRequest {
-  const shared = {
-    sj: { name: sj.metadata.name, namespace: sj.metadata.namespace, uid: sj.metadata.uid! },
-    command: r.command,
-    argv: r.argv,
-    timer: r.timer,
-    timerSeconds: r.timerSeconds,
-    ...(r.spec.maxBytes !== undefined ? { maxBytes: r.spec.maxBytes } : {}),
-    ...(evidenceEnabled(r.spec) ? { evidence: true } : {}),
-    collector: r.collector!,
-    ...(captureId !== undefined ? { captureId } : {}),
-  };
+  const shared = runRequest(sj, r, captureId);
   return (node, assignmentSecret, targets) => ({ ...shared, node, assignmentSecret, targets });
 }
 
