@@ -17,6 +17,7 @@ import { HELP, UsageError, parseCommandLine, type RunOptions } from './cli.js';
 import { startCapture, type CaptureOutcome, type RunningCapture } from './capture.js';
 import { HolePuncher } from './hole-punch.js';
 import { runNode } from './node/agent.js';
+import { manifestStore } from './node/manifest-store.js';
 import { EvidenceRecorder } from './evidence-run.js';
 import { DirectorySink, UploadSink, type SegmentSink, type SinkResult } from './sinks.js';
 import { EXIT, exitCodeFor, parseTcpdumpStats, writeTerminationLog, type StopReason, type Summary } from './summary.js';
@@ -374,7 +375,11 @@ async function main(): Promise<void> {
     process.stdout.write('podtracer (snoopy) 0.1.0\n');
     return;
   }
-  const code = parsed.kind === 'node' ? await runNode(parsed.options, { log: createLogger('podtracer') }) : await run(parsed.options);
+  let code: number;
+  if (parsed.kind === 'node') {
+    const log = createLogger('podtracer');
+    code = await runNode(parsed.options, { log, storeManifest: manifestStore(parsed.options, log) });
+  } else code = await run(parsed.options);
   process.exit(code);
 }
 

@@ -20,8 +20,8 @@ import { nodeManifest, nodeReportText, notStarted, targetOutcome, writeNodeRepor
 
 export interface NodeRunDeps {
   log: Logger;
-  /** stores the node manifest through the collector (with the node's token); absent: not stored */
-  storeManifest?: (manifest: NodeManifest, ctx: { assignmentDir: string }) => Promise<void>;
+  /** stores the node manifest (manifest-store.ts); rejects when it could not */
+  storeManifest: (manifest: NodeManifest) => Promise<void>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -143,13 +143,8 @@ export async function runNode(o: NodeOptions, deps: NodeRunDeps): Promise<number
   await cleanUp(workDir, madeWorkDir, [...targets.children.keys()], log);
   log.info({ report: JSON.parse(report) as unknown }, 'node report');
 
-  if (!deps.storeManifest) {
-    log.warn('no manifest store configured: the node manifest is not stored');
-    return EXIT.ok;
-  }
   try {
-    await deps.storeManifest(nodeManifest(node, captureId, job, outcomes), { assignmentDir: o.assignmentDir });
-    log.info({ targets: outcomes.length }, 'node manifest stored');
+    await deps.storeManifest(nodeManifest(node, captureId, job, outcomes));
     return EXIT.ok;
   } catch (err) {
     log.error({ err: (err as Error).message }, 'the node manifest was not stored');

@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startCollectorChild, type CollectorChild } from '../../functions/collector/child.js';
-import { startApiServerWithKubeconfig, type ApiServerWithKubeconfig } from '../../infra/devcluster/harness.js';
-import { writeVolumeAtomically, type VolumeFile } from '../../infra/devcluster/kubelet/atomic-writer.js';
+import { startApiServerWithKubeconfig, writeVolumeAtomically, type ApiServerWithKubeconfig, type VolumeFile } from '../../infra/devcluster/harness.js';
 import { startS3Server, type S3ServerChild } from '../../infra/s3/child.js';
-import { ASSIGNMENT_KEY, parseNodeReport, renderAssignment, type AssignedTarget } from '../../lib/contracts/node-capture.js';
+import { ASSIGNMENT_KEY, NODE_TOKEN_KEY, parseNodeManifest, parseNodeReport, renderAssignment, type AssignedTarget } from '../../lib/contracts/node-capture.js';
+import { nodeManifestKey } from '../../lib/storage-keys.js';
 import { quiet } from '../../lib/testing/quiet-logger.js';
 import { signToken } from '../../lib/token.js';
 import { ContainerCgroups, TargetNetns, countPackets, run, runningContainerStatus, startPodtracer, suffix, waitFor, type PodtracerProcess } from './helpers.js';
@@ -92,6 +92,8 @@ async function writeAssignment(dir: string, cid: string, members: Pod[]): Promis
     const token = signToken(TOKEN_KEY, { cid, ns: 'shop', pod: p.name, exp: Math.floor(Date.now() / 1000) + 3600, job: `${JOB.namespace}/${JOB.name}` });
     files.push({ path: `token-${p.name}`, data: Buffer.from(token), mode: 0o644 });
   }
+  const nodeToken = signToken(TOKEN_KEY, { cid, job: `${JOB.namespace}/${JOB.name}`, node: 'node-a', exp: Math.floor(Date.now() / 1000) + 3600 });
+  files.push({ path: NODE_TOKEN_KEY, data: Buffer.from(nodeToken), mode: 0o644 });
   writeVolumeAtomically(dir, files);
 }
 
@@ -228,11 +230,22 @@ describe('podtracer node', () => {
     expect(bytes).toBeGreaterThan(0);
     expect(report.rollup).toEqual({ Running: 0, Succeeded: 3, Failed: 1, bytes });
 
+    // the node manifest, stored through the collector with the node's token: every target whole
+    const manifestKey = nodeManifestKey({ snoopyJobNamespace: JOB.namespace, snoopyJob: JOB.name, captureId: cid, node: 'node-a' });
+    const stored = await s3client.send(new GetObjectCommand({ Bucket: BUCKET, Key: manifestKey }));
+    const manifest = parseNodeManifest(await stored.Body!.transformToString());
+    expect(manifest).toMatchObject({ node: 'node-a', captureId: cid, job: JOB });
+    expect(manifest.targets.map((t) => t.pod).sort()).toEqual(pods.map((p) => p.name));
+    const inManifest = new Map(manifest.targets.map((t) => [t.pod, t]));
+
     // each target's objects hold exactly its own pings (its count, all of its size)
     for (const p of [p0, p1, p2, joiner]) {
       const got = await echoRequests(cid, p, p.size);
       expect({ pod: p.name, all: got.all, sized: got.sized }).toEqual({ pod: p.name, all: p.pings, sized: p.pings });
       expect(byPod.get(p.name)!.segments).toBe(got.keys.length);
+      const m = inManifest.get(p.name)!;
+      expect(m).toMatchObject({ ...byPod.get(p.name), uid: p.uid, container: 'app', objects: got.keys });
+      expect(Date.parse(m.completionTime!)).toBeGreaterThan(Date.parse(m.startTime!));
     }
 
     // nothing is left: no child, no tool in any target's namespace, no spool

@@ -55,7 +55,9 @@ const topLevel = (path: string): string => path.split('/')[0]!;
  * Makes the volume directory hold exactly `files`, in one step for any reader. Returns false when
  * it already did (nothing is written then, as the kubelet skips unchanged payloads).
  */
-export function writeVolumeAtomically(volumeDir: string, files: readonly VolumeFile[]): boolean {
+export function writeVolumeAtomically(volumeDir: string, given: readonly VolumeFile[]): boolean {
+  // a path given twice (two projected sources) holds the later one's bytes
+  const files = [...new Map(given.map((f) => [f.path, f])).values()];
   mkdirSync(volumeDir, { recursive: true });
   const link = join(volumeDir, DATA_DIR_LINK);
   const old = existsSync(link) ? readlinkSync(link) : undefined;
