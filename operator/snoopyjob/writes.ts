@@ -9,9 +9,24 @@ import type { SecretWrite, StatusWrite, TokenWrite } from './plan.js';
 /** Status write, when `next` differs from `base` (what the API, or this process, last had). */
 export function statusWrite(base: SnoopyJobStatus, next: SnoopyJobStatus): StatusWrite | undefined {
   if (jsonEqual(base, next)) return undefined;
-  const patch: Record<string, unknown> = { ...next };
-  for (const k of Object.keys(base)) if (!(k in next) || (next as Record<string, unknown>)[k] === undefined) patch[k] = null;
-  return { value: structuredClone(next), patch };
+  return { value: structuredClone(next), patch: mergePatch(base as Record<string, unknown>, next as Record<string, unknown>) };
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The JSON merge patch (RFC 7386) from `base` to `next`: a key `next` lost is nulled at every
+ * depth (a merge patch merges nested objects, so `targetStates` losing `Pending` must say so);
+ * arrays and values are replaced whole.
+ */
+function mergePatch(base: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(next)) {
+    if (v === undefined) continue;
+    patch[k] = isMap(v) && isMap(base[k]) ? mergePatch(base[k], v) : v;
+  }
+  for (const k of Object.keys(base)) if (base[k] !== undefined && next[k] === undefined) patch[k] = null;
+  return patch;
 }
 
 export function tokenWrite(sj: SnoopyJob, namespace: string, exists: boolean, add: Record<string, string>, remove: string[]): TokenWrite {

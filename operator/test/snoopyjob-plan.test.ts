@@ -650,6 +650,15 @@ describe('SnoopyJob plan, per-node capture', () => {
     c.check(plan, settled);
   });
 
+  test('the status patch nulls a count that went to zero (a merge patch merges nested objects)', () => {
+    const plan = asWrite(planSnoopyJob(observe(snoopyJob(), { pods: SIX, jobs: nodeRun.jobs.map(activeJob), capturePods: [runningPod(jobOf('node-a'))], secrets: nodeRun.secrets, lastWritten: nodeRun.status }), nodeCtx));
+    const patch = plan.settle(allWent(plan)).status!.patch as { targetStates: Record<string, unknown> };
+    expect(nodeRun.status.targetStates).toEqual({ Pending: 6 });
+    expect(patch.targetStates).toEqual({ Pending: 3, Running: 3 });
+    const done = asWrite(planSnoopyJob(observe(snoopyJob(), { pods: SIX, jobs: nodeRun.jobs.map((j) => finished(j, 'Complete')), secrets: nodeRun.secrets, lastWritten: nodeRun.status }), nodeCtx));
+    expect((done.settle(allWent(done)).status!.patch as { targetStates: Record<string, unknown> }).targetStates).toEqual({ Succeeded: 6, Pending: null });
+  });
+
   test('the status of 10,000 targets on 200 nodes stays under 256 KiB (100 targets listed)', () => {
     const cfg = loadConfig({}, 'host');
     const many = Array.from({ length: 10_000 }, (_, i) => pod(`target-pod-${i}-${'x'.repeat(30)}`, { node: `node-with-a-long-name-${i % 200}.eu-west-1.compute.internal` }));
