@@ -76,7 +76,9 @@ d('a target pod deleted during its capture', () => {
           args: '-n -i eth0 -U -w - icmp',
           labelSelector: { targetGoneTest: 'true' },
           targetNamespace: TARGET_NS,
-          timer: '5m',
+          // a node capture pod stays for targets that may join until its timer is over, long after
+          // this one went away: a short timer ends the run soon after the deletion
+          timer: '90s',
           dataEndpointRef: { name: 'snoopydataendpoint-sample', namespace: NS },
         },
       }),
@@ -94,7 +96,7 @@ d('a target pod deleted during its capture', () => {
     const sj = await waitFor('the SnoopyJob to finish', async () => {
       const s = await kubectl.getJson<SnoopyJobView>(['snoopyjobs', '-n', NS, SJ]);
       return s.status?.phase === 'Completed' || s.status?.phase === 'Failed' ? s : undefined;
-    }, 180_000, 1000);
+    }, 300_000, 1000);
     const t = sj.status!.targets![0]!;
     process.stdout.write(`target-gone e2e: target ${JSON.stringify(t)}\n`);
     // which check saw the target gone: podtracer's log says why
