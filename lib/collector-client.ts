@@ -171,3 +171,20 @@ function serialize(m: UploadRequest): Buffer {
 function deserialize(b: Buffer): UploadResponse {
   return methodDef().responseDeserialize(b);
 }
+
+/** gRPC codes after which retrying the same upload cannot help: the request itself is refused. */
+const REFUSED_CODES = new Set([
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.UNAUTHENTICATED,
+  grpc.status.PERMISSION_DENIED,
+  grpc.status.FAILED_PRECONDITION,
+  grpc.status.UNIMPLEMENTED,
+  grpc.status.OUT_OF_RANGE,
+  grpc.status.NOT_FOUND,
+]);
+
+/** Whether an upload that failed with this error may succeed when sent again (collector unavailable, deadline, connection lost). */
+export function isRetryableUploadError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code !== 'number' || !REFUSED_CODES.has(code);
+}

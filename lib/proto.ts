@@ -16,7 +16,7 @@ const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-export type FormatName = 'FORMAT_UNSPECIFIED' | 'FORMAT_PCAP' | 'FORMAT_PCAPNG' | 'FORMAT_TEXT' | 'FORMAT_EVIDENCE';
+export type FormatName = 'FORMAT_UNSPECIFIED' | 'FORMAT_PCAP' | 'FORMAT_PCAPNG' | 'FORMAT_TEXT' | 'FORMAT_EVIDENCE' | 'FORMAT_NODE_MANIFEST';
 
 /** SegmentHeader as proto-loader presents it (camelCase, int64 as string, enum as name). */
 export interface SegmentHeader {

@@ -1,5 +1,8 @@
 // Object keys for stored segments (docs/design.md "Storage keys"):
 //   [<prefix>/]<jobNamespace>/<job>/<captureId>/<podNamespace>/<pod>/<sequence:6>.<ext>
+// and a node capture pod's manifest of the run:
+//   [<prefix>/]<jobNamespace>/<job>/<captureId>/_nodes/<node>.json
+// ("_nodes" cannot be a Kubernetes namespace, whose names are DNS labels, so no pod's keys meet it).
 // Every element is reduced to [A-Za-z0-9._-] and may not be "." or "..", so no name a client
 // sends can escape its place in the layout.
 
@@ -77,9 +80,40 @@ export function evidenceKey(parts: Omit<SegmentKeyParts, 'sequence' | 'format'>)
 /** Inverse of evidenceKey: the target the evidence object belongs to; undefined for other keys. */
 export function parseEvidenceKey(key: string): Omit<ParsedSegmentKey, 'sequence' | 'format'> | undefined {
   const parts = key.split('/');
-  if (parts.length < 6 || parts[parts.length - 1] !== EVIDENCE_OBJECT) return undefined;
+  if (parts.length < 6 || parts[parts.length - 1] !== EVIDENCE_OBJECT || parts[parts.length - 2] === NODE_MANIFEST_DIR) return undefined;
   const [jobNs, job, cid, podNs, pod] = parts.slice(-6, -1) as [string, string, string, string, string];
   return { prefix: parts.slice(0, -6).join('/'), snoopyJobNamespace: jobNs, snoopyJob: job, captureId: cid, podNamespace: podNs, pod };
+}
+
+/** The folder, beside the run's pod namespaces, holding its node manifests. */
+export const NODE_MANIFEST_DIR = '_nodes';
+
+export interface NodeManifestKeyParts {
+  prefix?: string;
+  snoopyJobNamespace: string;
+  snoopyJob: string;
+  captureId: string;
+  node: string;
+}
+
+/** Where a run's node manifests are: "[<prefix>/]<jobNamespace>/<job>/<captureId>/_nodes/". */
+export function nodeManifestPrefix(parts: Omit<NodeManifestKeyParts, 'node'>): string {
+  return `${snoopyJobPrefix(parts.prefix, parts.snoopyJobNamespace, parts.snoopyJob)}${sanitizeKeyElement(parts.captureId, 'capture id')}/${NODE_MANIFEST_DIR}/`;
+}
+
+/** The manifest one node capture pod stores at the end of a run (lib/contracts/node-capture.ts). */
+export function nodeManifestKey(parts: NodeManifestKeyParts): string {
+  return `${nodeManifestPrefix(parts)}${sanitizeKeyElement(parts.node, 'node name')}.json`;
+}
+
+/** Inverse of nodeManifestKey; undefined for other keys. */
+export function parseNodeManifestKey(key: string): Required<NodeManifestKeyParts> | undefined {
+  const parts = key.split('/');
+  if (parts.length < 5 || parts[parts.length - 2] !== NODE_MANIFEST_DIR) return undefined;
+  const m = /^(.+)\.json$/.exec(parts[parts.length - 1]!);
+  if (!m) return undefined;
+  const [jobNs, job, cid] = parts.slice(-5, -2) as [string, string, string];
+  return { prefix: parts.slice(0, -5).join('/'), snoopyJobNamespace: jobNs, snoopyJob: job, captureId: cid, node: m[1]! };
 }
 
 /** The prefix under which every object of one SnoopyJob lives. */
@@ -108,7 +142,7 @@ export interface ParsedSegmentKey {
 /** Inverse of segmentKey for keys it produced; undefined for anything else. */
 export function parseSegmentKey(key: string): ParsedSegmentKey | undefined {
   const parts = key.split('/');
-  if (parts.length < 6) return undefined;
+  if (parts.length < 6 || parts[parts.length - 2] === NODE_MANIFEST_DIR) return undefined;
   const file = parts[parts.length - 1]!;
   const m = /^(\d{6})\.(pcap|pcapng|txt)$/.exec(file);
   if (!m) return undefined;

@@ -1,5 +1,6 @@
 // Operator configuration: environment variables (operator/README.md), optionally overlaid by a ConfigMap's
 // data with the same keys (read once at start). Pure: the caller passes the env / data map.
+import { parseQuantity } from './render/resources.js';
 import { ToolPolicyConfigError, toolPolicyFromEnv, type ToolPolicy } from '../lib/tool-policy.js';
 
 export interface OperatorConfig {
@@ -37,6 +38,32 @@ export interface OperatorConfig {
   identity: string;
   metricsPort: number;
   captureResources: { requests: Record<string, string>; limits: Record<string, string> };
+  /**
+   * `per-node` (default): one capture Job (or CronJob) per (SnoopyJob, node with targets) running
+   * `podtracer node` over an assignment Secret; `per-target`: one per target pod, as before.
+   */
+  capturePods: CapturePods;
+  /** Per-node capture pods: added to captureResources once per target the pod has at creation. */
+  captureResourcesPerTarget: { requests: Record<string, string>; limits: Record<string, string> };
+  /** Targets listed in a SnoopyJob's status (the rollups count them all). */
+  statusTargets: number;
+}
+
+export const CAPTURE_PODS = ['per-node', 'per-target'] as const;
+export type CapturePods = (typeof CAPTURE_PODS)[number];
+/** Most targets the status may list: with the node rollups the status stays under 256 KiB. */
+export const MAX_STATUS_TARGETS = 300;
+
+function statusTargets(value: string | undefined): number {
+  const n = int(value, 'SNOOPY_STATUS_TARGETS', 100);
+  if (n > MAX_STATUS_TARGETS) throw new ConfigError(`SNOOPY_STATUS_TARGETS="${value}" is above ${MAX_STATUS_TARGETS} (the status must stay small)`);
+  return n;
+}
+
+function capturePods(value: string | undefined): CapturePods {
+  if (value === undefined || value === '') return 'per-node';
+  if ((CAPTURE_PODS as readonly string[]).includes(value)) return value as CapturePods;
+  throw new ConfigError(`SNOOPY_CAPTURE_PODS="${value}" is not one of ${CAPTURE_PODS.join(', ')}`);
 }
 
 export class ConfigError extends Error {
@@ -71,7 +98,7 @@ export function loadConfig(env: Record<string, string | undefined>, hostname = '
   const renewDeadlineSeconds = int(env.SNOOPY_RENEW_DEADLINE_SECONDS, 'SNOOPY_RENEW_DEADLINE_SECONDS', Math.max(1, Math.floor((leaseDurationSeconds * 2) / 3)), 1);
   const retryPeriodSeconds = int(env.SNOOPY_RETRY_PERIOD_SECONDS, 'SNOOPY_RETRY_PERIOD_SECONDS', Math.max(1, Math.floor(leaseDurationSeconds / 7)), 1);
   if (renewDeadlineSeconds >= leaseDurationSeconds) throw new ConfigError('SNOOPY_RENEW_DEADLINE_SECONDS must be shorter than SNOOPY_LEASE_DURATION_SECONDS');
-  return {
+  const config: OperatorConfig = {
     namespace: env.SNOOPY_NAMESPACE || 'snoopy-operator',
     podtracerImage: env.SNOOPY_PODTRACER_IMAGE || 'snoopy/podtracer:latest',
     collectorImage: env.SNOOPY_COLLECTOR_IMAGE || 'snoopy/collector:latest',
@@ -100,7 +127,25 @@ export function loadConfig(env: Record<string, string | undefined>, hostname = '
       requests: { cpu: env.SNOOPY_CAPTURE_CPU_REQUEST || '50m', memory: env.SNOOPY_CAPTURE_MEMORY_REQUEST || '64Mi' },
       limits: { cpu: env.SNOOPY_CAPTURE_CPU_LIMIT || '1', memory: env.SNOOPY_CAPTURE_MEMORY_LIMIT || '512Mi' },
     },
+    capturePods: capturePods(env.SNOOPY_CAPTURE_PODS),
+    captureResourcesPerTarget: {
+      requests: { cpu: env.SNOOPY_CAPTURE_CPU_REQUEST_PER_TARGET || '10m', memory: env.SNOOPY_CAPTURE_MEMORY_REQUEST_PER_TARGET || '48Mi' },
+      limits: { cpu: env.SNOOPY_CAPTURE_CPU_LIMIT_PER_TARGET || '100m', memory: env.SNOOPY_CAPTURE_MEMORY_LIMIT_PER_TARGET || '128Mi' },
+    },
+    statusTargets: statusTargets(env.SNOOPY_STATUS_TARGETS),
   };
+  // the per-node rule adds quantities: one it cannot read is refused at start, not at the first Job
+  const { captureResources: base, captureResourcesPerTarget: per } = config;
+  for (const [what, map] of [['request', base.requests], ['limit', base.limits], ['request per target', per.requests], ['limit per target', per.limits]] as const) {
+    for (const [name, q] of Object.entries(map)) {
+      try {
+        parseQuantity(q);
+      } catch (err) {
+        throw new ConfigError(`capture ${name} ${what}: ${(err as Error).message}`);
+      }
+    }
+  }
+  return config;
 }
 
 /** Keys a ConfigMap may set; same names as the environment variables, env wins. */

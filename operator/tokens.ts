@@ -52,3 +52,17 @@ export function tokenExpiry(token: string): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * A node's own token (per-node capture): its run's capture id (a scheduled node's "<cronjob>-*"),
+ * the SnoopyJob and the node, no pod; stores that node's manifest only (lib/token.ts verifyNodeToken).
+ */
+export function nodeToken(
+  key: string,
+  node: { cid: string; node: string; job: string },
+  lifetimeSeconds: number,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): IssuedToken {
+  const exp = nowSeconds + lifetimeSeconds;
+  return { token: signToken(key, { cid: node.cid, node: node.node, exp, job: node.job }), exp };
+}

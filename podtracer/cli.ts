@@ -1,13 +1,16 @@
-// Command-line parsing for `podtracer run`, in both syntaxes (podtracer/README.md):
+// Command-line parsing for `podtracer run`, in both syntaxes, and `podtracer node` (podtracer/README.md):
 //   podtracer run --pod P --namespace NS [options] -- TOOL [ARGS...]
 //   podtracer run TOOL -a "ARGS" [-t 2m] [-d HOST -p PORT] --pod P -n NS      (the seed's syntax)
+//   podtracer node [--assignment-dir DIR] [options] -- TOOL [ARGS...]
 // The words are read by the operator → podtracer contract (lib/contracts/podtracer-invocation.ts);
 // this gives them their meaning: units, defaults from the environment, checks. Pure.
+import { NODE_ASSIGNMENT_DIR } from '../lib/contracts/node-capture.js';
 import {
   InvocationSyntaxError,
   PodtracerEnv,
   defaultTerminationLog,
   fromArgs,
+  type PodtracerCommand,
   type PodtracerInvocation,
 } from '../lib/contracts/podtracer-invocation.js';
 import { parseDuration } from '../lib/duration.js';
@@ -49,7 +52,23 @@ export interface RunOptions {
   args: string | string[];
 }
 
-export type ParsedCommand = { kind: 'help'; topic?: string } | { kind: 'version' } | { kind: 'run'; options: RunOptions };
+/** The options of `podtracer run` that name its target: `podtracer node` has an assignment instead. */
+type TargetOptionKey = 'pod' | 'namespace' | 'container' | 'pid';
+
+/**
+ * `podtracer node`: the run options' values, meant as for `podtracer run` and checked by the same
+ * code, and the words as written, which each target's `podtracer run` is given (podtracer/node/).
+ */
+export interface NodeOptions extends Omit<RunOptions, TargetOptionKey> {
+  assignmentDir: string;
+  invocation: PodtracerInvocation;
+}
+
+export type ParsedCommand =
+  | { kind: 'help'; topic?: string }
+  | { kind: 'version' }
+  | { kind: 'run'; options: RunOptions }
+  | { kind: 'node'; options: NodeOptions };
 
 const MIB = 1024 * 1024;
 
@@ -119,18 +138,29 @@ function parseSeconds(text: string, what: string): number {
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ParsedCommand {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { kind: 'help' };
   if (argv[0] === '--version' || argv[0] === 'version') return { kind: 'version' };
-  if (argv[0] !== 'run') throw new UsageError(`unknown command "${argv[0]}" (expected "run"; see --help)`);
+  if (argv[0] !== 'run' && argv[0] !== 'node') throw new UsageError(`unknown command "${argv[0]}" (expected "run" or "node"; see --help)`);
+  const command: PodtracerCommand = argv[0];
   let inv: PodtracerInvocation;
   try {
-    inv = fromArgs(argv.slice(1));
+    inv = fromArgs(argv.slice(1), command);
   } catch (err) {
     if (err instanceof InvocationSyntaxError) throw new UsageError(err.message);
     throw err;
   }
+  if (inv.help) return { kind: 'help', topic: command };
+  if (command === 'run') return { kind: 'run', options: readOptions(inv, env, 'run') as RunOptions };
+  const { pod: _p, namespace: _n, ...shared } = readOptions(inv, env, 'node');
+  return { kind: 'node', options: { ...shared, assignmentDir: inv.options.assignmentDir ?? NODE_ASSIGNMENT_DIR, invocation: inv } };
+}
+
+/**
+ * The values of a command line's options. For `node` there is no target (pod and namespace come
+ * back empty); the other options mean the same for both commands.
+ */
+function readOptions(inv: PodtracerInvocation, env: NodeJS.ProcessEnv, mode: PodtracerCommand): RunOptions {
   const raw = inv.options;
   const positionals = inv.positionals ?? [];
   const afterDashes = inv.tool;
-  if (inv.help) return { kind: 'help', topic: 'run' };
 
   let command: string;
   let args: string | string[];
@@ -149,9 +179,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     args = raw.args ?? '';
   }
 
-  if (!raw.pod) throw new UsageError('--pod is required');
-  const namespace = raw.namespace ?? env[PodtracerEnv.podNamespace];
-  if (!namespace) throw new UsageError('--namespace (-n) is required');
+  if (mode === 'run' && !raw.pod) throw new UsageError('--pod is required');
+  const namespace = mode === 'run' ? (raw.namespace ?? env[PodtracerEnv.podNamespace]) : '';
+  if (mode === 'run' && !namespace) throw new UsageError('--namespace (-n) is required');
 
   let collector = raw.collector;
   if (raw.dataHost !== undefined || raw.dataPort !== undefined) {
@@ -179,8 +209,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
 
   const options: RunOptions = {
-    pod: raw.pod,
-    namespace,
+    pod: raw.pod ?? '',
+    namespace: namespace ?? '',
     command,
     args,
     segmentBytes: raw.segmentBytes !== undefined ? parseSize(raw.segmentBytes, '--segment-bytes') : DEFAULTS.segmentBytes,
@@ -217,12 +247,13 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (job) options.job = job;
   const jobNamespace = raw.jobNamespace ?? env[PodtracerEnv.jobNamespace];
   if (jobNamespace) options.jobNamespace = jobNamespace;
-  return { kind: 'run', options };
+  return options;
 }
 
 export const HELP = `Usage:
   podtracer run --pod NAME --namespace NS [options] -- TOOL [ARGS...]
   podtracer run TOOL -a "ARGS" [-t 2m] [-d HOST -p PORT] --pod NAME -n NS     (seed syntax)
+  podtracer node [--assignment-dir DIR] [options] -- TOOL [ARGS...]
 
 Runs an allowed network tool inside the network namespace of a pod's container and ships its
 standard output, cut into pcap/pcapng/text segments, to a snoopy collector (or a directory).
@@ -257,6 +288,13 @@ Run:
   --termination-log PATH          summary file (default $PODTRACER_TERMINATION_LOG, else
                                   /dev/termination-log inside a pod, else none)
   -a/--args "ARGS"                the tool's arguments as one shell-like string (seed syntax)
+Node (podtracer node: every target of the node's assignment, one podtracer run each, with the
+options above but the target's):
+  --assignment-dir DIR            the mounted assignment Secret: assignment.json and one token file
+                                  per target (default ${NODE_ASSIGNMENT_DIR}); re-read every --target-poll
+  -t/--timer D                    the whole node run ends D after podtracer node started; a target
+                                  that joins later gets the time left
+  --termination-log PATH          the node report (targets by state, then per target)
 
 Environment: SNOOPY_CAPTURE_TOKEN, SNOOPY_JOB, SNOOPY_JOB_NAMESPACE, SNOOPY_CAPTURE_ID, NODE_NAME,
 POD_UID, SNOOPY_ALLOWED_TOOLS, SNOOPY_ALLOW_MUTATING_TOOLS, KUBECONFIG, LOG_LEVEL.

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // podtracer: runs one allowed network tool inside a pod's network namespace and ships its output
-// (podtracer/README.md). Exit codes: 0 done and stored, 1 the tool failed, 2 usage/policy, 3 no target,
+// (podtracer/README.md); `podtracer node` does so for every target of a node (node/agent.ts). Exit codes: 0 done and stored, 1 the tool failed, 2 usage/policy, 3 no target,
 // 4 output lost or not stored.
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,9 +12,12 @@ import { CLIENT_HEAP_GROWING_PERCENT, tuneHeapForStreaming } from '../lib/heap-t
 import { createLogger, type Logger } from '../lib/log.js';
 import { segmentOf } from '../lib/pcap/index.js';
 import { ToolPolicyConfigError, ToolPolicyError, parseToolInvocation, toolPolicyFromEnv, type ToolPolicy } from '../lib/tool-policy.js';
+import { generatedCaptureId } from './capture-id.js';
 import { HELP, UsageError, parseCommandLine, type RunOptions } from './cli.js';
 import { startCapture, type CaptureOutcome, type RunningCapture } from './capture.js';
 import { HolePuncher } from './hole-punch.js';
+import { runNode } from './node/agent.js';
+import { manifestStore } from './node/manifest-store.js';
 import { EvidenceRecorder } from './evidence-run.js';
 import { DirectorySink, UploadSink, type SegmentSink, type SinkResult } from './sinks.js';
 import { EXIT, exitCodeFor, parseTcpdumpStats, writeTerminationLog, type StopReason, type Summary } from './summary.js';
@@ -27,11 +29,6 @@ function fail(code: number, message: string, terminationLog: string | undefined)
   process.stderr.write(`podtracer: ${message}\n`);
   const write = terminationLog ? writeTerminationLog(terminationLog, { error: message, exitCode: code }).catch(() => undefined) : Promise.resolve();
   return write.then(() => process.exit(code));
-}
-
-function generatedCaptureId(): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase();
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 interface Target {
@@ -391,7 +388,11 @@ async function main(): Promise<void> {
     process.stdout.write('podtracer (snoopy) 0.1.0\n');
     return;
   }
-  const code = await run(parsed.options);
+  let code: number;
+  if (parsed.kind === 'node') {
+    const log = createLogger('podtracer');
+    code = await runNode(parsed.options, { log, storeManifest: manifestStore(parsed.options, log) });
+  } else code = await run(parsed.options);
   process.exit(code);
 }
 

@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { DEFAULT_CHUNK_BYTES, createCollectorClient, uploadSegment, type CollectorClient } from '../lib/collector-client.js';
+import { DEFAULT_CHUNK_BYTES, createCollectorClient, isRetryableUploadError, uploadSegment, type CollectorClient } from '../lib/collector-client.js';
 import type { Logger } from '../lib/log.js';
 import type { Segment, StreamFormat } from '../lib/pcap/index.js';
 import type { FormatName, SegmentHeader } from '../lib/proto.js';
@@ -156,21 +156,8 @@ export interface UploadSinkOptions {
   onFatal?: (message: string, reason: 'collector-refused' | 'spool-error') => void;
 }
 
-/** gRPC codes after which a retry cannot help: the request itself is wrong. */
-const FATAL_CODES = new Set([
-  grpc.status.INVALID_ARGUMENT,
-  grpc.status.UNAUTHENTICATED,
-  grpc.status.PERMISSION_DENIED,
-  grpc.status.FAILED_PRECONDITION,
-  grpc.status.UNIMPLEMENTED,
-  grpc.status.OUT_OF_RANGE,
-  grpc.status.NOT_FOUND,
-]);
-
-export function isRetryable(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code !== 'number' || !FATAL_CODES.has(code);
-}
+/** Refusals (bad token, bad names) fail at once; anything else is retried. */
+const isRetryable = isRetryableUploadError;
 
 /**
  * Spool + one sequential uploader per capture. The newest spooled segment is held back until a

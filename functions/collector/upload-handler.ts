@@ -17,7 +17,7 @@ import type { CollectorEvents } from './events.js';
 import type { CollectorMetrics, UploadResult } from './metrics.js';
 import type { InflightCalls } from './inflight.js';
 import type { ObjectWriter, SegmentStore } from './storage/store.js';
-import { checkHeader } from './validate.js';
+import { checkHeader, type BodyCheck } from './validate.js';
 
 export interface UploadHandlerDeps {
   store: SegmentStore;
@@ -88,6 +88,9 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
     let key = '';
     let writer: ObjectWriter | undefined;
     let bytes = 0;
+    // an object checked whole before it is stored (a node manifest): its bytes, kept as they arrive
+    let bodyCheck: BodyCheck | undefined;
+    const body: Buffer[] = [];
     let settle!: () => void;
     deps.inflight.add(new Promise<void>((r) => (settle = r)));
     deps.metrics.activeUploads.inc();
@@ -145,6 +148,7 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
         return;
       }
       key = check.key;
+      bodyCheck = check.body;
       try {
         writer = deps.store.open(key, check.metadata, check.contentType);
       } catch (err) {
@@ -191,6 +195,13 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
           'too_large',
         );
         return;
+      }
+      if (bodyCheck) {
+        if (bytes > bodyCheck.maxBytes) {
+          void fail(grpc.status.INVALID_ARGUMENT, `node manifest larger than the limit of ${bodyCheck.maxBytes} bytes`, 'too_large');
+          return;
+        }
+        body.push(chunk);
       }
       hash.update(chunk);
       if (!writer!.write(chunk)) {
@@ -249,6 +260,11 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
           sha256 = hash.digest('hex');
         }
         if (state !== 'finishing') return;
+        const refused = bodyCheck?.check(Buffer.concat(body));
+        if (refused !== undefined) {
+          await fail(grpc.status.INVALID_ARGUMENT, refused);
+          return;
+        }
         try {
           await writer!.complete({ sha256 });
         } catch (err) {
@@ -274,8 +290,9 @@ export function uploadSegmentHandler(deps: UploadHandlerDeps): grpc.handleClient
         deps.metrics.uploadSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         log().info({ bytes, sha256: reply.sha256, sequence: header!.sequence, last: header!.last, endMarker }, 'segment stored');
         callback(null, reply);
-        deps.events.segmentStored(header!, reply);
-        if (header!.last && header!.format !== 'FORMAT_EVIDENCE') await deps.events.captureCompleted(header!);
+        // a node manifest is no target's object: readers find it by its key, no event announces it
+        if (header!.format !== 'FORMAT_NODE_MANIFEST') deps.events.segmentStored(header!, reply);
+        if (header!.last && header!.format !== 'FORMAT_EVIDENCE' && header!.format !== 'FORMAT_NODE_MANIFEST') await deps.events.captureCompleted(header!);
         end();
       })();
     });

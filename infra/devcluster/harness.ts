@@ -15,6 +15,8 @@ export { cleanupStateDir } from './kubelet/index.js';
 export { KNATIVE_SERVICE_CRD } from './controllers/knative.js';
 export { FAKE_NODE_LABEL, FAKE_NODE_TAINT, fakeNodeNames } from './fake-nodes/index.js';
 export { ensureClusterNetwork } from './kubelet/network.js';
+// how a kubelet updates a mounted Secret, for tests of what reads one (podtracer node's assignment)
+export { writeVolumeAtomically, type VolumeFile } from './kubelet/atomic-writer.js';
 
 export interface ApiServerWithKubeconfig {
   api: ApiServer;

@@ -12,12 +12,16 @@ export const Labels = {
   targetPod: `${LABEL_PREFIX}/target-pod`,
   targetNamespace: `${LABEL_PREFIX}/target-namespace`,
   component: `${LABEL_PREFIX}/component`,
+  /** the node a per-node capture Job, CronJob or assignment Secret serves (labelValue of its name) */
+  node: `${LABEL_PREFIX}/node`,
 } as const;
 export const Annotations = {
   jobName: `${LABEL_PREFIX}/job-name`,
   targetPod: `${LABEL_PREFIX}/target-pod`,
   templateHash: `${LABEL_PREFIX}/template-hash`,
   tokenExpiry: `${LABEL_PREFIX}/token-expiry`,
+  /** the node's full name (the label holds at most 63 characters of it) */
+  node: `${LABEL_PREFIX}/node`,
 } as const;
 export const FINALIZER = `${LABEL_PREFIX}/cleanup`;
 
@@ -39,9 +43,13 @@ function clean(text: string): string {
  * namespace/name) keeps names unique whatever the truncation drops; the readable parts share the rest.
  */
 export function targetObjectName(sj: { name: string; uid: string }, pod: { namespace: string; name: string }, max: number): string {
-  const hash = shortHash(sj.uid, pod.namespace, pod.name);
-  let a = clean(sj.name);
-  let b = clean(pod.name);
+  return readableName(sj.name, pod.name, shortHash(sj.uid, pod.namespace, pod.name), max);
+}
+
+/** "<a>-<b>-<hash>" cut to `max`, the two readable parts sharing what the hash leaves. */
+function readableName(first: string, second: string, hash: string, max: number): string {
+  let a = clean(first);
+  let b = clean(second);
   const room = max - HASH_LEN - 2; // two dashes
   if (a.length + b.length > room) {
     const half = Math.floor(room / 2);
@@ -61,6 +69,29 @@ export function captureJobName(sj: { name: string; uid: string }, pod: { namespa
 
 export function captureCronJobName(sj: { name: string; uid: string }, pod: { namespace: string; name: string }): string {
   return targetObjectName(sj, pod, MAX_CRONJOB_NAME);
+}
+
+/**
+ * Per-node capture: "<snoopyjob>-<node>-<hash>" (hash of the SnoopyJob's uid and the node's name,
+ * never equal to a per-target name's) cut to 63 for the Job, 52 for the CronJob.
+ */
+export function nodeCaptureJobName(sj: { name: string; uid: string }, node: string): string {
+  return readableName(sj.name, node, shortHash(sj.uid, 'node', node), MAX_JOB_NAME);
+}
+
+export function nodeCaptureCronJobName(sj: { name: string; uid: string }, node: string): string {
+  return readableName(sj.name, node, shortHash(sj.uid, 'node', node), MAX_CRONJOB_NAME);
+}
+
+const ASSIGNMENT_PREFIX = 'snoopy-node-';
+/** The node's assignment Secret (lib/contracts/node-capture.ts): "snoopy-node-<snoopyjob>-<node>-<hash>", ≤ 63. */
+export function assignmentSecretName(sj: { name: string; uid: string }, node: string): string {
+  return ASSIGNMENT_PREFIX + readableName(sj.name, node, shortHash(sj.uid, 'assignment', node), MAX_JOB_NAME - ASSIGNMENT_PREFIX.length);
+}
+
+/** The assignment Secret's key for one target's token: "<pod>-<hash of namespace/pod>" (Secret key characters, ≤ 63). */
+export function targetTokenKey(pod: { namespace: string; name: string }): string {
+  return `${clean(pod.name).slice(0, 63 - HASH_LEN - 1).replace(/-+$/, '') || 'pod'}-${shortHash(pod.namespace, pod.name)}`;
 }
 
 /** One Secret per SnoopyJob holds every target's token (key = the target's Job/CronJob name). */

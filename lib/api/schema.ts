@@ -42,7 +42,7 @@ export const SnoopyJobSpec = Type.Object({
   args: Type.Optional(Type.String({ description: 'Arguments, tokenised like a POSIX shell without evaluation.' })),
   labelSelector: StringMap({ minProperties: 1, description: 'Pods whose labels contain all these pairs are targets.' }),
   targetNamespace: Type.Optional(Type.String({ maxLength: 63, pattern: DNS_LABEL, description: 'Namespace of the target pods; default: the SnoopyJob\'s namespace.' })),
-  schedule: Type.Optional(Type.String({ minLength: 1, description: '5-field cron; set: one CronJob per target, unset: one Job per target.' })),
+  schedule: Type.Optional(Type.String({ minLength: 1, description: '5-field cron; set: one CronJob per node with targets, unset: one Job per node with targets (operator setting SNOOPY_CAPTURE_PODS=per-target: per target pod).' })),
   timer: Type.Optional(Type.String({ default: '1m', pattern: DURATION_PATTERN, description: 'How long each run captures (Go duration plus "d").' })),
   dataServiceIP: Type.Optional(Type.String({ description: 'Collector host (DNS name or IP).' })),
   dataServicePort: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: 'Collector port.' })),
@@ -86,6 +86,30 @@ export const TargetStatus = Type.Object({
 });
 export type TargetStatus = Static<typeof TargetStatus>;
 
+/** Targets by state, over every target of the run (the status lists only the first few). */
+const count = () => Type.Optional(Type.Integer({ minimum: 0 }));
+export const TargetStateCounts = Type.Object({
+  Pending: count(),
+  Running: count(),
+  Succeeded: count(),
+  Failed: count(),
+  Scheduled: count(),
+  Lost: count(),
+});
+export type TargetStateCounts = Static<typeof TargetStateCounts>;
+
+/** Per-node capture: one node's capture pod and its targets' rollup. */
+export const NodeStatus = Type.Object({
+  node: Type.String(),
+  job: Type.String({ description: 'The node\'s capture Job (one-shot) or CronJob (scheduled).' }),
+  state: StringEnum(TARGET_STATES, { description: 'State of the node\'s capture pod (its latest run for a CronJob).' }),
+  targets: Type.Integer({ minimum: 0, description: 'Targets assigned to the node\'s capture pod.' }),
+  counts: Type.Optional(TargetStateCounts),
+  bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  message: Type.Optional(Type.String()),
+});
+export type NodeStatus = Static<typeof NodeStatus>;
+
 export const SNOOPYJOB_PHASES = ['Pending', 'Running', 'Scheduled', 'Completed', 'Failed', 'Invalid', 'NoTargets'] as const;
 export type SnoopyJobPhase = (typeof SNOOPYJOB_PHASES)[number];
 
@@ -96,8 +120,13 @@ export const SnoopyJobStatus = Type.Object({
   captureId: Type.Optional(Type.String({ description: 'Capture id of the one-shot run (storage key element).' })),
   startTime: Type.Optional(Type.String()),
   completionTime: Type.Optional(Type.String()),
-  targetCount: Type.Optional(Type.Integer({ minimum: 0 })),
-  targets: Type.Optional(Type.Array(TargetStatus)),
+  targetCount: Type.Optional(Type.Integer({ minimum: 0, description: 'Every target of the run, listed or not.' })),
+  targets: Type.Optional(Type.Array(TargetStatus, { description: 'Per-target status; per-node capture lists the first SNOOPY_STATUS_TARGETS (failed ones first), the run manifest in storage has them all.' })),
+  targetsOmitted: Type.Optional(Type.Integer({ minimum: 0, description: 'Targets not listed in targets[].' })),
+  targetStates: Type.Optional(TargetStateCounts),
+  nodeCount: Type.Optional(Type.Integer({ minimum: 0, description: 'Per-node capture: nodes with a capture Job or CronJob.' })),
+  nodes: Type.Optional(Type.Array(NodeStatus, { description: 'Per-node capture: each node\'s capture pod and its targets\' rollup (the first 500 nodes).' })),
+  nodesOmitted: Type.Optional(Type.Integer({ minimum: 0 })),
   cronJobList: Type.Optional(Type.Array(Type.String())),
   lastScheduleTime: Type.Optional(Type.String()),
   nextScheduleTime: Type.Optional(Type.String()),

@@ -190,3 +190,64 @@ export interface NodeManifest {
   job: { namespace: string; name: string };
   targets: NodeManifestTarget[];
 }
+
+/** Largest node manifest the collector takes (it reads a manifest whole to check it before storing it). */
+export const NODE_MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
+
+export class ManifestError extends Error {
+  override name = 'ManifestError';
+}
+
+const isCount = (v: unknown) => count(v) !== undefined;
+
+/** Reads a node manifest; throws ManifestError naming the first field that is not the NodeManifest shape. */
+export function parseNodeManifest(json: string): NodeManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (e) {
+    throw new ManifestError(`manifest is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ManifestError('manifest is not an object');
+  const m = raw as Record<string, unknown>;
+  if (!text(m.node)) throw new ManifestError('manifest.node must be a node name');
+  if (!text(m.captureId)) throw new ManifestError('manifest.captureId must be a capture id');
+  const job = (typeof m.job === 'object' && m.job !== null ? m.job : {}) as Record<string, unknown>;
+  if (!text(job.namespace) || !text(job.name)) throw new ManifestError('manifest.job must be {namespace, name} of the SnoopyJob');
+  if (!Array.isArray(m.targets)) throw new ManifestError('manifest.targets must be a list');
+  const seen = new Set<string>();
+  const targets = m.targets.map((t: unknown, i): NodeManifestTarget => {
+    const at = `manifest.targets[${i}]`;
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new ManifestError(`${at} must be an object`);
+    const o = t as Record<string, unknown>;
+    for (const f of ['namespace', 'pod', 'uid', 'container'] as const) {
+      if (!text(o[f])) throw new ManifestError(`${at}.${f} must be a non-empty string`);
+    }
+    if (!(NODE_TARGET_STATES as readonly unknown[]).includes(o.state)) throw new ManifestError(`${at}.state must be one of ${NODE_TARGET_STATES.join(', ')}`);
+    if (!Array.isArray(o.objects) || !o.objects.every(text)) throw new ManifestError(`${at}.objects must be a list of storage keys`);
+    for (const f of ['bytes', 'segments', 'packetsDroppedByKernel'] as const) {
+      if (o[f] !== undefined && !isCount(o[f])) throw new ManifestError(`${at}.${f} must be a whole number ≥ 0`);
+    }
+    if (o.toolExitCode !== undefined && !(typeof o.toolExitCode === 'number' && Number.isInteger(o.toolExitCode))) throw new ManifestError(`${at}.toolExitCode must be an integer`);
+    if (o.stopReason !== undefined && !isStopReason(o.stopReason)) throw new ManifestError(`${at}.stopReason is not a stop reason`);
+    for (const f of ['message', 'startTime', 'completionTime'] as const) {
+      if (o[f] !== undefined && typeof o[f] !== 'string') throw new ManifestError(`${at}.${f} must be a string`);
+    }
+    const id = `${o.namespace as string}/${o.pod as string}/${o.uid as string}`;
+    if (seen.has(id)) throw new ManifestError(`manifest.targets lists ${id} twice`);
+    seen.add(id);
+    const out: NodeManifestTarget = {
+      namespace: o.namespace as string,
+      pod: o.pod as string,
+      uid: o.uid as string,
+      container: o.container as string,
+      state: o.state as NodeTargetState,
+      objects: [...(o.objects as string[])],
+    };
+    for (const f of ['bytes', 'segments', 'packetsDroppedByKernel', 'toolExitCode'] as const) if (o[f] !== undefined) out[f] = o[f] as number;
+    if (o.stopReason !== undefined) out.stopReason = o.stopReason as StopReason;
+    for (const f of ['message', 'startTime', 'completionTime'] as const) if (o[f] !== undefined) out[f] = o[f] as string;
+    return out;
+  });
+  return { node: m.node, captureId: m.captureId, job: { namespace: job.namespace, name: job.name }, targets };
+}

@@ -1,5 +1,5 @@
 // The operator → podtracer contract (docs/design.md, "Contracts"): the words of a
-// `podtracer run` command line and the environment a capture container gets. The operator renders
+// `podtracer run` or `podtracer node` command line and the environment a capture container gets. The operator renders
 // an invocation with toArgs; podtracer reads its command line with fromArgs and gives the values
 // their meaning (units, defaults, checks) in podtracer/cli.ts. A new option is one line in
 // RUN_OPTIONS; a new variable one line in PodtracerEnv. Pure.
@@ -30,19 +30,34 @@ export type PodtracerEnvName = (typeof PodtracerEnv)[keyof typeof PodtracerEnv];
 /** Where Kubernetes reads a container's termination message unless the pod says otherwise. */
 export const POD_TERMINATION_LOG = '/dev/termination-log';
 
+/**
+ * podtracer's commands: `run` captures one target; `node` captures every target of a node's
+ * assignment (lib/contracts/node-capture.ts), one `podtracer run` per target.
+ */
+export const PODTRACER_COMMANDS = ['run', 'node'] as const;
+export type PodtracerCommand = (typeof PODTRACER_COMMANDS)[number];
+
 interface OptionSpec {
   long: string;
   short?: string;
   /** takes no value */
   flag?: true;
+  /** the one command that takes it (absent: both) */
+  only?: PodtracerCommand;
 }
 
-/** `podtracer run` options, keyed by the name podtracer's parser gives their values. */
+/**
+ * podtracer's options, keyed by the name podtracer's parser gives their values. `podtracer node`
+ * takes the run options but the target's (its assignment names the targets) and its own
+ * --assignment-dir; it hands the rest to each target's `podtracer run`.
+ */
 export const RUN_OPTIONS = {
-  pod: { long: 'pod' },
-  namespace: { long: 'namespace', short: 'n' },
-  container: { long: 'container', short: 'c' },
-  pid: { long: 'pid' },
+  pod: { long: 'pod', only: 'run' },
+  namespace: { long: 'namespace', short: 'n', only: 'run' },
+  container: { long: 'container', short: 'c', only: 'run' },
+  pid: { long: 'pid', only: 'run' },
+  /** where the node's assignment Secret is mounted (default NODE_ASSIGNMENT_DIR) */
+  assignmentDir: { long: 'assignment-dir', only: 'node' },
   timer: { long: 'timer', short: 't' },
   maxBytes: { long: 'max-bytes' },
   collector: { long: 'collector' },
@@ -74,8 +89,10 @@ export type RunOptionKey = keyof typeof RUN_OPTIONS;
 /** Options that take a value (all but --help). */
 export type ValueOptionKey = { [K in RunOptionKey]: (typeof RUN_OPTIONS)[K] extends { flag: true } ? never : K }[RunOptionKey];
 
-/** One `podtracer run` command line, its option values as written. */
+/** One `podtracer run` or `podtracer node` command line, its option values as written. */
 export interface PodtracerInvocation {
+  /** absent: `run` */
+  command?: PodtracerCommand;
   options: Partial<Record<ValueOptionKey, string>>;
   help?: true;
   /** words that are not options, before any "--" (the seed syntax names its tool so) */
@@ -91,6 +108,12 @@ export class InvocationSyntaxError extends Error {
 
 const SPECS = Object.entries(RUN_OPTIONS) as Array<[RunOptionKey, OptionSpec]>;
 
+/** Whether the command takes the option. */
+export function takesOption(command: PodtracerCommand, key: RunOptionKey): boolean {
+  const spec: OptionSpec = RUN_OPTIONS[key];
+  return spec.only === undefined || spec.only === command;
+}
+
 function findOption(word: string): { key: RunOptionKey; spec: OptionSpec; inline?: string } | undefined {
   if (word.startsWith('--')) {
     const eq = word.indexOf('=');
@@ -104,18 +127,22 @@ function findOption(word: string): { key: RunOptionKey; spec: OptionSpec; inline
 }
 
 /**
- * `podtracer run …` as argv, the tool last after "--". Options come in RUN_OPTIONS order, each as
- * `--long value`, so the same invocation always gives the same words (and template hash).
+ * `podtracer run …` (or `podtracer node …`) as argv, the tool last after "--". Options come in
+ * RUN_OPTIONS order, each as `--long value`, so the same invocation always gives the same words
+ * (and template hash). An option the command does not take is an error, not dropped.
  */
 export function toArgs(inv: PodtracerInvocation): string[] {
-  const out = ['run'];
+  const command = inv.command ?? 'run';
+  const out: string[] = [command];
   for (const [key, spec] of SPECS) {
     if (spec.flag) {
       if (key === 'help' && inv.help) out.push(`--${spec.long}`);
       continue;
     }
     const value = inv.options[key as ValueOptionKey];
-    if (value !== undefined) out.push(`--${spec.long}`, value);
+    if (value === undefined) continue;
+    if (!takesOption(command, key)) throw new InvocationSyntaxError(`option --${spec.long} is not an option of podtracer ${command}`);
+    out.push(`--${spec.long}`, value);
   }
   for (const p of inv.positionals ?? []) {
     if (p.startsWith('-') && p !== '-') throw new InvocationSyntaxError(`positional "${p}" would read as an option`);
@@ -126,11 +153,12 @@ export function toArgs(inv: PodtracerInvocation): string[] {
 }
 
 /**
- * Reads the words after `podtracer run`. Option values may begin with "-" (the seed syntax's
- * `-a "-i eth0 -U -w -"`), which is why this is not node's util.parseArgs.
+ * Reads the words after `podtracer run` (or after `podtracer node`, with command "node"). Option
+ * values may begin with "-" (the seed syntax's `-a "-i eth0 -U -w -"`), which is why this is not
+ * node's util.parseArgs.
  */
-export function fromArgs(argv: readonly string[]): PodtracerInvocation {
-  const inv: PodtracerInvocation = { options: {} };
+export function fromArgs(argv: readonly string[], command: PodtracerCommand = 'run'): PodtracerInvocation {
+  const inv: PodtracerInvocation = command === 'run' ? { options: {} } : { command, options: {} };
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i]!;
@@ -145,6 +173,7 @@ export function fromArgs(argv: readonly string[]): PodtracerInvocation {
     const found = findOption(w);
     if (!found) throw new InvocationSyntaxError(`unknown option "${w}" (see podtracer --help)`);
     const { key, spec, inline } = found;
+    if (!takesOption(command, key)) throw new InvocationSyntaxError(`option ${w} is not an option of podtracer ${command}${command === 'node' ? ' (the assignment names the targets)' : ''}`);
     if (spec.flag) {
       if (inline !== undefined) throw new InvocationSyntaxError(`option --${spec.long} takes no value`);
       inv.help = true;

@@ -4,6 +4,8 @@ import {
   POD_TERMINATION_LOG,
   PodtracerEnv,
   RUN_OPTIONS,
+  takesOption,
+  type PodtracerCommand,
   defaultTerminationLog,
   fromArgs,
   toArgs,
@@ -14,11 +16,11 @@ import {
 } from '../contracts/podtracer-invocation.js';
 import { toolPolicyFromEnv } from '../tool-policy.js';
 
-/** fromArgs reads the words after `podtracer run`. */
+/** fromArgs reads the words after `podtracer run` (or `podtracer node`). */
 const roundTrip = (inv: PodtracerInvocation): PodtracerInvocation => {
   const argv = toArgs(inv);
-  expect(argv[0]).toBe('run');
-  return fromArgs(argv.slice(1));
+  expect(argv[0]).toBe(inv.command ?? 'run');
+  return fromArgs(argv.slice(1), inv.command);
 };
 
 describe('podtracer invocation: toArgs / fromArgs', () => {
@@ -50,7 +52,7 @@ describe('podtracer invocation: toArgs / fromArgs', () => {
   });
 
   test('every option, with values that look like options, round-trips (seeded, 200 cases)', () => {
-    const keys = (Object.keys(RUN_OPTIONS) as Array<keyof typeof RUN_OPTIONS>).filter((k): k is ValueOptionKey => k !== 'help');
+    const allKeys = (Object.keys(RUN_OPTIONS) as Array<keyof typeof RUN_OPTIONS>).filter((k): k is ValueOptionKey => k !== 'help');
     const values = ['x', '-', '--', '-i eth0', '--pod', 'a=b', '', ' spaced out ', 'ümlaut', '-h'];
     let seed = 7;
     const next = (n: number): number => {
@@ -58,9 +60,10 @@ describe('podtracer invocation: toArgs / fromArgs', () => {
       return seed % n;
     };
     for (let i = 0; i < 200; i++) {
+      const command: PodtracerCommand = next(2) === 0 ? 'run' : 'node';
       const options: PodtracerInvocation['options'] = {};
-      for (const k of keys) if (next(3) === 0) options[k] = values[next(values.length)]!;
-      const inv: PodtracerInvocation = { options };
+      for (const k of allKeys) if (takesOption(command, k) && next(3) === 0) options[k] = values[next(values.length)]!;
+      const inv: PodtracerInvocation = command === 'run' ? { options } : { command, options };
       if (next(2) === 0) inv.tool = ['ss', ...values.slice(0, next(values.length))];
       if (next(4) === 0) inv.positionals = ['tcpdump'];
       expect(roundTrip(inv)).toEqual(inv);
@@ -73,6 +76,26 @@ describe('podtracer invocation: toArgs / fromArgs', () => {
     expect(() => fromArgs(['--pod', 'a', '--pod', 'b'])).toThrow(/--pod given twice/);
     expect(() => fromArgs(['--help=yes'])).toThrow(/takes no value/);
     expect(() => toArgs({ options: {}, positionals: ['-x'] })).toThrow(/would read as an option/);
+  });
+
+  test('podtracer node: the run options but the target, plus --assignment-dir; each command refuses the other\'s', () => {
+    const inv: PodtracerInvocation = {
+      command: 'node',
+      options: { assignmentDir: '/etc/snoopy/assignment', timer: '2m', collector: 'c:51001', targetPoll: '2s', terminationLog: POD_TERMINATION_LOG },
+      tool: ['tcpdump', '-i', 'eth0', '-U', '-w', '-'],
+    };
+    expect(toArgs(inv)).toEqual([
+      'node', '--assignment-dir', '/etc/snoopy/assignment', '--timer', '2m', '--collector', 'c:51001', '--target-poll', '2s',
+      '--termination-log', '/dev/termination-log', '--', 'tcpdump', '-i', 'eth0', '-U', '-w', '-',
+    ]);
+    expect(roundTrip(inv)).toEqual(inv);
+    for (const k of ['pod', 'namespace', 'container', 'pid'] as const) {
+      expect(takesOption('node', k)).toBe(false);
+      expect(() => toArgs({ command: 'node', options: { [k]: 'x' } })).toThrow(new InvocationSyntaxError(`option --${RUN_OPTIONS[k].long} is not an option of podtracer node`));
+    }
+    expect(() => fromArgs(['-n', 'shop'], 'node')).toThrow(/option -n is not an option of podtracer node \(the assignment names the targets\)/);
+    expect(() => fromArgs(['--assignment-dir', '/x'])).toThrow(/option --assignment-dir is not an option of podtracer run/);
+    expect(() => toArgs({ options: { assignmentDir: '/x' } })).toThrow(/not an option of podtracer run/);
   });
 });
 

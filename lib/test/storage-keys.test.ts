@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { segmentKey, parseSegmentKey, sanitizeKeyElement, KeyError, captureTargetPrefix, summaryKey } from '../storage-keys.js';
+import { segmentKey, parseSegmentKey, sanitizeKeyElement, KeyError, captureTargetPrefix, summaryKey, nodeManifestKey, nodeManifestPrefix, parseNodeManifestKey, parseEvidenceKey, evidenceKey } from '../storage-keys.js';
 
 const base = {
   snoopyJobNamespace: 'snoopy-operator',
@@ -36,5 +36,25 @@ describe('storage keys', () => {
     expect(parseSegmentKey('a/b/c')).toBeUndefined();
     expect(captureTargetPrefix(base)).toBe('snoopy-operator/snoopy-samplejob/c1/cnf-telco/cnf-example-pod-1/');
     expect(summaryKey('x/000001.pcap')).toBe('x/000001.pcap.summary.json');
+  });
+
+  test("a node's manifest sits in the run's _nodes/ folder, which no pod's keys reach", () => {
+    const run = { prefix: 'p', snoopyJobNamespace: 'snoopy-operator', snoopyJob: 'fleet', captureId: 'c1' };
+    expect(nodeManifestPrefix(run)).toBe('p/snoopy-operator/fleet/c1/_nodes/');
+    expect(nodeManifestKey({ ...run, node: 'worker-1.example' })).toBe('p/snoopy-operator/fleet/c1/_nodes/worker-1.example.json');
+    expect(nodeManifestKey({ ...run, prefix: undefined, node: 'n' })).toBe('snoopy-operator/fleet/c1/_nodes/n.json');
+    expect(parseNodeManifestKey('p/snoopy-operator/fleet/c1/_nodes/worker-1.example.json')).toEqual({ ...run, node: 'worker-1.example' });
+    expect(parseNodeManifestKey('snoopy-operator/fleet/c1/_nodes/n.json')).toEqual({ ...run, prefix: '', node: 'n' });
+    expect(parseNodeManifestKey(segmentKey({ ...base, prefix: 'p' }))).toBeUndefined();
+    expect(parseNodeManifestKey(evidenceKey({ ...base, prefix: 'p' }))).toBeUndefined();
+    // a node named like a segment or the evidence object is still only a manifest
+    for (const node of ['evidence', '000001']) {
+      const key = nodeManifestKey({ ...run, node });
+      expect(parseEvidenceKey(key)).toBeUndefined();
+      expect(parseSegmentKey(key)).toBeUndefined();
+    }
+    expect(parseSegmentKey('p/snoopy-operator/fleet/c1/_nodes/000001.pcap')).toBeUndefined();
+    expect(parseEvidenceKey('p/snoopy-operator/fleet/c1/_nodes/evidence.json')).toBeUndefined();
+    expect(() => nodeManifestKey({ ...run, node: '..' })).toThrow(KeyError);
   });
 });

@@ -1,14 +1,15 @@
 // Scale benchmark: one SnoopyJob selecting many pods on many nodes, on a dev cluster with fake
 // nodes (`snoopy-devcluster up --nodes '' --fake-nodes N`, its own process: API server,
 // controllers, kwok-style nodes whose pods go Running with no process). For each scenario
-// ("pods/nodes", default 10000/200 then 1000/10; BENCH_SCALE="1000/10,…" overrides) it prints:
+// ("pods/nodes", default 10000/200 then 1000/10; BENCH_SCALE="1000/10,…" overrides) and each
+// capture design (SNOOPY_CAPTURE_PODS per-node, then per-target; BENCH_SCALE_MODES overrides) it prints:
 //  - capture Jobs created;
 //  - API requests the operator made, counted at the API server by the operator's bearer token,
 //    and how many were refused as too large or invalid (413, 422, 5xx: the API server's and
 //    etcd's size limits among them);
 //  - time from applying the SnoopyJob until every capture pod exists;
 //  - the operator's peak RSS (sampled every 200 ms from /proc);
-//  - the largest SnoopyJob object (spec + status) the API server stored.
+//  - the largest SnoopyJob object (spec + status) and the largest Secret the API server stored.
 // Each scenario gets a fresh cluster and operator; it gives up when no capture pod came for
 // 3 min. Captures on fake nodes do not run: this measures the control plane only.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,15 +30,16 @@ const OPERATOR_TOKEN = 'bench-operator';
 /** Bound on waiting for all capture pods of one scenario: this long without a new one. */
 const STALL_MS = 3 * 60_000;
 
-interface Scenario { pods: number; nodes: number }
+interface Scenario { pods: number; nodes: number; mode: string }
+const MODES = (process.env.BENCH_SCALE_MODES ?? 'per-node,per-target').split(',');
 
 function scenarios(): Scenario[] {
   const spec = process.env.BENCH_SCALE ?? '10000/200,1000/10';
   return spec.split(',').map((s) => {
     const [pods, nodes] = s.split('/').map(Number);
     if (!Number.isInteger(pods) || !Number.isInteger(nodes) || pods! < 1 || nodes! < 1) throw new Error(`BENCH_SCALE: "${s}" is not pods/nodes`);
-    return { pods: pods!, nodes: nodes! };
-  });
+    return MODES.map((mode) => ({ pods: pods!, nodes: nodes!, mode }));
+  }).flat();
 }
 
 /** Sums a Prometheus counter's samples whose labels contain every `match` pair. */
@@ -82,7 +84,7 @@ async function runScenario(s: Scenario): Promise<void> {
       if (i >= 1200) throw new Error(`only ${running} of ${s.pods} target pods Running after 10 minutes`);
       await sleep(500);
     }
-    console.log(`[${s.pods} pods / ${s.nodes} nodes] ${s.pods} target pods Running in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(`[${s.pods} pods / ${s.nodes} nodes / ${s.mode}] ${s.pods} target pods Running in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     // the operator, its own process, with its own token so the API server counts its requests
     const opKubeconfig = join(stateDir, 'operator-kubeconfig');
@@ -91,7 +93,7 @@ async function runScenario(s: Scenario): Promise<void> {
     writeFileSync(opKubeconfig, stringify(cfg), { mode: 0o600 });
     operator = spawn(process.execPath, [fileURLToPath(new URL('../main.js', import.meta.url)), '--metrics-port', '0'], {
       stdio: ['ignore', 'ignore', 'inherit'],
-      env: { PATH: process.env.PATH, KUBECONFIG: opKubeconfig, LOG_LEVEL: 'warn', SNOOPY_NAMESPACE: OPERATOR_NS, POD_NAME: 'bench-operator' },
+      env: { PATH: process.env.PATH, KUBECONFIG: opKubeconfig, LOG_LEVEL: 'warn', SNOOPY_NAMESPACE: OPERATOR_NS, POD_NAME: 'bench-operator', SNOOPY_CAPTURE_PODS: s.mode },
     });
     await waitForLeader(kube, OPERATOR_NS, 'bench-operator');
     await sleep(1000);
@@ -101,8 +103,8 @@ async function runScenario(s: Scenario): Promise<void> {
 
     let peakRss = 0;
     const sampler = setInterval(() => { peakRss = Math.max(peakRss, statusKiB(operator!.pid!, 'VmRSS') / 1024); }, 200);
-    // today's design: one capture Job (and pod) per target pod
-    const expectedCapturePods = s.pods;
+    // per-target: one capture Job (and pod) per target pod; per-node: one per node with targets
+    const expectedCapturePods = s.mode === 'per-node' ? Math.min(s.nodes, s.pods) : s.pods;
     // every capture pod: pods in the operator's namespace carrying the SnoopyJob's labels
     let capturePods = 0;
     let allCreated!: () => void;
@@ -138,12 +140,14 @@ async function runScenario(s: Scenario): Promise<void> {
     const requests = metricSum(after, 'devcluster_requests_by_token_total', { token: OPERATOR_TOKEN }) - requests0;
     const refused = metricSum(after, 'devcluster_requests_by_token_total', { token: OPERATOR_TOKEN, code: /^(413|422|5\d\d)$/ }) - refused0;
     const largestSj = metricSum(after, 'devcluster_largest_object_bytes', { resource: 'job.fennecproject.io/snoopyjobs' });
-    const p = `[${s.pods} pods / ${s.nodes} nodes]`;
+    const largestSecret = metricSum(after, 'devcluster_largest_object_bytes', { resource: /(^|\/)secrets$/ });
+    const p = `[${s.pods} pods / ${s.nodes} nodes / ${s.mode}]`;
     console.log(`${p} capture Jobs created: ${jobs}`);
     console.log(`${p} capture pods created: ${capturePods} of ${expectedCapturePods}${timedOut ? ` (gave up: none for ${STALL_MS / 60_000} min)` : ''} in ${(ms / 1000).toFixed(1)} s from apply`);
     console.log(`${p} API requests by the operator: ${requests} (${refused} refused with 413/422/5xx)`);
     console.log(`${p} operator peak RSS: ${peakRss.toFixed(0)} MiB`);
     console.log(`${p} largest SnoopyJob stored: ${(largestSj / 1024).toFixed(1)} KiB (etcd refuses objects over 1536 KiB)`);
+    console.log(`${p} largest Secret stored: ${(largestSecret / 1024).toFixed(1)} KiB (token or assignment Secrets; a Secret holds at most 1 MiB)`);
   } finally {
     if (operator && operator.exitCode === null) {
       operator.kill('SIGTERM');

@@ -47,7 +47,13 @@ export function targetOf(pod: V1Pod, r: ResolvedSpec): CaptureTarget | undefined
  * name, a hash) is computed once per reconcile, not once per target.
  */
 export function requestFor(sj: SnoopyJob, r: ResolvedSpec, captureId?: string): (target: CaptureTarget, objectName: string) => CaptureRequest {
-  const shared = {
+  const shared = { ...runRequest(sj, r, captureId), tokenSecret: tokenSecretName({ name: sj.metadata.name, uid: sj.metadata.uid! }) };
+  return (target, objectName) => ({ ...shared, target, tokenKey: objectName });
+}
+
+/** What every capture workload of the run shares, per-target or per-node. */
+export function runRequest(sj: SnoopyJob, r: ResolvedSpec, captureId?: string): Omit<CaptureRequest, 'target' | 'tokenSecret' | 'tokenKey'> {
+  return {
     sj: { name: sj.metadata.name, namespace: sj.metadata.namespace, uid: sj.metadata.uid! },
     command: r.command,
     argv: r.argv,
@@ -56,10 +62,8 @@ export function requestFor(sj: SnoopyJob, r: ResolvedSpec, captureId?: string): 
     ...(r.spec.maxBytes !== undefined ? { maxBytes: r.spec.maxBytes } : {}),
     ...(evidenceEnabled(r.spec) ? { evidence: true } : {}),
     collector: r.collector!,
-    tokenSecret: tokenSecretName({ name: sj.metadata.name, uid: sj.metadata.uid! }),
     ...(captureId !== undefined ? { captureId } : {}),
   };
-  return (target, objectName) => ({ ...shared, target, tokenKey: objectName });
 }
 
 /** A target's identity as its Job records it (annotation and node affinity). */

@@ -1,5 +1,5 @@
 // What the SnoopyJob reconciler decides, as a pure function of what it observed: the SnoopyJob,
-// its target pods, its Jobs/CronJobs/capture pods/token Secret, the data endpoint, the
+// its target pods, its Jobs/CronJobs/capture pods/token or assignment Secrets, the data endpoint, the
 // configuration, the token key and the time. A plan is either a lifecycle step (add the
 // finalizer, clean up, list the target pods first) or writes to make: ordered steps, and a
 // settle() that, given how the writes went, gives the status to write, the Kubernetes Events and
@@ -16,6 +16,8 @@ import { isCapturable, selectorMatches } from './target-pods.js';
 import { byText, owned, targetNamespaceOf } from './observed.js';
 import { planOneShot } from './plan-oneshot.js';
 import { planScheduled } from './plan-scheduled.js';
+import { planNodeOneShot, planNodeScheduled } from './plan-nodes.js';
+import type { AssignedTarget } from '../../lib/contracts/node-capture.js';
 import { asError, withStatus } from './writes.js';
 
 export interface SnoopyJobObservation {
@@ -34,6 +36,10 @@ export interface SnoopyJobObservation {
   lastWritten?: SnoopyJobStatus;
   /** Jobs this process created that the cache may not show yet: name → creation time (ms). */
   expected: ReadonlyMap<string, number>;
+  /** Per-node capture: the Secrets of the operator namespace the SnoopyJob owns (its assignments among them). */
+  secrets?: ReadonlyArray<V1Secret>;
+  /** Per-node capture: the assignments this process last wrote, by Secret name (the cache may lag behind). */
+  assigned?: ReadonlyMap<string, AssignedTarget[]>;
 }
 
 export interface PlanContext {
@@ -49,9 +55,8 @@ export interface KubeEvent {
   message: string;
 }
 
-/** Adds keys to (null: removes keys from) the token Secret, creating it when the cache lacks it. */
-export interface TokenWrite {
-  kind: 'tokens';
+/** Adds keys to (null: removes keys from) a Secret, creating it when the cache lacks it. */
+export interface SecretWrite {
   name: string;
   exists: boolean;
   /** The Secret to create when it does not exist (a 409 falls back to the patch). */
@@ -59,13 +64,23 @@ export interface TokenWrite {
   patch: { data: Record<string, string | null> };
 }
 
+/** The per-target design's token Secret. */
+export type TokenWrite = SecretWrite & { kind: 'tokens' };
+
 export type WriteStep =
   /** Deletes CronJobs; a failure ends the apply (later steps are not made). */
   | { kind: 'deleteCronJobs'; names: string[] }
   /** A failure ends the reconcile at once. */
   | TokenWrite
-  /** Creates Jobs (409: already there); each outcome is reported. */
-  | { kind: 'createJobs'; jobs: V1Job[] }
+  /** Per-node capture: the nodes' assignment Secrets, created or patched; each outcome is reported. */
+  | { kind: 'secrets'; writes: SecretWrite[] }
+  /** Deletes Secrets (a scheduled node left without targets); each failure is reported. */
+  | { kind: 'deleteSecrets'; names: string[] }
+  /**
+   * Creates Jobs (409: already there); each outcome is reported. `needs`: Job name → the Secret
+   * write it mounts; a Job whose Secret could not be written is not created (and fails with it).
+   */
+  | { kind: 'createJobs'; jobs: V1Job[]; needs?: Record<string, string> }
   /** Creates CronJobs or merge-patches them, in this order; each outcome is reported. */
   | { kind: 'cronJobs'; writes: ({ create: V1CronJob } | { name: string; patch: Record<string, unknown> })[] };
 
@@ -96,6 +111,8 @@ export interface Settlement {
   /** Jobs now expected to appear in the cache. */
   expect: string[];
   created?: { kind: 'Job' | 'CronJob'; count: number };
+  /** Per-node capture: assignments written (Secret name → targets), for the next plan (null: the Secret is gone). */
+  assigned?: Array<[string, AssignedTarget[] | null]>;
   /** The reconcile fails with it after the status is written (the work queue retries). */
   error?: Error;
   requeueAfterMs?: number;
@@ -199,6 +216,7 @@ export function planSnoopyJob(o: SnoopyJobObservation, ctx: PlanContext): Snoopy
   const pods = o.pods.filter((p) => p.metadata?.namespace === r.targetNamespace && selectorMatches(r.selector, p.metadata?.labels) && isCapturable(p));
   pods.sort((a, b) => byText(a.metadata!.name!, b.metadata!.name!));
   const input = { o, ctx, r, pods, base, valid, gen, nowIso };
+  if (config.capturePods === 'per-node') return r.schedule !== undefined ? planNodeScheduled(input) : planNodeOneShot(input);
   return r.schedule !== undefined ? planScheduled(input) : planOneShot(input);
 }
 

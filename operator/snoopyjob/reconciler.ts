@@ -1,5 +1,5 @@
 // The SnoopyJob reconciler's edges: it observes (the caches: the SnoopyJob, its target pods, its
-// Jobs/CronJobs/capture pods/token Secret, the data endpoint), asks plan.ts what to do, and
+// Jobs/CronJobs/capture pods/token or assignment Secrets, the data endpoint), asks plan.ts what to do, and
 // applies that plan against the API: the writes in order, then the Kubernetes Events, CloudEvents
 // and status the plan settles on. Level-triggered and idempotent; names are deterministic, so a
 // restarted operator finds what a previous one created instead of duplicating it.
@@ -31,7 +31,8 @@ import { FINALIZER, Labels, tokenSecretName } from '../../lib/api/names.js';
 import { selectorMatches } from './target-pods.js';
 import type { TargetPodCaches } from './target-pods.js';
 import { targetNamespaceOf } from './observed.js';
-import { planSnoopyJob, type SnoopyJobObservation, type TokenWrite, type WritePlan } from './plan.js';
+import { planSnoopyJob, type SecretWrite, type SnoopyJobObservation, type WritePlan } from './plan.js';
+import type { AssignedTarget } from '../../lib/contracts/node-capture.js';
 import { EXPECTATION_MS } from './plan-oneshot.js';
 
 export { targetNamespaceOf, scheduledTimeOf } from './observed.js';
@@ -69,6 +70,11 @@ export class SnoopyJobReconciler {
    * this, a reconcile right after a write would e.g. announce a run's start twice).
    */
   private readonly written = new Map<string, SnoopyJobStatus>();
+  /**
+   * Per-node capture: the assignments this process last wrote, per SnoopyJob uid and Secret name,
+   * for the same reason (a plan on a stale Secret would hand a target a second token).
+   */
+  private readonly assigned = new Map<string, Map<string, AssignedTarget[]>>();
 
   constructor(private readonly d: SnoopyJobReconcilerDeps) {}
 
@@ -116,6 +122,7 @@ export class SnoopyJobReconciler {
     }
     const secret = sj.metadata.uid ? caches.secrets.get(tokenSecretName({ name: sj.metadata.name, uid: sj.metadata.uid }), config.namespace) : undefined;
     const lastWritten = sj.metadata.uid ? this.written.get(sj.metadata.uid) : undefined;
+    const assigned = sj.metadata.uid ? this.assigned.get(sj.metadata.uid) : undefined;
     return {
       sj,
       ...(endpoint ? { endpoint } : {}),
@@ -126,6 +133,8 @@ export class SnoopyJobReconciler {
       ...(secret ? { tokenSecret: secret } : {}),
       ...(lastWritten ? { lastWritten } : {}),
       expected: this.expected,
+      ...(config.capturePods === 'per-node' ? { secrets: caches.secrets.list(config.namespace) } : {}),
+      ...(assigned ? { assigned } : {}),
     };
   }
 
@@ -151,12 +160,35 @@ export class SnoopyJobReconciler {
           break;
         }
         case 'tokens':
-          await this.writeTokens(step);
+          await this.writeSecret(step);
           break;
-        case 'createJobs': {
-          const results = await mapLimit(step.jobs, config.writeConcurrency, (job) => createIfAbsent(kube, JOBS, ns, job));
+        case 'secrets': {
+          const results = await mapLimit(step.writes, config.writeConcurrency, (w) => this.writeSecret(w));
           results.forEach((res, i) => {
-            const name = step.jobs[i]!.metadata!.name!;
+            const w = step.writes[i]!;
+            if (res.status === 'rejected') failed.set(w.name, res.reason);
+            else (w.exists ? updated : created).add(w.name);
+          });
+          break;
+        }
+        case 'deleteSecrets': {
+          const results = await mapLimit(step.names, config.writeConcurrency, (n) => deleteSecret(kube, ns, n));
+          results.forEach((res, i) => {
+            if (res.status === 'rejected') failed.set(step.names[i]!, res.reason);
+          });
+          break;
+        }
+        case 'createJobs': {
+          // a Job whose assignment Secret could not be written would wait for it forever
+          const blocked = (job: V1Job) => {
+            const secret = step.needs?.[job.metadata!.name!];
+            return secret !== undefined && failed.has(secret) ? failed.get(secret) : undefined;
+          };
+          for (const job of step.jobs) if (blocked(job) !== undefined) failed.set(job.metadata!.name!, blocked(job));
+          const go = step.jobs.filter((job) => !failed.has(job.metadata!.name!));
+          const results = await mapLimit(go, config.writeConcurrency, (job) => createIfAbsent(kube, JOBS, ns, job));
+          results.forEach((res, i) => {
+            const name = go[i]!.metadata!.name!;
             if (res.status === 'rejected') failed.set(name, res.reason);
             else (res.value === 'created' ? created : existed).add(name);
           });
@@ -180,6 +212,14 @@ export class SnoopyJobReconciler {
     }
     const s = plan.settle({ created, existed, updated, failed, ...(deleteError !== undefined ? { deleteError } : {}) });
     for (const name of s.expect) this.expected.set(name, now.getTime());
+    if (s.assigned) {
+      const mine = this.assigned.get(sj.metadata.uid!) ?? new Map<string, AssignedTarget[]>();
+      for (const [name, targets] of s.assigned) {
+        if (targets) mine.set(name, targets);
+        else mine.delete(name);
+      }
+      this.assigned.set(sj.metadata.uid!, mine);
+    }
     if (s.created) {
       this.d.metrics.jobsCreated.inc({ kind: s.created.kind }, s.created.count);
       if (s.created.kind === 'Job') this.d.logger.info({ snoopyjob: `${sj.metadata.namespace}/${sj.metadata.name}`, created: s.created.count }, 'capture Jobs created');
@@ -194,8 +234,8 @@ export class SnoopyJobReconciler {
     return s.requeueAfterMs !== undefined ? { requeueAfterMs: s.requeueAfterMs } : undefined;
   }
 
-  /** Creates the token Secret when the cache lacks it (a 409: someone did, patch it), else patches it. */
-  private async writeTokens(w: TokenWrite): Promise<void> {
+  /** Creates a Secret when the cache lacks it (a 409: someone did, patch it), else patches it. */
+  private async writeSecret(w: SecretWrite): Promise<void> {
     const ns = this.d.config.namespace;
     if (!w.exists) {
       try {
@@ -246,6 +286,7 @@ export class SnoopyJobReconciler {
     if (failed) throw (failed as PromiseRejectedResult).reason;
     for (const j of jobs.items) this.expected.delete(j.metadata!.name!);
     this.written.delete(uid!);
+    this.assigned.delete(uid!);
     await retryOnConflict(async () => {
       const fresh = await getObject<SnoopyJob>(kube, SNOOPYJOBS, namespace, name);
       if (!fresh || !(fresh.metadata.finalizers ?? []).includes(FINALIZER)) return;

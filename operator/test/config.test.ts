@@ -36,6 +36,15 @@ describe('operator configuration', () => {
     expect(() => loadConfig({ SNOOPY_MIN_PING_INTERVAL: '-1' })).toThrow('SNOOPY_MIN_PING_INTERVAL');
   });
 
+  test('per-node capture settings: the default, the per-target design, bounded status, readable quantities', () => {
+    const c = loadConfig({}, 'host');
+    expect(c).toMatchObject({ capturePods: 'per-node', statusTargets: 100, captureResourcesPerTarget: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '128Mi' } } });
+    expect(loadConfig({ SNOOPY_CAPTURE_PODS: 'per-target', SNOOPY_STATUS_TARGETS: '20' })).toMatchObject({ capturePods: 'per-target', statusTargets: 20 });
+    expect(() => loadConfig({ SNOOPY_CAPTURE_PODS: 'per-pod' })).toThrow(new ConfigError('SNOOPY_CAPTURE_PODS="per-pod" is not one of per-node, per-target'));
+    expect(() => loadConfig({ SNOOPY_STATUS_TARGETS: '301' })).toThrow('is above 300');
+    expect(() => loadConfig({ SNOOPY_CAPTURE_MEMORY_REQUEST_PER_TARGET: 'lots' })).toThrow(ConfigError);
+  });
+
   test('a ConfigMap supplies what the environment does not set', () => {
     const merged = mergeConfigMap({ SNOOPY_NAMESPACE: 'from-env', K_SINK: '' }, { SNOOPY_NAMESPACE: 'from-cm', K_SINK: 'http://cm-sink/', SNOOPY_PRIVILEGED: 'true' });
     expect(loadConfig(merged)).toMatchObject({ namespace: 'from-env', sink: 'http://cm-sink/', privileged: true });

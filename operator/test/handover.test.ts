@@ -39,6 +39,8 @@ async function startInstance(identity: string): Promise<{ operator: Operator; pr
     SNOOPY_LEASE_DURATION_SECONDS: '60',
     SNOOPY_RENEW_DEADLINE_SECONDS: '40',
     SNOOPY_RETRY_PERIOD_SECONDS: '1',
+    // one Job per target pod: enough Job creates in flight to hold some of them back
+    SNOOPY_CAPTURE_PODS: 'per-target',
   });
   const operator = new Operator({ kubeConfig: proxy.kc, config, logger: quiet });
   operators.push(operator);

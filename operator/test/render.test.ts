@@ -1,10 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
 import { verifyToken } from '../../lib/token.js';
 import { ToolPolicyError, parseToolInvocation, toolPolicyFromEnv } from '../../lib/tool-policy.js';
-import { captureCronJobName, captureJobName, labelValue, MAX_CRONJOB_NAME, MAX_JOB_NAME, oneShotCaptureId, tokenSecretName, Labels } from '../../lib/api/names.js';
+import { assignmentSecretName, captureCronJobName, captureJobName, labelValue, MAX_CRONJOB_NAME, MAX_JOB_NAME, nodeCaptureCronJobName, nodeCaptureJobName, oneShotCaptureId, targetTokenKey, tokenSecretName, Labels } from '../../lib/api/names.js';
+import { NODE_ASSIGNMENT_DIR, parseAssignment, renderAssignment } from '../../lib/contracts/node-capture.js';
+import { formatQuantity, nodeCaptureResources, parseQuantity } from '../render/resources.js';
 import { fromArgs } from '../../lib/contracts/podtracer-invocation.js';
 import { evidenceEnabled } from '../../lib/api/schema.js';
-import { KILL_GRACE_SECONDS, podtracerArgs, uploadGraceSeconds, renderCaptureCronJob, renderCaptureJob, type CaptureRequest, type CaptureSettings } from '../render/capture.js';
+import { KILL_GRACE_SECONDS, podtracerArgs, uploadGraceSeconds, renderCaptureCronJob, renderCaptureJob, renderNodeCaptureCronJob, renderNodeCaptureJob, type CaptureRequest, type CaptureSettings, type NodeCaptureRequest } from '../render/capture.js';
 import { cronTargetToken, oneShotTargetToken } from '../tokens.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -18,6 +20,7 @@ const settings: CaptureSettings = {
   backoffLimit: 1,
   serviceAccount: 'snoopy-capture',
   resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+  resourcesPerTarget: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '128Mi' } },
 };
 function request(over: Partial<CaptureRequest> = {}): CaptureRequest {
   return {
@@ -60,6 +63,109 @@ describe('names', () => {
     expect(tokenSecretName({ name: long, uid: 'u' }).length).toBeLessThanOrEqual(63);
     expect(labelValue(long).length).toBeLessThanOrEqual(63);
     expect(labelValue('short')).toBe('short');
+  });
+});
+
+describe('per-node names', () => {
+  test('Jobs ≤ 63, CronJobs ≤ 52, Secrets ≤ 63, label values ≤ 63, whatever the node name; never a per-target name', () => {
+    const longNode = `${'n'.repeat(60)}.${'x'.repeat(60)}.${'y'.repeat(60)}.example.com`;
+    const seen = new Set<string>();
+    for (const name of ['x', 'snoopy-samplejob', 'a'.repeat(200)]) {
+      for (const node of ['node-a', 'ip-10-0-0-1.eu-west-1.compute.internal', longNode, `${longNode}2`]) {
+        const j = nodeCaptureJobName({ name, uid: sj.uid }, node);
+        const c = nodeCaptureCronJobName({ name, uid: sj.uid }, node);
+        const s = assignmentSecretName({ name, uid: sj.uid }, node);
+        expect(j.length).toBeLessThanOrEqual(MAX_JOB_NAME);
+        expect(c.length).toBeLessThanOrEqual(MAX_CRONJOB_NAME);
+        expect(s.length).toBeLessThanOrEqual(63);
+        for (const x of [j, c, s]) expect(x).toMatch(DNS_LABEL);
+        expect(seen.has(j) || seen.has(s)).toBe(false);
+        seen.add(j);
+        seen.add(s);
+        expect(j).not.toBe(captureJobName({ name, uid: sj.uid }, { namespace: '', name: node }));
+        expect(labelValue(node).length).toBeLessThanOrEqual(63);
+      }
+    }
+    expect(nodeCaptureJobName(sj, 'node-a')).toMatch(/^snoopy-samplejob-node-a-[0-9a-f]{10}$/);
+    // token keys: Secret key characters, distinct per pod, never the assignment's own keys
+    const k = targetTokenKey({ namespace: 'cnf-telco', name: 'Pod.With_Odd' });
+    expect(k).toMatch(/^[-._a-zA-Z0-9]{1,63}$/);
+    expect(targetTokenKey({ namespace: 'other', name: 'Pod.With_Odd' })).not.toBe(k);
+    expect(targetTokenKey({ namespace: 'ns', name: 'x'.repeat(253) }).length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('per-node capture pod resources', () => {
+  test('base + per target × targets, exact in millicores and bytes', () => {
+    expect(parseQuantity('50m')).toBe(50);
+    expect(parseQuantity('1')).toBe(1000);
+    expect(parseQuantity('1.5')).toBe(1500);
+    expect(parseQuantity('64Mi')).toBe(64 * 1024 * 1024 * 1000);
+    expect(formatQuantity(parseQuantity('1Gi'), 'memory')).toBe('1Gi');
+    expect(formatQuantity(parseQuantity('1500Mi'), 'memory')).toBe('1500Mi');
+    expect(formatQuantity(parseQuantity('1k'), 'memory')).toBe('1000');
+    expect(() => parseQuantity('1.5.5')).toThrow();
+    const r = nodeCaptureResources(settings.resources, settings.resourcesPerTarget, 10);
+    expect(r).toEqual({ requests: { cpu: '150m', memory: '544Mi' }, limits: { cpu: '2000m', memory: '1792Mi' } });
+    expect(nodeCaptureResources(settings.resources, settings.resourcesPerTarget, 1)).toEqual({ requests: { cpu: '60m', memory: '112Mi' }, limits: { cpu: '1100m', memory: '640Mi' } });
+  });
+});
+
+describe('per-node capture Job rendering', () => {
+  const nodeReq = (over: Partial<NodeCaptureRequest> = {}): NodeCaptureRequest => ({
+    sj,
+    command: 'tcpdump',
+    argv: ['-i', 'eth0', '-U', '-w', '-'],
+    timer: '2m',
+    timerSeconds: 120,
+    collector: 'collector:51001',
+    node: 'node-a',
+    assignmentSecret: assignmentSecretName(sj, 'node-a'),
+    targets: 3,
+    captureId: oneShotCaptureId(sj),
+    ...over,
+  });
+
+  test('podtracer node on the node, the assignment Secret mounted, no target or token in the pod', () => {
+    const job = renderNodeCaptureJob(nodeCaptureJobName(sj, 'node-a'), nodeReq(), settings);
+    expect(job.metadata!.labels).toMatchObject({ [Labels.jobUid]: sj.uid, [Labels.node]: 'node-a' });
+    expect(job.metadata!.labels![Labels.targetPod]).toBeUndefined();
+    expect(job.spec!.backoffLimit).toBe(0);
+    expect(job.spec!.activeDeadlineSeconds).toBe(180);
+    const pod = job.spec!.template.spec!;
+    expect(pod.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms[0]!.matchExpressions![0]!.values).toEqual(['node-a']);
+    expect(pod.volumes).toContainEqual({ name: 'assignment', secret: { secretName: assignmentSecretName(sj, 'node-a'), defaultMode: 0o400 } });
+    const c = pod.containers[0]!;
+    expect(c.volumeMounts).toContainEqual({ name: 'assignment', mountPath: NODE_ASSIGNMENT_DIR, readOnly: true });
+    expect(c.args![0]).toBe('node');
+    // what podtracer node reads back through the shared contract: no target option, the assignment's directory
+    expect(fromArgs(c.args!.slice(1), 'node')).toEqual({
+      command: 'node',
+      options: { assignmentDir: NODE_ASSIGNMENT_DIR, timer: '2m', collector: 'collector:51001', killGrace: '10s', uploadGrace: '40s', terminationLog: '/dev/termination-log' },
+      tool: ['tcpdump', '-i', 'eth0', '-U', '-w', '-'],
+    });
+    const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({ SNOOPY_JOB: sj.name, SNOOPY_JOB_NAMESPACE: sj.namespace, SNOOPY_CAPTURE_ID: oneShotCaptureId(sj), NODE_NAME: 'node-a' });
+    expect(env.SNOOPY_CAPTURE_TOKEN).toBeUndefined();
+    expect(env.POD_UID).toBeUndefined();
+    expect(c.resources).toEqual(nodeCaptureResources(settings.resources, settings.resourcesPerTarget, 3));
+  });
+
+  test('the CronJob: each run its own capture id; its template hash follows the target count (resources)', () => {
+    const name = nodeCaptureCronJobName(sj, 'node-a');
+    const cj = renderNodeCaptureCronJob(name, { ...nodeReq({ targets: 2 }), captureId: undefined, schedule: '*/5 * * * *', suspend: false } as NodeCaptureRequest & { schedule: string; suspend: boolean }, settings);
+    const env = cj.spec!.jobTemplate.spec!.template.spec!.containers[0]!.env!;
+    expect(env.find((e) => e.name === 'SNOOPY_CAPTURE_ID')!.valueFrom).toEqual({ fieldRef: { fieldPath: "metadata.labels['job-name']" } });
+    const again = renderNodeCaptureCronJob(name, { ...nodeReq({ targets: 2 }), captureId: undefined, schedule: '*/5 * * * *', suspend: false } as NodeCaptureRequest & { schedule: string; suspend: boolean }, settings);
+    const more = renderNodeCaptureCronJob(name, { ...nodeReq({ targets: 3 }), captureId: undefined, schedule: '*/5 * * * *', suspend: false } as NodeCaptureRequest & { schedule: string; suspend: boolean }, settings);
+    expect(again.metadata!.annotations).toEqual(cj.metadata!.annotations);
+    expect(more.metadata!.annotations!['snoopy.fennecproject.io/template-hash']).not.toBe(cj.metadata!.annotations!['snoopy.fennecproject.io/template-hash']);
+  });
+
+  test('an assignment renders and parses back, one token key per target', () => {
+    const targets = ['p2', 'p1'].map((p) => ({ namespace: 'cnf-telco', pod: p, uid: `u-${p}`, container: 'main', tokenKey: targetTokenKey({ namespace: 'cnf-telco', name: p }) }));
+    const a = parseAssignment(renderAssignment({ node: 'node-a', captureId: 'run-1', targets }));
+    expect(a.targets.map((t) => t.pod)).toEqual(['p1', 'p2']);
   });
 });
 

@@ -1,6 +1,7 @@
 // The SnoopyJob reconciler against the dev cluster's API server over HTTP. Pods are created bound
 // to nodes and reported Running as a kubelet would; Job outcomes are reported as the Job
-// controller would.
+// controller would. These cases are the per-target design (SNOOPY_CAPTURE_PODS=per-target); the
+// per-node default is node-capture.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { V1CronJob, V1Job } from '@kubernetes/client-node';
 import { CRONJOBS, JOBS, MERGE_PATCH, SNOOPYJOBS, DATAENDPOINTS, createObject, getObject } from '../../lib/kube/client.js';
@@ -18,7 +19,7 @@ let sink: Awaited<ReturnType<typeof startRecordingSink>>;
 beforeAll(async () => {
   cluster = await startTestCluster(['snoopy-operator', 'cnf-telco', 'team-a']);
   sink = await startRecordingSink();
-  operator = new Operator({ kubeConfig: cluster.kc, config: testConfig({ K_SINK: sink.url, SNOOPY_MIN_PING_INTERVAL: '0.2' }), logger: quiet });
+  operator = new Operator({ kubeConfig: cluster.kc, config: testConfig({ K_SINK: sink.url, SNOOPY_MIN_PING_INTERVAL: '0.2', SNOOPY_CAPTURE_PODS: 'per-target' }), logger: quiet });
   await operator.start();
 });
 

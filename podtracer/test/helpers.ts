@@ -3,10 +3,11 @@
 // and pcap inspection through tcpdump -r.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { V1ContainerStatus } from '@kubernetes/client-node';
 import { createVethPair, type VethPair } from '../../lib/testing/veth-pair.js';
 
 export const run = promisify(execFile);
@@ -173,4 +174,36 @@ export async function countPackets(file: string, filter: string): Promise<number
 export async function echoRequestSeqs(file: string): Promise<number[]> {
   const { stdout } = await run('tcpdump', ['-r', file, '-nn', 'icmp[icmptype] == icmp-echo'], { maxBuffer: 64 * 1024 * 1024 });
   return [...stdout.matchAll(/seq (\d+)/g)].map((m) => Number(m[1]));
+}
+
+/**
+ * Processes placed in cgroups named the way a container runtime names them (pod<uid>/<container
+ * id>), so podtracer's /proc scan finds a pod's container as it does on a node.
+ */
+export class ContainerCgroups {
+  readonly base = `/sys/fs/cgroup/pids/snoopy-podtracer-test-${suffix()}`;
+  private readonly dirs: string[] = [];
+
+  place(podUid: string, containerId: string, pid: number): void {
+    const podDir = `${this.base}/pod${podUid}`;
+    const dir = `${podDir}/${containerId}`;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/cgroup.procs`, String(pid));
+    for (const d of [dir, podDir]) if (!this.dirs.includes(d)) this.dirs.push(d);
+  }
+
+  /** Removes the cgroups once their processes are gone (call after killing them). */
+  async remove(): Promise<void> {
+    for (const dir of this.dirs) {
+      await waitFor(() => !existsSync(dir) || readFileSync(`${dir}/cgroup.procs`, 'utf8').trim() === '', 'cgroup to empty', 10_000).catch(() => undefined);
+    }
+    // containers before their pods, the base last
+    for (const dir of [...this.dirs].sort((a, b) => b.length - a.length)) if (existsSync(dir)) rmdirSync(dir);
+    if (existsSync(this.base)) rmdirSync(this.base);
+  }
+}
+
+/** A running container's status, as a kubelet reports it (containerID with its runtime prefix). */
+export function runningContainerStatus(name: string, containerId: string): V1ContainerStatus {
+  return { name, containerID: `containerd://${containerId}`, image: 'x', imageID: 'x', ready: true, restartCount: 0, state: { running: { startedAt: new Date() } } };
 }

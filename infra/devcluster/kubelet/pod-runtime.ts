@@ -19,7 +19,7 @@ import { run } from './host-exec.js';
 import { resolveCommand, type ImageContext } from './images.js';
 import { createPodNetwork, deletePodNetwork, RESERVATION_DIR, type ClusterNetwork, type PodIpam, type PodNetwork } from './network.js';
 import { addRecord, removeRecord } from './state-records.js';
-import { volumeReferences, materializeVolumes } from './volumes.js';
+import { hasContentVolumes, volumeReferences, materializeVolumes, refreshVolumes } from './volumes.js';
 import { processStartTime } from '../../../lib/proc.js';
 import { podResolvConf } from './cluster-dns.js';
 import type { EventRecorder } from '../controllers/events.js';
@@ -32,6 +32,11 @@ export const MAX_GRACE_SECONDS = 10;
 /** Restart backoff: 1 s doubling to 20 s (kubelet: 10 s to 5 min; the dev cluster is for tests). */
 const BACKOFF_START_MS = 1000;
 const BACKOFF_MAX_MS = 20_000;
+/**
+ * How often a running pod's Secret, ConfigMap and downward API volumes are brought up to date
+ * (kubelet: its sync period, about a minute; the dev cluster is for tests).
+ */
+export const VOLUME_SYNC_MS = 2000;
 
 export interface NodeContext {
   kube: Kube;
@@ -107,6 +112,7 @@ export class PodRuntime {
   private readonly log: Logger;
   private hostsFile?: string;
   private resolvFile?: string;
+  private volumeSync?: NodeJS.Timeout;
 
   constructor(pod: V1Pod, private readonly ctx: NodeContext, private readonly onGone: (uid: string) => void) {
     this.pod = pod;
@@ -168,7 +174,39 @@ export class PodRuntime {
       return;
     }
     if (this.terminating) return;
+    this.startVolumeSync();
     void this.runContainers();
+  }
+
+  /** Keeps the pod's Secret, ConfigMap and downward API volumes up to date while it runs. */
+  private startVolumeSync(): void {
+    if (!hasContentVolumes(this.pod)) return;
+    let busy = false;
+    this.volumeSync = setInterval(() => {
+      if (busy || this.terminating || this.finished || this.tornDown) return;
+      busy = true;
+      void this.syncVolumes().finally(() => (busy = false));
+    }, VOLUME_SYNC_MS);
+    // never what keeps the kubelet's process alive
+    this.volumeSync.unref();
+  }
+
+  private async syncVolumes(): Promise<void> {
+    let src: EnvSources;
+    try {
+      src = await this.fetchVolumeSources();
+    } catch (e) {
+      this.log.debug({ err: (e as Error).message }, 'volume sources not read: volumes keep their content');
+      return;
+    }
+    if (this.terminating || this.finished || this.tornDown) return;
+    try {
+      const { changed, problems } = refreshVolumes(this.pod, this.dir, src, (p) => podFieldValue(this.podForEnv(), p, this.ctx.hostIP));
+      if (changed.length > 0) this.log.info({ volumes: changed }, 'volumes updated');
+      for (const problem of problems) this.log.debug({ problem }, 'volume not updated');
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'updating volumes failed');
+    }
   }
 
   private async runContainers(): Promise<void> {
@@ -294,6 +332,14 @@ export class PodRuntime {
       for (const s of v.secrets) refs.secrets.add(s);
       for (const s of v.configMaps) refs.configMaps.add(s);
     }
+    return this.readSources(refs);
+  }
+
+  private fetchVolumeSources(): Promise<EnvSources> {
+    return this.readSources(volumeReferences(this.pod));
+  }
+
+  private async readSources(refs: { secrets: Set<string>; configMaps: Set<string> }): Promise<EnvSources> {
     const src: EnvSources = { secrets: new Map(), configMaps: new Map() };
     for (const s of refs.secrets) src.secrets.set(s, await this.ctx.kube.get(apiPath('v1', 'secrets', this.ns, s)));
     for (const s of refs.configMaps) src.configMaps.set(s, await this.ctx.kube.get(apiPath('v1', 'configmaps', this.ns, s)));
@@ -724,6 +770,7 @@ export class PodRuntime {
     await sleep(0);
     for (const c of this.containers.values()) await this.dropCgroups(c);
     this.tornDown = true;
+    if (this.volumeSync) clearInterval(this.volumeSync);
     if (this.network) {
       await deletePodNetwork(this.ctx.stateDir, this.network);
       this.ctx.ipam?.release(this.network.ip);

@@ -1,9 +1,12 @@
 // Pod volumes materialised on the host: emptyDir and persistentVolumeClaim directories under the
-// state dir, hostPath as given, Secret/ConfigMap/projected/downwardAPI volumes as files. The
-// container's mounts then bind these host paths (see rootfs.ts).
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+// state dir, hostPath as given, Secret/ConfigMap/projected/downwardAPI volumes as files, written
+// the way a kubelet writes them (atomic-writer.ts) and refreshed while the pod runs when their
+// Secrets, ConfigMaps or the pod's own fields change (refreshVolumes). The container's mounts
+// then bind these host paths (see rootfs.ts).
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import type { V1Pod, V1Volume, V1KeyToPath } from '@kubernetes/client-node';
+import { writeVolumeAtomically, type VolumeFile } from './atomic-writer.js';
 import type { EnvSources } from './env.js';
 
 export class VolumeError extends Error {
@@ -35,8 +38,9 @@ function safeRelative(p: string): string {
   return n;
 }
 
-function writeItems(dir: string, data: Record<string, Buffer>, items: V1KeyToPath[] | undefined, mode: number | undefined, what: string, optional: boolean | undefined): void {
-  const entries: Array<[string, Buffer, number | undefined]> = [];
+/** The files a Secret's or ConfigMap's data gives a volume: every key, or the items asked for. */
+function itemFiles(data: Record<string, Buffer>, items: V1KeyToPath[] | undefined, mode: number | undefined, what: string, optional: boolean | undefined): VolumeFile[] {
+  const out: VolumeFile[] = [];
   if (items?.length) {
     for (const it of items) {
       const v = data[it.key];
@@ -44,15 +48,10 @@ function writeItems(dir: string, data: Record<string, Buffer>, items: V1KeyToPat
         if (optional) continue;
         throw new VolumeError(`${what}: key "${it.key}" not found`);
       }
-      entries.push([safeRelative(it.path), v, it.mode]);
+      out.push({ path: safeRelative(it.path), data: v, mode: it.mode ?? mode ?? 0o644 });
     }
-  } else for (const [k, v] of Object.entries(data)) entries.push([k, v, undefined]);
-  for (const [rel, v, m] of entries) {
-    const file = join(dir, rel);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, v);
-    chmodSync(file, m ?? mode ?? 0o644);
-  }
+  } else for (const [k, v] of Object.entries(data)) out.push({ path: k, data: v, mode: mode ?? 0o644 });
+  return out;
 }
 
 function secretData(s: { data?: Record<string, string>; stringData?: Record<string, string> }): Record<string, Buffer> {
@@ -99,46 +98,8 @@ export function materializeVolumes(
       const dir = join(stateDir, 'volumes', 'pvc', ns, v.persistentVolumeClaim.claimName);
       mkdirSync(dir, { recursive: true });
       out.set(v.name, dir);
-    } else if (v.secret) {
-      const s = src.secrets.get(v.secret.secretName ?? '');
-      mkdirSync(base, { recursive: true });
-      if (!s) {
-        if (!v.secret.optional) throw new VolumeError(`secret "${v.secret.secretName}" not found`);
-      } else writeItems(base, secretData(s), v.secret.items, v.secret.defaultMode, `secret ${v.secret.secretName}`, v.secret.optional);
-      out.set(v.name, base);
-    } else if (v.configMap) {
-      const c = src.configMaps.get(v.configMap.name ?? '');
-      mkdirSync(base, { recursive: true });
-      if (!c) {
-        if (!v.configMap.optional) throw new VolumeError(`configmap "${v.configMap.name}" not found`);
-      } else writeItems(base, configMapData(c), v.configMap.items, v.configMap.defaultMode, `configmap ${v.configMap.name}`, v.configMap.optional);
-      out.set(v.name, base);
-    } else if (v.downwardAPI || v.projected) {
-      mkdirSync(base, { recursive: true });
-      const items = v.downwardAPI?.items ?? [];
-      for (const s of v.projected?.sources ?? []) {
-        if (s.secret) {
-          const sec = src.secrets.get(s.secret.name ?? '');
-          if (!sec && !s.secret.optional) throw new VolumeError(`secret "${s.secret.name}" not found`);
-          if (sec) writeItems(base, secretData(sec), s.secret.items, v.projected?.defaultMode, `secret ${s.secret.name}`, s.secret.optional);
-        } else if (s.configMap) {
-          const cm = src.configMaps.get(s.configMap.name ?? '');
-          if (!cm && !s.configMap.optional) throw new VolumeError(`configmap "${s.configMap.name}" not found`);
-          if (cm) writeItems(base, configMapData(cm), s.configMap.items, v.projected?.defaultMode, `configmap ${s.configMap.name}`, s.configMap.optional);
-        } else if (s.downwardAPI) items.push(...(s.downwardAPI.items ?? []));
-        else if (s.serviceAccountToken) {
-          // the dev cluster authenticates nobody: a placeholder token where clients expect one
-          const file = join(base, safeRelative(s.serviceAccountToken.path));
-          mkdirSync(dirname(file), { recursive: true });
-          writeFileSync(file, 'dev-cluster-token');
-        }
-      }
-      for (const it of items) {
-        if (!it.fieldRef) continue;
-        const file = join(base, safeRelative(it.path));
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, fieldValue(it.fieldRef.fieldPath));
-      }
+    } else if (v.secret || v.configMap || v.downwardAPI || v.projected) {
+      writeVolumeAtomically(base, contentVolumeFiles(v, src, fieldValue)!);
       out.set(v.name, base);
     } else {
       const kind = Object.keys(v).find((k) => k !== 'name') ?? 'unknown';
@@ -146,4 +107,78 @@ export function materializeVolumes(
     }
   }
   return out;
+}
+
+/**
+ * The files of a Secret, ConfigMap, downwardAPI or projected volume from the objects it names;
+ * undefined for other volumes. Throws VolumeError for a missing object or key that is not optional.
+ */
+export function contentVolumeFiles(v: V1Volume, src: EnvSources, fieldValue: (path: string) => string): VolumeFile[] | undefined {
+  if (v.secret) {
+    const s = src.secrets.get(v.secret.secretName ?? '');
+    if (!s) {
+      if (!v.secret.optional) throw new VolumeError(`secret "${v.secret.secretName}" not found`);
+      return [];
+    }
+    return itemFiles(secretData(s), v.secret.items, v.secret.defaultMode, `secret ${v.secret.secretName}`, v.secret.optional);
+  }
+  if (v.configMap) {
+    const c = src.configMaps.get(v.configMap.name ?? '');
+    if (!c) {
+      if (!v.configMap.optional) throw new VolumeError(`configmap "${v.configMap.name}" not found`);
+      return [];
+    }
+    return itemFiles(configMapData(c), v.configMap.items, v.configMap.defaultMode, `configmap ${v.configMap.name}`, v.configMap.optional);
+  }
+  if (!v.downwardAPI && !v.projected) return undefined;
+  const files: VolumeFile[] = [];
+  const items = [...(v.downwardAPI?.items ?? [])];
+  const mode = v.projected?.defaultMode ?? v.downwardAPI?.defaultMode ?? undefined;
+  for (const s of v.projected?.sources ?? []) {
+    if (s.secret) {
+      const sec = src.secrets.get(s.secret.name ?? '');
+      if (!sec && !s.secret.optional) throw new VolumeError(`secret "${s.secret.name}" not found`);
+      if (sec) files.push(...itemFiles(secretData(sec), s.secret.items, mode, `secret ${s.secret.name}`, s.secret.optional));
+    } else if (s.configMap) {
+      const cm = src.configMaps.get(s.configMap.name ?? '');
+      if (!cm && !s.configMap.optional) throw new VolumeError(`configmap "${s.configMap.name}" not found`);
+      if (cm) files.push(...itemFiles(configMapData(cm), s.configMap.items, mode, `configmap ${s.configMap.name}`, s.configMap.optional));
+    } else if (s.downwardAPI) items.push(...(s.downwardAPI.items ?? []));
+    else if (s.serviceAccountToken) {
+      // the dev cluster authenticates nobody: a placeholder token where clients expect one
+      files.push({ path: safeRelative(s.serviceAccountToken.path), data: Buffer.from('dev-cluster-token'), mode: mode ?? 0o644 });
+    }
+  }
+  for (const it of items) {
+    if (!it.fieldRef) continue;
+    files.push({ path: safeRelative(it.path), data: Buffer.from(fieldValue(it.fieldRef.fieldPath)), mode: it.mode ?? mode ?? 0o644 });
+  }
+  return files;
+}
+
+/** Whether the pod has volumes refreshVolumes keeps up to date. */
+export function hasContentVolumes(pod: V1Pod): boolean {
+  return (pod.spec?.volumes ?? []).some((v) => v.secret || v.configMap || v.downwardAPI || v.projected);
+}
+
+/**
+ * Brings the pod's Secret, ConfigMap, downwardAPI and projected volumes up to date, each in one
+ * atomic step, as a kubelet does on its sync. A volume whose object is gone (and not optional)
+ * keeps what it had, as with a kubelet. Returns the names of the volumes that changed and the
+ * problems met.
+ */
+export function refreshVolumes(pod: V1Pod, podDir: string, src: EnvSources, fieldValue: (path: string) => string): { changed: string[]; problems: string[] } {
+  const changed: string[] = [];
+  const problems: string[] = [];
+  for (const v of (pod.spec?.volumes ?? []) as V1Volume[]) {
+    let files: VolumeFile[] | undefined;
+    try {
+      files = contentVolumeFiles(v, src, fieldValue);
+    } catch (e) {
+      problems.push(`volume "${v.name}": ${(e as Error).message}`);
+      continue;
+    }
+    if (files !== undefined && writeVolumeAtomically(join(podDir, 'volumes', v.name), files)) changed.push(v.name);
+  }
+  return { changed, problems };
 }
