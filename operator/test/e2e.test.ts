@@ -95,12 +95,14 @@ describe('seed samples on the full dev cluster', () => {
     process.stdout.write(`e2e targets: ${JSON.stringify(sj.status!.targets!.map((t) => ({ pod: t.pod, node: t.node, state: t.state, bytes: t.bytes, segments: t.segments, objects: t.objects })))}\n`);
     expect(sj.status!.phase).toBe('Completed');
     expect(sj.status!.targets!.length).toBe(targets.length);
+    expect(jobs.length).toBe(new Set(targets.map((p) => p.spec!.nodeName)).size);
     for (const t of sj.status!.targets!) {
       const pod = targets.find((p) => p.metadata!.name === t.pod)!;
       expect(t).toMatchObject({ state: 'Succeeded', node: pod.spec!.nodeName, podUID: pod.metadata!.uid, toolExitCode: 0 });
       expect(t.bytes).toBeGreaterThan(24); // more than a pcap global header: packets were captured
       expect(t.segments).toBeGreaterThanOrEqual(1);
-      expect(t.objects!.length).toBeGreaterThanOrEqual(1);
+      // one capture Job per node (the default design), named in each of its targets; the objects
+      // themselves are listed in the run manifest in storage, not in the bounded status
       expect(jobs.find((j) => j.metadata!.name === t.job)).toBeDefined();
     }
     await waitFor('job.completed CloudEvent', () => sink.events.find((e) => e.headers['ce-type'] === 'io.fennecproject.snoopy.job.completed'), 10_000);

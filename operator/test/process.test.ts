@@ -1,5 +1,5 @@
 // The real executable as child processes against the dev cluster's API server: restart in the
-// middle of a run, and two replicas electing a leader on a Lease.
+// middle of a run, and two replicas electing a leader on a Lease (per-target capture Jobs).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,9 @@ function startReplica(name: string): Replica {
       SNOOPY_RENEW_DEADLINE_SECONDS: '3',
       SNOOPY_RETRY_PERIOD_SECONDS: '1',
       SNOOPY_RESYNC_SECONDS: '5',
+      // restart and hand-over counted in capture Jobs, one per target pod: the per-target design
+      // (per-node joins and restarts: node-capture.test.ts)
+      SNOOPY_CAPTURE_PODS: 'per-target',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
