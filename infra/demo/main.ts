@@ -25,6 +25,10 @@ import { Kubectl } from './kubectl.js';
 import { formatReport, verdict, type CaptureJob, type TargetPod } from './report.js';
 import { startEventReceiver, type EventReceiver } from './sink.js';
 
+// The AWS SDK's notice about Node 20's end of support would land in the middle of the report
+// (checked when the first S3 client is made, so set before any is).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const HELP = `Usage: node dist/infra/demo/main.js [--s3 rgw|embedded] [--state-dir DIR] [--timeout SECONDS]
 
 Runs Snoopy end to end on a local dev cluster (two nodes, pods as local processes in their own
