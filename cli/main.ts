@@ -20,7 +20,7 @@ Usage:
                          [--endpoint NAME | --collector HOST:PORT]
                          [--name NAME] [--wait] [--dry-run [-o yaml|json]] [-- TOOL ARGS…]
   kubectl snoopy list [-n TARGET_NS] [-A] [-o json|yaml|wide]
-  kubectl snoopy status NAME [-o json|yaml|wide]
+  kubectl snoopy status NAME [-o json|yaml|wide] [--s3-endpoint URL] [--bucket B] [--prefix P]
   kubectl snoopy logs NAME
   kubectl snoopy delete NAME
   kubectl snoopy download NAME [-o DIR] [--merge] [--s3-endpoint URL] [--bucket B] [--prefix P]
@@ -40,7 +40,10 @@ Global options:
   --job-namespace NS     where SnoopyJobs live (default $SNOOPY_NAMESPACE or snoopy-operator)
   -h, --help             this help
 
-Storage (download, summary, evidence): flags, else S3_ENDPOINT / S3_BUCKET / S3_PREFIX / AWS_* from the
+status reads the run manifest from storage when the SnoopyJob's status lists fewer targets than the
+run has (per-node capture lists the first ones): every target, and per-node rollups.
+
+Storage (status, download, summary, evidence): flags, else S3_ENDPOINT / S3_BUCKET / S3_PREFIX / AWS_* from the
 environment, else the storage block and credentials Secret of the SnoopyJob's SnoopyDataEndpoint.
 `;
 
@@ -88,7 +91,7 @@ export async function run(argv: string[], out: NodeJS.WriteStream, err: NodeJS.W
       return list(p.values, out);
     case 'status':
     case 'get':
-      if (!(p = pick(GET_OPTIONS, 1))) return 0;
+      if (!(p = pick({ ...GET_OPTIONS, ...STORAGE_OPTIONS }, 1))) return 0;
       return status(p.values, p.positionals[0]!, out);
     case 'logs':
       if (!(p = pick({}, 1))) return 0;
