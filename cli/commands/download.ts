@@ -1,5 +1,6 @@
 // kubectl snoopy download NAME [-o DIR] [--merge]
-// Verification: every object the SnoopyJob's status lists must be in storage; each object's
+// Verification: every object the SnoopyJob's status lists must be in storage, and, when the status
+// lists fewer targets than the run has (per-node capture), every object the run manifest lists; each object's
 // size must equal the listing's; the bytes read must match the sha256 the collector computed
 // while storing the object (its `sha256` object tag), and a single-part object's ETag (its MD5). The sha256 of every segment and of every
 // file written are recorded in DIR/segments.sha256 and DIR/SHA256SUMS (sha256sum -c format).
