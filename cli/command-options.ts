@@ -42,7 +42,8 @@ export interface CommandOptions {
 export const COMMAND_OPTIONS: Record<string, CommandOptions> = {
   capture: { options: CAPTURE_OPTIONS, positionals: 0, outputs: ['yaml', 'json'] },
   list: { options: GET_OPTIONS, positionals: 0, outputs: ['json', 'yaml', 'wide'] },
-  status: { options: GET_OPTIONS, positionals: 1, outputs: ['json', 'yaml', 'wide'] },
+  // status reads the run manifest from storage when the bounded status lists only the first targets
+  status: { options: { ...GET_OPTIONS, ...STORAGE_OPTIONS }, positionals: 1, outputs: ['json', 'yaml', 'wide'] },
   logs: { options: OUTPUT, positionals: 1, outputs: ['json'] },
   delete: { options: {}, positionals: 1 },
   download: { options: { ...OUTPUT, merge: { type: 'boolean' }, ...STORAGE_OPTIONS }, positionals: 1 },

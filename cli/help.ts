@@ -53,9 +53,12 @@ rejected by the operator. --wait follows the capture to its end; Ctrl-C stops fo
   {
     name: 'status',
     aliases: ['get'],
-    usage: ['kubectl snoopy status NAME [-o json|yaml|wide]'],
+    usage: [`kubectl snoopy status NAME [-o json|yaml|wide] ${STORAGE_FLAGS}`],
     summary: "one SnoopyJob's phase, conditions, targets and recent events",
-    details: 'Shows the phase, conditions, each target (state, bytes, stop reason, message) and the Kubernetes Events of the SnoopyJob.',
+    details: `Shows the phase, conditions, each target (state, bytes, stop reason, message) and the Kubernetes Events of
+the SnoopyJob. When the status lists only its first targets (one capture pod per node keeps the
+status bounded), the run manifest is read from storage: every target, and per-node rollups.
+${STORAGE_NOTE}`,
     examples: [['one capture in detail', 'kubectl snoopy status web-dns -o wide']],
   },
   {
@@ -139,7 +142,7 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 ${GLOBAL_HELP}
-${STORAGE_NOTE.replace(/^Storage:/, 'Storage (download, summary, evidence):')}
+${STORAGE_NOTE.replace(/^Storage:/, 'Storage (status, download, summary, evidence):')}
 Run "kubectl snoopy COMMAND --help" for a command's own help and examples.
 `;
 }

@@ -1,7 +1,8 @@
 // What `list` and `status` print, from a SnoopyJob as the API returns it (pure).
-import type { SnoopyJob } from '../lib/api/schema.js';
+import { TARGET_STATES, type SnoopyJob } from '../lib/api/schema.js';
 import { age, humanBytes, table } from './output.js';
 import { selectorString } from './capture-spec.js';
+import type { RunView } from './run-view.js';
 
 export function listTable(items: SnoopyJob[], wide: boolean, now = Date.now()): string {
   const header = ['NAME', 'COMMAND', 'TARGET-NS', 'SELECTOR', 'PHASE', 'TARGETS', 'BYTES', 'AGE'];
@@ -33,7 +34,27 @@ export interface EventLine {
   count?: number;
 }
 
-export function statusText(sj: SnoopyJob, wide: boolean, events: EventLine[] = []): string {
+/** What status read from the run manifest: the merged view, or why it could not be read. */
+export type RunManifestRead = { view: RunView } | { error: string };
+
+const statesText = (states: Record<string, number>) =>
+  TARGET_STATES.filter((k) => (states[k] ?? 0) > 0)
+    .map((k) => `${states[k]} ${k}`)
+    .join(', ') || '-';
+
+/** The run's size and per-node rollups, when the status lists only some of its targets. */
+function runLines(sj: SnoopyJob, run: RunManifestRead): string[] {
+  const s = sj.status ?? {};
+  const listed = s.targets?.length ?? 0;
+  if ('error' in run) return [`Target count: ${s.targetCount} (the status lists ${listed}; run manifest not read: ${run.error})`];
+  const { view } = run;
+  const lines = [`Target count: ${s.targetCount} (the status lists ${listed}; run manifest: ${view.manifests} node${view.manifests === 1 ? '' : 's'})`, ''];
+  const rows = view.nodes.map((n) => [n.node, String(n.targets), statesText(n.states), humanBytes(n.bytes), n.source === 'manifest' ? 'manifest' : 'status (partial)']);
+  lines.push(table(['NODE', 'TARGETS', 'STATES', 'BYTES', 'FROM'], rows).trimEnd());
+  return lines;
+}
+
+export function statusText(sj: SnoopyJob, wide: boolean, events: EventLine[] = [], run?: RunManifestRead): string {
   const s = sj.status ?? {};
   const lines = [
     `Name:        ${sj.metadata.namespace}/${sj.metadata.name}`,
@@ -43,16 +64,18 @@ export function statusText(sj: SnoopyJob, wide: boolean, events: EventLine[] = [
   ];
   if (s.captureId) lines.push(`Capture id:  ${s.captureId}`);
   if (sj.spec.schedule) lines.push(`Schedule:    ${sj.spec.schedule} (last ${s.lastScheduleTime ?? '-'}, next ${s.nextScheduleTime ?? '-'})`);
+  if (run) lines.push(...runLines(sj, run));
   lines.push('');
+  const targets = run && 'view' in run ? run.view.targets : (s.targets ?? []);
   const header = ['POD', 'NODE', 'STATE', 'BYTES', 'SEGMENTS', 'OBJECTS'];
   if (wide) header.push('JOB', 'START', 'END', 'DROPPED', 'EXIT', 'MESSAGE');
-  const rows = (s.targets ?? []).map((t) => {
+  const rows = targets.map((t) => {
     const row = [`${t.namespace}/${t.pod}`, t.node ?? '-', t.state, humanBytes(t.bytes), String(t.segments ?? 0), String(t.objects?.length ?? 0)];
     if (wide) row.push(t.job, t.startTime ?? '-', t.completionTime ?? '-', String(t.packetsDroppedByKernel ?? '-'), String(t.toolExitCode ?? '-'), t.message ?? '');
     return row;
   });
   lines.push(rows.length > 0 ? table(header, rows).trimEnd() : 'No targets yet.');
-  if (wide) for (const t of s.targets ?? []) for (const o of t.objects ?? []) lines.push(`  ${o}`);
+  if (wide) for (const t of targets) for (const o of t.objects ?? []) lines.push(`  ${o}`);
   if (s.conditions?.length) {
     lines.push('', table(['CONDITION', 'STATUS', 'REASON', 'MESSAGE'], s.conditions.map((c) => [c.type, c.status, c.reason, c.message])).trimEnd());
   }

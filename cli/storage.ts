@@ -1,9 +1,11 @@
 // Where a SnoopyJob's objects are and how to read them. Each setting comes from the first of:
 // a flag, the environment (S3_ENDPOINT, S3_BUCKET, S3_PREFIX, AWS_*), the SnoopyDataEndpoint the
 // SnoopyJob references (its storage block and credentials Secret).
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ManifestError, parseNodeManifest, type NodeManifest } from '../lib/contracts/node-capture.js';
 import { createS3Client, s3SettingsFromEnv, type S3Settings } from '../lib/s3.js';
-import { snoopyJobPrefix } from '../lib/storage-keys.js';
+import { NODE_MANIFEST_DIR, SHA256_TAG, parseNodeManifestKey, sanitizeKeyElement, snoopyJobPrefix } from '../lib/storage-keys.js';
 import type { Kube } from '../lib/kube/client.js';
 import type { SnoopyJob } from '../lib/api/schema.js';
 import { CliError, apiError, networkCode } from './errors.js';
@@ -88,20 +90,87 @@ export interface ListedObject {
   etag?: string;
 }
 
-export async function listObjects(s3: S3Client, loc: StorageLocation): Promise<ListedObject[]> {
+/** Every object under the SnoopyJob's prefix, or under `prefix` (which starts with it). */
+export async function listObjects(s3: S3Client, loc: StorageLocation, prefix = loc.jobPrefix): Promise<ListedObject[]> {
   const out: ListedObject[] = [];
   let token: string | undefined;
   // bounded: 10,000 pages of 1,000 keys
   for (let page = 0; page < 10_000; page++) {
     let res;
     try {
-      res = await s3.send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: loc.jobPrefix, ...(token ? { ContinuationToken: token } : {}) }));
+      res = await s3.send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
     } catch (e) {
       throw storageError(e, loc.where);
     }
     for (const o of res.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag.replace(/"/g, '') } : {}) });
     if (!res.IsTruncated || !res.NextContinuationToken) break;
     token = res.NextContinuationToken;
+  }
+  return out;
+}
+
+export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Reads one object whole and checks it: the size the listing gave, a single-part object's ETag (its
+ * MD5), and the sha256 the collector recorded as its object tag when it stored it.
+ */
+export async function fetchObject(s3: S3Client, loc: StorageLocation, key: string, expected: { size: number; etag?: string }): Promise<Buffer> {
+  let body: Buffer;
+  const tags: Record<string, string> = {};
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
+    body = Buffer.from(await res.Body!.transformToByteArray());
+    const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: loc.bucket, Key: key }));
+    for (const t of tagging.TagSet ?? []) if (t.Key && t.Value !== undefined) tags[t.Key] = t.Value;
+  } catch (e) {
+    throw storageError(e, loc.where);
+  }
+  if (body.length !== expected.size) throw new CliError(`${key}: read ${body.length} bytes, storage lists ${expected.size}`);
+  if (expected.etag && /^[0-9a-f]{32}$/i.test(expected.etag)) {
+    const md5 = createHash('md5').update(body).digest('hex');
+    if (md5 !== expected.etag.toLowerCase()) throw new CliError(`${key}: content MD5 ${md5} differs from its ETag ${expected.etag}`);
+  }
+  const want = tags[SHA256_TAG];
+  if (!want) throw new CliError(`${key}: has no ${SHA256_TAG} tag, so its content cannot be verified`);
+  const got = sha256(body);
+  if (got !== want.toLowerCase()) throw new CliError(`${key}: content sha256 ${got} differs from the ${want} recorded when it was stored`);
+  return body;
+}
+
+/** The node manifests among listed objects: those of the given runs, or of every run. */
+export function nodeManifestObjects(objects: readonly ListedObject[], captureIds?: readonly string[]): ListedObject[] {
+  return objects.filter((o) => {
+    const p = parseNodeManifestKey(o.key);
+    return p !== undefined && (captureIds === undefined || captureIds.includes(p.captureId));
+  });
+}
+
+/** The node manifests of the given runs: each run's "<run>/_nodes/" folder listed. */
+export async function listNodeManifests(s3: S3Client, loc: StorageLocation, captureIds: readonly string[]): Promise<ListedObject[]> {
+  const out: ListedObject[] = [];
+  for (const cid of captureIds) out.push(...nodeManifestObjects(await listObjects(s3, loc, `${loc.jobPrefix}${sanitizeKeyElement(cid, 'capture id')}/${NODE_MANIFEST_DIR}/`), [cid]));
+  return out;
+}
+
+/**
+ * The run manifest (docs/design.md "Storage keys"): node manifests, each read whole, verified
+ * like a segment and checked against the NodeManifest shape.
+ */
+export async function readNodeManifests(s3: S3Client, loc: StorageLocation, objects: readonly ListedObject[]): Promise<NodeManifest[]> {
+  const out: NodeManifest[] = [];
+  // a few reads at a time: a run on hundreds of nodes has as many manifests
+  for (let i = 0; i < objects.length; i += 8) {
+    const batch = objects.slice(i, i + 8);
+    const bodies = await Promise.all(batch.map((o) => fetchObject(s3, loc, o.key, o)));
+    bodies.forEach((body, j) => {
+      try {
+        out.push(parseNodeManifest(body.toString('utf8')));
+      } catch (e) {
+        if (e instanceof ManifestError) throw new CliError(`${batch[j]!.key}: ${e.message}`);
+        throw e;
+      }
+    });
   }
   return out;
 }

@@ -1,14 +1,14 @@
 // kubectl snoopy download NAME [-o DIR] [--merge]
-// Verification: every object the SnoopyJob's status lists must be in storage; each object's
+// Verification: every object the SnoopyJob's status lists must be in storage, and, when the status
+// lists fewer targets than the run has (per-node capture), every object the run manifest lists; each object's
 // size must equal the listing's; the bytes read must match the sha256 the collector computed
 // while storing the object (its `sha256` object tag), and a single-part object's ETag (its MD5). The sha256 of every segment and of every
 // file written are recorded in DIR/segments.sha256 and DIR/SHA256SUMS (sha256sum -c format).
-import { GetObjectCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { mergePcaps } from '../../lib/pcap/index.js';
-import { SHA256_TAG } from '../../lib/storage-keys.js';
+import { parseS3Uri } from '../../lib/s3.js';
 import { SegmentJoiner } from '../segment-joiner.js';
 import { CliError } from '../errors.js';
 import { connect } from '../kube.js';
@@ -16,37 +16,12 @@ import { jobNamespace, type GlobalOptions } from '../options.js';
 import { humanBytes } from '../output.js';
 import { progressBar, type ProgressStream } from '../progress.js';
 import { getSnoopyJob } from '../resources.js';
-import { listObjects, openStorage, resolveStorage, storageError, type StorageFlags, type StorageLocation } from '../storage.js';
+import { fetchObject, listObjects, nodeManifestObjects, openStorage, readNodeManifests, resolveStorage, sha256, type StorageFlags } from '../storage.js';
+import { manifestKeys, statusIsPartial } from '../run-view.js';
 import { planDownload, planEvidence, sequenceGaps, statusKeys } from '../download-plan.js';
-import type { S3Client } from '@aws-sdk/client-s3';
 
 export interface DownloadFlags extends GlobalOptions, StorageFlags {
   merge?: boolean;
-}
-
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function fetchObject(s3: S3Client, loc: StorageLocation, key: string, expected: { size: number; etag?: string }): Promise<Buffer> {
-  let body: Buffer;
-  const tags: Record<string, string> = {};
-  try {
-    const res = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
-    body = Buffer.from(await res.Body!.transformToByteArray());
-    const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: loc.bucket, Key: key }));
-    for (const t of tagging.TagSet ?? []) if (t.Key && t.Value !== undefined) tags[t.Key] = t.Value;
-  } catch (e) {
-    throw storageError(e, loc.where);
-  }
-  if (body.length !== expected.size) throw new CliError(`${key}: read ${body.length} bytes, storage lists ${expected.size}`);
-  if (expected.etag && /^[0-9a-f]{32}$/i.test(expected.etag)) {
-    const md5 = createHash('md5').update(body).digest('hex');
-    if (md5 !== expected.etag.toLowerCase()) throw new CliError(`${key}: content MD5 ${md5} differs from its ETag ${expected.etag}`);
-  }
-  const want = tags[SHA256_TAG];
-  if (!want) throw new CliError(`${key}: has no ${SHA256_TAG} tag, so its content cannot be verified`);
-  const got = sha256(body);
-  if (got !== want.toLowerCase()) throw new CliError(`${key}: content sha256 ${got} differs from the ${want} recorded when it was stored`);
-  return body;
 }
 
 export async function download(flags: DownloadFlags, name: string, out: NodeJS.WritableStream, err: ProgressStream): Promise<number> {
@@ -60,6 +35,12 @@ export async function download(flags: DownloadFlags, name: string, out: NodeJS.W
     const present = new Set(objects.map((o) => o.key));
     const missing = statusKeys(sj).filter((k) => !present.has(k));
     if (missing.length > 0) throw new CliError(`${missing.length} objects listed in the SnoopyJob's status are not in storage (${loc.where}), e.g. ${missing[0]}`);
+    if (statusIsPartial(sj)) {
+      // the status lists only the first targets: every target's objects are in the run manifest
+      const manifests = await readNodeManifests(s3, loc, nodeManifestObjects(objects));
+      const absent = manifestKeys(manifests).filter((k) => !present.has(parseS3Uri(k)?.key ?? k));
+      if (absent.length > 0) throw new CliError(`${absent.length} objects listed in the run manifest are not in storage (${loc.where}), e.g. ${absent[0]}`);
+    }
     if (plan.length === 0) throw new CliError(`no segments stored under ${loc.jobPrefix} at ${loc.where}${sj.status?.phase ? ` (SnoopyJob phase ${sj.status.phase})` : ''}`);
     const dir = resolve(flags.output ?? name);
     const total = plan.reduce((n, t) => n + t.segments.reduce((m, s) => m + s.size, 0), 0);

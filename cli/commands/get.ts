@@ -6,8 +6,12 @@ import { connect } from '../kube.js';
 import { jobNamespace, type GlobalOptions } from '../options.js';
 import { parseOutputFormat, serialise } from '../output.js';
 import { deleteSnoopyJob, getSnoopyJob, listSnoopyJobs } from '../resources.js';
-import { listTable, statusText, type EventLine } from '../status-view.js';
+import { listTable, statusText, type EventLine, type RunManifestRead } from '../status-view.js';
 import { logLine } from '../log-view.js';
+import { mergeRun, runCaptureIds, statusIsPartial } from '../run-view.js';
+import { listNodeManifests, openStorage, readNodeManifests, resolveStorage, type StorageFlags } from '../storage.js';
+import type { Kube } from '../../lib/kube/client.js';
+import type { SnoopyJob } from '../../lib/api/schema.js';
 
 export interface GetFlags extends GlobalOptions {
   'all-namespaces'?: boolean;
@@ -25,7 +29,23 @@ export async function list(flags: GetFlags, out: NodeJS.WritableStream): Promise
   return 0;
 }
 
-export async function status(flags: GlobalOptions, name: string, out: NodeJS.WritableStream): Promise<number> {
+/** The run manifest merged with the status; a storage problem is shown, never fatal: the status itself is still worth printing. */
+async function readRun(kube: Kube, sj: SnoopyJob, flags: StorageFlags): Promise<RunManifestRead> {
+  try {
+    const loc = await resolveStorage(kube, sj, flags);
+    const s3 = openStorage(loc);
+    try {
+      return { view: mergeRun(sj, await readNodeManifests(s3, loc, await listNodeManifests(s3, loc, runCaptureIds(sj)))) };
+    } finally {
+      s3.destroy();
+    }
+  } catch (e) {
+    if (e instanceof CliError) return { error: e.message };
+    throw e;
+  }
+}
+
+export async function status(flags: GlobalOptions & StorageFlags, name: string, out: NodeJS.WritableStream): Promise<number> {
   const format = parseOutputFormat(flags.output);
   const { kube } = connect(flags);
   const ns = jobNamespace(flags);
@@ -41,7 +61,9 @@ export async function status(flags: GlobalOptions, name: string, out: NodeJS.Wri
   } catch {
     // events are a courtesy: a user who may read SnoopyJobs but not events still gets the status
   }
-  out.write(statusText(sj, format === 'wide', events));
+  // with per-node capture the status lists only the first targets: the rest are in the run manifest
+  const run = statusIsPartial(sj) ? await readRun(kube, sj, flags) : undefined;
+  out.write(statusText(sj, format === 'wide', events, run));
   return 0;
 }
 

@@ -11,7 +11,7 @@ import { signToken } from '../../../lib/token.js';
 import { startS3Server, type S3ServerChild } from '../../../infra/s3/child.js';
 import { configFromEnv } from '../config.js';
 import type { RunningCollector } from '../server.js';
-import { header, listBucket, randomStream, s3rverDisk, startInProcessCollector, waitFor } from './helpers.js';
+import { expectNothingStored as expectNothingStoredIn, expectStatus, header, listBucket, randomStream, startInProcessCollector, waitFor } from './helpers.js';
 
 const BUCKET = 'refusals';
 const KEY = 'test-token-key';
@@ -66,22 +66,7 @@ describe('collector refuses bad uploads and writes nothing', () => {
     return { ...h, token: over.token ?? signToken(KEY, { cid: h.captureId, ns: h.podNamespace, pod: h.pod, exp: inAnHour() }) };
   };
 
-  async function expectNothingStored(): Promise<void> {
-    expect(await listBucket(s3client, BUCKET)).toEqual([]);
-    const disk = s3rverDisk(dir, BUCKET);
-    expect(disk.objects).toEqual([]);
-    expect(disk.pendingUploads).toEqual([]);
-  }
-
-  async function expectStatus(p: Promise<unknown>, code: grpc.status, details: string | RegExp): Promise<void> {
-    const err = (await p.then(
-      () => new Error('the upload was accepted'),
-      (e: unknown) => e,
-    )) as grpc.ServiceError;
-    expect(grpc.status[err.code]).toBe(grpc.status[code]);
-    if (typeof details === 'string') expect(err.details).toBe(details);
-    else expect(err.details).toMatch(details);
-  }
+  const expectNothingStored = () => expectNothingStoredIn(s3client, dir, BUCKET);
 
   test('a call with no messages at all', async () => {
     await expectStatus(rawCall(client, []), grpc.status.INVALID_ARGUMENT, 'first message must be the segment header');

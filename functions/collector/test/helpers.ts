@@ -6,7 +6,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { expect } from '@jest/globals';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import * as grpc from '@grpc/grpc-js';
 import { createLogger } from '../../../lib/log.js';
 import { createVethPair, type VethPair } from '../../../lib/testing/veth-pair.js';
 import type { SegmentHeader } from '../../../lib/proto.js';
@@ -74,6 +76,25 @@ export function s3rverDisk(dir: string, bucket: string): { objects: string[]; pe
   walk(root);
   const uploads = join(root, '._S3rver_uploads');
   return { objects: objects.sort(), pendingUploads: existsSync(uploads) ? readdirSync(uploads) : [] };
+}
+
+/** Nothing of an upload stayed: no object listed, none on s3rver's disk, no multipart upload pending. */
+export async function expectNothingStored(client: S3Client, dir: string, bucket: string): Promise<void> {
+  expect(await listBucket(client, bucket)).toEqual([]);
+  const disk = s3rverDisk(dir, bucket);
+  expect(disk.objects).toEqual([]);
+  expect(disk.pendingUploads).toEqual([]);
+}
+
+/** The call failed with this gRPC status and these details (a RegExp: matching them). */
+export async function expectStatus(p: Promise<unknown>, code: grpc.status, details: string | RegExp): Promise<void> {
+  const err = (await p.then(
+    () => new Error('the upload was accepted'),
+    (e: unknown) => e,
+  )) as grpc.ServiceError;
+  expect(grpc.status[err.code]).toBe(grpc.status[code]);
+  if (typeof details === 'string') expect(err.details).toBe(details);
+  else expect(err.details).toMatch(details);
 }
 
 /** Every file under a directory, relative, sorted. */

@@ -13,7 +13,7 @@ import { storeNodeManifest } from '../../../lib/node-manifest-client.js';
 import { signToken } from '../../../lib/token.js';
 import { startS3Server, type S3ServerChild } from '../../../infra/s3/child.js';
 import type { RunningCollector } from '../server.js';
-import { header, listBucket, randomStream, s3rverDisk, sha256, startInProcessCollector } from './helpers.js';
+import { expectNothingStored as expectNothingStoredIn, expectStatus, header, listBucket, randomStream, sha256, startInProcessCollector } from './helpers.js';
 
 const BUCKET = 'manifests';
 const KEY = 'test-token-key';
@@ -75,22 +75,7 @@ describe('node manifests in the collector', () => {
     for (const k of await listBucket(s3client, BUCKET)) await s3client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: k }));
   }
 
-  async function expectNothingStored(): Promise<void> {
-    expect(await listBucket(s3client, BUCKET)).toEqual([]);
-    const disk = s3rverDisk(dir, BUCKET);
-    expect(disk.objects).toEqual([]);
-    expect(disk.pendingUploads).toEqual([]);
-  }
-
-  async function expectStatus(p: Promise<unknown>, code: grpc.status, details: string | RegExp): Promise<void> {
-    const err = (await p.then(
-      () => new Error('the upload was accepted'),
-      (e: unknown) => e,
-    )) as grpc.ServiceError;
-    expect(grpc.status[err.code]).toBe(grpc.status[code]);
-    if (typeof details === 'string') expect(err.details).toBe(details);
-    else expect(err.details).toMatch(details);
-  }
+  const expectNothingStored = () => expectNothingStoredIn(s3client, dir, BUCKET);
 
   test("a node's token stores its manifest at <run>/_nodes/<node>.json, whole and tagged with its sha256", async () => {
     const manifest = manifestOf('worker-1', 50);
