@@ -73,12 +73,23 @@ export function baseFromJob(job: V1Job, name: string, captureId: string): Pick<T
   return { pod, namespace: ns, job: name, captureId, ...(node ? { node } : {}) };
 }
 
+/** The Job a capture pod belongs to: its job-name label (either spelling) — the name a CronJob run's pod carries. */
+export function jobLabelOf(pod: V1Pod): string | undefined {
+  return pod.metadata?.labels?.['job-name'] ?? pod.metadata?.labels?.['batch.kubernetes.io/job-name'];
+}
+
+/** A CronJob's last schedule time as ISO text (the client gives a Date or a string). */
+export function lastScheduleOf(cj: V1CronJob | undefined): string | undefined {
+  const last = cj?.status?.lastScheduleTime as unknown;
+  return last instanceof Date ? last.toISOString() : typeof last === 'string' ? last : undefined;
+}
+
 /** The newest capture pod of each Job of this SnoopyJob. */
 export function capturePodsByJob(pods: ReadonlyArray<V1Pod>, uid: string): Map<string, V1Pod> {
   const out = new Map<string, V1Pod>();
   for (const p of pods) {
     if (p.metadata?.labels?.[Labels.jobUid] !== uid) continue;
-    const job = p.metadata.labels['job-name'] ?? p.metadata.labels['batch.kubernetes.io/job-name'] ?? p.metadata.ownerReferences?.find((o) => o.kind === 'Job')?.name;
+    const job = jobLabelOf(p) ?? p.metadata.ownerReferences?.find((o) => o.kind === 'Job')?.name;
     if (!job) continue;
     const prev = out.get(job);
     if (!prev || String(prev.metadata?.creationTimestamp ?? '') < String(p.metadata.creationTimestamp ?? '')) out.set(job, p);

@@ -15,7 +15,7 @@ import { nextScheduleTime, type ResolvedSpec } from '../../lib/api/validation.js
 import { captureSettingsFrom, renderNodeCaptureCronJob, renderNodeCaptureJob, type CaptureTarget, type NodeCaptureRequest } from '../render/capture.js';
 import { cronTargetToken, jobClaim, nodeToken, oneShotTargetToken, tokenExpiry } from '../tokens.js';
 import { isTerminal, setCondition } from './status.js';
-import { byText, capturePodsByCronJob, capturePodsByJob, owned, runRequest, scheduledTimeOf, selectorText, targetOf } from './observed.js';
+import { byText, capturePodsByCronJob, capturePodsByJob, jobLabelOf, lastScheduleOf, owned, runRequest, scheduledTimeOf, selectorText, targetOf } from './observed.js';
 import { addCounts, assignmentOf, assignmentSecrets, boundedStatus, isJobFinished, nodeOutcome, targetId, unionTargets, type NodeOutcome } from './node-status.js';
 import { EXPECTATION_MS } from './plan-oneshot.js';
 import { asError, assignmentWrite, withStatus } from './writes.js';
@@ -319,13 +319,12 @@ export function planNodeScheduled({ o, ctx, r, pods, base, valid, gen, nowIso }:
       let lastSchedule: string | undefined;
       for (const [name, d] of desired) {
         const cj = existing.get(name);
-        const last = cj?.status?.lastScheduleTime as unknown;
-        const lastIso = last instanceof Date ? last.toISOString() : typeof last === 'string' ? last : undefined;
+        const lastIso = lastScheduleOf(cj);
         if (lastIso && (!lastSchedule || lastIso > lastSchedule)) lastSchedule = lastIso;
         const active = (cj?.status?.active?.length ?? 0) > 0;
         // each target shows its latest finished run's figures, under that run's capture id
         const runPod = finishedPods.get(name);
-        const runJob = runPod?.metadata?.labels?.['job-name'] ?? runPod?.metadata?.labels?.['batch.kubernetes.io/job-name'];
+        const runJob = runPod ? jobLabelOf(runPod) : undefined;
         const latest = runPod && runJob ? nodeOutcome({ node: d.node, jobName: name, captureId: runJob, targets: d.targets, job: finishedJob(runPod.status?.phase), pod: runPod, expected: false, recorded: new Map() }) : undefined;
         const targets = d.targets.map((t, i) => {
           const { state: _s, job: _j, ...details } = latest?.targets[i] ?? { state: 'Scheduled', job: name };

@@ -10,7 +10,7 @@ import { nextScheduleTime, type ResolvedSpec } from '../../lib/api/validation.js
 import { captureSettingsFrom, renderCaptureCronJob, type CaptureTarget } from '../render/capture.js';
 import { cronTargetToken, jobClaim, tokenExpiry } from '../tokens.js';
 import { isTerminal, setCondition, targetFromJob } from './status.js';
-import { baseFromJob, byText, capturePodsByCronJob, capturePodsByJob, owned, requestFor, scheduledTimeOf, selectorText, targetOf } from './observed.js';
+import { baseFromJob, byText, capturePodsByCronJob, capturePodsByJob, jobLabelOf, lastScheduleOf, owned, requestFor, scheduledTimeOf, selectorText, targetOf } from './observed.js';
 import { asError, tokenWrite, withStatus } from './writes.js';
 import type { KubeEvent, RunPlanInput, SnoopyJobObservation, WritePlan, WriteStep } from './plan.js';
 
@@ -89,13 +89,12 @@ export function planScheduled({ o, ctx, r, pods, base, valid, gen, nowIso }: Run
       let lastSchedule: string | undefined;
       for (const [name, { target }] of desired) {
         const cj = existing.get(name);
-        const last = cj?.status?.lastScheduleTime as unknown;
-        const lastIso = last instanceof Date ? last.toISOString() : typeof last === 'string' ? last : undefined;
+        const lastIso = lastScheduleOf(cj);
         if (lastIso && (!lastSchedule || lastIso > lastSchedule)) lastSchedule = lastIso;
         const t: TargetStatus = { pod: target.pod, namespace: target.namespace, podUID: target.uid, node: target.node, job: name, state: (cj?.status?.active?.length ?? 0) > 0 ? 'Running' : 'Scheduled' };
         const runPod = capturePods.get(name);
         if (runPod) {
-          const jobName = runPod.metadata?.labels?.['job-name'] ?? runPod.metadata?.labels?.['batch.kubernetes.io/job-name'];
+          const jobName = jobLabelOf(runPod);
           const fake: V1Job = { status: {} };
           const summary = targetFromJob({ ...t, ...(jobName ? { captureId: jobName } : {}) }, fake, runPod);
           const { state: _s, ...details } = summary;
